@@ -1,0 +1,107 @@
+"""GreenFin: green finance and eco-product tracing for Guangfeng district.
+
+``create_app`` builds the application; nothing is created or connected at import time.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from typing import Any, Optional
+
+from flask import Flask, g, request
+
+from greenfin.config import ROOT, Config
+
+# Feature packages, in dependency order. Each exposes ``init_app(app)``; the
+# demo seed calls their ``seed_demo(rng)`` in the same order.
+FEATURES = (
+    "greenfin.core",
+    "greenfin.auth",
+    "credit",
+    "greenfin.gep",
+    "traceability",
+    "greenfin.lending",
+    "greenfin.pools",
+)
+
+
+def installed_features() -> list[Any]:
+    modules = []
+    for name in FEATURES:
+        if importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            if hasattr(module, "init_app"):
+                modules.append(module)
+    return modules
+
+
+def create_app(config: Optional[Any] = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config if config is not None else Config())
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    from greenfin import extensions as ext
+    from greenfin.errors import register_error_handlers
+    from greenfin.i18n import init_i18n
+    from greenfin.jobs import init_jobs
+    from greenfin.security import init_security
+
+    ext.db.init_app(app)
+    with app.app_context():
+        ext.configure_sqlite(ext.db.engine)  # builds the engine object; connects nothing
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
+    ext.api.init_app(app)
+    ext.login_manager.init_app(app)
+    ext.csrf.init_app(app)
+    init_i18n(app)
+    init_security(app)
+    init_jobs(app)
+    register_error_handlers(app)
+    app.extensions["greenfin_nav"] = []
+    app.extensions["greenfin_home"] = []
+    app.extensions["greenfin_slots"] = {}
+
+    for feature in installed_features():
+        feature.init_app(app)
+
+    # The API authenticates with bearer tokens, not cookies: no CSRF there.
+    for name, blueprint in app.blueprints.items():
+        if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/"):
+            ext.csrf.exempt(blueprint)
+
+    @app.teardown_appcontext
+    def drop_pending_jobs(exc):
+        ext.db.session.info.pop("greenfin_pending_jobs", None)
+
+    return app
+
+
+def nav_item(app: Flask, endpoint: str, label: Any, roles: tuple[str, ...], order: int = 50) -> None:
+    """Add a link to the top navigation for the given roles."""
+    app.extensions["greenfin_nav"].append({"endpoint": endpoint, "label": label, "roles": roles, "order": order})
+    app.extensions["greenfin_nav"].sort(key=lambda item: item["order"])
+
+
+def home_card(app: Flask, template: str, roles: tuple[str, ...], order: int = 50) -> None:
+    """Add a partial template to the home page of the given roles."""
+    app.extensions["greenfin_home"].append({"template": template, "roles": roles, "order": order})
+    app.extensions["greenfin_home"].sort(key=lambda item: item["order"])
+
+
+def slot(app: Flask, name: str, template: str, order: int = 50) -> None:
+    """Add a partial to a named slot of a shared page.
+
+    Slots: ``party`` and ``parcel`` (detail pages; the partial sees ``party`` or
+    ``parcel``) and ``public_home`` (the landing page for visitors).
+    """
+    entries = app.extensions["greenfin_slots"].setdefault(name, [])
+    entries.append((order, template))
+    entries.sort()

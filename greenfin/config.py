@@ -1,0 +1,106 @@
+"""Configuration from the environment (microblog's config class, adapted).
+
+Secrets that are not given in the environment are generated once and kept
+under ``instance/`` so a restart keeps sessions, label signatures and the
+keyed hashes of ID numbers valid. They are never committed (.gitignore).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("GREENFIN_INSTANCE", ROOT / "instance"))
+
+# Keys generated on first use when absent from the environment.
+GENERATED_KEYS = ("SECRET_KEY", "LABEL_SIGNING_KEY", "PII_HASH_KEY")
+
+
+def instance_key(name: str, instance: Path = INSTANCE) -> str:
+    """Return the key ``name`` from the environment or from ``instance/<name>``.
+
+    The file is created with mode 0600 the first time; concurrent first starts
+    (several gunicorn workers) agree on one value through O_EXCL.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / name.lower()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def translation_directories() -> str:
+    """Every package keeps its own catalogue; Flask-Babel merges them."""
+    dirs = sorted(str(p) for p in ROOT.glob("*/translations")) + sorted(
+        str(p) for p in ROOT.glob("greenfin/*/translations")
+    )
+    return ";".join(dirs)
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    def __init__(self) -> None:
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        self.INSTANCE_PATH = str(INSTANCE)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE / 'greenfin.sqlite'}"
+        )
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.SECRET_KEY = instance_key("SECRET_KEY", INSTANCE)
+        self.LABEL_SIGNING_KEY = instance_key("LABEL_SIGNING_KEY", INSTANCE)
+        self.PII_HASH_KEY = instance_key("PII_HASH_KEY", INSTANCE)
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.RQ_QUEUES = ["high", "default", "low"]
+        self.JOB_RETRIES = int(os.environ.get("JOB_RETRIES", "3"))
+        self.BABEL_TRANSLATION_DIRECTORIES = translation_directories()
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+
+    API_TITLE = "GreenFin API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Eco-credit, green lending, asset pools, traceability and GEP for Guangfeng district."},
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"
+        self.REDIS_URL = None
+        self.PUBLIC_BASE_URL = "https://trace.example.test"

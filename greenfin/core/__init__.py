@@ -1,0 +1,28 @@
+"""The relational core: parties, users, parcels, audit events, jobs."""
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from greenfin import home_card, nav_item
+    from greenfin.core import cli, models  # noqa: F401  (models registered for migrations)
+    from greenfin.core.api import blp
+    from greenfin.core.views import bp
+    from greenfin.extensions import api
+
+    api.register_blueprint(blp)
+    app.register_blueprint(bp)
+    app.cli.add_command(cli.seed_demo_command)
+    app.cli.add_command(cli.create_user_command)
+    nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10)
+    nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11)
+    nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90)
+    nav_item(app, "core.users", _l("Users"), ("admin",), order=91)
+    nav_item(app, "core.tokens", _l("API tokens"), ("admin",), order=92)
+    home_card(app, "core/_card_core.html", ("admin", "loan_officer", "regulator", "producer"), order=99)
+
+
+def seed_demo(rng, context):
+    from greenfin.core.seed import seed_demo as seed
+
+    return seed(rng)

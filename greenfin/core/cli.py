@@ -1,0 +1,54 @@
+"""Core commands: seed-demo and create-user."""
+from __future__ import annotations
+
+import random
+
+import click
+from flask import g
+from sqlalchemy import select
+
+from greenfin.core import services
+from greenfin.core.models import Party
+from greenfin.errors import ValidationFailed
+from greenfin.extensions import commit, db, rollback
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Build the demo district (idempotent: does nothing when parties exist)."""
+    from greenfin import installed_features
+
+    g.actor_label = "seed-demo"
+    if db.session.scalar(select(Party.id).limit(1)) is not None:
+        click.echo("Demo data already present; nothing to do.")
+        return
+    rng = random.Random(2026)
+    context: dict = {}
+    for feature in installed_features():
+        if hasattr(feature, "seed_demo"):
+            context[feature.__name__] = feature.seed_demo(rng, context)
+            db.session.flush()
+    commit()
+    click.echo("Demo district seeded. Sign in at http://127.0.0.1:5000/login with:")
+    for username, password, role in context["greenfin.core"]["users"]:
+        click.echo(f"  {role:13s} {username:11s} {password}")
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "loan_officer", "producer", "regulator"]))
+@click.option("--party-id", type=int)
+@click.password_option()
+def create_user_command(username, role, party_id, password):
+    """Create a user (the first admin of a new installation)."""
+    g.actor_label = "cli"
+    try:
+        services.ensure_townships()
+        services.create_user({"username": username, "role": role, "party_id": party_id, "password": password})
+        commit()
+    except ValidationFailed as exc:
+        rollback()
+        for field, messages in exc.errors.items():
+            click.echo(f"error: {field}: {'; '.join(messages)}", err=True)
+        raise SystemExit(2)
+    click.echo(f"user {username} created")

@@ -1,0 +1,101 @@
+"""Validation of the real identifiers the platform accepts.
+
+- 统一社会信用代码 (unified social credit code), GB 32100-2015
+- 居民身份证号 (resident identity number), GB 11643-1999
+- GTIN-14 and the GS1 AI 10 / AI 21 character set (GS1 General Specifications)
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import date
+
+# GB 32100-2015: 31 characters, no I, O, S, V, Z.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+# GS1 AI 82 character set (GS1 General Specifications, figure 7.11-1).
+GS1_AI82 = frozenset("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+
+
+class InvalidIdentifier(ValueError):
+    """The value breaks the identifier's format or check character."""
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def normalise_uscc(value: str) -> str:
+    """Return the code upper-cased, or raise InvalidIdentifier naming the fault."""
+    code = (value or "").strip().upper()
+    if len(code) != 18:
+        raise InvalidIdentifier("must be 18 characters")
+    if not _USCC_SHAPE.match(code):
+        raise InvalidIdentifier("contains characters outside GB 32100 (no I, O, S, V, Z; digits 3-8 are the division code)")
+    if uscc_check_char(code[:17]) != code[17]:
+        raise InvalidIdentifier("check character does not match (GB 32100-2015)")
+    return code
+
+
+def id_check_char(first17: str) -> str:
+    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS)) % 11]
+
+
+def normalise_resident_id(value: str) -> str:
+    number = (value or "").strip().upper()
+    if not _ID_SHAPE.match(number):
+        raise InvalidIdentifier("must be 17 digits followed by a digit or X")
+    try:
+        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidIdentifier("birth date is not a real date") from None
+    if not date(1900, 1, 1) <= birth <= date.today():
+        raise InvalidIdentifier("birth date is out of range")
+    if id_check_char(number[:17]) != number[17]:
+        raise InvalidIdentifier("check digit does not match (GB 11643-1999)")
+    return number
+
+
+def mask_resident_id(number: str) -> str:
+    """Show the first three and last four characters only (PIPL minimisation)."""
+    return number[:3] + "*" * 11 + number[-4:]
+
+
+def hash_resident_id(number: str, key: str) -> str:
+    """Keyed hash for look-up and uniqueness; the plain number is never stored."""
+    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+
+
+def gtin_check_digit(body: str) -> str:
+    """GS1 mod-10 check digit for the digits before it (any GTIN length)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return str((10 - total % 10) % 10)
+
+
+def normalise_gtin14(value: str) -> str:
+    """Accept GTIN-8/12/13/14, return GTIN-14 (left-padded), or raise."""
+    digits = (value or "").strip()
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        raise InvalidIdentifier("must be 8, 12, 13 or 14 digits")
+    digits = digits.zfill(14)
+    if gtin_check_digit(digits[:13]) != digits[13]:
+        raise InvalidIdentifier("check digit does not match (GS1 mod 10)")
+    return digits
+
+
+def validate_gs1_ai82(value: str, max_length: int = 20) -> str:
+    """Lot (AI 10) and serial (AI 21) values: 1..20 characters of the AI 82 set."""
+    if not value or len(value) > max_length:
+        raise InvalidIdentifier(f"must be 1 to {max_length} characters")
+    bad = sorted(set(value) - GS1_AI82)
+    if bad:
+        raise InvalidIdentifier("characters outside the GS1 AI 82 set: " + "".join(bad))
+    return value

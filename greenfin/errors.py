@@ -1,0 +1,160 @@
+"""Domain errors raised by services, and the one JSON error shape of the API.
+
+Every API error body is ``{"status": int, "code": str, "message": str,
+"errors": {field: [messages]}}``. Pages get an HTML error page instead.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from marshmallow import ValidationError as MarshmallowValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        if code:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a business rule; ``errors`` names each bad field."""
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, code: str | None = None):
+        if errors:
+            details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
+            message = f"{message} ({details})" if not message.endswith(details) else message
+        super().__init__(message, errors, code)
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "ValidationFailed":
+        return cls("Invalid input", {field: [message]})
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _flatten(errors: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"name": [...]}}); flatten it."""
+    if not isinstance(errors, dict):
+        return {"_schema": [str(errors)]}
+    if set(errors) <= {"json", "query", "form", "files", "headers", "path", "view_args", "cookies"}:
+        merged: dict[str, Any] = {}
+        for location_errors in errors.values():
+            if isinstance(location_errors, dict):
+                merged.update(location_errors)
+        errors = merged
+    flat: dict[str, list[str]] = {}
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            for sub, sub_messages in _flatten(messages).items():
+                flat[f"{field}.{sub}"] = sub_messages
+        elif isinstance(messages, list):
+            flat[str(field)] = [m if isinstance(m, str) else str(m) for m in messages]
+        else:
+            flat[str(field)] = [str(messages)]
+    return flat
+
+
+def error_body(status: int, code: str, message: str, errors: dict | None = None) -> dict:
+    return {"status": status, "code": code, "message": message, "errors": errors or {}}
+
+
+def json_error(status: int, code: str, message: str, errors: dict | None = None, headers: dict | None = None):
+    response = jsonify(error_body(status, code, message, errors))
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    from greenfin.extensions import rollback
+
+    def render(status: int, code: str, message: str, errors: dict | None = None, headers: dict | None = None):
+        if wants_json():
+            return json_error(status, code, message, errors, headers)
+        return render_template("errors.html", status=status, message=message, errors=errors or {}), status, headers or {}
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(exc: DomainError):
+        rollback()
+        return render(exc.status, exc.code, exc.message, exc.errors)
+
+    @app.errorhandler(MarshmallowValidationError)
+    def handle_marshmallow(exc: MarshmallowValidationError):
+        rollback()
+        return render(422, "validation_error", "Invalid input", _flatten(exc.messages))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        rollback()
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        errors = _flatten(data.get("messages", {})) if data.get("messages") else {}
+        message = exc.description if status != 422 else "Invalid input"
+        headers = dict(exc.get_headers()) if status in (405, 429) else {}
+        headers.pop("Content-Type", None)
+        return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
+
+    @app.errorhandler(OperationalError)
+    def handle_db_down(exc: DBAPIError):
+        # A lost connection (database restart) is a clean 503, never a stack trace.
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        try:
+            rollback()
+        except Exception:  # the connection is gone; the pool discards it
+            pass
+        return render(503, "service_unavailable", "Database unavailable, try again shortly", headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        if current_app.debug or (current_app.testing and current_app.config.get("PROPAGATE_UNEXPECTED", True)):
+            raise exc
+        log.exception("unhandled error")
+        try:
+            rollback()
+        except Exception:
+            pass
+        return render(500, "internal_error", "Internal error")

@@ -1,0 +1,79 @@
+"""Flask extensions, created unbound; ``create_app`` binds them."""
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names on SQLite and PostgreSQL (Alembic batch mode needs them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+api = Api()
+login_manager = LoginManager()
+babel = Babel()
+csrf = CSRFProtect()
+
+
+def commit() -> None:
+    """The one commit point of a request or job: commit, then dispatch queued jobs.
+
+    Jobs queued with ``greenfin.jobs.enqueue`` during the unit of work are sent
+    only after the commit succeeded, so a worker never looks for a row that is
+    not committed yet (Indico's pattern).
+    """
+    from greenfin.jobs import dispatch_pending
+
+    db.session.commit()
+    dispatch_pending()
+
+
+def rollback() -> None:
+    from greenfin.jobs import discard_pending
+
+    db.session.rollback()
+    discard_pending()
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave: foreign keys on, real BEGIN so SAVEPOINTs work, WAL for readers.
+
+    pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; the
+    SQLAlchemy documentation's recipe hands transaction control to SQLAlchemy.
+    """
+    if engine.dialect.name != "sqlite" or getattr(engine, "_greenfin_configured", False):
+        return
+    engine._greenfin_configured = True
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,63 @@
+"""Chinese first, English one click away."""
+from __future__ import annotations
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from greenfin.extensions import babel
+
+COOKIE = "lang"
+
+ROLE_LABELS = {"admin": _l("Administrator"), "loan_officer": _l("Loan officer"),
+               "producer": _l("Producer"), "regulator": _l("Regulator")}
+# The four eco-credit levels: 环保诚信 / 良好 / 警示 / 不良.
+COLOUR_LABELS = {"green": _l("Green · trustworthy"), "blue": _l("Blue · good"),
+                 "yellow": _l("Yellow · warning"), "red": _l("Red · poor")}
+KIND_LABELS = {"firm": _l("Firm"), "organisation": _l("Organisation"), "individual": _l("Individual")}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    wanted = request.args.get("lang") or request.cookies.get(COOKIE)
+    return wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale())
+        return {"current_locale": locale, "other_locale": "en" if locale.startswith("zh") else "zh_CN"}
+
+    # Globals (not context variables) so that imported macros see them too.
+    app.jinja_env.globals.update(
+        config_nav=lambda: current_app.extensions["greenfin_nav"],
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        colour_label=lambda colour: COLOUR_LABELS.get(colour, colour),
+        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        township_name=township_name,
+        page_url=page_url,
+        slot_templates=lambda name: [t for _o, t in current_app.extensions["greenfin_slots"].get(name, [])],
+    )
+
+    @app.after_request
+    def remember_language(response):
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"]:
+            response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+
+def township_name(township) -> str:
+    """A township row in the current language."""
+    if township is None:
+        return ""
+    return township.name_zh if str(get_locale()).startswith("zh") else township.name_en
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with its query string, at another page number."""
+    args = request.args.to_dict() | {"page": page}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)

@@ -1,0 +1,177 @@
+"""Background jobs: queued during a unit of work, dispatched after its commit.
+
+With ``REDIS_URL`` set, jobs go to rq with a retry policy; without it (or when
+Redis does not answer) they run inline right after the commit. Either way the
+``jobs`` table holds status, progress and result, so any process can show it.
+
+A job function takes a ``JobContext`` and keyword arguments of plain values::
+
+    enqueue("traceability.jobs.render_label_sheet", {"lot_id": 7, "count": 500}, title="Labels", party_id=3)
+
+    def render_label_sheet(ctx, lot_id: int, count: int): ...
+        ctx.progress(40, "rendering")
+        ctx.set_result(url=..., data={...})
+
+It must be safe to run twice: its writes and the job's "finished" state are
+committed together, so a worker killed half-way leaves nothing behind.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+import uuid
+from typing import Any, Optional
+
+import click
+from flask import Flask, current_app, g, has_request_context
+from flask.cli import AppGroup
+from sqlalchemy import update
+
+from greenfin.core.models import Job
+from greenfin.core.types import utcnow
+from greenfin.extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "greenfin_pending_jobs"
+
+
+def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, party_id: Optional[int] = None,
+            queue: str = "default") -> Job:
+    """Record a job and queue it for dispatch after the current commit.
+
+    ``kwargs`` (plain JSON values) are passed to ``func``; ``party_id`` says
+    whose job it is, so that the party's producers may watch it.
+    """
+    kwargs = kwargs or {}
+    importlib.import_module(func.rsplit(".", 1)[0])  # fail now on a typo, not in the worker
+    user = g.get("user") if has_request_context() else None
+    job = Job(
+        id=str(uuid.uuid4()), func=func, title=title, kwargs=kwargs, status="queued", progress=0,
+        created_by_id=user.id if user else None, party_id=party_id,
+    )
+    db.session.add(job)
+    db.session.info.setdefault(_PENDING, []).append((job.id, queue))
+    return job
+
+
+def discard_pending() -> None:
+    db.session.info.pop(_PENDING, None)
+
+
+def redis_connection():
+    from redis import Redis
+
+    url = current_app.config.get("REDIS_URL")
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10) if url else None
+
+
+def dispatch_pending() -> None:
+    pending = db.session.info.pop(_PENDING, [])
+    for job_id, queue in pending:
+        if not _send_to_rq(job_id, queue):
+            run_inline(job_id)
+
+
+def _send_to_rq(job_id: str, queue: str) -> bool:
+    conn = redis_connection()
+    if conn is None:
+        return False
+    from redis.exceptions import RedisError
+    from rq import Queue, Retry
+
+    try:
+        Queue(queue, connection=conn).enqueue_call(
+            "greenfin.jobs.run_job", args=(job_id,), job_id=job_id, timeout=3600,
+            retry=Retry(max=current_app.config.get("JOB_RETRIES", 3)), failure_ttl=7 * 86400,
+        )
+        return True
+    except RedisError as exc:  # Redis down: the platform keeps working, jobs run here
+        log.warning("redis unavailable, running job %s inline: %s", job_id, exc)
+        return False
+
+
+def run_inline(job_id: str) -> None:
+    run_job(job_id)
+
+
+class JobContext:
+    def __init__(self, job: Job):
+        self.job = job
+        self.job_id = job.id
+
+    def progress(self, percent: int, message: Optional[str] = None) -> None:
+        """Publish progress at once, outside the job's own transaction."""
+        percent = max(0, min(100, int(percent)))
+        self.job.progress, self.job.message = percent, message
+        if db.engine.dialect.name == "sqlite":
+            return  # one writer at a time: the value lands with the job's commit
+        with db.engine.begin() as conn:
+            conn.execute(update(Job).where(Job.id == self.job_id).values(progress=percent, message=message))
+
+    def set_result(self, url: Optional[str] = None, data: Optional[dict] = None) -> None:
+        self.job.result_url, self.job.result = url, data
+
+
+def resolve(func: str):
+    module, name = func.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def run_job(job_id: str) -> None:
+    """Run a recorded job once. Safe to call again: a finished job is skipped.
+
+    A fresh app context gives the job its own database session, apart from the
+    request that queued it (inline) or the previous job (worker).
+    """
+    with current_app.app_context():
+        _run_job(job_id)
+
+
+def _run_job(job_id: str) -> None:
+    from greenfin.extensions import commit, rollback
+
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise LookupError(f"job {job_id} not found")
+    if job.status == "finished":
+        return
+    job.status, job.started_at, job.attempts = "started", utcnow(), job.attempts + 1
+    job.error = None
+    commit()
+    try:
+        ctx = JobContext(job)
+        resolve(job.func)(ctx, **job.kwargs)
+        job.status, job.progress, job.finished_at = "finished", 100, utcnow()
+        commit()
+    except Exception as exc:
+        rollback()
+        job = db.session.get(Job, job_id)
+        job.status, job.error, job.finished_at = "failed", f"{exc.__class__.__name__}: {exc}", utcnow()
+        log.error("job %s failed\n%s", job_id, traceback.format_exc())
+        commit()
+        if current_app.config.get("REDIS_URL") and not current_app.testing:
+            raise  # let rq apply its retry policy
+        if current_app.testing and current_app.config.get("PROPAGATE_JOB_ERRORS", False):
+            raise
+
+
+rq_cli = AppGroup("rq", help="rq workers on Redis.")
+
+
+@rq_cli.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker_command(queues, burst):
+    """Start an rq worker: flask --app greenfin rq worker [high default low]."""
+    from rq import Worker
+
+    conn = redis_connection()
+    if conn is None:
+        raise click.UsageError("REDIS_URL is not set: jobs run inline, no worker is needed")
+    names = list(queues) or current_app.config["RQ_QUEUES"]
+    Worker(names, connection=conn).work(burst=burst, with_scheduler=True)
+
+
+def init_jobs(app: Flask) -> None:
+    app.cli.add_command(rq_cli)

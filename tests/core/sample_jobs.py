@@ -1,0 +1,15 @@
+"""Job functions used by the job tests (importable by a real rq worker)."""
+from greenfin.core import services
+from greenfin.extensions import db
+
+
+def rename_party(ctx, party_id: int, name: str):
+    ctx.progress(50, "renaming")
+    services.update_party(services.get_party(party_id), {"name": name})
+    ctx.set_result(url=f"/parties/{party_id}", data={"name": name})
+
+
+def fail_after_write(ctx, party_id: int):
+    services.update_party(services.get_party(party_id), {"name": "half-done"})
+    db.session.flush()
+    raise RuntimeError("worker died half-way")
