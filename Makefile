@@ -62,7 +62,7 @@ serve: install translations
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true
 
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/greenfin-messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o /tmp/greenfin-messages.pot .
 	@echo "extracted to /tmp/greenfin-messages.pot; merge into the package catalogues with pybabel update"
 
 bench: install-dev

@@ -16,6 +16,15 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogue without translating it here.
+
+    Services speak English (the API's language); pages translate these
+    messages when they show them (``greenfin.core.forms.apply_errors``).
+    """
+    return message
+
+
 class DomainError(Exception):
     status = 400
     code = "bad_request"

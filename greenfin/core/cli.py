@@ -5,6 +5,7 @@ import random
 
 import click
 from flask import g
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from greenfin.core import services
@@ -14,6 +15,7 @@ from greenfin.extensions import commit, db, rollback
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Build the demo district (idempotent: does nothing when parties exist)."""
     from greenfin import installed_features
@@ -35,6 +37,7 @@ def seed_demo_command():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--role", required=True, type=click.Choice(["admin", "loan_officer", "producer", "regulator"]))
 @click.option("--party-id", type=int)

@@ -1,6 +1,7 @@
 """WTForms for the core pages. Shapes only; services do the business checks."""
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, PasswordField, SelectField, StringField
@@ -55,8 +56,9 @@ class TokenForm(FlaskForm):
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
-    """Attach a service's field errors to the form fields (or to the form)."""
+    """Attach a service's field errors to the form fields (or to the form), translated."""
     for field, messages in errors.items():
+        messages = [gettext(m) for m in messages]
         target = getattr(form, field, None)
         if target is not None and hasattr(target, "errors"):
             target.errors = list(target.errors) + list(messages)

@@ -11,6 +11,8 @@ import hmac
 import re
 from datetime import date
 
+from greenfin.errors import N_
+
 # GB 32100-2015: 31 characters, no I, O, S, V, Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -37,11 +39,11 @@ def normalise_uscc(value: str) -> str:
     """Return the code upper-cased, or raise InvalidIdentifier naming the fault."""
     code = (value or "").strip().upper()
     if len(code) != 18:
-        raise InvalidIdentifier("must be 18 characters")
+        raise InvalidIdentifier(N_("must be 18 characters"))
     if not _USCC_SHAPE.match(code):
-        raise InvalidIdentifier("contains characters outside GB 32100 (no I, O, S, V, Z; digits 3-8 are the division code)")
+        raise InvalidIdentifier(N_("contains characters outside GB 32100 (no I, O, S, V, Z; digits 3-8 are the division code)"))
     if uscc_check_char(code[:17]) != code[17]:
-        raise InvalidIdentifier("check character does not match (GB 32100-2015)")
+        raise InvalidIdentifier(N_("check character does not match (GB 32100-2015)"))
     return code
 
 
@@ -52,15 +54,15 @@ def id_check_char(first17: str) -> str:
 def normalise_resident_id(value: str) -> str:
     number = (value or "").strip().upper()
     if not _ID_SHAPE.match(number):
-        raise InvalidIdentifier("must be 17 digits followed by a digit or X")
+        raise InvalidIdentifier(N_("must be 17 digits followed by a digit or X"))
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidIdentifier("birth date is not a real date") from None
+        raise InvalidIdentifier(N_("birth date is not a real date")) from None
     if not date(1900, 1, 1) <= birth <= date.today():
-        raise InvalidIdentifier("birth date is out of range")
+        raise InvalidIdentifier(N_("birth date is out of range"))
     if id_check_char(number[:17]) != number[17]:
-        raise InvalidIdentifier("check digit does not match (GB 11643-1999)")
+        raise InvalidIdentifier(N_("check digit does not match (GB 11643-1999)"))
     return number
 
 
@@ -84,10 +86,10 @@ def normalise_gtin14(value: str) -> str:
     """Accept GTIN-8/12/13/14, return GTIN-14 (left-padded), or raise."""
     digits = (value or "").strip()
     if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        raise InvalidIdentifier("must be 8, 12, 13 or 14 digits")
+        raise InvalidIdentifier(N_("must be 8, 12, 13 or 14 digits"))
     digits = digits.zfill(14)
     if gtin_check_digit(digits[:13]) != digits[13]:
-        raise InvalidIdentifier("check digit does not match (GS1 mod 10)")
+        raise InvalidIdentifier(N_("check digit does not match (GS1 mod 10)"))
     return digits
 
 

@@ -20,7 +20,7 @@ from greenfin.core.identifiers import (
 )
 from greenfin.core.models import ApiToken, AuditEvent, Parcel, Party, PartyKind, Role, Township, User
 from greenfin.core.types import utcnow
-from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.security import hash_token, new_token
 
@@ -32,7 +32,7 @@ CERT_TYPES = {
     "collective_land": "集体土地所有权证",
     "water_area": "水域滩涂养殖证",
 }
-MIN_PASSWORD = 10
+MIN_PASSWORD = 10  # the message "must be at least 10 characters" states it
 
 # ---------------------------------------------------------------- audit
 
@@ -128,7 +128,7 @@ def list_townships() -> list[Township]:
 
 def _check_township(code: Optional[str], errors: dict) -> None:
     if not code or db.session.get(Township, code) is None:
-        errors.setdefault("township_code", []).append(f"unknown township '{code}' in {geography.DISTRICT_NAME_EN}")
+        errors.setdefault("township_code", []).append(N_("unknown township of Guangfeng district"))
 
 
 # ---------------------------------------------------------------- parties
@@ -159,9 +159,9 @@ def create_party(data: dict) -> Party:
     errors: dict[str, list[str]] = {}
     kind = data.get("kind")
     if kind not in {k.value for k in PartyKind}:
-        errors["kind"] = ["must be firm, organisation or individual"]
+        errors["kind"] = [N_("must be firm, organisation or individual")]
     if not (data.get("name") or "").strip():
-        errors["name"] = ["is required"]
+        errors["name"] = [N_("is required")]
     _check_township(data.get("township_code"), errors)
     party = Party(
         kind=kind,
@@ -175,22 +175,22 @@ def create_party(data: dict) -> Party:
     )
     if kind == PartyKind.individual.value:
         if data.get("uscc"):
-            errors["uscc"] = ["individuals have no unified social credit code"]
+            errors["uscc"] = [N_("individuals have no unified social credit code")]
         try:
             number = normalise_resident_id(data.get("resident_id") or "")
             party.id_hash = hash_resident_id(number, current_app.config["PII_HASH_KEY"])
             party.id_masked = mask_resident_id(number)
             if db.session.scalar(select(Party.id).where(Party.id_hash == party.id_hash)):
-                errors["resident_id"] = ["a party with this ID number already exists"]
+                errors["resident_id"] = [N_("a party with this ID number already exists")]
         except InvalidIdentifier as exc:
             errors["resident_id"] = [str(exc)]
     elif kind in (PartyKind.firm.value, PartyKind.organisation.value):
         if data.get("resident_id"):
-            errors["resident_id"] = ["only individuals carry a resident ID number"]
+            errors["resident_id"] = [N_("only individuals carry a resident ID number")]
         try:
             party.uscc = normalise_uscc(data.get("uscc") or "")
             if db.session.scalar(select(Party.id).where(Party.uscc == party.uscc)):
-                errors["uscc"] = ["a party with this credit code already exists"]
+                errors["uscc"] = [N_("a party with this credit code already exists")]
         except InvalidIdentifier as exc:
             errors["uscc"] = [str(exc)]
     if errors:
@@ -206,11 +206,11 @@ def update_party(party: Party, data: dict) -> Party:
     errors: dict[str, list[str]] = {}
     for fixed in ("kind", "uscc", "resident_id"):
         if fixed in data:
-            errors[fixed] = ["cannot be changed; register a new party instead"]
+            errors[fixed] = [N_("cannot be changed; register a new party instead")]
     if "township_code" in data:
         _check_township(data["township_code"], errors)
     if "name" in data and not (data["name"] or "").strip():
-        errors["name"] = ["is required"]
+        errors["name"] = [N_("is required")]
     if errors:
         raise ValidationFailed("Invalid party", errors)
     before = snapshot(party, PARTY_FIELDS)
@@ -246,10 +246,10 @@ def _decimal(value: Any, field: str, errors: dict) -> Optional[Decimal]:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
-        errors.setdefault(field, []).append("must be a number")
+        errors.setdefault(field, []).append(N_("must be a number"))
         return None
     if not result.is_finite():
-        errors.setdefault(field, []).append("must be a finite number")
+        errors.setdefault(field, []).append(N_("must be a finite number"))
         return None
     return result
 
@@ -260,31 +260,31 @@ def validate_parcel(data: dict, *, existing: Optional[Parcel] = None) -> dict:
     out = dict(data)
     code = (data.get("code") or "").strip()
     if not code:
-        errors["code"] = ["is required"]
+        errors["code"] = [N_("is required")]
     elif existing is None or existing.code != code:
         if db.session.scalar(select(Parcel.id).where(Parcel.code == code)):
-            errors["code"] = [f"parcel code '{code}' already exists"]
+            errors["code"] = [N_("this parcel code already exists")]
     out["code"] = code
     if db.session.get(Party, data.get("holder_id") or 0) is None:
-        errors["holder_id"] = ["unknown rights holder"]
+        errors["holder_id"] = [N_("unknown rights holder")]
     _check_township(data.get("township_code"), errors)
     area = _decimal(data.get("area_ha"), "area_ha", errors)
     if area is not None and not (Decimal("0") < area <= Decimal("100000")):
-        errors.setdefault("area_ha", []).append("must be above 0 and at most 100,000 ha")
+        errors.setdefault("area_ha", []).append(N_("must be above 0 and at most 100,000 ha"))
     out["area_ha"] = area
     if data.get("land_cover") not in LAND_COVERS:
-        errors["land_cover"] = ["must be one of " + ", ".join(LAND_COVERS)]
+        errors["land_cover"] = [N_("unknown land cover class")]
     lat = _decimal(data.get("lat"), "lat", errors)
     lon = _decimal(data.get("lon"), "lon", errors)
     if lat is not None and not (geography.LAT_RANGE[0] <= lat <= geography.LAT_RANGE[1]):
-        errors.setdefault("lat", []).append("is outside Guangfeng district")
+        errors.setdefault("lat", []).append(N_("is outside Guangfeng district"))
     if lon is not None and not (geography.LON_RANGE[0] <= lon <= geography.LON_RANGE[1]):
-        errors.setdefault("lon", []).append("is outside Guangfeng district")
+        errors.setdefault("lon", []).append(N_("is outside Guangfeng district"))
     out["lat"], out["lon"] = lat, lon
     if data.get("cert_type") not in CERT_TYPES:
-        errors["cert_type"] = ["must be one of " + ", ".join(CERT_TYPES)]
+        errors["cert_type"] = [N_("unknown rights certificate type")]
     if not (data.get("cert_no") or "").strip():
-        errors["cert_no"] = ["is required"]
+        errors["cert_no"] = [N_("is required")]
     if errors:
         raise ValidationFailed("Invalid parcel", errors)
     return out
@@ -339,24 +339,24 @@ USER_FIELDS = ("username", "display_name", "role", "party_id", "active")
 
 def _check_password(password: Optional[str], errors: dict) -> None:
     if not password or len(password) < MIN_PASSWORD:
-        errors["password"] = [f"must be at least {MIN_PASSWORD} characters"]
+        errors["password"] = [N_("must be at least 10 characters")]
 
 
 def create_user(data: dict) -> User:
     errors: dict[str, list[str]] = {}
     username = (data.get("username") or "").strip()
     if not username:
-        errors["username"] = ["is required"]
+        errors["username"] = [N_("is required")]
     elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        errors["username"] = ["is taken"]
+        errors["username"] = [N_("is taken")]
     role = data.get("role")
     if role not in {r.value for r in Role}:
-        errors["role"] = ["must be one of " + ", ".join(r.value for r in Role)]
+        errors["role"] = [N_("unknown role")]
     party_id = data.get("party_id")
     if role == Role.producer.value and (party_id is None or db.session.get(Party, party_id) is None):
-        errors["party_id"] = ["producers must be linked to an existing party"]
+        errors["party_id"] = [N_("producers must be linked to an existing party")]
     elif party_id is not None and db.session.get(Party, party_id) is None:
-        errors["party_id"] = ["unknown party"]
+        errors["party_id"] = [N_("unknown party")]
     _check_password(data.get("password"), errors)
     if errors:
         raise ValidationFailed("Invalid user", errors)
@@ -378,13 +378,13 @@ def create_user(data: dict) -> User:
 def update_user(user: User, data: dict) -> User:
     errors: dict[str, list[str]] = {}
     if "role" in data and data["role"] not in {r.value for r in Role}:
-        errors["role"] = ["must be one of " + ", ".join(r.value for r in Role)]
+        errors["role"] = [N_("unknown role")]
     role = data.get("role", user.role)
     party_id = data.get("party_id", user.party_id)
     if party_id is not None and db.session.get(Party, party_id) is None:
-        errors["party_id"] = ["unknown party"]
+        errors["party_id"] = [N_("unknown party")]
     if role == Role.producer.value and party_id is None:
-        errors["party_id"] = ["producers must be linked to an existing party"]
+        errors["party_id"] = [N_("producers must be linked to an existing party")]
     if "password" in data:
         _check_password(data["password"], errors)
     if errors:
@@ -446,7 +446,7 @@ def end_sessions(user: User) -> None:
 
 def issue_token(user: User, name: str) -> tuple[ApiToken, str]:
     if not (name or "").strip():
-        raise ValidationFailed.field("name", "is required")
+        raise ValidationFailed.field("name", N_("is required"))
     plain = new_token()
     token = ApiToken(user_id=user.id, name=name.strip(), prefix=plain[:10], token_hash=hash_token(plain),
                      created_by_id=g.user.id if g.get("user") else None)
