@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import logging
 import os
 from typing import Any, Optional
 
@@ -49,9 +48,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config if config is not None else Config())
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from greenfin.logs import init_logging
+
+    init_logging(app)
 
     from greenfin import extensions as ext
     from greenfin.errors import register_error_handlers

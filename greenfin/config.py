@@ -69,6 +69,9 @@ class Config:
         self.RQ_QUEUES = ["high", "default", "low"]
         self.JOB_RETRIES = int(os.environ.get("JOB_RETRIES", "3"))
         self.BABEL_TRANSLATION_DIRECTORIES = translation_directories()
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json" in production
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

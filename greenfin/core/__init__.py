@@ -8,10 +8,12 @@ def init_app(app: Flask) -> None:
     from greenfin.core import cli, models  # noqa: F401  (models registered for migrations)
     from greenfin.core.api import blp
     from greenfin.core.views import bp
+    from greenfin.health import bp as health_bp
     from greenfin.extensions import api
 
     api.register_blueprint(blp)
     app.register_blueprint(bp)
+    app.register_blueprint(health_bp)
     app.cli.add_command(cli.seed_demo_command)
     app.cli.add_command(cli.create_user_command)
     nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10)

@@ -1,0 +1,18 @@
+"""gunicorn settings for production (`make serve`); every value can be overridden by the environment."""
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 5000          # recycle workers now and then (memory)
+max_requests_jitter = 500
+accesslog = None             # the app logs each request as JSON with its request id
+errorlog = "-"
+raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}"]
+# No preload: each worker builds its own app and connection pool after the fork,
+# so no database connection is ever shared between processes.
+preload_app = False
