@@ -48,6 +48,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config if config is not None else Config())
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON and in pages
     from greenfin.logs import init_logging
 
     init_logging(app)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 from greenfin.extensions import babel
@@ -25,6 +25,12 @@ def select_locale() -> str:
 
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def fresh_locale():
+        # Flask-Babel caches the locale on ``g``; an app context that outlives one
+        # request (tests, CLI-driven requests) must not carry it over.
+        refresh()
 
     @app.context_processor
     def inject_locale():
