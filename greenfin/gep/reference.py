@@ -100,7 +100,7 @@ def reference_rows(year: int) -> list[tuple[str, float, str, str, int, str]]:
     add(("cooling_et_share", 0.35, "ratio", "share of annual ET on days with max ≥ 26 °C (demo estimate)", y, "parameter"))
     add(("latent_heat", 2442.0, "kJ/kg", "latent heat of vaporisation at 25 °C", y, "parameter"))
     add(("ac_eer", 3.5, "ratio", "room air-conditioner energy efficiency ratio, GB 21455-2019", y, "parameter"))
-    add(("cooling_substitution", 0.17, "ratio", f"share of ET energy replacing powered cooling ({CALIB})", y,
+    add(("cooling_substitution", 0.15, "ratio", f"share of ET energy replacing powered cooling ({CALIB})", y,
          "parameter"))
     # ---- flood regulation (storm storage)
     rows += _per_cover("flood_storage_mm", "mm", f"{SPEC} 洪水调蓄 storage depth (demo estimate)", y, {
@@ -108,8 +108,8 @@ def reference_rows(year: int) -> list[tuple[str, float, str, str, int, str]]:
         "wetland": 800, "water": 1500, "built": 5})
     # ---- provisioning: default yields by land cover (t/ha; timber m³/ha)
     rows += _per_cover("default_yield", "t/(ha·a) (forest: m³/(ha·a))", "Guangfeng statistical yearbook (demo estimate)", y, {
-        "forest": 1.5, "orchard": 30.0, "farmland": 9.5, "tea": 1.6, "grassland": 0.0,
-        "wetland": 0.8, "water": 3.2, "built": 0.0})
+        "forest": 1.5, "orchard": 34.0, "farmland": 9.5, "tea": 1.6, "grassland": 0.0,
+        "wetland": 0.8, "water": 4.5, "built": 0.0})
     # ---- cultural: recreation, district visitors × travel cost, allocated by land cover
     add(("recreation_visitors", prices["visitors"], "person-trips/a", f"Guangfeng tourism statistics ({DEMO})", y,
          "parameter"))
