@@ -275,6 +275,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     create_insert_only_triggers()
+    seed_rule_catalogue()
 
 
 def downgrade():
@@ -366,3 +367,22 @@ def drop_insert_only_triggers():
         for table in INSERT_ONLY:
             for verb in ("update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+
+
+def seed_rule_catalogue():
+    """Version 1 of the rule catalogue, so that every installation starts with the same rules."""
+    from credit.catalogue import rule_rows
+    from greenfin.core.types import JSONType, UTCDateTime, utcnow
+
+    rules = sa.table(
+        "credit_rules",
+        sa.column("code", sa.String), sa.column("version", sa.Integer), sa.column("effective_from", sa.Date),
+        sa.column("effective_to", sa.Date), sa.column("category", sa.String),
+        sa.column("description_zh", sa.String), sa.column("description_en", sa.String),
+        sa.column("party_kinds", JSONType), sa.column("points", sa.Integer),
+        sa.column("evidence_required", sa.String), sa.column("legal_basis", sa.String),
+        sa.column("display_months", sa.Integer), sa.column("veto", sa.Boolean),
+        sa.column("created_at", UTCDateTime()), sa.column("created_by", sa.String),
+    )
+    now = utcnow()
+    op.bulk_insert(rules, [row | {"created_at": now} for row in rule_rows()])

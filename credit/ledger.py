@@ -1,0 +1,759 @@
+"""The points ledger: rules, postings, pending approvals, balances, hash chains and checkpoints.
+
+Functions add and flush, never commit. Appending to an account locks its row
+(``SELECT ... FOR UPDATE`` on PostgreSQL), so chains of different accounts grow in
+parallel and one account's postings are strictly sequenced.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Optional
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from credit.catalogue import CATEGORIES, rule_rows
+from credit.models import (
+    GENESIS_HASH,
+    CreditAccount,
+    CreditCheckpoint,
+    CreditPendingPosting,
+    CreditPosting,
+    CreditRule,
+)
+from greenfin.core.models import Party, User
+from greenfin.core.services import record_audit, snapshot
+from greenfin.core.types import utcnow
+from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from greenfin.extensions import db
+
+KINDS = ("firm", "organisation", "individual")
+DEFAULTS = {
+    "CREDIT_REVIEW_ABOVE": 10,  # positive manual postings above this wait for a regulator
+    "CREDIT_PENDING_DAYS": 14,  # pending postings expire after this many days
+    "CREDIT_MAX_BACKDATE_DAYS": 3 * 366,
+}
+RULE_FIELDS = ("code", "version", "effective_from", "effective_to", "category", "description_zh", "description_en",
+               "party_kinds", "points", "evidence_required", "legal_basis", "display_months", "veto")
+
+
+def setting(name: str):
+    return current_app.config.get(name, DEFAULTS.get(name)) if has_app_context() else DEFAULTS.get(name)
+
+
+def _actor() -> Optional[User]:
+    return g.get("user") if has_app_context() else None
+
+
+def _actor_label(actor: Optional[User]) -> str:
+    if actor is not None:
+        return actor.username
+    return (g.get("actor_label") if has_app_context() else None) or "system"
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+# ---------------------------------------------------------------- rule catalogue
+
+
+def ensure_rule_catalogue() -> int:
+    """Insert version 1 of catalogue rules missing from the database; returns how many."""
+    existing = set(db.session.scalars(select(CreditRule.code)))
+    added = 0
+    for row in rule_rows():
+        if row["code"] not in existing:
+            db.session.add(CreditRule(**row))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def rule_query(*, on: Optional[date] = None, category: Optional[str] = None, history: bool = False) -> Select:
+    """Rules in force on ``on`` (default today), or every version with ``history``."""
+    stmt = select(CreditRule).order_by(CreditRule.category, CreditRule.code, CreditRule.version)
+    if not history:
+        day = on or today()
+        stmt = stmt.where(CreditRule.effective_from <= day,
+                          or_(CreditRule.effective_to.is_(None), CreditRule.effective_to > day))
+    if category:
+        stmt = stmt.where(CreditRule.category == category)
+    return stmt
+
+
+def get_rule(code: str, on: Optional[date] = None) -> CreditRule:
+    """The version of rule ``code`` in force on ``on``."""
+    day = on or today()
+    rule = db.session.scalar(
+        select(CreditRule).where(CreditRule.code == (code or "").strip().upper(), CreditRule.effective_from <= day,
+                                 or_(CreditRule.effective_to.is_(None), CreditRule.effective_to > day))
+        .order_by(CreditRule.version.desc()).limit(1))
+    if rule is None:
+        known = db.session.scalar(select(CreditRule.id).where(CreditRule.code == (code or "").strip().upper()).limit(1))
+        if known:
+            raise ValidationFailed.field("rule_code", f"rule {code} is not in force on {day.isoformat()}")
+        raise NotFound(f"rule {code} not found")
+    return rule
+
+
+def rule_versions(code: str) -> list[CreditRule]:
+    return list(db.session.scalars(select(CreditRule).where(CreditRule.code == code).order_by(CreditRule.version)))
+
+
+def _validate_rule(data: dict, errors: dict) -> None:
+    if data.get("category") not in CATEGORIES:
+        errors["category"] = ["must be one of " + ", ".join(CATEGORIES)]
+    kinds = data.get("party_kinds") or []
+    if not kinds or any(k not in KINDS for k in kinds):
+        errors["party_kinds"] = ["choose one or more of firm, organisation, individual"]
+    points = data.get("points")
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0 or abs(points) > 100:
+        errors["points"] = ["must be a whole number between -100 and 100, not 0"]
+    months = data.get("display_months")
+    if not isinstance(months, int) or not (3 <= months <= 36):
+        errors["display_months"] = ["must be between 3 and 36 months (credit-repair rules)"]
+    for name in ("description_zh", "description_en"):
+        if not (data.get(name) or "").strip():
+            errors[name] = ["is required"]
+    if data.get("veto") and (points or 0) >= 0:
+        errors["veto"] = ["only negative rules can veto"]
+
+
+def create_rule(data: dict) -> CreditRule:
+    """Add a new rule code (version 1)."""
+    errors: dict[str, list[str]] = {}
+    code = (data.get("code") or "").strip().upper()
+    if not code or not code.replace("_", "").isalnum() or len(code) > 48:
+        errors["code"] = ["use capital letters, digits and underscores (at most 48)"]
+    elif db.session.scalar(select(CreditRule.id).where(CreditRule.code == code).limit(1)):
+        errors["code"] = [f"rule {code} exists; add a version instead"]
+    _validate_rule(data, errors)
+    if errors:
+        raise ValidationFailed("Invalid rule", errors)
+    rule = CreditRule(code=code, version=1, effective_from=data.get("effective_from") or today(),
+                      created_by=_actor_label(_actor()),
+                      **{k: data.get(k) for k in RULE_FIELDS if k not in ("code", "version", "effective_from",
+                                                                            "effective_to")})
+    rule.veto = bool(data.get("veto"))
+    db.session.add(rule)
+    db.session.flush()
+    record_audit("credit.rule.create", "credit_rule", rule.id, after=snapshot(rule, RULE_FIELDS))
+    return rule
+
+
+def revise_rule(code: str, data: dict) -> CreditRule:
+    """A new version of ``code`` from ``effective_from`` on; the version before it closes that day.
+
+    Postings keep pointing at the version in force on their effective date.
+    """
+    versions = rule_versions(code)
+    if not versions:
+        raise NotFound(f"rule {code} not found")
+    latest = versions[-1]
+    merged = snapshot(latest, RULE_FIELDS) | {k: v for k, v in data.items() if k in RULE_FIELDS}
+    merged["points"] = data.get("points", latest.points)
+    merged["display_months"] = data.get("display_months", latest.display_months)
+    merged["party_kinds"] = data.get("party_kinds", latest.party_kinds)
+    merged["veto"] = bool(data.get("veto", latest.veto))
+    errors: dict[str, list[str]] = {}
+    starts = data.get("effective_from") or today()
+    if starts <= latest.effective_from:
+        errors["effective_from"] = [f"must be after {latest.effective_from.isoformat()} (the current version's start)"]
+    _validate_rule(merged, errors)
+    if errors:
+        raise ValidationFailed("Invalid rule", errors)
+    before = snapshot(latest, RULE_FIELDS)
+    latest.effective_to = starts
+    rule = CreditRule(code=latest.code, version=latest.version + 1, effective_from=starts, effective_to=None,
+                      created_by=_actor_label(_actor()),
+                      **{k: merged[k] for k in RULE_FIELDS if k not in ("code", "version", "effective_from",
+                                                                         "effective_to")})
+    db.session.add(rule)
+    db.session.flush()
+    record_audit("credit.rule.revise", "credit_rule", rule.id, before=before, after=snapshot(rule, RULE_FIELDS))
+    return rule
+
+
+def rule_applies(rule: CreditRule, kind: str) -> bool:
+    return kind in (rule.party_kinds or [])
+
+
+# ---------------------------------------------------------------- canonical forms and hashes
+
+
+def _canonical(value: dict) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_posting(p: CreditPosting) -> str:
+    """The fields a posting's hash covers, in a stable text form."""
+    return _canonical({
+        "account_id": p.account_id, "seq": p.seq, "party_id": p.party_id, "rule_id": p.rule_id,
+        "rule_code": p.rule_code, "points": p.points, "effective_date": p.effective_date.isoformat(),
+        "expires_on": p.expires_on.isoformat(),
+        "recorded_at": p.recorded_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "evidence": p.evidence or {}, "entered_by_id": p.entered_by_id, "entered_by": p.entered_by,
+        "approved_by_id": p.approved_by_id, "source": p.source, "source_id": p.source_id,
+        "idempotency_key": p.idempotency_key, "request_hash": p.request_hash, "reverses_id": p.reverses_id,
+        "reason": p.reason,
+    })
+
+
+def chain_hash(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256((prev_hash + "\n" + canonical).encode()).hexdigest()
+
+
+def request_hash(**content: Any) -> str:
+    """What an idempotency key promises: the same key must come with the same content."""
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def _clean_evidence(evidence: Any, errors: dict) -> dict:
+    """Evidence is a flat object of strings or lists of strings (document numbers, inspector...)."""
+    if evidence is None:
+        return {}
+    if not isinstance(evidence, dict):
+        errors["evidence"] = ["must be an object"]
+        return {}
+    clean: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if isinstance(value, str):
+            clean[str(key)] = value.strip()[:500]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            clean[str(key)] = [v.strip()[:200] for v in value][:20]
+        else:
+            errors.setdefault("evidence", []).append(f"{key}: use text or a list of texts")
+    if len(_canonical(clean)) > 4000:
+        errors.setdefault("evidence", []).append("is too long")
+    return clean
+
+
+# ---------------------------------------------------------------- accounts and the append
+
+
+def _insert_ignoring_conflict(model, values: dict, key: str):
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+
+
+def lock_account(party_id: int) -> CreditAccount:
+    """The party's account row, locked until the commit (created on first use)."""
+    stmt = (select(CreditAccount).where(CreditAccount.party_id == party_id).with_for_update()
+            .execution_options(populate_existing=True))
+    account = db.session.scalar(stmt)
+    if account is None:
+        db.session.execute(_insert_ignoring_conflict(
+            CreditAccount, {"party_id": party_id, "balance": 0, "posting_count": 0, "last_hash": GENESIS_HASH,
+                            "updated_at": utcnow()}, "party_id"))
+        account = db.session.scalar(stmt)
+    return account
+
+
+def _find_by_key(key: str):
+    posting = db.session.scalar(select(CreditPosting).where(CreditPosting.idempotency_key == key))
+    if posting is not None:
+        return posting
+    return db.session.scalar(select(CreditPendingPosting).where(CreditPendingPosting.idempotency_key == key))
+
+
+def _replay(existing, digest: str, key: str):
+    if existing.request_hash != digest:
+        raise Conflict(f"idempotency key {key} was used with different content", code="idempotency_conflict")
+    return existing
+
+
+def _append(account: CreditAccount, *, rule: CreditRule, points: int, effective_date: date, expires_on: date,
+            evidence: dict, source: str, source_id: str, key: str, digest: str, entered_by: Optional[User],
+            entered_label: str, approved_by: Optional[User] = None, reverses_id: Optional[int] = None,
+            reason: Optional[str] = None) -> CreditPosting:
+    """Append one posting to a locked account's chain and update the cached balance."""
+    posting = CreditPosting(
+        account_id=account.id, seq=account.posting_count + 1, party_id=account.party_id, rule_id=rule.id,
+        rule_code=rule.code, points=points, effective_date=effective_date, expires_on=expires_on,
+        recorded_at=utcnow(), evidence=evidence, entered_by_id=entered_by.id if entered_by else None,
+        entered_by=entered_label, approved_by_id=approved_by.id if approved_by else None, source=source,
+        source_id=source_id, idempotency_key=key, request_hash=digest, reverses_id=reverses_id, reason=reason,
+        prev_hash=account.last_hash,
+    )
+    posting.hash = chain_hash(posting.prev_hash, canonical_posting(posting))
+    db.session.add(posting)
+    account.balance += points
+    account.posting_count = posting.seq
+    account.last_hash = posting.hash
+    account.updated_at = posting.recorded_at
+    db.session.flush()
+    record_audit("credit.posting.create", "credit_posting", posting.id, party_id=posting.party_id,
+                 after={"rule_code": rule.code, "points": points, "effective_date": effective_date,
+                        "source": source, "source_id": source_id, "reverses_id": reverses_id, "hash": posting.hash})
+    return posting
+
+
+# ---------------------------------------------------------------- posting
+
+
+@dataclass
+class PostingResult:
+    """What a write produced: a posting, or a pending request waiting for a regulator."""
+
+    status: str  # "posted" | "pending"
+    posting: Optional[CreditPosting] = None
+    pending: Optional[CreditPendingPosting] = None
+    replayed: bool = False
+
+    @property
+    def record(self):
+        return self.posting if self.posting is not None else self.pending
+
+
+def _party(party_id: Any) -> Party:
+    party = db.session.get(Party, party_id) if isinstance(party_id, int) else None
+    if party is None:
+        raise NotFound(f"party {party_id} not found")
+    return party
+
+
+def _effective(value: Optional[date], errors: dict) -> date:
+    day = value or today()
+    if day > today():
+        errors["effective_date"] = ["cannot be in the future"]
+    elif (today() - day).days > setting("CREDIT_MAX_BACKDATE_DAYS"):
+        errors["effective_date"] = ["is more than three years ago"]
+    return day
+
+
+def needs_review(points: int) -> bool:
+    """Negative postings and large positive ones wait for a regulator."""
+    return points < 0 or points > setting("CREDIT_REVIEW_ABOVE")
+
+
+def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effective_date: Optional[date] = None,
+                   evidence: Optional[dict] = None, source: str = "manual", source_id: Optional[str] = None,
+                   actor: Optional[User] = None, review: bool = True) -> PostingResult:
+    """Record points for a party under a rule, idempotently on ``idempotency_key``.
+
+    The same key with the same content returns what the first call produced;
+    with different content it is a Conflict. With ``review`` (manual entries),
+    negative and large positive postings wait for a regulator.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ValidationFailed.field("idempotency_key", "is required (at most 200 characters)")
+    actor = actor if actor is not None else _actor()
+    errors: dict[str, list[str]] = {}
+    clean = _clean_evidence(evidence, errors)
+    code = (rule_code or "").strip().upper()
+    digest = request_hash(party_id=party_id, rule_code=code,
+                          effective_date=effective_date.isoformat() if effective_date else None, evidence=clean)
+    existing = _find_by_key(key)
+    if existing is not None:
+        replay = _replay(existing, digest, key)
+        return _result(replay, replayed=True)
+    party = _party(party_id)
+    day = _effective(effective_date, errors)
+    rule = None
+    if not errors.get("effective_date"):
+        try:
+            rule = get_rule(code, day)
+        except NotFound:
+            errors["rule_code"] = [f"unknown rule {rule_code}"]
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if rule is not None and not rule_applies(rule, party.kind):
+        errors["rule_code"] = [f"rule {rule.code} does not apply to a {party.kind}"]
+    if errors:
+        raise ValidationFailed("Invalid posting", errors)
+    source_id = (source_id or key)[:128]
+    label = _actor_label(actor)
+    if review and needs_review(rule.points):
+        pending = CreditPendingPosting(
+            party_id=party.id, rule_id=rule.id, rule_code=rule.code, points=rule.points, effective_date=day,
+            evidence=clean, source=source, source_id=source_id, idempotency_key=key, request_hash=digest,
+            submitted_by_id=actor.id if actor else None, submitted_by=label, submitted_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=setting("CREDIT_PENDING_DAYS")), status="pending",
+        )
+        db.session.add(pending)
+        db.session.flush()
+        record_audit("credit.pending.create", "credit_pending_posting", pending.id, party_id=party.id,
+                     after={"rule_code": rule.code, "points": rule.points, "effective_date": day, "key": key})
+        return PostingResult("pending", pending=pending)
+    account = lock_account(party.id)
+    existing = _find_by_key(key)  # a concurrent retry may have committed while we waited for the lock
+    if existing is not None:
+        return _result(_replay(existing, digest, key), replayed=True)
+    posting = _append(account, rule=rule, points=rule.points, effective_date=day,
+                      expires_on=add_months(day, rule.display_months), evidence=clean, source=source,
+                      source_id=source_id, key=key, digest=digest, entered_by=actor, entered_label=label)
+    return PostingResult("posted", posting=posting)
+
+
+def _result(record, replayed: bool = False) -> PostingResult:
+    if isinstance(record, CreditPosting):
+        return PostingResult("posted", posting=record, replayed=replayed)
+    if record.status == "approved" and record.posting_id:
+        return PostingResult("posted", posting=db.session.get(CreditPosting, record.posting_id),
+                             pending=record, replayed=replayed)
+    return PostingResult("pending", pending=record, replayed=replayed)
+
+
+def post_event_points(party_id: int, rule_code: str, *, source: str, source_id: str,
+                      effective_date: Optional[date] = None, evidence: Optional[dict] = None) -> CreditPosting:
+    """Points for an event another capability recorded (certificate, loan, penalty notice).
+
+    Idempotent on (source, source_id, rule_code): a retried event returns the first
+    posting. The source record is the evidence, so these post at once; a regulator
+    corrects one with a reversal.
+    """
+    if not source or not source_id:
+        raise ValidationFailed("Invalid event", {"source": ["source and source_id are required"]})
+    key = f"event:{source}:{source_id}:{(rule_code or '').strip().upper()}"
+    evidence = dict(evidence or {})
+    evidence.setdefault("source", f"{source}:{source_id}")
+    result = submit_posting(party_id, rule_code, idempotency_key=key, effective_date=effective_date,
+                            evidence=evidence, source=source[:32], source_id=str(source_id), review=False)
+    return result.posting
+
+
+def get_posting(posting_id: int) -> CreditPosting:
+    posting = db.session.get(CreditPosting, posting_id)
+    if posting is None:
+        raise NotFound(f"posting {posting_id} not found")
+    return posting
+
+
+def reversal_of(posting_id: int) -> Optional[CreditPosting]:
+    return db.session.scalar(select(CreditPosting).where(CreditPosting.reverses_id == posting_id))
+
+
+def reverse_posting(posting_id: int, *, reason: str, idempotency_key: str,
+                    actor: Optional[User] = None) -> PostingResult:
+    """Correct a posting with a reversal that points at it.
+
+    A regulator's reversal posts at once with the regulator as approver; anyone
+    else's waits for a regulator. A reversal cannot be reversed, and a posting
+    is reversed at most once (the database enforces it too).
+    """
+    actor = actor if actor is not None else _actor()
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ValidationFailed.field("idempotency_key", "is required (at most 200 characters)")
+    reason = (reason or "").strip()
+    digest = request_hash(reverses_id=posting_id, reason=reason)
+    existing = _find_by_key(key)
+    if existing is not None:
+        return _result(_replay(existing, digest, key), replayed=True)
+    if not reason:
+        raise ValidationFailed.field("reason", "a reversal needs a reason")
+    original = get_posting(posting_id)
+    if original.reverses_id is not None:
+        raise Conflict(f"posting {posting_id} is itself a reversal and cannot be reversed", code="reversal_of_reversal")
+    label = _actor_label(actor)
+    if actor is None or actor.role != "regulator":
+        _refuse_if_reversed(posting_id)
+        if db.session.scalar(select(CreditPendingPosting.id).where(
+                CreditPendingPosting.reverses_id == posting_id, CreditPendingPosting.status == "pending")):
+            raise Conflict(f"a reversal of posting {posting_id} is already waiting for approval", code="already_reversed")
+        pending = CreditPendingPosting(
+            party_id=original.party_id, rule_id=original.rule_id, rule_code=original.rule_code,
+            points=-original.points, effective_date=today(), evidence={}, source="reversal",
+            source_id=str(original.id), idempotency_key=key, request_hash=digest, reverses_id=original.id,
+            reason=reason, submitted_by_id=actor.id if actor else None, submitted_by=label, submitted_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=setting("CREDIT_PENDING_DAYS")), status="pending")
+        db.session.add(pending)
+        db.session.flush()
+        record_audit("credit.pending.create", "credit_pending_posting", pending.id, party_id=original.party_id,
+                     after={"reverses_id": original.id, "reason": reason, "key": key})
+        return PostingResult("pending", pending=pending)
+    account = lock_account(original.party_id)
+    existing = _find_by_key(key)
+    if existing is not None:
+        return _result(_replay(existing, digest, key), replayed=True)
+    _refuse_if_reversed(posting_id)
+    posting = _post_reversal(account, original, reason=reason, key=key, digest=digest, entered_by=actor,
+                             label=label, approver=actor)
+    return PostingResult("posted", posting=posting)
+
+
+def _refuse_if_reversed(posting_id: int) -> None:
+    done = reversal_of(posting_id)
+    if done is not None:
+        raise Conflict(f"posting {posting_id} was already reversed by posting {done.id}", code="already_reversed")
+
+
+def _post_reversal(account, original: CreditPosting, *, reason, key, digest, entered_by, label, approver):
+    return _append(account, rule=original.rule, points=-original.points, effective_date=today(),
+                   expires_on=original.expires_on, evidence={"reverses": str(original.id)}, source="reversal",
+                   source_id=str(original.id), key=key, digest=digest, entered_by=entered_by, entered_label=label,
+                   approved_by=approver, reverses_id=original.id, reason=reason)
+
+
+# ---------------------------------------------------------------- pending postings
+
+
+def get_pending(pending_id: int) -> CreditPendingPosting:
+    pending = db.session.get(CreditPendingPosting, pending_id)
+    if pending is None:
+        raise NotFound(f"pending posting {pending_id} not found")
+    return pending
+
+
+def pending_query(*, status: Optional[str] = "pending", party_id: Optional[int] = None) -> Select:
+    stmt = select(CreditPendingPosting).order_by(CreditPendingPosting.submitted_at)
+    if status:
+        stmt = stmt.where(CreditPendingPosting.status == status)
+    if party_id is not None:
+        stmt = stmt.where(CreditPendingPosting.party_id == party_id)
+    return stmt
+
+
+def _decidable(pending: CreditPendingPosting, actor: Optional[User], now: datetime) -> None:
+    if pending.status != "pending":
+        raise Conflict(f"pending posting {pending.id} is already {pending.status}")
+    if pending.expires_at <= now:
+        raise Conflict(f"pending posting {pending.id} expired on {pending.expires_at:%Y-%m-%d}", code="expired")
+    if actor is not None and pending.submitted_by_id is not None and actor.id == pending.submitted_by_id:
+        raise Forbidden("a second person must approve what you entered")
+
+
+def approve_pending(pending_id: int, *, note: Optional[str] = None, actor: Optional[User] = None,
+                    now: Optional[datetime] = None) -> CreditPosting:
+    """A regulator approves: the posting (or reversal) enters the ledger."""
+    actor = actor if actor is not None else _actor()
+    now = now or utcnow()
+    pending = get_pending(pending_id)
+    account = lock_account(pending.party_id)
+    db.session.refresh(pending, with_for_update=True)
+    _decidable(pending, actor, now)
+    if pending.reverses_id is not None:
+        original = get_posting(pending.reverses_id)
+        _refuse_if_reversed(original.id)
+        posting = _post_reversal(account, original, reason=pending.reason, key=pending.idempotency_key,
+                                 digest=pending.request_hash, entered_by=db.session.get(User, pending.submitted_by_id)
+                                 if pending.submitted_by_id else None, label=pending.submitted_by, approver=actor)
+    else:
+        rule = db.session.get(CreditRule, pending.rule_id)
+        posting = _append(account, rule=rule, points=pending.points, effective_date=pending.effective_date,
+                          expires_on=add_months(pending.effective_date, rule.display_months),
+                          evidence=pending.evidence, source=pending.source, source_id=pending.source_id,
+                          key=pending.idempotency_key, digest=pending.request_hash,
+                          entered_by=db.session.get(User, pending.submitted_by_id) if pending.submitted_by_id else None,
+                          entered_label=pending.submitted_by, approved_by=actor)
+    pending.status, pending.decided_by_id, pending.decided_at = "approved", actor.id if actor else None, now
+    pending.decision_note, pending.posting_id = note, posting.id
+    db.session.flush()
+    record_audit("credit.pending.approve", "credit_pending_posting", pending.id, party_id=pending.party_id,
+                 before={"status": "pending"}, after={"status": "approved", "posting_id": posting.id, "note": note})
+    return posting
+
+
+def reject_pending(pending_id: int, *, note: str, actor: Optional[User] = None,
+                   now: Optional[datetime] = None) -> CreditPendingPosting:
+    actor = actor if actor is not None else _actor()
+    now = now or utcnow()
+    if not (note or "").strip():
+        raise ValidationFailed.field("note", "say why it is rejected")
+    pending = get_pending(pending_id)
+    _decidable(pending, None, now)
+    pending.status, pending.decided_by_id, pending.decided_at = "rejected", actor.id if actor else None, now
+    pending.decision_note = note.strip()
+    db.session.flush()
+    record_audit("credit.pending.reject", "credit_pending_posting", pending.id, party_id=pending.party_id,
+                 before={"status": "pending"}, after={"status": "rejected", "note": pending.decision_note})
+    return pending
+
+
+def expire_pending(now: Optional[datetime] = None) -> int:
+    """Close pending postings whose time ran out; returns how many."""
+    now = now or utcnow()
+    rows = list(db.session.scalars(select(CreditPendingPosting).where(
+        CreditPendingPosting.status == "pending", CreditPendingPosting.expires_at <= now)))
+    for pending in rows:
+        pending.status, pending.decided_at = "expired", now
+        record_audit("credit.pending.expire", "credit_pending_posting", pending.id, party_id=pending.party_id)
+    db.session.flush()
+    return len(rows)
+
+
+# ---------------------------------------------------------------- balances
+
+
+def posting_query(*, party_id: Optional[int] = None, rule_code: Optional[str] = None) -> Select:
+    stmt = select(CreditPosting).order_by(CreditPosting.effective_date.desc(), CreditPosting.id.desc())
+    if party_id is not None:
+        stmt = stmt.where(CreditPosting.party_id == party_id)
+    if rule_code:
+        stmt = stmt.where(CreditPosting.rule_code == rule_code.upper())
+    return stmt
+
+
+def get_account(party_id: int) -> Optional[CreditAccount]:
+    return db.session.scalar(select(CreditAccount).where(CreditAccount.party_id == party_id))
+
+
+def balance(party_id: int, as_of: Optional[date] = None) -> int:
+    """Points balance: the cached one now, or a sum of postings effective on or before ``as_of``."""
+    if as_of is None:
+        account = get_account(party_id)
+        return account.balance if account else 0
+    return int(db.session.scalar(select(func.coalesce(func.sum(CreditPosting.points), 0)).where(
+        CreditPosting.party_id == party_id, CreditPosting.effective_date <= as_of)) or 0)
+
+
+def replayed_balance(party_id: int) -> int:
+    """The balance recomputed from every posting (what the cached balance must equal)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(CreditPosting.points), 0)).where(
+        CreditPosting.party_id == party_id)) or 0)
+
+
+def score(party_id: int, on: Optional[date] = None) -> int:
+    """Points that count on ``on``: effective by then and still inside their display period."""
+    day = on or today()
+    return int(db.session.scalar(select(func.coalesce(func.sum(CreditPosting.points), 0)).where(
+        CreditPosting.party_id == party_id, CreditPosting.effective_date <= day,
+        CreditPosting.expires_on > day)) or 0)
+
+
+def scores(on: date) -> dict[int, int]:
+    """Every party's score on ``on`` in one query."""
+    rows = db.session.execute(select(CreditPosting.party_id, func.sum(CreditPosting.points)).where(
+        CreditPosting.effective_date <= on, CreditPosting.expires_on > on).group_by(CreditPosting.party_id))
+    return {party_id: int(total) for party_id, total in rows}
+
+
+def active_vetoes(on: date) -> dict[int, str]:
+    """Parties with a veto posting that counts on ``on`` and has not been reversed."""
+    reversed_ids = select(CreditPosting.reverses_id).where(CreditPosting.reverses_id.is_not(None))
+    rows = db.session.execute(
+        select(CreditPosting.party_id, CreditPosting.rule_code).join(CreditRule, CreditRule.id == CreditPosting.rule_id)
+        .where(CreditRule.veto.is_(True), CreditPosting.points < 0, CreditPosting.reverses_id.is_(None),
+               CreditPosting.effective_date <= on, CreditPosting.expires_on > on,
+               CreditPosting.id.not_in(reversed_ids))
+        .order_by(CreditPosting.id))
+    vetoes: dict[int, str] = {}
+    for party_id, code in rows:
+        vetoes.setdefault(party_id, code)
+    return vetoes
+
+
+# ---------------------------------------------------------------- verification and checkpoints
+
+
+@dataclass
+class VerifyReport:
+    postings: int = 0
+    accounts: int = 0
+    checkpoints: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_broken_posting_id: Optional[int] = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _batched(stmt, size: int = 2000) -> Iterable:
+    return db.session.execute(stmt.execution_options(yield_per=size)).scalars()
+
+
+def verify_ledger() -> VerifyReport:
+    """Recompute every chain, cached balance and checkpoint; report the first broken posting."""
+    report = VerifyReport()
+    accounts = {a.id: a for a in db.session.scalars(select(CreditAccount))}
+    seen: dict[int, tuple[int, str, int]] = {}  # account_id -> (seq, last hash, sum)
+
+    def broken(posting_id: Optional[int], message: str) -> None:
+        if report.first_broken_posting_id is None and posting_id is not None:
+            report.first_broken_posting_id = posting_id
+        report.problems.append(message)
+
+    stmt = select(CreditPosting).order_by(CreditPosting.account_id, CreditPosting.seq)
+    for posting in _batched(stmt):
+        report.postings += 1
+        seq, prev, total = seen.get(posting.account_id, (0, GENESIS_HASH, 0))
+        if posting.seq != seq + 1:
+            broken(posting.id, f"posting {posting.id}: sequence {posting.seq} follows {seq} in account {posting.account_id}")
+        if posting.prev_hash != prev:
+            broken(posting.id, f"posting {posting.id}: previous hash does not match posting #{seq} of account {posting.account_id}")
+        if chain_hash(posting.prev_hash, canonical_posting(posting)) != posting.hash:
+            broken(posting.id, f"posting {posting.id}: content does not match its hash (altered)")
+        seen[posting.account_id] = (posting.seq, posting.hash, total + posting.points)
+        db.session.expunge(posting)
+    for account_id, account in accounts.items():
+        report.accounts += 1
+        seq, last, total = seen.get(account_id, (0, GENESIS_HASH, 0))
+        if (account.posting_count, account.last_hash, account.balance) != (seq, last, total):
+            report.problems.append(
+                f"account {account_id} (party {account.party_id}): cached balance {account.balance}, count "
+                f"{account.posting_count} or head differ from the postings (sum {total}, count {seq})")
+    for problem in verify_checkpoints():
+        report.problems.append(problem)
+    report.checkpoints = db.session.scalar(select(func.count(CreditCheckpoint.id))) or 0
+    return report
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+def day_head(prev_head: str, day: date) -> tuple[str, int]:
+    """The ledger-wide head after ``day``: every posting recorded that day, in id order."""
+    start, end = _day_bounds(day)
+    digest = hashlib.sha256(f"{prev_head}|{day.isoformat()}".encode())
+    count = 0
+    for posting_hash in db.session.scalars(select(CreditPosting.hash).where(
+            CreditPosting.recorded_at >= start, CreditPosting.recorded_at < end).order_by(CreditPosting.id)):
+        digest.update(posting_hash.encode())
+        count += 1
+    return digest.hexdigest(), count
+
+
+def checkpoint_ledger(through: Optional[date] = None) -> list[CreditCheckpoint]:
+    """Checkpoint every closed day (UTC) up to ``through`` (default yesterday) not yet checkpointed."""
+    last_closed = today() - timedelta(days=1)
+    through = min(through or last_closed, last_closed)
+    latest = db.session.scalar(select(CreditCheckpoint).order_by(CreditCheckpoint.day.desc()).limit(1))
+    if latest is not None:
+        day, prev = latest.day + timedelta(days=1), latest.head
+    else:
+        first = db.session.scalar(select(func.min(CreditPosting.recorded_at)))
+        if first is None:
+            return []
+        day, prev = first.astimezone(timezone.utc).date(), GENESIS_HASH
+    made = []
+    while day <= through:
+        head, count = day_head(prev, day)
+        checkpoint = CreditCheckpoint(day=day, prev_head=prev, head=head, posting_count=count)
+        db.session.add(checkpoint)
+        made.append(checkpoint)
+        prev, day = head, day + timedelta(days=1)
+    db.session.flush()
+    if made:
+        record_audit("credit.checkpoint.create", "credit_checkpoint", made[-1].id,
+                     after={"through": made[-1].day, "head": made[-1].head, "days": len(made)})
+    return made
+
+
+def verify_checkpoints() -> list[str]:
+    problems = []
+    prev = GENESIS_HASH
+    for checkpoint in db.session.scalars(select(CreditCheckpoint).order_by(CreditCheckpoint.day)):
+        head, count = day_head(prev, checkpoint.day)
+        if checkpoint.prev_head != prev or checkpoint.head != head or checkpoint.posting_count != count:
+            problems.append(f"checkpoint {checkpoint.day.isoformat()}: ledger head differs (postings of that day "
+                            f"changed, added or removed: {count} now, {checkpoint.posting_count} then)")
+        prev = checkpoint.head
+    return problems

@@ -1,0 +1,81 @@
+"""What other packages (and this one's API, pages and CLI) call. Add and flush, never commit.
+
+For other capabilities:
+
+- ``COLOURS``: the four levels, best to worst.
+- ``current_rating(party_id) -> Optional[PublishedRating]``: the party's latest published
+  rating still shown publicly (colour, period, published_at, points, rating_id), or None.
+- ``post_event_points(party_id, rule_code, *, source, source_id, effective_date=None, evidence=None)``:
+  idempotent on (source, source_id, rule_code); event rule codes TRACE_CERT_GRANTED,
+  TRACE_CERT_LAPSED, LOAN_REPAID_ON_TIME, LOAN_DEFAULTED, PENALTY_NOTICE.
+"""
+from __future__ import annotations
+
+from credit.ledger import (  # noqa: F401
+    PostingResult,
+    VerifyReport,
+    add_months,
+    approve_pending,
+    balance,
+    checkpoint_ledger,
+    ensure_rule_catalogue,
+    expire_pending,
+    get_account,
+    get_pending,
+    get_posting,
+    get_rule,
+    create_rule,
+    needs_review,
+    pending_query,
+    post_event_points,
+    posting_query,
+    reject_pending,
+    replayed_balance,
+    reversal_of,
+    reverse_posting,
+    revise_rule,
+    rule_applies,
+    rule_query,
+    rule_versions,
+    score,
+    submit_posting,
+    verify_ledger,
+)
+from credit.ratings import (  # noqa: F401
+    COLOURS,
+    THRESHOLDS,
+    PublishedRating,
+    answer_objection,
+    apply_repair,
+    approve_rating,
+    colour_for,
+    current_rating,
+    decide_override,
+    decide_repair,
+    distribution_by_township,
+    distribution_over_time,
+    file_objection,
+    get_objection,
+    get_or_create_period,
+    get_override,
+    get_period,
+    get_rating,
+    get_repair,
+    latest_rating,
+    masked_name,
+    objection_query,
+    period_bounds,
+    public_identifier,
+    public_rating_query,
+    publish_due_ratings,
+    publish_rating,
+    rate_all,
+    rating_by_certificate,
+    rating_query,
+    repair_query,
+    request_override,
+    review_counts,
+    start_rating_run,
+)
+
+EVENT_RULES = ("TRACE_CERT_GRANTED", "TRACE_CERT_LAPSED", "LOAN_REPAID_ON_TIME", "LOAN_DEFAULTED", "PENALTY_NOTICE")
