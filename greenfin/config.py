@@ -101,6 +101,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
 
     def __init__(self, database_url: str | None = None) -> None:
         super().__init__()

@@ -145,6 +145,8 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description if status != 422 else "Invalid input"
         headers = dict(exc.get_headers()) if status in (405, 429) else {}
         headers.pop("Content-Type", None)
+        if status == 429 and getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
         return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
 
     @app.errorhandler(OperationalError)

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from greenfin.core import services
 from greenfin.extensions import commit, login_manager
+from greenfin.ratelimit import check, rate_limited
 from greenfin.security import AUTHENTICATED, PUBLIC, access, current_actor
 
 bp = Blueprint("auth", __name__)
@@ -32,14 +33,19 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
+@rate_limited("login", 30, 60, methods=("POST",))
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        # Throttle password guessing per account too, from whichever address it comes.
+        account = (form.username.data or "").strip().lower()
+        check("login-failures", 10, 900, key=account, add=0)
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None:
             commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        check("login-failures", 10, 900, key=account)
         form.form_errors.append(_("Wrong login name or password."))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
