@@ -193,40 +193,52 @@ def project_pool(loans: LoanArrays, months: Optional[int] = None, *, cpr: Rate =
     lag = lag.astype(np.int64)
 
     n = len(loans)
-    b = loans.balance.copy()
-    m = loans.remaining_term.astype(np.float64)
-    r = loans.rate / 12.0
-    is_annuity = loans.amortisation == ANNUITY
-    is_linear = loans.amortisation == LINEAR
-    is_bullet = loans.amortisation == BULLET
-    has_rate = r > 0
+    # Loans sorted by amortisation type, so each type is one contiguous slice.
+    order = np.argsort(loans.amortisation, kind="stable")
+    b = loans.balance[order].copy()
+    m = loans.remaining_term[order].astype(np.float64)
+    r = loans.rate[order] / 12.0
+    amort = loans.amortisation[order]
     # (1 + r) ** -m, updated by one multiplication a month instead of a power.
     v_m = np.power(1.0 + r, -m)
     growth = 1.0 + r
-    safe_r = np.where(has_rate, r, 1.0)
 
     series = {k: np.zeros(months) for k in ("balance_start", "interest", "scheduled_principal", "prepayment",
                                               "default", "balance_end")}
     level = {k: np.zeros((months, n)) for k in ("interest", "scheduled_principal", "prepayment", "default",
                                                 "balance_end")} if loan_level else None
 
-    coef = np.empty(n)
     for t in range(months):
+        if not loan_level and t % 12 == 0 and t:
+            keep = m > 0.0  # drop matured loans now and then; their balance is zero
+            if keep.sum() < 0.85 * keep.size:
+                b, m, r, amort, v_m, growth = b[keep], m[keep], r[keep], amort[keep], v_m[keep], growth[keep]
+        if b.size == 0:
+            break
+        bounds = np.searchsorted(amort, [ANNUITY, LINEAR, BULLET, BULLET + 1])
         series["balance_start"][t] = b.sum()
         d = b * mdr[t]
-        bp = b - d
-        interest = bp * r
-        mm = np.maximum(m, 1.0)
+        b -= d
+        interest = b * r
         # Scheduled principal per unit of surviving balance, by amortisation type.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            annuity = np.where(has_rate, safe_r / (1.0 - v_m) - r, 1.0 / mm)
-        np.copyto(coef, annuity, where=is_annuity)
-        np.copyto(coef, 1.0 / mm, where=is_linear)
-        np.copyto(coef, 0.0, where=is_bullet)
+        coef = np.empty_like(b)
+        a0, a1 = bounds[0], bounds[1]
+        if a1 > a0:
+            ra, va = r[a0:a1], v_m[a0:a1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c = ra / (1.0 - va) - ra
+            zero = ra == 0.0
+            if zero.any():
+                c[zero] = 1.0 / np.maximum(m[a0:a1][zero], 1.0)
+            coef[a0:a1] = c
+        if bounds[2] > a1:
+            coef[a1:bounds[2]] = 1.0 / np.maximum(m[a1:bounds[2]], 1.0)
+        coef[bounds[2]:bounds[3]] = 0.0
         coef[m <= 1.0] = 1.0
-        sched = bp * coef
-        prepay = (bp - sched) * smm[t]
-        b = bp - sched - prepay
+        sched = b * coef
+        b -= sched
+        prepay = b * smm[t]
+        b -= prepay
         m -= 1.0
         v_m *= growth
         series["interest"][t] = interest.sum()
@@ -235,11 +247,11 @@ def project_pool(loans: LoanArrays, months: Optional[int] = None, *, cpr: Rate =
         series["default"][t] = d.sum()
         series["balance_end"][t] = b.sum()
         if level is not None:
-            level["interest"][t] = interest
-            level["scheduled_principal"][t] = sched
-            level["prepayment"][t] = prepay
-            level["default"][t] = d
-            level["balance_end"][t] = b
+            level["interest"][t, order] = interest
+            level["scheduled_principal"][t, order] = sched
+            level["prepayment"][t, order] = prepay
+            level["default"][t, order] = d
+            level["balance_end"][t, order] = b
 
     # Liquidation of defaults: pool level, after `lag` months.
     defaults = series["default"]

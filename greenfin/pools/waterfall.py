@@ -118,8 +118,9 @@ def standard_structure(collateral: float, *, senior: float = 0.80, mezzanine: fl
     tranches = []
     for name, kind, share, coupon in (("A", "senior", senior, senior_coupon), ("B", "mezzanine", mezzanine, mezzanine_coupon),
                                       ("C", "subordinated", subordinated, 0.0)):
-        if share > 0:
-            tranches.append(Tranche(name, kind, round(collateral * share, 2), coupon))
+        balance = round(collateral * share, 2)
+        if balance > 0:
+            tranches.append(Tranche(name, kind, balance, coupon))
     return Structure(tuple(tranches), **options)
 
 
@@ -282,7 +283,7 @@ def run_waterfall(projection: PoolProjection, structure: Structure) -> Waterfall
         rated_bal = float(bal[rated].sum())
         rated_interest_due = float((coupon[rated] / 12.0 * bal[rated]).sum())
         if rated_bal > EPS:
-            oc_ratio[t] = (coll_end + (call_proceeds[t] if called else 0.0)) / rated_bal if called else coll_end / rated_bal
+            oc_ratio[t] = float(projection.collateral_end[t]) / rated_bal
             if rated_interest_due > EPS:
                 ic_ratio[t] = (float(projection.interest[t]) - fees_due) / rated_interest_due
             if structure.oc_trigger is not None and oc_ratio[t] < structure.oc_trigger:
