@@ -69,6 +69,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     init_i18n(app)
     init_security(app)
     init_jobs(app)
+    from greenfin.backup import init_backup
+
+    init_backup(app)
     register_error_handlers(app)
     app.extensions["greenfin_nav"] = []
     app.extensions["greenfin_home"] = []
