@@ -87,6 +87,9 @@ def is_api_request() -> bool:
 def init_security(app: Flask) -> None:
     @app.before_request
     def authenticate_and_authorise():
+        # Flask-Login caches the user on ``g``; an app context that outlives a
+        # request (tests, nested contexts) must never hand it to the next one.
+        g.pop("_login_user", None)
         g.request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
         if is_api_request():
             g.user = _bearer_user()
