@@ -96,6 +96,22 @@ class ConnectionBoundSession(FlaskSession):
         return self.bind if self.bind is not None else super().get_bind(mapper, clause, bind, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory):
+    """An app on its own SQLite file holding the seeded demo district (real commits).
+
+    Only for tests marked ``browser`` or ``no_db_isolation``: elsewhere the global
+    session is bound to the test transaction of the other database.
+    """
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    app = migrated_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, TESTING=False,
+                       INSTANCE_PATH=str(tmp_path_factory.mktemp("demo-instance")))
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    app.config["SEED_OUTPUT"] = result.output
+    return app
+
+
 @pytest.fixture(autouse=True)
 def db_session(request, app):
     """Roll back everything a test did, commits included."""

@@ -7,7 +7,6 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import migrated_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -15,13 +14,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(demo_app):
     """The demo district served on a free local port (its own SQLite file, real commits)."""
-    path = tmp_path_factory.mktemp("live") / "demo.sqlite"
-    app = migrated_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, TESTING=False)
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
