@@ -5,4 +5,69 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
+    from greenfin import home_card, nav_item, slot
+    from greenfin.extensions import api
     from greenfin.gep import models  # noqa: F401  (models registered for migrations)
+    from greenfin.gep.api import blp
+    from greenfin.gep.cli import gep_cli
+    from greenfin.gep.labels import category_label, service_label
+    from greenfin.gep.views import bp
+
+    api.register_blueprint(blp)
+    app.register_blueprint(bp)
+    app.cli.add_command(gep_cli)
+    nav_item(app, "gep.dashboard", _l("GEP"), ("admin", "regulator", "loan_officer"), order=40)
+    home_card(app, "gep/_card_gep.html", ("admin", "regulator", "loan_officer"), order=40)
+    slot(app, "parcel", "gep/_parcel_gep.html")
+    app.jinja_env.globals.update(gep_service_label=service_label, gep_category_label=category_label,
+                                 gep_parcel_panel=_parcel_panel, gep_home_summary=_home_summary,
+                                 gep_name=_name, gep_area_columns=_area_columns, gep_service_bars=_service_bars)
+
+
+def _parcel_panel(parcel_id: int) -> dict:
+    """What the parcel page's GEP panel shows."""
+    from greenfin.extensions import db
+    from greenfin.gep import services
+
+    summary = services.scan_summary(parcel_id, top=5)
+    history = db.session.scalars(services.account_query(parcel_id=parcel_id).limit(10)).all()
+    return {"summary": summary, "history": history, "versions": services.list_versions(),
+            "attributes": services.get_attributes(parcel_id)}
+
+
+def _name(row) -> str:
+    """A totals or services row's name in the current language."""
+    from flask_babel import get_locale
+
+    return row["name_zh"] if str(get_locale()).startswith("zh") else row["name_en"]
+
+
+CATEGORY_BAR_CLASS = {"provisioning": "yellow", "regulating": "green", "cultural": "blue"}
+
+
+def _area_columns(rows) -> list[tuple]:
+    """(name, GEP in 10k CNY) columns for the column chart."""
+    return [(_name(r), int(round(r["total"] / 10000))) for r in rows]
+
+
+def _service_bars(rows) -> list[tuple]:
+    """(service name, value in 10k CNY, css class of its category) bars."""
+    from greenfin.gep.labels import service_label
+
+    return [(service_label(r["code"]), int(round(r["value"] / 10000)), CATEGORY_BAR_CLASS[r["category"]]) for r in rows]
+
+
+def _home_summary():
+    from greenfin.gep import services
+
+    years = services.account_years()
+    if not years:
+        return None
+    rows = services.year_over_year(years[0], "district")
+    return rows[0] | {"year": years[0]} if rows else None
+
+
+def seed_demo(rng, context):
+    from greenfin.gep.seed import seed_demo as seed
+
+    return seed(rng, context)

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
-from sqlalchemy import Select, and_, func, insert, select
+from sqlalchemy import Select, func, insert, select
 
 from greenfin.core import services as core
 from greenfin.core.models import Parcel, Township
@@ -594,3 +594,45 @@ def year_over_year(year: int, level: str = "township", *, township: Optional[str
 
 def account_years() -> list[int]:
     return list(db.session.scalars(select(GepAccount.year).distinct().order_by(GepAccount.year.desc())))
+
+
+# ---------------------------------------------------------------- reports
+
+
+def find_township(name: str) -> Township:
+    """A township by code, Chinese or English name."""
+    name = (name or "").strip()
+    township = db.session.scalar(select(Township).where(
+        (Township.code == name.lower()) | (Township.name_zh == name) | (func.lower(Township.name_en) == name.lower())))
+    if township is None:
+        raise NotFound(f"unknown township '{name}'")
+    return township
+
+
+def versions_used(year: int, township: Optional[str] = None) -> list[str]:
+    latest = _latest_ids(year)
+    stmt = (select(GepVersion.code).join(GepAccount, GepAccount.version_id == GepVersion.id)
+            .join(latest, latest.c.id == GepAccount.id).distinct().order_by(GepVersion.code))
+    if township:
+        stmt = stmt.where(GepAccount.township_code == township)
+    return list(db.session.scalars(stmt))
+
+
+def report_pdf(year: int, township: Optional[str] = None) -> bytes:
+    """The GEP report PDF of a township (by village) or of the district (by township)."""
+    from greenfin.core.geography import DISTRICT_NAME_ZH
+    from greenfin.gep.pdf import render_report
+
+    summary = district_total(year, township=township)
+    if summary is None:
+        where = f"township {township}" if township else "the district"
+        raise NotFound(f"no GEP accounts for {where} in {year}; run `gep compute --year {year}` first")
+    previous = district_total(year - 1, township=township)
+    if township:
+        place = find_township(township)
+        title, areas, label = place.name_zh, totals(year, "village", township=township), "按村 By village"
+    else:
+        title, areas, label = DISTRICT_NAME_ZH, totals(year, "township"), "按乡镇(街道) By township"
+    return render_report(title=title, year=year, summary=summary, previous=previous,
+                         services=service_totals(year, township=township), areas=areas, area_label=label,
+                         versions=versions_used(year, township))

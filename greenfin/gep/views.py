@@ -1,0 +1,178 @@
+"""GEP pages: the dashboard by township, a township's villages, accounts, price versions, the PDF report."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from greenfin.core import services as core
+from greenfin.core.forms import apply_errors
+from greenfin.errors import DomainError, NotFound, ValidationFailed
+from greenfin.extensions import commit, db
+from greenfin.gep import services
+from greenfin.gep.models import GepAccount
+from greenfin.gep.forms import ComputeForm, ParameterForm, ParcelComputeForm, VersionCopyForm
+from greenfin.jobs import enqueue
+from greenfin.pages import page_of
+from greenfin.security import STAFF, access, current_actor, require_party_access
+
+bp = Blueprint("gep", __name__, url_prefix="/gep")
+VIEWERS = ("admin", "regulator", "loan_officer")
+
+
+def _year() -> int:
+    years = services.account_years()
+    default = years[0] if years else date.today().year
+    year = request.args.get("year", default, type=int) or default
+    return year if 1990 <= year <= 2100 else default
+
+
+def _version_choices():
+    return [(v.code, f"{v.code} · {v.title}") for v in services.list_versions()]
+
+
+def _compute_form(year: int) -> ComputeForm:
+    form = ComputeForm(data={"year": year})
+    form.prices.choices = _version_choices()
+    form.township.choices = [("", _("Whole district"))] + [(t.code, t.name_zh) for t in core.list_townships()]
+    return form
+
+
+@bp.route("/")
+@access(*VIEWERS)
+def dashboard():
+    year = _year()
+    townships = services.year_over_year(year, "township")
+    district = services.year_over_year(year, "district")
+    form = _compute_form(year)
+    return render_template("gep/dashboard.html", year=year, years=services.account_years(), townships=townships,
+                           district=district[0] if district else None, services=services.service_totals(year),
+                           form=form)
+
+
+@bp.route("/townships/<code>")
+@access(*VIEWERS)
+def township(code):
+    place = services.find_township(code)
+    year = _year()
+    summary = services.year_over_year(year, "district", township=place.code)
+    accounts = page_of(services.account_query(year=year).where(
+        GepAccount.township_code == place.code).order_by(None).order_by(GepAccount.total.desc()))
+    return render_template("gep/township.html", place=place, year=year, years=services.account_years(),
+                           summary=summary[0] if summary else None,
+                           villages=services.year_over_year(year, "village", township=place.code),
+                           services=services.service_totals(year, township=place.code), page=accounts)
+
+
+@bp.route("/report.pdf")
+@access(*VIEWERS)
+def report_pdf():
+    year = _year()
+    township = request.args.get("township") or None
+    code = services.find_township(township).code if township else None
+    data = services.report_pdf(year, code)
+    name = f"gep-{year}-{code or 'district'}.pdf"
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@bp.route("/compute", methods=["POST"])
+@access("admin", "regulator")
+def compute():
+    form = _compute_form(date.today().year)
+    if not form.validate_on_submit():
+        for field, messages in form.errors.items():
+            flash(f"{getattr(form, field).label.text}: {'; '.join(messages)}", "error")
+        return redirect(url_for("gep.dashboard"))
+    township = form.township.data or None
+    job = enqueue("greenfin.gep.jobs.compute_district",
+                  {"year": form.year.data, "version_code": form.prices.data, "township": township},
+                  title=_("GEP accounts %(year)s (%(version)s)", year=form.year.data, version=form.prices.data))
+    commit()
+    return redirect(url_for("core.job_detail", job_id=job.id))
+
+
+@bp.route("/accounts/<int:account_id>")
+@access(*STAFF, "producer")
+def account(account_id):
+    acc = services.get_account(account_id)
+    require_party_access(acc.parcel.holder_id)
+    others = db.session.scalars(services.account_query(parcel_id=acc.parcel_id)).all()
+    return render_template("gep/account.html", account=acc, rows=services.account_services(acc), others=others,
+                           shares=services.category_shares(acc.provisioning, acc.regulating, acc.cultural))
+
+
+@bp.route("/parcels/<int:parcel_id>/compute", methods=["POST"])
+@access("admin", "regulator")
+def parcel_compute(parcel_id):
+    core.get_parcel(parcel_id)
+    form = ParcelComputeForm()
+    form.prices.choices = _version_choices()
+    if form.validate_on_submit():
+        try:
+            acc = services.compute_parcel_account(parcel_id, form.year.data, services.get_version(form.prices.data))
+            commit()
+            flash(_("GEP account computed."), "success")
+            return redirect(url_for("gep.account", account_id=acc.id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+    else:
+        flash(_("Give a year between 1990 and 2100 and a price version."), "error")
+    return redirect(url_for("core.parcel_detail", parcel_id=parcel_id))
+
+
+# ---------------------------------------------------------------- parameter and price versions
+
+
+@bp.route("/prices", methods=["GET", "POST"])
+@access("admin", "regulator")
+def prices():
+    form = VersionCopyForm()
+    form.source.choices = _version_choices()
+    if request.method == "POST":
+        if current_actor().role != "admin":
+            return render_template("errors.html", status=403, message=_("Only administrators change price tables."),
+                                   errors={}), 403
+        if form.validate_on_submit():
+            try:
+                version = services.copy_version(services.get_version(form.source.data),
+                                                {"code": form.code.data.strip(), "title": form.title.data,
+                                                 "year": form.year.data})
+                commit()
+                flash(_("Version %(code)s created; edit its values before it is used.", code=version.code), "success")
+                return redirect(url_for("gep.version", code=version.code))
+            except (ValidationFailed, NotFound) as exc:
+                db.session.rollback()
+                apply_errors(form, exc.errors or {"source": [exc.message]})
+    status = 422 if form.errors else 200
+    return render_template("gep/prices.html", versions=services.list_versions(), form=form), status
+
+
+@bp.route("/prices/<code>")
+@access("admin", "regulator")
+def version(code):
+    v = services.get_version(code)
+    return render_template("gep/version.html", version=v, form=ParameterForm())
+
+
+@bp.route("/prices/<code>/<key>", methods=["GET", "POST"])
+@access("admin")
+def parameter_edit(code, key):
+    v = services.get_version(code)
+    param = next((p for p in v.parameters if p.key == key), None)
+    if param is None:
+        raise NotFound(f"parameter {key} not found in version {code}")
+    form = ParameterForm(obj=param)
+    if form.validate_on_submit():
+        try:
+            services.update_parameter(v, key, {"value": form.value.data, "unit": form.unit.data,
+                                               "source": form.source.data, "year": form.year.data})
+            commit()
+            flash(_("Parameter %(key)s saved.", key=key), "success")
+            return redirect(url_for("gep.version", code=code))
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors or {"value": [exc.message]})
+    status = 422 if form.errors else 200
+    return render_template("gep/parameter_form.html", version=v, param=param, form=form), status
