@@ -1,0 +1,83 @@
+"""Factories for traceability tests."""
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from greenfin.core.identifiers import gtin_check_digit
+from greenfin.extensions import db
+from traceability import services
+
+_rng = random.Random()
+
+
+def make_gtin() -> str:
+    body = "0690" + "".join(str(_rng.randint(0, 9)) for _ in range(9))
+    return body + gtin_check_digit(body)
+
+
+@pytest.fixture
+def create_brand():
+    def factory(**overrides):
+        data = {"name": f"马家柚{secrets.token_hex(3)}", "name_en": "Majia pomelo", "gi_registration": "AGI00123",
+                "gi_authority": "农业农村部", "gi_region": "广丰区全境"}
+        data.update(overrides)
+        brand = services.create_brand(data)
+        db.session.commit()
+        return brand
+
+    return factory
+
+
+@pytest.fixture
+def create_product(create_party, create_brand):
+    def factory(owner=None, brand=None, **overrides):
+        owner = owner or create_party()
+        if brand is None:
+            brand = create_brand()
+            services.authorise_brand(brand.id, owner.id, date.today() - timedelta(days=365))
+        data = {"gtin": make_gtin(), "name": "马家柚鲜果 5kg 礼盒", "name_en": "Majia pomelo gift box 5 kg",
+                "owner_id": owner.id, "brand_id": brand.id if brand else None, "net_content": "5 kg"}
+        data.update(overrides)
+        product = services.create_product(data)
+        db.session.commit()
+        return product
+
+    return factory
+
+
+@pytest.fixture
+def create_lot(create_product, create_parcel):
+    """A lot of a branded product from one orchard of its producer."""
+
+    def factory(product=None, producer=None, parcels=None, **overrides):
+        product = product or create_product(owner=producer)
+        producer_id = (producer.id if producer else product.owner_id)
+        if parcels is None:
+            parcels = [create_parcel(holder_id=producer_id, name="古村柚园")]
+        data = {"code": f"MJY{secrets.token_hex(3).upper()}", "product_id": product.id, "producer_id": producer_id,
+                "harvest_date": date.today() - timedelta(days=10), "quantity": Decimal("1200"), "unit": "KGM",
+                "parcel_ids": [p.id for p in parcels]}
+        data.update(overrides)
+        lot = services.create_lot(data)
+        db.session.commit()
+        return lot
+
+    return factory
+
+
+@pytest.fixture
+def issue_labels():
+    """Issue ``count`` labels for a lot; returns the batch."""
+
+    def factory(lot, count=10, layout="a4-3x8"):
+        batch = services.create_label_batch(lot, count, layout)
+        services.issue_labels(batch)
+        db.session.commit()
+        return batch
+
+    return factory

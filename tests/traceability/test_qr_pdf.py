@@ -1,0 +1,80 @@
+"""The fast QR encoder equals qrcode's; every label of a generated sheet decodes with zbar."""
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+import qrcode
+from hypothesis import given, settings, strategies as st
+from PIL import Image
+from qrcode.constants import ERROR_CORRECT_M, ERROR_CORRECT_Q
+from qrcode.util import MODE_8BIT_BYTE, QRData
+from pyzbar.pyzbar import decode
+from reportlab.lib.units import mm
+
+from traceability.pdf import LAYOUTS, LabelText, render_label_sheet
+from traceability.qr import encoder, version_for
+
+DPI = 300
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(min_size=1, max_size=180), st.sampled_from([ERROR_CORRECT_M, ERROR_CORRECT_Q]), st.integers(0, 7))
+def test_fast_qr_matches_qrcode(data, level, mask):
+    version = version_for(len(data), level)
+    q = qrcode.QRCode(version=version, error_correction=level, border=0, mask_pattern=mask)
+    q.add_data(QRData(data, mode=MODE_8BIT_BYTE))
+    q.make(fit=False)
+    assert [[bool(x) for x in row] for row in q.modules] == encoder(version, level, mask).matrix(data)
+
+
+def test_fast_qr_rejects_overflow():
+    with pytest.raises(ValueError):
+        encoder(2).codewords(b"x" * 100)
+
+
+def label_cells(layout_name, page_png):
+    """Cut a rendered page into its label cells (zbar reads one code per cell reliably)."""
+    layout = LAYOUTS[layout_name]
+    image = Image.open(page_png).convert("L")
+    scale = DPI / 72.0
+    for row in range(layout.rows):
+        for col in range(layout.cols):
+            x0 = layout.margin_x + col * (layout.label_w + layout.gap_x)
+            top = layout.margin_y + row * (layout.label_h + layout.gap_y)
+            yield image.crop((int(x0 * scale), int(top * scale), int((x0 + layout.label_w) * scale),
+                              int((top + layout.label_h) * scale)))
+
+
+def decode_pdf(pdf: Path, layout_name: str, tmp_path: Path) -> list[str]:
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    found = []
+    for page in sorted(tmp_path.glob("page-*.png")):
+        for cell in label_cells(layout_name, page):
+            found.extend(r.data.decode() for r in decode(cell) if r.type == "QRCODE")
+    return found
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_label_on_a_sheet_decodes(layout, tmp_path):
+    labels = [(f"https://trace.example.test/01/06901234567892/10/MJY-26A/21/SER{i:013d}?s=abcdEFGH_-12", f"SER{i:013d}")
+              for i in range(LAYOUTS[layout].per_page + 3)]
+    out = tmp_path / "sheet.pdf"
+    text = LabelText("马家柚鲜果 5kg 礼盒", "MJY-26A", "2026-10-20", "绿色食品 · 地理标志", "马家柚 Majia pomelo")
+    assert render_label_sheet(str(out), layout, text, iter(labels)) == len(labels)
+    assert sorted(decode_pdf(out, layout, tmp_path)) == sorted(uri for uri, _s in labels)
+
+
+def test_cli_writes_pdf_and_csv_that_agree(app, runner, create_lot, tmp_path):
+    lot = create_lot()
+    out = tmp_path / "labels.pdf"
+    result = runner.invoke(args=["trace", "labels", "--lot", lot.code, "--count", "30", "--layout", "a4-4x10",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "labels.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 30 and set(rows[0]) == {"uri", "gtin", "lot", "serial"}
+    assert all(r["lot"] == lot.code and r["gtin"] == lot.product.gtin and r["uri"].endswith("") for r in rows)
+    decoded = decode_pdf(out, "a4-4x10", tmp_path)
+    assert sorted(decoded) == sorted(r["uri"] for r in rows)
+    assert all(f"/21/{r['serial']}?s=" in r["uri"] for r in rows)

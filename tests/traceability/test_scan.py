@@ -1,0 +1,116 @@
+"""The public scan page: verdicts, recording, JSON, malformed paths, size."""
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from greenfin.extensions import db
+from traceability import services
+from traceability.models import Label, Scan
+
+
+def first_label_path(batch):
+    uri, serial = next(services.iter_batch_labels(batch))
+    parts = urlsplit(uri)
+    return parts.path + "?" + parts.query, serial
+
+
+def scans_count():
+    return db.session.scalar(select(func.count(Scan.id)))
+
+
+def test_first_scan_is_genuine_and_shows_the_lot(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, serial = first_label_path(issue_labels(lot, 3))
+    response = client.get(path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "马家柚鲜果 5kg 礼盒" in html and lot.code in html and serial in html and "古村柚园" in html
+    assert "第一次" in html or "first time" in html
+    assert len(response.data) < 100 * 1024
+    assert "<script" not in html
+    assert scans_count() == 1
+
+
+def test_repeat_scan_says_how_often_and_since_when(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, _serial = first_label_path(issue_labels(lot, 1))
+    client.get(path, headers={"X-Geo-Region": "上饶"})
+    client.get(path)
+    body = client.get(path, headers={"Accept": "application/json"}).json
+    assert body["verdict"] == "genuine_repeat" and body["previous_scans"] == 2
+    assert body["first_scan_region"] == "上饶" and body["product"]["gtin"] == lot.product.gtin
+    assert scans_count() == 3
+
+
+def test_bad_signature_and_unknown_serial_answer_the_same(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, serial = first_label_path(issue_labels(lot, 1))
+    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    unknown = path.replace(serial, "ZZZZZZZZZZZZZZZZ")
+    a, b = client.get(forged), client.get(unknown)
+    assert a.status_code == b.status_code == 404
+    page_a = a.get_data(as_text=True).replace(forged, "").replace(urlsplit(forged).path, "")
+    page_b = b.get_data(as_text=True).replace(unknown, "").replace(urlsplit(unknown).path, "")
+    assert page_a == page_b
+    ja = client.get(forged, headers={"Accept": "application/json"}).json
+    jb = client.get(unknown, headers={"Accept": "application/json"}).json
+    assert ja == jb == {"verdict": "not_genuine", "reason": None}
+    assert scans_count() == 4
+    assert db.session.scalar(select(func.count(Scan.id)).where(Scan.label_id.is_not(None))) == 0
+
+
+def test_malformed_paths_get_a_friendly_page(client):
+    for path in ("/01/123", "/01/06901234567892/10/x/21/", "/01/abc/10/L/21/S?s=x", "/01/06901234567893/10/L/21/S",
+                 "/01/" + "9" * 300, "/01/06901234567892/10/" + "L" * 30 + "/21/S?s=1"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "无法识别" in response.get_data(as_text=True) or "not recognised" in response.get_data(as_text=True)
+
+
+def test_recall_shows_at_once(client, create_lot, issue_labels, create_user):
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    assert client.get(path, headers={"Accept": "application/json"}).json["verdict"] == "genuine"
+    services.recall_lot(lot, "农残超标 pesticide residue", actor_id=create_user("regulator").id)
+    db.session.commit()
+    body = client.get(path, headers={"Accept": "application/json"}).json
+    assert body["verdict"] == "suspicious" and body["reason"] == "recalled"
+    assert "pesticide" in body["recall_reason"]
+    assert "pesticide" in client.get(path).get_data(as_text=True)
+
+
+def test_too_many_scans_is_suspicious(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    for _ in range(services.SCAN_LIMIT):
+        client.get(path)
+    body = client.get(path, headers={"Accept": "application/json"}).json
+    assert body["verdict"] == "suspicious" and body["reason"] == "too_many"
+
+
+def test_scans_far_apart_in_a_short_time_are_suspicious(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    client.get(path, headers={"X-Geo-Lat": "28.44", "X-Geo-Lon": "118.19"})  # Guangfeng
+    body = client.get(path, headers={"X-Geo-Lat": "23.13", "X-Geo-Lon": "113.26",  # Guangzhou
+                                     "Accept": "application/json"}).json
+    assert body["verdict"] == "suspicious" and body["reason"] == "far_apart"
+
+
+def test_judge_scan_ignores_old_far_scans():
+    from types import SimpleNamespace
+
+    now = services.utcnow()
+    old = SimpleNamespace(scanned_at=now - timedelta(days=2), region="北京", lat=None, lon=None)
+    assert services.judge_scan([old], now, "上饶", None, None, False) == ("genuine_repeat", None)
+    recent = SimpleNamespace(scanned_at=now - timedelta(hours=1), region="北京", lat=None, lon=None)
+    assert services.judge_scan([recent], now, "上饶", None, None, False) == ("suspicious", "far_apart")
+    assert services.judge_scan([], now, None, None, None, False) == ("genuine", None)
+
+
+def test_english_page_on_request(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    html = client.get(path + "&lang=en").get_data(as_text=True)
+    assert "Genuine" in html and "Majia pomelo gift box 5 kg" in html

@@ -1,0 +1,27 @@
+"""Origin and certification tracing: brands, products, lots, certificates, EPCIS 2.0 events,
+signed GS1 Digital Link labels, the consumer scan page, anti-counterfeit checks and recalls."""
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from greenfin import home_card, nav_item, slot
+    from greenfin.extensions import api
+    from traceability import models  # noqa: F401  (models registered for migrations)
+    from traceability.api import blp
+    from traceability.cli import trace_cli
+    from traceability.views import bp, scan_bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(scan_bp)
+    api.register_blueprint(blp)
+    app.cli.add_command(trace_cli)
+    nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40)
+    home_card(app, "traceability/_card.html", ("admin", "regulator", "producer"), order=40)
+    slot(app, "parcel", "traceability/_slot_parcel.html", order=40)
+
+
+def seed_demo(rng, context):
+    from traceability.seed import seed_demo as seed
+
+    return seed(rng, context)

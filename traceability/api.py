@@ -1,0 +1,243 @@
+"""REST API of traceability: brands, products, lots, events, certificates, labels, scans, tracing."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import request
+from flask.views import MethodView
+
+from greenfin.api_utils import api_blueprint, paginate
+from greenfin.errors import ValidationFailed
+from greenfin.extensions import commit
+from greenfin.jobs import enqueue
+from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
+from traceability import schemas, services
+
+blp = api_blueprint("trace_api", __name__, "/trace", "Traceability: brands, products, lots, EPCIS events, "
+                    "certificates, labels, scans, recall and tracing")
+ALL = ("admin", "regulator", "producer")
+
+
+def _lot(lot_id):
+    lot = services.get_lot(lot_id)
+    require_party_access(lot.producer_id)
+    return lot
+
+
+@blp.route("/brands")
+class Brands(MethodView):
+    @access(*ALL, "loan_officer")
+    @blp.response(200, schemas.BrandSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        from sqlalchemy import select
+
+        from traceability.models import Brand
+
+        return paginate(select(Brand).order_by(Brand.id), pagination_parameters)
+
+    @access("admin", "regulator")
+    @blp.arguments(schemas.BrandSchema)
+    @blp.response(201, schemas.BrandSchema)
+    def post(self, data):
+        """Register a brand (e.g. 马家柚 with its GI registration and protected region)."""
+        brand = services.create_brand(data)
+        commit()
+        return brand
+
+
+@blp.route("/brands/<int:brand_id>/authorisations")
+class BrandAuthorisations(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.AuthorisationSchema)
+    @blp.response(201, schemas.AuthorisationSchema)
+    def post(self, data, brand_id):
+        """Authorise a producer to use the brand."""
+        auth = services.authorise_brand(brand_id, data["party_id"], data["valid_from"], data.get("valid_until"))
+        commit()
+        return auth
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.ProductSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        return paginate(services.product_query(own_party_id()), pagination_parameters)
+
+    @access("admin", "producer")
+    @blp.arguments(schemas.ProductSchema)
+    @blp.response(201, schemas.ProductSchema)
+    def post(self, data):
+        """Register a product with its GTIN (GS1 check digit verified)."""
+        require_party_access(data["owner_id"])
+        product = services.create_product(data)
+        commit()
+        return product
+
+
+@blp.route("/lots")
+class Lots(MethodView):
+    @access(*ALL)
+    @blp.arguments(schemas.LotQueryArgsSchema, location="query")
+    @blp.response(200, schemas.LotDumpSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        return paginate(services.lot_query(own_party_id(), **args), pagination_parameters)
+
+    @access("admin", "producer")
+    @blp.arguments(schemas.LotSchema)
+    @blp.response(201, schemas.LotDumpSchema)
+    def post(self, data):
+        """Register a lot with its origin parcels."""
+        require_party_access(data["producer_id"])
+        lot = services.create_lot(data)
+        commit()
+        return lot
+
+
+@blp.route("/lots/<int:lot_id>")
+class LotById(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.LotDumpSchema)
+    def get(self, lot_id):
+        return _lot(lot_id)
+
+
+@blp.route("/lots/<int:lot_id>/recall")
+class LotRecall(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.RecallSchema)
+    @blp.response(200, schemas.LotDumpSchema)
+    def post(self, data, lot_id):
+        """Recall a lot: every scan of its labels shows the notice from now on."""
+        lot = services.recall_lot(services.get_lot(lot_id), data["reason"], actor_id=current_actor().id)
+        commit()
+        return lot
+
+
+@blp.route("/lots/<int:lot_id>/events")
+class LotEvents(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.EventSchema(many=True))
+    @blp.paginate()
+    def get(self, lot_id, pagination_parameters):
+        _lot(lot_id)
+        return paginate(services.event_query(lot_id=lot_id), pagination_parameters)
+
+    @access("admin", "producer")
+    @blp.arguments(schemas.EventCreateSchema)
+    @blp.response(201, schemas.EventSchema)
+    def post(self, data, lot_id):
+        """Record a business step as an EPCIS 2.0 event (event-hash ID)."""
+        lot = _lot(lot_id)
+        row = services.record_event(lot, data.pop("kind"), data)
+        commit()
+        return row
+
+
+@blp.route("/transformations")
+class Transformations(MethodView):
+    @access("admin", "producer")
+    @blp.arguments(schemas.TransformSchema)
+    @blp.response(201, schemas.EventSchema)
+    def post(self, data):
+        """Processing (pomelo into tea or candied peel): input lots -> the output lot."""
+        output = _lot(data["output_lot_id"])
+        inputs = []
+        for item in data["inputs"]:
+            try:
+                inputs.append((_lot(int(item["lot_id"])), Decimal(str(item["quantity"]))))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                raise ValidationFailed.field("inputs", "each input has lot_id and quantity") from None
+        row = services.transform_lot(inputs, output, data)
+        commit()
+        return row
+
+
+@blp.route("/lots/<int:lot_id>/trace")
+class LotTrace(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.TraceSchema)
+    def get(self, lot_id):
+        """Backward (parcels, input lots) and forward (shipments, lots made from it)."""
+        return services.trace_lot(_lot(lot_id))
+
+
+@blp.route("/lots/<int:lot_id>/scan-stats")
+class LotScanStats(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.ScanStatsSchema)
+    def get(self, lot_id):
+        """Scans per day (last 30 days), by region and by verdict."""
+        _lot(lot_id)
+        return services.scan_statistics(lot_id)
+
+
+@blp.route("/lots/<int:lot_id>/label-batches")
+class LotLabelBatches(MethodView):
+    @access(*ALL)
+    @blp.response(200, schemas.LabelBatchSchema(many=True))
+    @blp.paginate()
+    def get(self, lot_id, pagination_parameters):
+        _lot(lot_id)
+        return paginate(services.batch_query(lot_id=lot_id), pagination_parameters)
+
+    @access("admin", "producer")
+    @blp.arguments(schemas.LabelBatchCreateSchema)
+    @blp.response(202, schemas.LabelBatchSchema)
+    def post(self, data, lot_id):
+        """Issue serialised labels and draw the sheet in a job; follow /api/v1/jobs/<job_id>."""
+        lot = _lot(lot_id)
+        user = current_actor()
+        batch = services.create_label_batch(lot, data["count"], data["layout"], created_by_id=user.id)
+        job = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id},
+                      title=f"Labels {lot.code} ({batch.count})", party_id=lot.producer_id)
+        batch.job_id = job.id
+        commit()
+        return batch
+
+
+@blp.route("/certifications")
+class Certifications(MethodView):
+    @access(*ALL, "loan_officer")
+    @blp.response(200, schemas.CertificationSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        return paginate(services.certification_query(own_party_id()), pagination_parameters)
+
+    @access("admin", "regulator")
+    @blp.arguments(schemas.CertificationSchema)
+    @blp.response(201, schemas.CertificationSchema)
+    def post(self, data):
+        """Record a certificate (posts TRACE_CERT_GRANTED eco-credit points)."""
+        cert = services.grant_certification(data)
+        commit()
+        return cert
+
+
+@blp.route("/certifications/<int:cert_id>/revoke")
+class CertificationRevoke(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.RevokeSchema)
+    @blp.response(200, schemas.CertificationSchema)
+    def post(self, data, cert_id):
+        """Revoke a certificate (posts TRACE_CERT_LAPSED eco-credit points)."""
+        cert = services.revoke_certification(services.get_certification(cert_id), data["reason"])
+        commit()
+        return cert
+
+
+@blp.route("/epcis/capture")
+class EpcisCapture(MethodView):
+    @access("admin", "regulator", "producer")
+    @blp.response(201)
+    def post(self):
+        """Capture an EPCIS 2.0 JSON-LD document: refused with the schema errors if invalid; idempotent."""
+        document = request.get_json(silent=True)
+        if document is None:
+            raise ValidationFailed.field("document", "send the EPCIS document as JSON")
+        result = services.import_epcis(document, party_id=own_party_id())
+        commit()
+        return result

@@ -1,0 +1,80 @@
+"""WTForms for the traceability pages. Shapes only; services do the business checks."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from traceability.models import LOT_UNITS
+
+UNIT_CHOICES = [("KGM", _l("kg")), ("TNE", _l("tonne")), ("H87", _l("piece")), ("XBX", _l("box"))]
+KIND_CHOICES = [("green_food", _l("Green Food (绿色食品)")), ("organic", _l("Organic (有机)")),
+                ("gi", _l("Geographical indication (地理标志)")), ("test_report", _l("Test report"))]
+SCOPE_CHOICES = [("product", _l("Product")), ("producer", _l("Producer")), ("parcel", _l("Parcel"))]
+EVENT_CHOICES = [("harvest", _l("Harvest")), ("inspection", _l("Inspection / testing")), ("grading", _l("Grading")),
+                 ("packing", _l("Packing")), ("shipping", _l("Shipping")), ("receiving", _l("Receiving")),
+                 ("retail", _l("Retail sale"))]
+
+
+class LotForm(FlaskForm):
+    product_id = SelectField(_l("Product"), coerce=int)
+    producer_id = SelectField(_l("Producer"), coerce=int)
+    code = StringField(_l("Lot code"), validators=[DataRequired(), Length(max=20)])
+    harvest_date = DateField(_l("Harvest date"), validators=[Optional()])
+    quantity = DecimalField(_l("Quantity"), places=3, validators=[DataRequired()])
+    unit = SelectField(_l("Unit"), choices=UNIT_CHOICES)
+    parcel_ids = SelectMultipleField(_l("Origin parcels"), coerce=int)
+
+
+class EventForm(FlaskForm):
+    kind = SelectField(_l("Step"), choices=EVENT_CHOICES)
+    event_time = DateTimeLocalField(_l("When (Beijing time)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    quantity = DecimalField(_l("Quantity"), places=3, validators=[Optional()])
+    ship_to_id = SelectField(_l("To (shipping, receiving)"), coerce=int)
+    reference = StringField(_l("Reference document"), validators=[Optional(), Length(max=200)])
+    result = SelectField(_l("Result (inspection)"), choices=[("conformant", _l("Conformant")),
+                                                             ("non_conformant", _l("Not conformant"))])
+    grade = StringField(_l("Grade (grading)"), validators=[Optional(), Length(max=32)])
+
+
+class LabelForm(FlaskForm):
+    count = IntegerField(_l("Number of labels"), validators=[DataRequired(), NumberRange(min=1, max=100000)])
+    layout = SelectField(_l("Layout"), choices=[("a4-3x8", _l("A4, 3 × 8 (70 × 37 mm)")),
+                                                ("a4-4x10", _l("A4, 4 × 10 (52.5 × 29.7 mm)")),
+                                                ("a4-5x13", _l("A4, 5 × 13 (38 × 21 mm)")),
+                                                ("roll-40x30", _l("Thermal roll 40 × 30 mm")),
+                                                ("roll-50x30", _l("Thermal roll 50 × 30 mm"))])
+
+
+class RecallForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CertificationForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=64)])
+    issuer = StringField(_l("Issuer"), validators=[DataRequired(), Length(max=128)])
+    scope = SelectField(_l("Scope"), choices=SCOPE_CHOICES)
+    party_id = SelectField(_l("Holder"), coerce=int)
+    product_id = SelectField(_l("Product (product scope)"), coerce=int)
+    parcel_id = SelectField(_l("Parcel (parcel scope)"), coerce=int)
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
+    valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
+    document_url = StringField(_l("Document link"), validators=[Optional(), Length(max=255)])
+
+
+class RevokeForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ProductForm(FlaskForm):
+    gtin = StringField(_l("GTIN"), validators=[DataRequired(), Length(max=14)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=128)])
+    brand_id = SelectField(_l("Brand"), coerce=int)
+    owner_id = SelectField(_l("Owner"), coerce=int)
+    net_content = StringField(_l("Net content"), validators=[Optional(), Length(max=32)])
+
+
+assert {c for c, _ in UNIT_CHOICES} == set(LOT_UNITS)

@@ -1,0 +1,33 @@
+"""Jobs of traceability: label sheets (serials + PDF) and certificate lapses. Safe to run twice."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import current_app
+
+from traceability import services
+
+
+def sheet_path(batch_id: int) -> Path:
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "labels"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"batch-{batch_id}.pdf"
+
+
+def render_label_sheet(ctx, batch_id: int) -> None:
+    """Issue the batch's serials, then draw the sheet to instance/labels/ (atomic rename)."""
+    batch = services.get_batch(batch_id)
+    total = batch.count
+    ctx.progress(1, "serials")
+    services.issue_labels(batch, progress=lambda n: ctx.progress(1 + int(29 * n / total), "serials"))
+    path = sheet_path(batch.id)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    services.render_batch_pdf(batch, str(tmp), progress=lambda n: ctx.progress(30 + int(69 * n / total), "drawing"))
+    os.replace(tmp, path)
+    ctx.set_result(url=f"/trace/batches/{batch.id}/sheet.pdf", data={"batch_id": batch.id, "labels": total})
+
+
+def lapse_certifications(ctx) -> None:
+    lapsed = services.lapse_expired_certifications()
+    ctx.set_result(data={"lapsed": [c.id for c in lapsed]})

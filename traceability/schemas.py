@@ -1,0 +1,171 @@
+"""marshmallow schemas of the traceability API. They load into dicts; services build models."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from traceability.models import CERT_KINDS, CERT_SCOPES, LOT_UNITS
+from traceability.pdf import LAYOUTS
+
+
+class BrandSchema(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name_en = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    gi_registration = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    gi_authority = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    gi_region = fields.Str(load_default=None, allow_none=True)
+    description = fields.Str(load_default=None, allow_none=True)
+
+
+class AuthorisationSchema(Schema):
+    id = fields.Int(dump_only=True)
+    brand_id = fields.Int(dump_only=True)
+    party_id = fields.Int(required=True)
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(load_default=None, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class ProductSchema(Schema):
+    id = fields.Int(dump_only=True)
+    gtin = fields.Str(required=True, validate=validate.Length(min=8, max=14),
+                      metadata={"description": "GTIN-8/12/13/14; stored as GTIN-14 (check digit verified)"})
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+    name_en = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    brand_id = fields.Int(load_default=None, allow_none=True)
+    owner_id = fields.Int(required=True)
+    net_content = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class LotSchema(Schema):
+    id = fields.Int(dump_only=True)
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=20),
+                      metadata={"description": "GS1 AI 10 lot code (AI 82 character set)"})
+    product_id = fields.Int(required=True)
+    producer_id = fields.Int(required=True)
+    harvest_date = fields.Date(load_default=None, allow_none=True)
+    quantity = fields.Decimal(required=True, as_string=True)
+    unit = fields.Str(load_default="KGM", validate=validate.OneOf(LOT_UNITS))
+    parcel_ids = fields.List(fields.Int(), load_default=list)
+    recalled_at = fields.DateTime(dump_only=True, allow_none=True)
+    recall_reason = fields.Str(dump_only=True, allow_none=True)
+    gtin = fields.Function(lambda lot: lot.product.gtin, dump_only=True)
+
+    class Meta:
+        ordered = True
+
+
+class LotDumpSchema(LotSchema):
+    parcel_ids = fields.Function(lambda lot: [p.id for p in lot.parcels], dump_only=True)
+
+
+class LotQueryArgsSchema(Schema):
+    q = fields.Str(validate=validate.Length(max=20))
+    recalled = fields.Bool()
+
+
+class RecallSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class EventCreateSchema(Schema):
+    kind = fields.Str(required=True, validate=validate.OneOf(
+        ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
+    event_time = fields.AwareDateTime(load_default=None, allow_none=True)
+    quantity = fields.Decimal(load_default=None, allow_none=True)
+    ship_to_id = fields.Int(load_default=None, allow_none=True)
+    reference = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    result = fields.Str(load_default="conformant", validate=validate.OneOf(["conformant", "non_conformant"]))
+    grade = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    per_carton = fields.Int(load_default=6, validate=validate.Range(min=1, max=1000))
+
+
+class TransformSchema(Schema):
+    output_lot_id = fields.Int(required=True)
+    inputs = fields.List(fields.Dict(keys=fields.Str(), values=fields.Raw()), required=True,
+                         metadata={"description": '[{"lot_id": 1, "quantity": "120.5"}]'})
+    event_time = fields.AwareDateTime(load_default=None, allow_none=True)
+    reference = fields.Str(load_default=None, allow_none=True)
+
+
+class EventSchema(Schema):
+    id = fields.Int()
+    event_hash = fields.Str()
+    event_type = fields.Str()
+    kind = fields.Str()
+    event_time = fields.DateTime()
+    biz_step = fields.Str(allow_none=True)
+    disposition = fields.Str(allow_none=True)
+    source = fields.Str()
+    document = fields.Dict()
+
+
+class ShipmentSchema(Schema):
+    id = fields.Int()
+    event_hash = fields.Str()
+    kind = fields.Str()
+    event_time = fields.DateTime()
+    ship_from_id = fields.Int(allow_none=True)
+    ship_to_id = fields.Int(allow_none=True)
+    reference_document = fields.Str(allow_none=True)
+
+
+class CertificationSchema(Schema):
+    id = fields.Int(dump_only=True)
+    kind = fields.Str(required=True, validate=validate.OneOf(CERT_KINDS))
+    number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    issuer = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+    scope = fields.Str(required=True, validate=validate.OneOf(CERT_SCOPES))
+    party_id = fields.Int(required=True)
+    product_id = fields.Int(load_default=None, allow_none=True)
+    parcel_id = fields.Int(load_default=None, allow_none=True)
+    valid_from = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    document_url = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoke_reason = fields.Str(dump_only=True, allow_none=True)
+    status = fields.Method("get_status", dump_only=True)
+
+    def get_status(self, cert):
+        from traceability.services import today
+
+        return cert.status_on(today())
+
+
+class RevokeSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class LabelBatchCreateSchema(Schema):
+    count = fields.Int(required=True, validate=validate.Range(min=1, max=100_000))
+    layout = fields.Str(load_default="a4-3x8", validate=validate.OneOf(list(LAYOUTS)))
+
+
+class LabelBatchSchema(Schema):
+    id = fields.Int()
+    lot_id = fields.Int()
+    count = fields.Int()
+    layout = fields.Str()
+    job_id = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    pdf_url = fields.Function(lambda b: f"/trace/batches/{b.id}/sheet.pdf")
+    csv_url = fields.Function(lambda b: f"/trace/batches/{b.id}/labels.csv")
+
+
+class ScanStatsSchema(Schema):
+    daily = fields.List(fields.Tuple((fields.Str(), fields.Int())))
+    regions = fields.List(fields.Tuple((fields.Str(), fields.Int())))
+    verdicts = fields.Dict(keys=fields.Str(), values=fields.Int())
+    total = fields.Int()
+    labels = fields.Int()
+    labels_scanned = fields.Int()
+
+
+class TraceSchema(Schema):
+    lot = fields.Nested(LotDumpSchema)
+    backward = fields.List(fields.Nested(LotDumpSchema))
+    forward = fields.List(fields.Nested(LotDumpSchema))
+    parcels = fields.Function(lambda t: [{"id": p.id, "code": p.code, "township_code": p.township_code,
+                                          "village": p.village, "lat": str(p.lat), "lon": str(p.lon)}
+                                         for p in t["parcels"]])
+    shipments = fields.List(fields.Nested(ShipmentSchema))

@@ -1,0 +1,377 @@
+"""Pages of traceability: producers' lots, events, certificates and labels; regulators' recall
+and tracing; and the public GS1 Digital Link scan page."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   send_file, stream_with_context, url_for)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from greenfin.core.forms import apply_errors
+from greenfin.core.models import Parcel, Party
+from greenfin.errors import DomainError, ValidationFailed
+from greenfin.extensions import commit, db, rollback
+from greenfin.jobs import enqueue
+from greenfin.pages import page_of
+from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
+from traceability import services
+from traceability.forms import CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
+from traceability.models import Brand, Certification, Lot, Product
+
+bp = Blueprint("trace", __name__, url_prefix="/trace")
+scan_bp = Blueprint("trace_scan", __name__)
+
+STAFF_AND_PRODUCER = ("admin", "regulator", "producer")
+EVENT_LABELS = {"harvest": "Harvest", "inspection": "Inspection / testing", "grading": "Grading",
+                "packing": "Packing", "shipping": "Shipping", "receiving": "Receiving", "retail": "Retail sale",
+                "transformation": "Processing", "recall": "Recall", "imported": "Partner event"}
+
+
+def _lot_for_user(lot_id: int) -> Lot:
+    lot = services.get_lot(lot_id)
+    require_party_access(lot.producer_id)
+    return lot
+
+
+def _party_choices(scope):
+    stmt = select(Party).order_by(Party.name)
+    if scope is not None:
+        stmt = stmt.where(Party.id == scope)
+    return [(p.id, p.name) for p in db.session.scalars(stmt)]
+
+
+# ---------------------------------------------------------------- lots
+
+
+@bp.route("/")
+@access(*STAFF_AND_PRODUCER)
+def lots():
+    recalled = {"1": True, "0": False}.get(request.args.get("recalled", ""))
+    page = page_of(services.lot_query(own_party_id(), q=request.args.get("q") or None, recalled=recalled))
+    return render_template("traceability/lots.html", page=page)
+
+
+@bp.route("/lots/new", methods=["GET", "POST"])
+@access("admin", "producer")
+def lot_new():
+    scope = own_party_id()
+    form = LotForm()
+    form.producer_id.choices = _party_choices(scope)
+    form.product_id.choices = [(p.id, f"{p.name} · {p.gtin}") for p in db.session.scalars(select(Product).order_by(Product.id))]
+    producer = form.producer_id.data or (scope if scope is not None else None)
+    parcels = db.session.scalars(select(Parcel).where(Parcel.holder_id == producer) if producer else
+                                 select(Parcel).where(Parcel.land_cover == "orchard").order_by(Parcel.id)).all()
+    form.parcel_ids.choices = [(p.id, f"{p.code} {p.name or ''}") for p in parcels]
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            require_party_access(data["producer_id"])
+            lot = services.create_lot(data)
+            commit()
+            flash(_("Lot registered."), "success")
+            return redirect(url_for("trace.lot_detail", lot_id=lot.id))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
+    return render_template("traceability/lot_form.html", form=form), 422 if form.errors else 200
+
+
+def _event_form(lot: Lot) -> EventForm:
+    form = EventForm(prefix="ev")
+    form.ship_to_id.choices = [(0, "—")] + [(p.id, p.name) for p in db.session.scalars(
+        select(Party).where(Party.id != lot.producer_id).order_by(Party.name))]
+    return form
+
+
+@bp.route("/lots/<int:lot_id>")
+@access(*STAFF_AND_PRODUCER)
+def lot_detail(lot_id):
+    lot = _lot_for_user(lot_id)
+    return _render_lot(lot)
+
+
+def _render_lot(lot, event_form=None, label_form=None, status=200):
+    view = services._build_lot_view(lot)
+    stats = services.scan_statistics(lot.id)
+    batches = db.session.scalars(services.batch_query(lot_id=lot.id).limit(20)).all()
+    return render_template("traceability/lot_detail.html", lot=lot, view=view, stats=stats, batches=batches,
+                           event_form=event_form or _event_form(lot), label_form=label_form or LabelForm(prefix="lb"),
+                           recall_form=RecallForm(prefix="rc"), event_labels=EVENT_LABELS,
+                           events=services.lot_events(lot.id)), status
+
+
+@bp.route("/lots/<int:lot_id>/events", methods=["POST"])
+@access("admin", "producer")
+def lot_event(lot_id):
+    lot = _lot_for_user(lot_id)
+    form = _event_form(lot)
+    if form.validate_on_submit():
+        data = {"quantity": form.quantity.data, "ship_to_id": form.ship_to_id.data or None,
+                "reference": form.reference.data or None, "result": form.result.data, "grade": form.grade.data}
+        if form.event_time.data:
+            data["event_time"] = form.event_time.data.replace(tzinfo=services.CHINA_TZ)
+        try:
+            services.record_event(lot, form.kind.data, data)
+            commit()
+            flash(_("Event recorded."), "success")
+            return redirect(url_for("trace.lot_detail", lot_id=lot.id) + "#events")
+        except DomainError as exc:
+            rollback()
+            apply_errors(form, exc.errors or {"kind": [exc.message]})
+    return _render_lot(lot, event_form=form, status=422)
+
+
+@bp.route("/lots/<int:lot_id>/labels", methods=["POST"])
+@access("admin", "producer")
+def lot_labels(lot_id):
+    lot = _lot_for_user(lot_id)
+    form = LabelForm(prefix="lb")
+    if form.validate_on_submit():
+        try:
+            user = current_actor()
+            batch = services.create_label_batch(lot, form.count.data, form.layout.data,
+                                                created_by_id=user.id if user else None)
+            job = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id},
+                          title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=batch.count),
+                          party_id=lot.producer_id)
+            batch.job_id = job.id
+            commit()
+            return redirect(url_for("core.job_detail", job_id=job.id))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
+    return _render_lot(lot, label_form=form, status=422)
+
+
+@bp.route("/batches/<int:batch_id>/sheet.pdf")
+@access(*STAFF_AND_PRODUCER)
+def batch_pdf(batch_id):
+    from traceability.jobs import sheet_path
+
+    batch = services.get_batch(batch_id)
+    require_party_access(batch.lot.producer_id)
+    path = sheet_path(batch.id)
+    name = f"labels-{batch.lot.code}-{batch.id}.pdf"
+    if path.exists():
+        return send_file(path, mimetype="application/pdf", download_name=name)
+    # Another machine drew it, or the file was cleaned up: draw it again from the stored serials.
+    buf = io.BytesIO()
+    services.render_batch_pdf(batch, buf)
+    buf.seek(0)
+    return send_file(buf, mimetype="application/pdf", download_name=name)
+
+
+@bp.route("/batches/<int:batch_id>/labels.csv")
+@access(*STAFF_AND_PRODUCER)
+def batch_csv(batch_id):
+    batch = services.get_batch(batch_id)
+    require_party_access(batch.lot.producer_id)
+    gtin, code = batch.lot.product.gtin, batch.lot.code
+
+    def rows():
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["uri", "gtin", "lot", "serial"])
+        for uri, serial in services.iter_batch_labels(batch):
+            writer.writerow([uri, gtin, code, serial])
+            if buf.tell() > 65536:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=labels-{code}-{batch.id}.csv"})
+
+
+@bp.route("/lots/<int:lot_id>/recall", methods=["POST"])
+@access("admin", "regulator")
+def lot_recall(lot_id):
+    lot = services.get_lot(lot_id)
+    form = RecallForm(prefix="rc")
+    if form.validate_on_submit():
+        try:
+            services.recall_lot(lot, form.reason.data, actor_id=current_actor().id)
+            commit()
+            flash(_("Lot recalled: its scan pages show the notice now."), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    else:
+        flash(_("Give the reason for the recall."), "error")
+    return redirect(url_for("trace.lot_detail", lot_id=lot.id))
+
+
+@bp.route("/lots/<int:lot_id>/trace")
+@access(*STAFF_AND_PRODUCER)
+def lot_trace(lot_id):
+    lot = _lot_for_user(lot_id)
+    return render_template("traceability/trace.html", lot=lot, trace=services.trace_lot(lot),
+                           rows=services.kde_rows(lot), event_labels=EVENT_LABELS)
+
+
+@bp.route("/lots/<int:lot_id>/trace.csv")
+@access(*STAFF_AND_PRODUCER)
+def lot_trace_csv(lot_id):
+    lot = _lot_for_user(lot_id)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=services.KDE_COLUMNS)
+    writer.writeheader()
+    writer.writerows(services.kde_rows(lot))
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=trace-{lot.code}.csv"})
+
+
+@bp.route("/lots/<int:lot_id>/epcis.jsonld")
+@access(*STAFF_AND_PRODUCER)
+def lot_epcis(lot_id):
+    lot = _lot_for_user(lot_id)
+
+    class Chunks:
+        def __init__(self):
+            self.parts = []
+
+        def write(self, text):
+            self.parts.append(text)
+
+    def generate():
+        from traceability import epcis
+
+        yield epcis.document_head(services.utcnow(), current_app.config["PUBLIC_BASE_URL"])
+        first = True
+        import json
+
+        for event in services.iter_export_events(lot.id):
+            yield ("\n" if first else ",\n") + json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+            first = False
+        yield "\n" + epcis.DOCUMENT_TAIL
+
+    return Response(stream_with_context(generate()), mimetype="application/ld+json",
+                    headers={"Content-Disposition": f"attachment; filename=epcis-{lot.code}.jsonld"})
+
+
+# ---------------------------------------------------------------- certificates, products, brands
+
+
+@bp.route("/certificates", methods=["GET", "POST"])
+@access(*STAFF_AND_PRODUCER)
+def certificates():
+    scope = own_party_id()
+    form = CertificationForm()
+    form.party_id.choices = _party_choices(scope)
+    form.product_id.choices = [(0, "—")] + [(p.id, p.name) for p in db.session.scalars(
+        services.product_query(scope))]
+    form.parcel_id.choices = [(0, "—")] + [(p.id, f"{p.code} {p.name or ''}") for p in db.session.scalars(
+        select(Parcel).where(Parcel.holder_id == scope) if scope else select(Parcel).order_by(Parcel.id).limit(500))]
+    can_grant = current_actor().role in ("admin", "regulator")
+    status = 200
+    if request.method == "POST":
+        if not can_grant:
+            abort(403)
+        if form.validate_on_submit():
+            data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+            try:
+                services.grant_certification(data)
+                commit()
+                flash(_("Certificate recorded."), "success")
+                return redirect(url_for("trace.certificates"))
+            except ValidationFailed as exc:
+                rollback()
+                apply_errors(form, exc.errors)
+        status = 422
+    page = page_of(services.certification_query(scope))
+    return render_template("traceability/certificates.html", page=page, form=form, can_grant=can_grant,
+                           revoke_form=RevokeForm(prefix="rv"), today=services.today()), status
+
+
+@bp.route("/certificates/<int:cert_id>/revoke", methods=["POST"])
+@access("admin", "regulator")
+def certificate_revoke(cert_id):
+    form = RevokeForm(prefix="rv")
+    if form.validate_on_submit():
+        try:
+            services.revoke_certification(services.get_certification(cert_id), form.reason.data)
+            commit()
+            flash(_("Certificate revoked."), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    else:
+        flash(_("Give the reason for the revocation."), "error")
+    return redirect(url_for("trace.certificates"))
+
+
+@bp.route("/products", methods=["GET", "POST"])
+@access(*STAFF_AND_PRODUCER)
+def products():
+    scope = own_party_id()
+    form = ProductForm()
+    form.owner_id.choices = _party_choices(scope)
+    form.brand_id.choices = [(0, "—")] + [(b.id, b.name) for b in db.session.scalars(select(Brand).order_by(Brand.id))]
+    status = 200
+    if request.method == "POST":
+        if current_actor().role not in ("admin", "producer"):
+            abort(403)
+        if form.validate_on_submit():
+            data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+            try:
+                require_party_access(data["owner_id"])
+                services.create_product(data)
+                commit()
+                flash(_("Product registered."), "success")
+                return redirect(url_for("trace.products"))
+            except ValidationFailed as exc:
+                rollback()
+                apply_errors(form, exc.errors)
+        status = 422
+    brands = db.session.scalars(select(Brand).order_by(Brand.id)).all()
+    return render_template("traceability/products.html", page=page_of(services.product_query(scope)), form=form,
+                           brands=brands), status
+
+
+# ---------------------------------------------------------------- the public scan page
+
+VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404}
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+@scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
+@access(PUBLIC)
+def scan(gtin, lot, serial):
+    """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
+    result = services.scan_label(gtin, lot, serial, request.args.get("s"), services.scan_meta(request))
+    view = services.lot_public_view(result["lot_id"]) if result["verdict"] != "not_genuine" else None
+    commit()
+    if _wants_json():
+        body = {k: _jsonable(v) for k, v in result.items() if k != "lot_id"}
+        if view is not None:
+            body.update(view)
+        return jsonify(body), VERDICT_STATUS[result["verdict"]]
+    return render_template("traceability/scan.html", result=result, view=view,
+                           event_labels=EVENT_LABELS), VERDICT_STATUS[result["verdict"]]
+
+
+@scan_bp.route("/01/<path:rest>")
+@access(PUBLIC)
+def scan_malformed(rest):
+    """Anything else under /01/: a friendly "code not recognised", recorded like a bad code."""
+    services.scan_label("", "", "", None, services.scan_meta(request))
+    commit()
+    if _wants_json():
+        return jsonify({"verdict": "not_genuine", "reason": None}), 404
+    return render_template("traceability/scan.html", result={"verdict": "not_genuine"}, view=None,
+                           event_labels=EVENT_LABELS), 404
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
