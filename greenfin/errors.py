@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 from marshmallow import ValidationError as MarshmallowValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,12 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429 and getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
         return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity(exc: IntegrityError):
+        # Two requests raced past a service's check; the database's constraint decided.
+        rollback()
+        return render(409, "conflict", "The change conflicts with an existing record; reload and try again")
 
     @app.errorhandler(OperationalError)
     def handle_db_down(exc: DBAPIError):

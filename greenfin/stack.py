@@ -1,0 +1,96 @@
+"""Start a production-shaped stack on this machine: gunicorn web workers and rq workers.
+
+Used by the multi-process tests and by ``bench/load.py``; it is not needed to run
+the platform (``make serve`` does that). Processes get their configuration from the
+environment, exactly as in production.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not become ready")
+
+
+@contextmanager
+def running_stack(database_url: str, redis_url: str, instance: Path, web_workers: int = 2, rq_workers: int = 2,
+                  threads: int = 4, extra_env: dict | None = None) -> Iterator[str]:
+    """Yield the base URL of ``web_workers`` gunicorn processes, with ``rq_workers`` rq workers running."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GREENFIN_INSTANCE": str(instance),
+           "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "LOG_REQUESTS": "0", **(extra_env or {})}
+    env.pop("GREENFIN_TEST_DB", None)
+    procs: list[subprocess.Popen] = []
+    logs = instance / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        for i in range(rq_workers):
+            procs.append(subprocess.Popen(
+                [str(BIN / "flask"), "--app", "greenfin", "rq", "worker"], cwd=ROOT, env=env,
+                stdout=open(logs / f"rq-{i}.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(web_workers),
+             "--threads", str(threads), "-b", f"127.0.0.1:{port}", "greenfin:create_app()"],
+            cwd=ROOT, env=env, stdout=open(logs / "gunicorn.log", "wb"), stderr=subprocess.STDOUT,
+            start_new_session=True))
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(url)
+        yield url
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def http(method: str, url: str, token: str | None = None, json_body=None, headers: dict | None = None,
+         timeout: float = 30) -> tuple[int, bytes, dict]:
+    """A small HTTP client for the stack (standard library only): (status, body, headers)."""
+    import json as jsonlib
+    import urllib.error
+
+    data = None
+    all_headers = dict(headers or {})
+    if token:
+        all_headers["Authorization"] = f"Bearer {token}"
+    if json_body is not None:
+        data = jsonlib.dumps(json_body).encode()
+        all_headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), dict(err.headers)
