@@ -1,0 +1,214 @@
+"""``flask --app greenfin credit ...``: post, import, rate, verify, checkpoint, publish-due, expire-pending."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import date, datetime
+from typing import Optional
+
+import click
+from flask import g
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from credit import services
+from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
+from greenfin.core.models import Job, Party
+from greenfin.core.services import find_party_by_resident_id
+from greenfin.errors import DomainError
+from greenfin.extensions import commit, db, rollback
+
+credit_cli = AppGroup("credit", help="Eco-credit ledger and ratings.")
+
+IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
+
+
+def _cli_actor() -> None:
+    g.actor_label = "cli"
+
+
+def find_party(ref: str) -> Optional[Party]:
+    """A party by id, unified social credit code or resident ID number."""
+    ref = (ref or "").strip()
+    if ref.isdigit() and len(ref) < 12:
+        return db.session.get(Party, int(ref))
+    if len(ref) == 18:
+        party = db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
+        if party is not None:
+            return party
+        try:
+            return find_party_by_resident_id(normalise_resident_id(ref))
+        except InvalidIdentifier:
+            return None
+    return None
+
+
+def _parse_date(value: str) -> Optional[date]:
+    value = (value or "").strip()
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%d").date()
+
+
+def _describe(exc: DomainError) -> str:
+    if getattr(exc, "errors", None):
+        return "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
+    return exc.message
+
+
+@credit_cli.command("post")
+@click.option("--party", "party_ref", required=True, help="party id, credit code or resident ID number")
+@click.option("--rule", "rule_code", required=True)
+@click.option("--key", required=True, help="idempotency key: the same key never posts twice")
+@click.option("--date", "effective", help="effective date YYYY-MM-DD (default today)")
+@click.option("--document", help="document reference (inspection record, penalty notice number)")
+@click.option("--inspector")
+def post_command(party_ref, rule_code, key, effective, document, inspector):
+    """Post points for one party (negative and large positive ones wait for a regulator)."""
+    _cli_actor()
+    party = find_party(party_ref)
+    if party is None:
+        raise click.UsageError(f"no party {party_ref}")
+    try:
+        evidence = {k: v for k, v in {"document": document, "inspector": inspector}.items() if v}
+        result = services.submit_posting(party.id, rule_code, idempotency_key=key, effective_date=_parse_date(effective),
+                                         evidence=evidence, source="cli")
+        commit()
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
+    except DomainError as exc:
+        rollback()
+        click.echo(f"error: {_describe(exc)}", err=True)
+        raise SystemExit(2)
+    record = result.record
+    state = "replayed " if result.replayed else ""
+    click.echo(f"{state}{result.status}: {record.rule_code} {record.points:+d} for {party.name} (#{record.id})")
+
+
+def _row_key(row: dict) -> str:
+    if (row.get("source_id") or "").strip():
+        return "csv:" + row["source_id"].strip()
+    content = "|".join((row.get(c) or "").strip() for c in ("party", "rule_code", "effective_date", "document"))
+    return "csv:" + hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def import_rows(text: str) -> tuple[dict, list[str]]:
+    """Import inspection results and penalty notices; each row alone, idempotent per row.
+
+    Returns counts and one message per bad row (with its line number). A bad row
+    leaves nothing behind (its savepoint is rolled back); good rows stay in the
+    unit of work for the caller to commit.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"party", "rule_code"} - set(reader.fieldnames or [])
+    if missing:
+        return {"posted": 0, "pending": 0, "duplicate": 0, "bad": 1}, [
+            f"line 1: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(IMPORT_COLUMNS)}"]
+    counts = {"posted": 0, "pending": 0, "duplicate": 0, "bad": 0}
+    errors: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            counts["bad"] += 1
+            errors.append(f"line {line}: more values than columns")
+            continue
+        try:
+            effective = _parse_date(row.get("effective_date") or "")
+        except ValueError:
+            counts["bad"] += 1
+            errors.append(f"line {line}: effective_date '{row.get('effective_date')}' is not YYYY-MM-DD")
+            continue
+        party = find_party(row.get("party") or "")
+        if party is None:
+            counts["bad"] += 1
+            errors.append(f"line {line}: unknown party '{(row.get('party') or '').strip()}'")
+            continue
+        evidence = {k: row[k].strip() for k in ("document", "inspector", "note") if (row.get(k) or "").strip()}
+        savepoint = db.session.begin_nested()
+        try:
+            result = services.submit_posting(party.id, row.get("rule_code") or "", idempotency_key=_row_key(row),
+                                             effective_date=effective, evidence=evidence, source="csv",
+                                             source_id=(row.get("source_id") or "").strip() or None)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            counts["bad"] += 1
+            errors.append(f"line {line}: {_describe(exc)}")
+            continue
+        counts["duplicate" if result.replayed else result.status] += 1
+    return counts, errors
+
+
+@credit_cli.command("import")
+@click.option("--csv", "csv_file", required=True, type=click.File("r", encoding="utf-8"),
+              help="columns: " + ", ".join(IMPORT_COLUMNS))
+def import_command(csv_file):
+    """Batch import of inspection results and penalty notices (idempotent per row)."""
+    _cli_actor()
+    counts, errors = import_rows(csv_file.read())
+    commit()
+    for message in errors:
+        click.echo(message, err=True)
+    click.echo(f"posted {counts['posted']}, pending review {counts['pending']}, already imported "
+               f"{counts['duplicate']}, bad rows {counts['bad']}")
+    if errors:
+        raise SystemExit(1)
+
+
+@credit_cli.command("rate")
+@click.option("--period", required=True, help="e.g. 2026-Q3")
+def rate_command(period):
+    """Rate every party for a period (an rq job with REDIS_URL, inline without)."""
+    _cli_actor()
+    try:
+        run = services.start_rating_run(period)
+        run_id, job_id = run.id, run.job_id
+        commit()
+    except DomainError as exc:
+        rollback()
+        click.echo(f"error: {_describe(exc)}", err=True)
+        raise SystemExit(2)
+    db.session.expire_all()
+    job = db.session.get(Job, job_id)
+    click.echo(f"rating run {run_id} for {period.upper()}: job {job_id} {job.status}"
+               + (f", {job.result['rated']} rated" if job.result else ""))
+    if job.status == "failed":
+        click.echo(job.error or "", err=True)
+        raise SystemExit(1)
+
+
+@credit_cli.command("verify")
+def verify_command():
+    """Recompute every hash chain, cached balance and daily checkpoint; non-zero exit when broken."""
+    report = services.verify_ledger()
+    click.echo(f"checked {report.postings} postings in {report.accounts} accounts, {report.checkpoints} checkpoints")
+    if report.ok:
+        click.echo("ledger OK")
+        return
+    if report.first_broken_posting_id is not None:
+        click.echo(f"first broken posting: {report.first_broken_posting_id}", err=True)
+    for problem in report.problems[:20]:
+        click.echo(f"BROKEN {problem}", err=True)
+    raise SystemExit(1)
+
+
+@credit_cli.command("checkpoint")
+def checkpoint_command():
+    """Record the ledger-wide chain head of every closed day (UTC) not yet checkpointed."""
+    _cli_actor()
+    made = services.checkpoint_ledger()
+    commit()
+    for checkpoint in made:
+        click.echo(f"{checkpoint.day.isoformat()} {checkpoint.head} ({checkpoint.posting_count} postings)")
+    click.echo(f"{len(made)} checkpoint(s) added")
+
+
+@credit_cli.command("publish-due")
+def publish_due_command():
+    """Publish ratings whose public notice is over with nothing open; expire stale pending postings."""
+    _cli_actor()
+    published = services.publish_due_ratings()
+    expired = services.expire_pending()
+    commit()
+    click.echo(f"published {published} rating(s); expired {expired} pending posting(s)")
