@@ -60,6 +60,16 @@ def gep_summary(parcel_id: int) -> Optional[dict]:
     return gep.scan_summary(parcel_id)
 
 
+def _gep_brief(parcel_id: int) -> Optional[dict]:
+    summary = gep_summary(parcel_id)
+    if not summary:
+        return None
+    return {"year": summary.get("year"), "total_value": str(summary.get("total_value")),
+            "value_per_ha": str(summary.get("value_per_ha")),
+            "top_services": [{"name_zh": s.get("name_zh"), "name_en": s.get("name_en"), "share": str(s.get("share"))}
+                             for s in summary.get("top_services", [])]}
+
+
 def post_credit_points(party_id: int, code: str, cert: Certification) -> bool:
     credit = _feature("credit.services")
     if credit is None or not hasattr(credit, "post_event_points"):
@@ -658,7 +668,6 @@ def iter_export_events(lot_id: Optional[int] = None, batch: int = 1000) -> Itera
         for row_id, document in rows:
             last = row_id
             yield document
-        db.session.expunge_all()
 
 
 def export_epcis(out, lot_id: Optional[int] = None) -> int:
@@ -748,8 +757,11 @@ def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optiona
     return batch
 
 
-def issue_labels(batch: LabelBatch, progress=None, chunk: int = 5000) -> int:
-    """Create the batch's serials and signatures (bulk inserts). Safe to call again: tops up only."""
+def issue_labels(batch: LabelBatch, progress=None, chunk: int = 5000, rng=None) -> int:
+    """Create the batch's serials and signatures (bulk inserts). Safe to call again: tops up only.
+
+    ``rng`` (a seeded random.Random) makes serials reproducible: for demo data only.
+    """
     lot = batch.lot
     key = current_app.config["LABEL_SIGNING_KEY"]
     have = db.session.scalar(select(func.count(Label.id)).where(Label.batch_id == batch.id)) or 0
@@ -758,7 +770,8 @@ def issue_labels(batch: LabelBatch, progress=None, chunk: int = 5000) -> int:
     done = 0
     while missing > 0:
         n = min(chunk, missing)
-        serials = dl.new_serials(n)
+        serials = dl.new_serials(n) if rng is None else list(dict.fromkeys(
+            "".join(rng.choice(dl.SERIAL_ALPHABET) for _ in range(dl.SERIAL_LENGTH)) for _ in range(n)))
         clash = set(db.session.scalars(select(Label.serial).where(Label.serial.in_(serials))))
         serials = [s for s in serials if s not in clash]
         db.session.execute(insert(Label), [
@@ -921,8 +934,8 @@ def _build_lot_view(lot: Lot) -> dict:
     for p in lot.parcels:
         origin.append({"parcel_id": p.id, "code": p.code, "name": p.name, "township_zh": p.township.name_zh,
                        "township_en": p.township.name_en, "village": p.village, "lat": str(p.lat),
-                       "lon": str(p.lon), "area_ha": str(p.area_ha), "gep": gep_summary(p.id)})
-    events = [{"kind": e.kind, "time": e.event_time.isoformat(), "biz_step": e.biz_step,
+                       "lon": str(p.lon), "area_ha": str(p.area_ha), "gep": _gep_brief(p.id)})
+    events = [{"kind": e.kind, "time": e.event_time.astimezone(CHINA_TZ).isoformat(), "biz_step": e.biz_step,
                "disposition": e.disposition, "ship_to": e.ship_to.name if e.ship_to else None,
                "reference": e.reference_document} for e in lot_events(lot.id)]
     authorised = brand is not None and brand_authorised(brand.id, lot.producer_id, day)

@@ -231,13 +231,6 @@ def lot_trace_csv(lot_id):
 def lot_epcis(lot_id):
     lot = _lot_for_user(lot_id)
 
-    class Chunks:
-        def __init__(self):
-            self.parts = []
-
-        def write(self, text):
-            self.parts.append(text)
-
     def generate():
         from traceability import epcis
 
