@@ -1,0 +1,254 @@
+"""The model registry, application scoring and population stability monitoring."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, Optional
+
+import pandas as pd
+from sqlalchemy import select
+
+from greenfin.core.services import record_audit
+from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.extensions import db
+from greenfin.lending import links
+from greenfin.lending.models import Application, ModelVersion, Score
+from greenfin.lending.scorecard import Scaling, Scorecard, TrainingResult, psi, train
+from greenfin.security import current_actor
+
+PSI_WARN = 0.10
+PSI_ALERT = 0.25
+# Score bands and their risk premium (annual rate points) for pricing.
+BANDS = (("A", 620, Decimal("0.0000")), ("B", 600, Decimal("0.0050")), ("C", 585, Decimal("0.0100")),
+         ("D", 560, Decimal("0.0180")), ("E", -10**9, Decimal("0.0280")))
+_CACHE: dict[str, Scorecard] = {}
+
+
+def band_for(score: int) -> str:
+    return next(name for name, floor, _p in BANDS if score >= floor)
+
+
+def premium_for(band: str) -> Decimal:
+    return next(p for name, _f, p in BANDS if name == band)
+
+
+# ---------------------------------------------------------------- registry
+
+
+def _next_version() -> str:
+    numbers = [int(m.group(1)) for v in db.session.scalars(select(ModelVersion.version))
+               if (m := re.fullmatch(r"v(\d+)", v))]
+    return f"v{max(numbers, default=0) + 1}"
+
+
+def register_model(result: TrainingResult, *, name: str, target: str, bad_value: Optional[str],
+                   source: Optional[str] = None, role: str = "challenger") -> ModelVersion:
+    """Store a trained scorecard as a new version (challenger unless said otherwise)."""
+    if role not in ("champion", "challenger"):
+        raise ValidationFailed.field("role", "must be champion or challenger")
+    blob = result.scorecard.dumps()
+    user = current_actor()
+    version = ModelVersion(
+        version=_next_version(), name=name, role="challenger", artefact=blob,
+        artefact_sha256=hashlib.sha256(blob).hexdigest(), features=result.scorecard.features, target=target,
+        bad_value=bad_value, training_data_hash=result.data_hash, training_source=source, metrics=result.metrics,
+        scaling=result.scorecard.scaling.as_dict(), reference=result.reference,
+        created_by_id=user.id if user else None,
+    )
+    db.session.add(version)
+    db.session.flush()
+    record_audit("lending.model.register", "scoring_model", version.id,
+                 after={"version": version.version, "features": version.features,
+                        "metrics": {k: result.metrics.get(k) for k in ("auc", "ks", "gini", "brier")}})
+    if role == "champion":
+        promote_model(version)
+    return version
+
+
+def get_model(model_id: int) -> ModelVersion:
+    model = db.session.get(ModelVersion, model_id)
+    if model is None:
+        raise NotFound(f"model {model_id} not found")
+    return model
+
+
+def model_by_version(version: str) -> ModelVersion:
+    model = db.session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+    if model is None:
+        raise NotFound(f"model version '{version}' not found")
+    return model
+
+
+def champion() -> Optional[ModelVersion]:
+    return db.session.scalar(select(ModelVersion).where(ModelVersion.role == "champion"))
+
+
+def promote_model(model: ModelVersion) -> ModelVersion:
+    """Make ``model`` the champion; the old champion becomes a challenger."""
+    if model.role == "champion":
+        raise Conflict(f"{model.version} is already the champion")
+    old = champion()
+    if old is not None:
+        old.role = "challenger"
+        record_audit("lending.model.demote", "scoring_model", old.id, before={"role": "champion"},
+                     after={"role": "challenger"})
+    before = model.role
+    model.role = "champion"
+    db.session.flush()
+    record_audit("lending.model.promote", "scoring_model", model.id, before={"role": before}, after={"role": "champion"})
+    return model
+
+
+def retire_model(model: ModelVersion) -> ModelVersion:
+    if model.role == "champion":
+        raise Conflict("promote another version before retiring the champion")
+    before = model.role
+    model.role = "retired"
+    record_audit("lending.model.retire", "scoring_model", model.id, before={"role": before}, after={"role": "retired"})
+    return model
+
+
+def load_scorecard(model: ModelVersion) -> Scorecard:
+    """The fitted scorecard of a version (cached by artefact hash; verified on load)."""
+    card = _CACHE.get(model.artefact_sha256)
+    if card is None:
+        blob = model.artefact
+        if hashlib.sha256(blob).hexdigest() != model.artefact_sha256:
+            raise Conflict(f"artefact of {model.version} does not match its hash")
+        card = Scorecard.loads(blob)
+        card.scaling = Scaling(**model.scaling)
+        _CACHE[model.artefact_sha256] = card
+    return card
+
+
+# ---------------------------------------------------------------- features of an application
+
+
+def application_features(app: Application, colour: Optional[str] = None) -> dict[str, Any]:
+    """The scoring inputs of an application, named as in the synthetic loan book."""
+    from greenfin.lending.services import collateral_summary
+
+    income = float(app.annual_income) if app.annual_income else None
+    debts = float(app.total_debts)
+    summary = collateral_summary(app)
+    return {
+        "township": app.party.township_code,
+        "party_kind": app.party.kind,
+        "sector": app.party.sector or "other",
+        "product": app.product.kind,
+        "eco_colour": colour or "unrated",
+        "annual_income": income,
+        "total_assets": float(app.total_assets),
+        "total_debts": debts,
+        "debt_to_income": round(debts / income, 4) if income else None,
+        "amount": float(app.amount),
+        "loan_to_income": round(float(app.amount) / income, 4) if income else None,
+        "term_months": app.term_months,
+        "collateral_coverage": float(summary["coverage"] or 0),
+        "years_in_business": app.years_in_business,
+        "guarantor_count": len(app.guarantors or []),
+        "asset_to_debt": round(float(app.total_assets) / max(debts, 1.0), 4),
+    }
+
+
+def score_application(app: Application) -> Score:
+    """Score with the champion (and each challenger beside it); returns the champion's score."""
+    if app.status not in ("submitted", "scored", "referred"):
+        raise Conflict(f"application {app.number} is {app.status}; it can no longer be scored")
+    model = champion()
+    if model is None:
+        raise Conflict("no champion model is registered: train one with 'flask lending train'")
+    colour = links.current_colour(app.party_id)
+    inputs = application_features(app, colour)
+    app.eco_colour = colour
+    champion_score = None
+    models = [model] + list(db.session.scalars(select(ModelVersion).where(ModelVersion.role == "challenger")))
+    for m in models:
+        result = load_scorecard(m).score_records([inputs])[0]
+        row = Score(application_id=app.id, model_id=m.id, role=m.role, score=result["score"],
+                    pd=Decimal(str(round(result["pd"], 6))), band=band_for(result["score"]),
+                    reasons=result["reasons"], inputs=inputs)
+        db.session.add(row)
+        if m.role == "champion":
+            champion_score = row
+    before = app.status
+    if app.status == "submitted":
+        app.status = "scored"
+    db.session.flush()
+    record_audit("lending.application.score", "loan_application", app.id, before={"status": before},
+                 after={"status": app.status, "score": champion_score.score, "band": champion_score.band,
+                        "model": model.version, "eco_colour": colour}, party_id=app.party_id)
+    return champion_score
+
+
+def latest_score(app: Application, role: str = "champion") -> Optional[Score]:
+    return db.session.scalar(select(Score).where(Score.application_id == app.id, Score.role == role)
+                             .order_by(Score.id.desc()).limit(1))
+
+
+def score_csv(frame: pd.DataFrame, model: ModelVersion) -> pd.DataFrame:
+    """Batch-score a CSV: score, probability of default and four reason codes per row."""
+    card = load_scorecard(model)
+    result = card.score_frame(frame)
+    out = frame.copy()
+    out["score"] = result.score
+    out["pd"] = result.pd.round(6)
+    for k in range(4):
+        codes, texts = [], []
+        for i in range(len(frame)):
+            j = result.reason_idx[i, k]
+            if j < 0:
+                codes.append("")
+                texts.append("")
+            else:
+                reason = card.reasons_for(result, i)[k]
+                codes.append(reason["code"])
+                texts.append(f"{reason['zh']} / {reason['en']}")
+        out[f"reason_{k + 1}"] = codes
+        out[f"reason_{k + 1}_text"] = texts
+    return out
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+def psi_report(model: Optional[ModelVersion] = None) -> dict[str, Any]:
+    """PSI of the score and of each feature, by application month, against the training sample."""
+    model = model or champion()
+    if model is None:
+        return {"model": None, "months": []}
+    card = load_scorecard(model)
+    ref = model.reference or {}
+    rows = db.session.execute(
+        select(Application.applied_on, Score.inputs).join(Score, Score.application_id == Application.id)
+        .where(Score.model_id == model.id).order_by(Application.applied_on)).all()
+    by_month: dict[str, list[dict]] = defaultdict(list)
+    for applied_on, inputs in rows:
+        by_month[applied_on.strftime("%Y-%m")].append(inputs)
+    months = []
+    for month, inputs in sorted(by_month.items()):
+        frame = pd.DataFrame.from_records(inputs, columns=list(card.kinds))
+        result = card.score_frame(frame)
+        import numpy as np
+
+        edges = ref.get("score_edges", [])
+        score_bins = np.searchsorted(edges, result.raw_score, side="right")
+        actual = np.bincount(score_bins, minlength=len(edges) + 1) / len(score_bins)
+        score_psi = psi(ref.get("score_dist", []), actual.tolist()) if edges else None
+        features = {}
+        for j, b in enumerate(card.bins):
+            expected = ref.get("features", {}).get(b.name)
+            if expected:
+                shifted = np.where(result.bin_idx[:, j] < 0, b.n_bins, result.bin_idx[:, j])
+                dist = np.bincount(shifted, minlength=b.n_bins + 1) / len(shifted)
+                features[b.name] = round(psi(expected, dist.tolist()), 4)
+        worst = max([score_psi or 0] + list(features.values()))
+        months.append({"month": month, "n": len(inputs), "score_psi": round(score_psi, 4) if score_psi is not None else None,
+                       "features": features, "status": status_for(worst)})
+    return {"model": model, "months": months, "warn": PSI_WARN, "alert": PSI_ALERT}
+
+
+def status_for(value: float) -> str:
+    return "alert" if value >= PSI_ALERT else ("warn" if value >= PSI_WARN else "stable")

@@ -1,0 +1,104 @@
+"""Demo lending: products, a champion trained on the synthetic book, applications in every
+state and booked loans with months of repayments (some late), so pools can be cut from them."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import g
+
+from greenfin.core.models import User
+from greenfin.extensions import db
+from greenfin.lending import modelling, services
+from greenfin.lending.scorecard import train
+from greenfin.lending.synthetic import generate_book
+
+AS_OF = date(2026, 11, 20)
+
+
+def seed_demo(rng: random.Random, context: dict) -> dict:
+    parties = list(context["greenfin.core"]["parties"].values())
+    services.seed_products()
+    products = {p.kind: p for p in services.list_products()}
+    result = train(generate_book(6000, seed=2026), "defaulted")
+    champion = modelling.register_model(result, name="Guangfeng synthetic loan book 2019-2025", target="defaulted",
+                                        bad_value=None, source="synthetic.generate_book(6000, seed=2026)",
+                                        role="champion")
+    officers = list(db.session.scalars(db.select(User).where(User.role == "loan_officer").order_by(User.id)))
+    borrowers = [p for p in parties if p.sector not in ("banking", "association")]
+    apps, loans = [], []
+    for i in range(26):
+        party = borrowers[i % len(borrowers)]
+        if party.kind == "individual" or party.sector == "pomelo":
+            kind = "orchard" if i % 3 else "eco_credit"
+        elif party.sector in ("forestry", "eco_tourism", "village", "tea"):
+            kind = ["forest_mortgage", "gep_pledge", "carbon_pledge"][i % 3]
+        else:
+            kind = "eco_credit"
+        product = products[kind]
+        income = Decimal(rng.randint(80, 400) * 1000 if party.kind == "individual" else rng.randint(600, 6000) * 1000)
+        amount = min(product.max_amount, max(product.min_amount, (income * Decimal(rng.uniform(0.3, 0.9))).quantize(Decimal("1000"))))
+        if kind == "eco_credit":
+            amount = min(amount, Decimal("45000"))
+        applied_on = AS_OF - timedelta(days=rng.randint(30, 420))
+        if i >= 20:
+            applied_on = AS_OF - timedelta(days=rng.randint(1, 25))
+        g.user = officers[i % len(officers)] if officers else None
+        app = services.create_application({
+            "party_id": party.id, "product_id": product.id, "amount": amount,
+            "term_months": max(product.min_term_months, min(product.max_term_months, rng.choice([12, 24, 36]))),
+            "purpose": {"orchard": "马家柚果园施肥、修剪与绿色食品认证", "eco_credit": "生产经营周转",
+                        "forest_mortgage": "林地抚育与防火道建设", "gep_pledge": "生态旅游步道与污水处理设施",
+                        "carbon_pledge": "碳汇林经营与监测"}[kind],
+            "annual_income": income, "total_assets": income * Decimal(rng.uniform(1.5, 4)).quantize(Decimal("0.01")),
+            "total_debts": (income * Decimal(rng.uniform(0.05, 0.7))).quantize(Decimal("0.01")),
+            "years_in_business": rng.randint(1, 20),
+            "guarantors": [{"name": "广丰区融资担保有限公司", "party_id": None, "relation": "担保公司"}] if i % 2 else [],
+            "documents": [{"kind": "营业执照/身份证", "reference": f"DOC-{i:03d}"}, {"kind": "银行流水", "reference": f"BS-{i:03d}"}],
+            "applied_on": applied_on,
+        })
+        apps.append(app)
+        if product.secured:
+            free = [p for p in party.parcels if (not product.collateral_covers or p.land_cover in product.collateral_covers)
+                    and not any(c.status in ("proposed", "pledged") for c in db.session.scalars(
+                        db.select(services.CollateralPledge).where(services.CollateralPledge.parcel_id == p.id)))]
+            if free:
+                parcel = free[0]
+                appraised = (amount * Decimal(rng.uniform(1.5, 2.6))).quantize(Decimal("1000"))
+                services.add_collateral(app, {"parcel_id": parcel.id, "appraised_value": appraised,
+                                              "appraiser": "上饶市林业资产评估中心" if parcel.land_cover == "forest" else "广丰区农业资产评估所"})
+        if i in (24, 25):
+            continue  # left submitted
+        modelling.score_application(app)
+        if i == 23:
+            continue  # scored, awaiting the decision
+        decision = services.decide_application(app)
+        if i == 22 and app.status in ("approved", "declined"):
+            services.officer_decision(app, "decline" if app.status == "approved" else "approve",
+                                      "抵押林地存在权属争议线索，需补充材料" if app.status == "approved" else "合作社订单稳定，担保充分")
+            continue  # override pending
+        if app.status == "referred":
+            g.user = officers[0] if officers else None
+            services.officer_decision(app, "approve" if i % 2 == 0 else "decline",
+                                      "经实地走访，果园管护良好，同意" if i % 2 == 0 else "现金流不足以覆盖还款")
+        if app.status == "approved" and len(loans) < 13 and i < 20:
+            disbursed = applied_on + timedelta(days=rng.randint(5, 20))
+            loans.append(services.book_loan(app, disbursed))
+        elif i == 21 and app.status == "approved":
+            pass  # approved, not yet disbursed
+    # Repayments up to AS_OF: most pay on time, some late, one stops paying.
+    for n, loan in enumerate(loans):
+        behaviour = "stop" if n == 3 else ("late" if n % 4 == 1 else "on_time")
+        for inst in loan.instalments:
+            if inst.due_date > AS_OF:
+                break
+            if behaviour == "stop" and inst.seq > 2:
+                break
+            paid_on = inst.due_date + timedelta(days=rng.randint(15, 40) if behaviour == "late" and inst.seq % 2 else 0)
+            if paid_on > AS_OF:
+                break
+            services.record_repayment(loan, inst.amount_unpaid, paid_on, reference=f"RCPT-{loan.id}-{inst.seq}")
+    services.refresh_delinquency(AS_OF)
+    g.pop("user", None)
+    return {"products": products, "champion": champion, "applications": apps, "loans": loans}

@@ -1,0 +1,525 @@
+"""Lending business functions: products, applications, collateral, decisions and pricing.
+
+They add and flush, never commit. Scoring and the registry are in ``modelling``; booking,
+repayments and delinquency in ``servicing`` (re-exported here: other packages use only
+``greenfin.lending.services``).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from sqlalchemy import Select, func, select
+
+from greenfin.core.models import Parcel, Party
+from greenfin.core.services import record_audit, snapshot
+from greenfin.core.types import utcnow
+from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.extensions import db
+from greenfin.lending import links
+from greenfin.lending.models import (
+    AMORTISATIONS, LIVE_APPLICATION_STATUSES, LIVE_PLEDGE_STATUSES, Application, CollateralPledge, Decision, Loan,
+    LoanProduct,
+)
+from greenfin.lending.modelling import latest_score, premium_for, score_application  # noqa: F401
+from greenfin.lending.servicing import (  # noqa: F401  (re-exported)
+    book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency, write_off_loan,
+)
+from greenfin.security import current_actor
+
+# Score cut-offs: approve at or above APPROVE_AT (odds about 30:1, PD about 3%), refer between,
+# decline below REFER_AT (odds about 6:1, PD about 13%).
+APPROVE_AT = 585
+REFER_AT = 540
+# Green discount on the annual rate by eco-credit colour (the plan's link from ratings to finance).
+GREEN_DISCOUNT = {"green": Decimal("0.0050"), "blue": Decimal("0.0025"), "yellow": Decimal("0"), "red": Decimal("0")}
+# Single-borrower concentration: live exposure (outstanding + this request) may not exceed this.
+MAX_PARTY_EXPOSURE = Decimal("5000000")
+DTI_REFER = Decimal("0.80")
+DEFAULT_HAIRCUT = {"forest": Decimal("0.30"), "orchard": Decimal("0.25"), "tea": Decimal("0.25")}
+CENT = Decimal("0.01")
+
+PRODUCT_FIELDS = ("code", "kind", "name_zh", "name_en", "secured", "min_amount", "max_amount", "min_term_months",
+                  "max_term_months", "base_rate", "min_rate", "max_rate", "amortisation", "max_ltv", "gep_share",
+                  "limits_by_colour", "harvest_months", "collateral_covers", "arrangement_fee", "green_category",
+                  "environmental_benefit", "active")
+
+# The seeded catalogue. Rates are annual; the LPR-linked base rates are illustrative.
+PRODUCTS = [
+    {"code": "ECO-CREDIT", "kind": "eco_credit", "name_zh": "生态信用贷", "name_en": "Eco-credit loan", "secured": False,
+     "min_amount": Decimal("10000"), "max_amount": Decimal("500000"), "min_term_months": 6, "max_term_months": 36,
+     "base_rate": Decimal("0.0450"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0800"),
+     "amortisation": "annuity", "limits_by_colour": {"green": "500000", "blue": "300000", "yellow": "100000",
+                                                     "red": "0", "unrated": "50000"},
+     "green_category": "environmentally sustainable management of living natural resources and land use",
+     "environmental_benefit": "Rewards eco-credit: better-rated producers borrow more, cheaper (生态信贷通)."},
+    {"code": "FOREST-MORTGAGE", "kind": "forest_mortgage", "name_zh": "林权抵押贷", "name_en": "Forest-rights mortgage",
+     "secured": True, "min_amount": Decimal("50000"), "max_amount": Decimal("5000000"), "min_term_months": 12,
+     "max_term_months": 60, "base_rate": Decimal("0.0420"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0700"),
+     "amortisation": "equal_principal", "max_ltv": Decimal("0.6000"), "collateral_covers": ["forest"],
+     "green_category": "sustainable forestry, afforestation and forest conservation",
+     "environmental_benefit": "Finances managed forest under 林权证; keeps stands and carbon sinks intact."},
+    {"code": "GEP-PLEDGE", "kind": "gep_pledge", "name_zh": "GEP质押贷", "name_en": "GEP pledge loan", "secured": True,
+     "min_amount": Decimal("50000"), "max_amount": Decimal("3000000"), "min_term_months": 12, "max_term_months": 36,
+     "base_rate": Decimal("0.0430"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0700"),
+     "amortisation": "annuity", "gep_share": Decimal("0.3000"), "max_ltv": Decimal("0.7000"),
+     "green_category": "biodiversity conservation and ecosystem services",
+     "environmental_benefit": "Lends against accounted gross ecosystem product (GEP) of pledged parcels."},
+    {"code": "ORCHARD", "kind": "orchard", "name_zh": "马家柚果园贷", "name_en": "Majia pomelo orchard loan",
+     "secured": True, "min_amount": Decimal("20000"), "max_amount": Decimal("1000000"), "min_term_months": 12,
+     "max_term_months": 36, "base_rate": Decimal("0.0440"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0750"),
+     "amortisation": "seasonal", "harvest_months": [10, 11], "max_ltv": Decimal("0.7000"),
+     "collateral_covers": ["orchard"],
+     "green_category": "environmentally sustainable agriculture (green food / organic certified orchards)",
+     "environmental_benefit": "Seasonal repayments at the pomelo harvest (Oct-Nov) for certified orchards."},
+    {"code": "CARBON-SINK", "kind": "carbon_pledge", "name_zh": "林业碳汇收益权质押贷",
+     "name_en": "Carbon-sink income-right pledge", "secured": True, "min_amount": Decimal("100000"),
+     "max_amount": Decimal("3000000"), "min_term_months": 12, "max_term_months": 60, "base_rate": Decimal("0.0410"),
+     "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0650"), "amortisation": "interest_only",
+     "max_ltv": Decimal("0.6000"), "collateral_covers": ["forest"],
+     "green_category": "climate change mitigation: forest carbon sinks",
+     "environmental_benefit": "Pledges the income right of forest carbon-sink credits; principal repaid from sales."},
+]
+
+
+# ---------------------------------------------------------------- products
+
+
+def seed_products() -> list[LoanProduct]:
+    """Insert the product catalogue where missing (idempotent)."""
+    out = []
+    for spec in PRODUCTS:
+        product = db.session.scalar(select(LoanProduct).where(LoanProduct.code == spec["code"]))
+        if product is None:
+            product = LoanProduct(**spec)
+            db.session.add(product)
+            db.session.flush()
+            record_audit("lending.product.create", "loan_product", product.id, after=snapshot(product, PRODUCT_FIELDS))
+        out.append(product)
+    return out
+
+
+def list_products(active_only: bool = False) -> list[LoanProduct]:
+    stmt = select(LoanProduct).order_by(LoanProduct.id)
+    if active_only:
+        stmt = stmt.where(LoanProduct.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_product(product_id: int) -> LoanProduct:
+    product = db.session.get(LoanProduct, product_id)
+    if product is None:
+        raise NotFound(f"loan product {product_id} not found")
+    return product
+
+
+def update_product(product: LoanProduct, data: dict) -> LoanProduct:
+    """Admins edit limits, rates, terms and green-loan fields; ranges are checked together."""
+    errors: dict[str, list[str]] = {}
+    merged = snapshot(product, PRODUCT_FIELDS) | {k: v for k, v in data.items() if k in PRODUCT_FIELDS}
+    for key in ("min_amount", "max_amount", "base_rate", "min_rate", "max_rate", "arrangement_fee"):
+        merged[key] = _dec(merged[key], key, errors)
+    if not errors:
+        if merged["min_amount"] <= 0 or merged["max_amount"] < merged["min_amount"]:
+            errors["max_amount"] = ["must be at least the minimum amount, which must be positive"]
+        if int(merged["min_term_months"]) < 1 or int(merged["max_term_months"]) < int(merged["min_term_months"]):
+            errors["max_term_months"] = ["must be at least the minimum term, which must be at least 1"]
+        if not (0 <= merged["min_rate"] <= merged["base_rate"] <= merged["max_rate"] <= Decimal("0.36")):
+            errors["base_rate"] = ["rates must satisfy 0 <= minimum <= base <= maximum <= 36%"]
+    if merged["amortisation"] not in AMORTISATIONS:
+        errors["amortisation"] = ["must be one of " + ", ".join(AMORTISATIONS)]
+    for key in ("max_ltv", "gep_share"):
+        if merged.get(key) not in (None, ""):
+            value = _dec(merged[key], key, errors)
+            if value is not None and not (0 < value <= 1):
+                errors[key] = ["must be a share between 0 and 1"]
+            merged[key] = value
+    if errors:
+        raise ValidationFailed("Invalid product", errors)
+    before = snapshot(product, PRODUCT_FIELDS)
+    for key in PRODUCT_FIELDS:
+        if key in data and key != "code":
+            setattr(product, key, merged[key])
+    db.session.flush()
+    record_audit("lending.product.update", "loan_product", product.id, before=before,
+                 after=snapshot(product, PRODUCT_FIELDS))
+    return product
+
+
+def _dec(value: Any, field: str, errors: dict) -> Optional[Decimal]:
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        errors.setdefault(field, []).append("must be a number")
+        return None
+    if not result.is_finite():
+        errors.setdefault(field, []).append("must be a finite number")
+        return None
+    return result
+
+
+# ---------------------------------------------------------------- applications
+
+APPLICATION_FIELDS = ("number", "party_id", "product_id", "amount", "term_months", "purpose", "annual_income",
+                      "total_assets", "total_debts", "years_in_business", "guarantors", "documents", "status",
+                      "applied_on")
+
+
+def _next_number(prefix: str, model, year: int) -> str:
+    count = db.session.scalar(select(func.count(model.id)).where(model.number.like(f"{prefix}{year}-%"))) or 0
+    return f"{prefix}{year}-{count + 1:05d}"
+
+
+def create_application(data: dict) -> Application:
+    """Validate and file an application. Amount and term must fit the product."""
+    errors: dict[str, list[str]] = {}
+    party = db.session.get(Party, data.get("party_id") or 0)
+    if party is None:
+        errors["party_id"] = [f"unknown party {data.get('party_id')}"]
+    product = db.session.get(LoanProduct, data.get("product_id") or 0)
+    if product is None:
+        errors["product_id"] = [f"unknown loan product {data.get('product_id')}"]
+    elif not product.active:
+        errors["product_id"] = ["this product is not offered at present"]
+    amount = _dec(data.get("amount"), "amount", errors)
+    try:
+        term = int(data.get("term_months"))
+    except (TypeError, ValueError):
+        errors["term_months"] = ["must be a whole number of months"]
+        term = None
+    if product is not None and amount is not None and not (product.min_amount <= amount <= product.max_amount):
+        errors["amount"] = [f"must be between {product.min_amount:,.2f} and {product.max_amount:,.2f} yuan for {product.name_en}"]
+    elif amount is not None and amount != amount.quantize(CENT):
+        errors["amount"] = ["must be in whole cents"]
+    if product is not None and term is not None and not (product.min_term_months <= term <= product.max_term_months):
+        errors["term_months"] = [f"must be between {product.min_term_months} and {product.max_term_months} months "
+                                 f"for {product.name_en}"]
+    if not (data.get("purpose") or "").strip():
+        errors["purpose"] = ["is required"]
+    financial = {}
+    for key in ("annual_income", "total_assets", "total_debts"):
+        value = _dec(data.get(key, 0) if data.get(key) is not None else 0, key, errors)
+        if value is not None and value < 0:
+            errors[key] = ["must not be negative"]
+        financial[key] = value
+    years = data.get("years_in_business") or 0
+    if not isinstance(years, int) or years < 0 or years > 200:
+        errors["years_in_business"] = ["must be a whole number of years"]
+    guarantors = data.get("guarantors") or []
+    for i, g in enumerate(guarantors):
+        if not (g.get("name") or "").strip():
+            errors[f"guarantors.{i}.name"] = ["is required"]
+        if g.get("party_id") is not None and db.session.get(Party, g["party_id"]) is None:
+            errors[f"guarantors.{i}.party_id"] = [f"unknown party {g['party_id']}"]
+        if party is not None and g.get("party_id") == party.id:
+            errors[f"guarantors.{i}.party_id"] = ["an applicant cannot guarantee itself"]
+    if errors:
+        raise ValidationFailed("Invalid application", errors)
+    applied_on = data.get("applied_on") or date.today()
+    user = current_actor()
+    app = Application(
+        number=_next_number("LA", Application, applied_on.year), party_id=party.id, product_id=product.id,
+        amount=amount.quantize(CENT), term_months=term, purpose=data["purpose"].strip(),
+        years_in_business=years, guarantors=[{k: g.get(k) for k in ("name", "party_id", "relation")} for g in guarantors],
+        documents=[{k: d.get(k) for k in ("kind", "reference")} for d in (data.get("documents") or [])],
+        status="submitted", applied_on=applied_on, created_by_id=user.id if user else None, **financial,
+    )
+    db.session.add(app)
+    db.session.flush()
+    record_audit("lending.application.create", "loan_application", app.id, after=snapshot(app, APPLICATION_FIELDS),
+                 party_id=party.id)
+    return app
+
+
+def get_application(application_id: int) -> Application:
+    app = db.session.get(Application, application_id)
+    if app is None:
+        raise NotFound(f"application {application_id} not found")
+    return app
+
+
+def application_query(*, status: Optional[str] = None, party_id: Optional[int] = None,
+                      product_id: Optional[int] = None) -> Select:
+    stmt = select(Application).order_by(Application.id.desc())
+    if status:
+        stmt = stmt.where(Application.status == status)
+    if party_id is not None:
+        stmt = stmt.where(Application.party_id == party_id)
+    if product_id is not None:
+        stmt = stmt.where(Application.product_id == product_id)
+    return stmt
+
+
+def withdraw_application(app: Application, reason: str) -> Application:
+    if app.status not in LIVE_APPLICATION_STATUSES:
+        raise Conflict(f"application {app.number} is {app.status}; it cannot be withdrawn")
+    before = app.status
+    app.status = "withdrawn"
+    for pledge in app.collateral:
+        if pledge.status == "proposed":
+            pledge.status = "released"
+    record_audit("lending.application.withdraw", "loan_application", app.id, before={"status": before},
+                 after={"status": "withdrawn", "reason": reason}, party_id=app.party_id)
+    return app
+
+
+# ---------------------------------------------------------------- collateral
+
+
+def add_collateral(app: Application, data: dict) -> CollateralPledge:
+    """Pledge a parcel: its certificate, appraised value, GEP (read from GEP accounting), haircut.
+
+    Refused when the parcel already carries a live pledge (for any application or loan).
+    """
+    if app.status not in ("submitted", "scored", "referred"):
+        raise Conflict(f"application {app.number} is {app.status}; collateral can no longer change")
+    errors: dict[str, list[str]] = {}
+    parcel = db.session.get(Parcel, data.get("parcel_id") or 0)
+    if parcel is None:
+        raise ValidationFailed("Invalid collateral", {"parcel_id": [f"unknown parcel {data.get('parcel_id')}"]})
+    appraised = _dec(data.get("appraised_value"), "appraised_value", errors)
+    if appraised is not None and appraised <= 0:
+        errors["appraised_value"] = ["must be positive"]
+    haircut = data.get("haircut")
+    haircut = DEFAULT_HAIRCUT.get(parcel.land_cover, Decimal("0.30")) if haircut in (None, "") else _dec(haircut, "haircut", errors)
+    if haircut is not None and not (0 <= haircut < 1):
+        errors["haircut"] = ["must be at least 0 and below 1"]
+    covers = app.product.collateral_covers
+    if covers and parcel.land_cover not in covers:
+        errors["parcel_id"] = [f"{app.product.name_en} takes {', '.join(covers)} parcels; {parcel.code} is {parcel.land_cover}"]
+    if parcel.holder_id != app.party_id and not any(g.get("party_id") == parcel.holder_id for g in app.guarantors or []):
+        errors.setdefault("parcel_id", []).append("the parcel's rights holder is neither the applicant nor a guarantor")
+    if errors:
+        raise ValidationFailed("Invalid collateral", errors)
+    live = db.session.scalar(select(CollateralPledge).where(CollateralPledge.parcel_id == parcel.id,
+                                                            CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
+    if live is not None:
+        raise Conflict(f"parcel {parcel.code} is already pledged (application {live.application.number})",
+                       {"parcel_id": ["already pledged to a live application or loan"]})
+    gep = links.parcel_gep(parcel.id)
+    pledge = CollateralPledge(application_id=app.id, parcel_id=parcel.id, cert_no=parcel.cert_no,
+                              appraised_value=appraised.quantize(CENT), appraiser=data.get("appraiser"),
+                              gep_value=gep.value.quantize(CENT) if gep else None, gep_year=gep.year if gep else None,
+                              gep_account_id=gep.account_id if gep else None, haircut=haircut, status="proposed")
+    db.session.add(pledge)
+    db.session.flush()
+    app.collateral.append(pledge) if pledge not in app.collateral else None
+    record_audit("lending.collateral.add", "collateral_pledge", pledge.id,
+                 after=snapshot(pledge, ("application_id", "parcel_id", "cert_no", "appraised_value", "gep_value",
+                                         "haircut", "status")), party_id=app.party_id)
+    return pledge
+
+
+def collateral_summary(app: Application) -> dict[str, Any]:
+    """Computed, never typed in: appraised, lendable (after haircuts), GEP, coverage and LTV."""
+    pledges = [p for p in app.collateral if p.status in LIVE_PLEDGE_STATUSES]
+    appraised = sum((p.appraised_value for p in pledges), Decimal("0"))
+    lendable = sum((p.lendable_value for p in pledges), Decimal("0"))
+    gep = sum((p.gep_value or Decimal("0") for p in pledges), Decimal("0"))
+    share = app.product.gep_share
+    gep_lendable = (gep * share).quantize(CENT) if share else Decimal("0")
+    cover_value = max(lendable, gep_lendable) if app.product.kind == "gep_pledge" else lendable
+    amount = app.amount
+    return {
+        "count": len(pledges), "appraised": appraised, "lendable": lendable, "gep": gep, "gep_lendable": gep_lendable,
+        "coverage": (cover_value / amount).quantize(Decimal("0.0001")) if amount else None,
+        "ltv": (amount / appraised).quantize(Decimal("0.0001")) if appraised else None,
+    }
+
+
+# ---------------------------------------------------------------- policy, cut-offs and price
+
+
+def _rule(code: str, outcome: str, zh: str, en: str) -> dict[str, str]:
+    return {"code": code, "outcome": outcome, "zh": zh, "en": en}
+
+
+def policy_rules(app: Application, colour: Optional[str]) -> list[dict[str, str]]:
+    """Hard rules before the score: each hit declines (or refers) whatever the score."""
+    hits = []
+    product, amount = app.product, app.amount
+    summary = collateral_summary(app)
+    if colour == "red":
+        hits.append(_rule("P01_RED_RATING", "decline", "生态信用等级为红色（不良），不予授信",
+                          "Eco-credit rating is red (poor): no credit is extended"))
+    exposure = db.session.scalar(select(func.coalesce(func.sum(Loan.outstanding_principal), 0))
+                                 .where(Loan.party_id == app.party_id, Loan.status == "active")) or Decimal("0")
+    if Decimal(exposure) + amount > MAX_PARTY_EXPOSURE:
+        hits.append(_rule("P02_CONCENTRATION", "decline",
+                          f"单一客户授信集中度超限（现有余额 {Decimal(exposure):,.2f} 元）",
+                          f"Single-borrower concentration limit exceeded (outstanding {Decimal(exposure):,.2f} yuan)"))
+    if product.limits_by_colour:
+        limit = Decimal(str(product.limits_by_colour.get(colour or "unrated", "0")))
+        if amount > limit:
+            hits.append(_rule("P03_COLOUR_LIMIT", "decline",
+                              f"申请金额超过该生态信用等级的额度（{limit:,.0f} 元）",
+                              f"Amount exceeds the limit for this eco-credit rating ({limit:,.0f} yuan)"))
+    if product.secured:
+        if summary["count"] == 0:
+            hits.append(_rule("P04_NO_COLLATERAL", "decline", "未提供抵质押物", "No collateral pledged for a secured product"))
+        elif product.kind == "gep_pledge":
+            if amount > summary["gep_lendable"]:
+                hits.append(_rule("P05_GEP_SHARE", "decline",
+                                  f"超过质押地块GEP的{product.gep_share:.0%}（{summary['gep_lendable']:,.2f} 元）",
+                                  f"Exceeds {product.gep_share:.0%} of the pledged parcels' GEP "
+                                  f"({summary['gep_lendable']:,.2f} yuan)"))
+        elif product.max_ltv is not None and summary["ltv"] is not None and summary["ltv"] > product.max_ltv:
+            hits.append(_rule("P06_LTV_CAP", "decline", f"抵押率 {summary['ltv']:.0%} 超过上限 {product.max_ltv:.0%}",
+                              f"Loan-to-value {summary['ltv']:.0%} is above the {product.max_ltv:.0%} cap"))
+    if app.annual_income and app.total_debts / app.annual_income > DTI_REFER:
+        hits.append(_rule("P07_HIGH_DTI", "refer", "负债收入比超过80%，需人工审查",
+                          "Debt-to-income above 80%: needs an officer's review"))
+    return hits
+
+
+def price(app: Application, band: str, colour: Optional[str]) -> dict[str, Decimal]:
+    """Rate = base + risk premium by score band - green discount by colour, within the product's range."""
+    product = app.product
+    premium = premium_for(band)
+    discount = GREEN_DISCOUNT.get(colour or "", Decimal("0"))
+    rate = min(max(product.base_rate + premium - discount, product.min_rate), product.max_rate)
+    return {"base_rate": product.base_rate, "risk_premium": premium, "green_discount": discount,
+            "rate": rate.quantize(Decimal("0.000001"))}
+
+
+def current_decision(app: Application) -> Optional[Decision]:
+    """The decision in force: the latest that is not a pending or rejected override."""
+    for decision in reversed(_decisions(app)):
+        if decision.kind != "override" or decision.override_status == "approved":
+            return decision
+    return None
+
+
+def _decisions(app: Application) -> list[Decision]:
+    db.session.flush()
+    return list(db.session.scalars(select(Decision).where(Decision.application_id == app.id).order_by(Decision.id)))
+
+
+def pending_override(app: Application) -> Optional[Decision]:
+    return next((d for d in reversed(_decisions(app)) if d.override_status == "pending"), None)
+
+
+def decide_application(app: Application) -> Decision:
+    """The system decision: policy rules, then score cut-offs, then the price."""
+    if app.status not in ("scored", "submitted"):
+        raise Conflict(f"application {app.number} is {app.status}; the system decides scored applications")
+    score = latest_score(app) or score_application(app)
+    colour = app.eco_colour
+    hits = policy_rules(app, colour)
+    if any(h["outcome"] == "decline" for h in hits):
+        outcome = "decline"
+    elif score.score < REFER_AT:
+        outcome = "decline"
+    elif score.score < APPROVE_AT or any(h["outcome"] == "refer" for h in hits):
+        outcome = "refer"
+    else:
+        outcome = "approve"
+    reasons = [h for h in hits if h["outcome"] == "decline"] if outcome == "decline" else list(hits)
+    if outcome != "approve":
+        reasons += [{"code": r["code"], "outcome": "score", "zh": r["zh"], "en": r["en"]} for r in score.reasons]
+    terms = price(app, score.band, colour) if outcome != "decline" else {}
+    decision = Decision(application_id=app.id, score_id=score.id, outcome=outcome, system_outcome=outcome,
+                        policy_hits=hits, reasons=reasons, kind="system",
+                        approved_amount=app.amount if outcome != "decline" else None, **terms)
+    db.session.add(decision)
+    before = app.status
+    app.status = {"approve": "approved", "refer": "referred", "decline": "declined"}[outcome]
+    if outcome == "decline":
+        _release_proposed(app)
+    db.session.flush()
+    record_audit("lending.application.decide", "loan_application", app.id, before={"status": before},
+                 after={"status": app.status, "outcome": outcome, "score": score.score, "rate": terms.get("rate"),
+                        "policy": [h["code"] for h in hits]}, party_id=app.party_id)
+    return decision
+
+
+def officer_decision(app: Application, outcome: str, note: str, *, amount: Optional[Decimal] = None) -> Decision:
+    """An officer's decision. Resolving a referral is final; reversing the system's approve
+    or decline is an override that waits for a second officer's approval."""
+    if outcome not in ("approve", "decline"):
+        raise ValidationFailed.field("outcome", "must be approve or decline")
+    if not (note or "").strip():
+        raise ValidationFailed.field("note", "a reason is required")
+    if app.status not in ("approved", "referred", "declined"):
+        raise Conflict(f"application {app.number} is {app.status}; decide it by the system first")
+    system = current_decision(app)
+    score = latest_score(app)
+    is_override = app.status in ("approved", "declined")
+    if is_override and system.outcome == outcome:
+        raise Conflict(f"the application is already {app.status}")
+    if amount is not None and (amount <= 0 or amount > app.amount):
+        raise ValidationFailed.field("amount", "must be positive and at most the amount applied for")
+    terms = price(app, score.band if score else "E", app.eco_colour) if outcome == "approve" else {}
+    reasons = [] if outcome == "approve" else ([{"code": "OFFICER", "outcome": "officer", "zh": note.strip(),
+                                                "en": note.strip()}] + [r for r in system.reasons if r.get("outcome") != "officer"])
+    user = current_actor()
+    decision = Decision(application_id=app.id, score_id=score.id if score else None, outcome=outcome,
+                        system_outcome=system.system_outcome, policy_hits=system.policy_hits, reasons=reasons,
+                        kind="override" if is_override else "officer", note=note.strip(),
+                        override_status="pending" if is_override else None,
+                        approved_amount=(amount or app.amount) if outcome == "approve" else None,
+                        decided_by_id=user.id if user else None, **terms)
+    db.session.add(decision)
+    before = app.status
+    if is_override:
+        app.status = "override_pending"
+    else:
+        app.status = "approved" if outcome == "approve" else "declined"
+        if outcome == "decline":
+            _release_proposed(app)
+    db.session.flush()
+    record_audit("lending.application.override" if is_override else "lending.application.officer_decision",
+                 "loan_application", app.id, before={"status": before},
+                 after={"status": app.status, "outcome": outcome, "note": note.strip(), "decision_id": decision.id},
+                 party_id=app.party_id)
+    return decision
+
+
+def review_override(decision: Decision, approve: bool, note: str = "") -> Decision:
+    """A second officer approves or rejects a pending override (never its author)."""
+    if decision.override_status != "pending":
+        raise Conflict("this decision has no pending override")
+    user = current_actor()
+    if user is None or user.id == decision.decided_by_id:
+        raise Conflict("a second officer must review the override, not its author")
+    app = decision.application
+    decision.override_status = "approved" if approve else "rejected"
+    decision.approved_by_id, decision.approved_at = user.id, utcnow()
+    before = app.status
+    in_force = current_decision(app)
+    app.status = {"approve": "approved", "decline": "declined", "refer": "referred"}[in_force.outcome]
+    if app.status == "declined":
+        _release_proposed(app)
+    elif app.status == "approved":
+        _repropose(app)
+    db.session.flush()
+    record_audit("lending.override." + ("approve" if approve else "reject"), "loan_decision", decision.id,
+                 before={"status": before}, after={"status": app.status, "note": note}, party_id=app.party_id)
+    return decision
+
+
+def get_decision(decision_id: int) -> Decision:
+    decision = db.session.get(Decision, decision_id)
+    if decision is None:
+        raise NotFound(f"decision {decision_id} not found")
+    return decision
+
+
+def _release_proposed(app: Application) -> None:
+    for pledge in app.collateral:
+        if pledge.status == "proposed":
+            pledge.status = "released"
+
+
+def _repropose(app: Application) -> None:
+    """An override that approves a declined application takes its released collateral back,
+    unless another application pledged the parcel meanwhile."""
+    for pledge in app.collateral:
+        if pledge.status != "released":
+            continue
+        other = db.session.scalar(select(CollateralPledge.id).where(
+            CollateralPledge.parcel_id == pledge.parcel_id, CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
+        if other is not None:
+            raise Conflict(f"parcel {pledge.parcel.code} has been pledged elsewhere since the decline")
+        pledge.status = "proposed"

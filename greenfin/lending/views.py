@@ -1,0 +1,308 @@
+"""Lending pages: officer queue, application, decision, letter, loans, portfolio, models."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from greenfin.core.forms import apply_errors
+from greenfin.core.models import Parcel, Party
+from greenfin.errors import Conflict, DomainError, ValidationFailed
+from greenfin.extensions import commit, db, rollback
+from greenfin.lending import links, modelling, services
+from greenfin.lending.forms import (
+    ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
+    WriteOffForm, parse_lines,
+)
+from greenfin.lending.models import APPLICATION_STATUSES, ModelVersion
+from greenfin.lending.pdf import decision_letter
+from greenfin.lending.schedule import build_schedule
+from greenfin.pages import page_of
+from greenfin.security import STAFF, access, current_actor, own_party_id, require_party_access
+
+bp = Blueprint("lending", __name__, url_prefix="/lending")
+OFFICERS = ("admin", "loan_officer")
+
+
+def _fail(exc: DomainError) -> None:
+    rollback()
+    flash(exc.message, "error")
+
+
+@bp.route("/")
+@access(*STAFF, "producer")
+def queue():
+    """Officers: the application queue by status. Producers: their own applications and loans."""
+    scope = own_party_id()
+    status = request.args.get("status") or None
+    if status not in APPLICATION_STATUSES:
+        status = None
+    page = page_of(services.application_query(status=status, party_id=scope))
+    loans = list(db.session.scalars(services.loan_query(party_id=scope).limit(10))) if scope else []
+    counts = {s: db.session.scalar(select(db.func.count()).select_from(
+        services.application_query(status=s, party_id=scope).subquery())) for s in APPLICATION_STATUSES}
+    return render_template("lending/queue.html", page=page, status=status, counts=counts, loans=loans)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@access(*OFFICERS)
+def application_new():
+    form = ApplicationForm()
+    form.party_id.choices = [(p.id, p.name) for p in db.session.scalars(select(Party).order_by(Party.name))]
+    form.product_id.choices = [(p.id, f"{p.name_zh} / {p.name_en}") for p in services.list_products(active_only=True)]
+    if request.method == "GET" and request.args.get("party_id", type=int):
+        form.party_id.data = request.args.get("party_id", type=int)
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        data["guarantors"] = parse_lines(data["guarantors"], ("name", "relation"))
+        data["documents"] = parse_lines(data["documents"], ("kind", "reference"))
+        data["total_assets"] = data["total_assets"] or 0
+        data["total_debts"] = data["total_debts"] or 0
+        data["years_in_business"] = data["years_in_business"] or 0
+        try:
+            app = services.create_application(data)
+            commit()
+            flash(_("Application filed."), "success")
+            return redirect(url_for("lending.application_detail", application_id=app.id))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
+    return render_template("lending/application_form.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/applications/<int:application_id>")
+@access(*STAFF, "producer")
+def application_detail(application_id):
+    app = services.get_application(application_id)
+    require_party_access(app.party_id)
+    collateral_form = CollateralForm()
+    holders = {app.party_id} | {g.get("party_id") for g in app.guarantors or [] if g.get("party_id")}
+    collateral_form.parcel_id.choices = [
+        (p.id, f"{p.code} · {p.name or ''} · {p.land_cover} · {p.area_ha} ha")
+        for p in db.session.scalars(select(Parcel).where(Parcel.holder_id.in_(holders)).order_by(Parcel.code))]
+    score = modelling.latest_score(app)
+    challengers = [s for s in app.scores if s.role == "challenger"][-3:]
+    gep_now = {p.parcel_id: links.parcel_gep(p.parcel_id) for p in app.collateral}
+    return render_template(
+        "lending/application_detail.html", app=app, score=score, challengers=challengers,
+        summary=services.collateral_summary(app), decision=services.current_decision(app),
+        pending=services.pending_override(app), colour_now=links.current_colour(app.party_id), gep_now=gep_now,
+        collateral_form=collateral_form, decision_form=OfficerDecisionForm(), review_form=ReviewForm(),
+        book_form=BookForm(disbursed_on=date.today()), officer=current_actor().role in OFFICERS)
+
+
+def _act(application_id, action):
+    app = services.get_application(application_id)
+    try:
+        action(app)
+        commit()
+    except DomainError as exc:
+        _fail(exc)
+    return redirect(url_for("lending.application_detail", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/collateral", methods=["POST"])
+@access(*OFFICERS)
+def collateral_add(application_id):
+    form = CollateralForm()
+    form.parcel_id.choices = [(form.parcel_id.data, "")]  # checked by the service
+    if not form.validate_on_submit():
+        flash(_("Please give the parcel and its appraised value."), "error")
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+    return _act(application_id, lambda app: services.add_collateral(app, data))
+
+
+@bp.route("/applications/<int:application_id>/score", methods=["POST"])
+@access(*OFFICERS)
+def application_score(application_id):
+    return _act(application_id, modelling.score_application)
+
+
+@bp.route("/applications/<int:application_id>/decide", methods=["POST"])
+@access(*OFFICERS)
+def application_decide(application_id):
+    return _act(application_id, services.decide_application)
+
+
+@bp.route("/applications/<int:application_id>/officer-decision", methods=["POST"])
+@access(*OFFICERS)
+def application_officer_decision(application_id):
+    form = OfficerDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("A decision needs a reason."), "error")
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    return _act(application_id, lambda app: services.officer_decision(app, form.outcome.data, form.note.data,
+                                                                       amount=form.amount.data))
+
+
+@bp.route("/decisions/<int:decision_id>/review", methods=["POST"])
+@access(*OFFICERS)
+def decision_review(decision_id):
+    form = ReviewForm()
+    decision = services.get_decision(decision_id)
+    return _act(decision.application_id,
+                lambda app: services.review_override(decision, bool(form.approve.data), form.note.data or ""))
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@access(*OFFICERS)
+def application_withdraw(application_id):
+    return _act(application_id, lambda app: services.withdraw_application(app, request.form.get("reason", "")))
+
+
+@bp.route("/applications/<int:application_id>/book", methods=["POST"])
+@access(*OFFICERS)
+def application_book(application_id):
+    form = BookForm()
+    app = services.get_application(application_id)
+    try:
+        loan = services.book_loan(app, form.disbursed_on.data if form.validate_on_submit() else None)
+        commit()
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    flash(_("Loan booked."), "success")
+    return redirect(url_for("lending.loan_detail", loan_id=loan.id))
+
+
+@bp.route("/applications/<int:application_id>/letter.pdf")
+@access(*STAFF, "producer")
+def decision_letter_pdf(application_id):
+    app = services.get_application(application_id)
+    require_party_access(app.party_id)
+    decision = services.current_decision(app)
+    if decision is None or decision.outcome == "refer":
+        abort(404)
+    preview = []
+    if decision.outcome == "approve":
+        preview = build_schedule(decision.approved_amount, decision.rate, app.term_months, app.product.amortisation,
+                                 date.today(), harvest_months=app.product.harvest_months,
+                                 fee=app.product.arrangement_fee)[:6]
+    body = decision_letter(app, decision, services.collateral_summary(app), preview)
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{app.number}-decision.pdf"'})
+
+
+# ---------------------------------------------------------------- loans
+
+
+@bp.route("/loans")
+@access(*STAFF, "producer")
+def loans():
+    scope = own_party_id()
+    page = page_of(services.loan_query(party_id=scope if scope is not None else request.args.get("party", type=int), status=request.args.get("status") or None,
+                                       bucket=request.args.get("bucket") or None))
+    return render_template("lending/loans.html", page=page)
+
+
+@bp.route("/loans/<int:loan_id>", methods=["GET", "POST"])
+@access(*STAFF, "producer")
+def loan_detail(loan_id):
+    loan = services.get_loan(loan_id)
+    require_party_access(loan.party_id)
+    form = RepaymentForm(prefix="r")
+    write_off = WriteOffForm(prefix="w")
+    if request.method == "POST":
+        if current_actor().role not in OFFICERS:
+            abort(403)
+        try:
+            if "w-reason" in request.form:
+                if write_off.validate_on_submit():
+                    services.write_off_loan(loan, write_off.reason.data)
+                    commit()
+                    flash(_("Loan written off."), "success")
+                    return redirect(url_for("lending.loan_detail", loan_id=loan_id))
+            elif form.validate_on_submit():
+                services.record_repayment(loan, form.amount.data, form.received_on.data, form.reference.data or None)
+                commit()
+                flash(_("Repayment recorded."), "success")
+                return redirect(url_for("lending.loan_detail", loan_id=loan_id))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
+        except DomainError as exc:
+            _fail(exc)
+        loan = services.get_loan(loan_id)
+    elif form.received_on.data is None:
+        form.received_on.data = date.today()
+    return render_template("lending/loan_detail.html", loan=loan, form=form, write_off=write_off,
+                           officer=current_actor().role in OFFICERS), 422 if form.errors else 200
+
+
+@bp.route("/portfolio")
+@access(*STAFF)
+def portfolio():
+    from greenfin.i18n import COLOUR_LABELS
+
+    summary = services.portfolio_summary()
+    charts = {
+        "buckets": [(b, int(v), "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
+                    for b, v in summary["by_bucket"].items()],
+        "colours": [(str(COLOUR_LABELS.get(c, _("not rated"))), int(v), c) for c, v in summary["by_colour"].items()],
+        "products": [(p, int(v)) for p, v in summary["by_product"].items()],
+        "months": [(m[2:], v) for m, v in summary["by_month"].items()],
+    }
+    return render_template("lending/portfolio.html", summary=summary, charts=charts)
+
+
+# ---------------------------------------------------------------- models and products
+
+
+@bp.route("/models")
+@access(*STAFF)
+def models():
+    versions = list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+    return render_template("lending/models.html", versions=versions)
+
+
+@bp.route("/models/<int:model_id>")
+@access(*STAFF)
+def model_card(model_id):
+    model = modelling.get_model(model_id)
+    card = modelling.load_scorecard(model)
+    return render_template("lending/model_card.html", model=model, table=card.card_table(), bins=card.bins)
+
+
+@bp.route("/models/<int:model_id>/promote", methods=["POST"])
+@access("admin")
+def model_promote(model_id):
+    try:
+        modelling.promote_model(modelling.get_model(model_id))
+        commit()
+        flash(_("Champion changed."), "success")
+    except Conflict as exc:
+        _fail(exc)
+    return redirect(url_for("lending.models"))
+
+
+@bp.route("/monitoring")
+@access(*STAFF)
+def monitoring():
+    return render_template("lending/monitoring.html", report=modelling.psi_report())
+
+
+@bp.route("/products")
+@access(*STAFF, "producer")
+def products():
+    return render_template("lending/products.html", products=services.list_products())
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@access("admin")
+def product_edit(product_id):
+    product = services.get_product(product_id)
+    form = ProductForm(obj=product)
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        try:
+            services.update_product(product, data)
+            commit()
+            flash(_("Product saved."), "success")
+            return redirect(url_for("lending.products"))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
+    return render_template("lending/product_form.html", form=form, product=product), 422 if form.errors else 200

@@ -1,0 +1,71 @@
+"""Lending fixtures: products, a registered champion, applications; seams monkeypatched."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+import pytest
+
+from greenfin.extensions import db
+from greenfin.lending import links, modelling, services
+from greenfin.lending.scorecard import train
+from greenfin.lending.synthetic import generate_book
+
+
+@lru_cache(maxsize=1)
+def trained():
+    return train(generate_book(2500, seed=7), "defaulted")
+
+
+@pytest.fixture
+def seams(monkeypatch):
+    """Fake eco-credit and GEP services: set colours/GEP per id, collect posted points."""
+
+    class Seams:
+        colours: dict = {}
+        gep: dict = {}
+        posted: list = []
+
+    state = Seams()
+    state.colours, state.gep, state.posted = {}, {}, []
+    monkeypatch.setattr(links, "current_colour", lambda party_id: state.colours.get(party_id))
+    monkeypatch.setattr(links, "parcel_gep", lambda parcel_id: (
+        links.ParcelGep(Decimal(state.gep[parcel_id]), 1, 2025) if parcel_id in state.gep else None))
+
+    def post(party_id, rule_code, **kwargs):
+        state.posted.append((party_id, rule_code, kwargs))
+        return True
+
+    monkeypatch.setattr(links, "post_points", post)
+    return state
+
+
+@pytest.fixture
+def products():
+    result = {p.kind: p for p in services.seed_products()}
+    db.session.commit()
+    return result
+
+
+@pytest.fixture
+def champion(products):
+    model = modelling.register_model(trained(), name="test", target="defaulted", bad_value=None, role="champion")
+    db.session.commit()
+    return model
+
+
+@pytest.fixture
+def create_application(products, create_party):
+    def factory(kind="eco_credit", party=None, **overrides):
+        party = party or create_party()
+        data = {"party_id": party.id, "product_id": products[kind].id, "amount": Decimal("40000"), "term_months": 12,
+                "purpose": "果园施肥", "annual_income": Decimal("200000"), "total_assets": Decimal("500000"),
+                "total_debts": Decimal("20000"), "years_in_business": 8,
+                "guarantors": [{"name": "担保公司", "relation": "guarantee"}], "applied_on": date(2026, 10, 1)}
+        data.update(overrides)
+        app = services.create_application(data)
+        db.session.commit()
+        return app
+
+    return factory

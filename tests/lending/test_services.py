@@ -1,0 +1,175 @@
+"""Applications, collateral, policy, pricing, overrides, booking, repayments, delinquency, points."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from greenfin.core.models import AuditEvent
+from greenfin.errors import Conflict, ValidationFailed
+from greenfin.extensions import db
+from greenfin.lending import modelling, services
+from greenfin.lending.models import Application, CollateralPledge, Decision, Loan
+
+
+def count(model):
+    return db.session.scalar(select(func.count(model.id)))
+
+
+def test_create_application_amount_outside_range_stores_nothing(create_application, products):
+    with pytest.raises(ValidationFailed) as err:
+        create_application(amount=Decimal("9999999"))
+    assert "amount" in err.value.errors and "between" in err.value.errors["amount"][0]
+    with pytest.raises(ValidationFailed) as err:
+        create_application(term_months=99)
+    assert "term_months" in err.value.errors
+    db.session.rollback()
+    assert count(Application) == 0
+
+
+def test_create_application_unknown_party_is_named(products):
+    with pytest.raises(ValidationFailed) as err:
+        services.create_application({"party_id": 999999, "product_id": products["eco_credit"].id, "amount": "10000",
+                                     "term_months": 12, "purpose": "x", "annual_income": "1", "total_assets": "0",
+                                     "total_debts": "0"})
+    assert "unknown party" in err.value.errors["party_id"][0]
+
+
+def test_add_collateral_refuses_parcel_pledged_twice(create_application, create_parcel, create_party, seams):
+    party = create_party()
+    parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
+    first = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    services.add_collateral(first, {"parcel_id": parcel.id, "appraised_value": "300000"})
+    db.session.commit()
+    with pytest.raises(Conflict) as err:
+        services.add_collateral(second, {"parcel_id": parcel.id, "appraised_value": "300000"})
+    assert parcel.code in err.value.message
+    db.session.rollback()
+    assert count(CollateralPledge) == 1
+
+
+def test_collateral_summary_computes_coverage_and_ltv(create_application, create_parcel, create_party, seams):
+    party = create_party()
+    parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
+    seams.gep[parcel.id] = "800000"
+    app = create_application("forest_mortgage", party=party, amount=Decimal("150000"))
+    pledge = services.add_collateral(app, {"parcel_id": parcel.id, "appraised_value": "300000", "haircut": "0.30"})
+    assert pledge.gep_value == Decimal("800000.00")
+    summary = services.collateral_summary(app)
+    assert summary["lendable"] == Decimal("210000.00")
+    assert summary["coverage"] == Decimal("1.4000")
+    assert summary["ltv"] == Decimal("0.5000")
+
+
+def test_decide_red_rating_is_hard_decline(create_application, champion, seams):
+    app = create_application()
+    seams.colours[app.party_id] = "red"
+    decision = services.decide_application(app)
+    assert decision.outcome == "decline" and app.status == "declined"
+    assert decision.policy_hits[0]["code"] == "P01_RED_RATING"
+    assert decision.reasons[0]["code"] == "P01_RED_RATING" and decision.reasons[0]["zh"]
+
+
+def test_decide_ltv_cap_declines_forest_mortgage(create_application, create_parcel, create_party, champion, seams):
+    party = create_party()
+    parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
+    app = create_application("forest_mortgage", party=party, amount=Decimal("200000"))
+    services.add_collateral(app, {"parcel_id": parcel.id, "appraised_value": "300000"})  # LTV 67% > 60%
+    decision = services.decide_application(app)
+    assert "P06_LTV_CAP" in [h["code"] for h in decision.policy_hits]
+    assert decision.outcome == "decline"
+    assert db.session.get(CollateralPledge, app.collateral[0].id).status == "released"
+
+
+def test_price_is_base_plus_premium_minus_green_discount(create_application, products):
+    app = create_application()
+    terms = services.price(app, "B", "green")
+    assert terms["rate"] == products["eco_credit"].base_rate + Decimal("0.0050") - Decimal("0.0050")
+    blue = services.price(app, "D", "blue")
+    assert blue["rate"] == products["eco_credit"].base_rate + Decimal("0.0180") - Decimal("0.0025")
+    assert services.price(app, "E", None)["rate"] <= products["eco_credit"].max_rate
+
+
+def test_cutoffs_follow_score(create_application, champion, seams, monkeypatch):
+    app = create_application()
+    seams.colours[app.party_id] = "green"
+    score = modelling.score_application(app)
+    expected = "approve" if score.score >= services.APPROVE_AT else ("refer" if score.score >= services.REFER_AT else "decline")
+    assert services.decide_application(app).outcome == expected
+
+
+def _approved(create_application, seams, monkeypatch, **kw):
+    monkeypatch.setattr(services, "APPROVE_AT", 0)
+    app = create_application(**kw)
+    seams.colours[app.party_id] = "green"
+    services.decide_application(app)
+    assert app.status == "approved"
+    return app
+
+
+def test_override_needs_a_second_officer(create_application, champion, seams, monkeypatch, create_user, app):
+    from flask import g
+
+    application = _approved(create_application, seams, monkeypatch)
+    first, second = create_user("loan_officer"), create_user("loan_officer")
+    with app.test_request_context():
+        g.user = first
+        decision = services.officer_decision(application, "decline", "收入证明存疑")
+        assert application.status == "override_pending" and decision.override_status == "pending"
+        with pytest.raises(Conflict):
+            services.review_override(decision, True)
+        g.user = second
+        services.review_override(decision, True, "同意")
+    assert application.status == "declined"
+    assert decision.approved_by_id == second.id
+    with pytest.raises(ValidationFailed):
+        services.officer_decision(application, "approve", "  ")
+
+
+def test_book_and_service_loan(create_application, champion, seams, monkeypatch):
+    application = _approved(create_application, seams, monkeypatch, amount=Decimal("36000"), term_months=12)
+    loan = services.book_loan(application, date(2026, 1, 10))
+    assert application.status == "booked" and len(loan.instalments) == 12
+    assert sum(i.principal_due for i in loan.instalments) == Decimal("36000.00")
+    first = loan.instalments[0]
+    services.record_repayment(loan, first.total_due, first.due_date)
+    assert first.paid_on == first.due_date and loan.days_past_due == 0
+    services.refresh_delinquency(date(2026, 4, 20))  # instalment 2 due 03-10 unpaid
+    assert loan.days_past_due == (date(2026, 4, 20) - loan.instalments[1].due_date).days
+    assert loan.bucket == "31-60"
+    part = services.record_repayment(loan, Decimal("50.00"), date(2026, 4, 20))
+    assert part.interest_part == Decimal("50.00") and part.principal_part == 0
+    with pytest.raises(ValidationFailed):
+        services.record_repayment(loan, Decimal("999999"), date(2026, 4, 21))
+    actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "loan")))
+    assert {"lending.loan.book", "lending.loan.repayment", "lending.loan.delinquency"} <= actions
+
+
+def test_repaid_on_time_posts_points(create_application, champion, seams, monkeypatch):
+    application = _approved(create_application, seams, monkeypatch, amount=Decimal("12000"), term_months=6)
+    loan = services.book_loan(application, date(2026, 1, 10))
+    for inst in list(loan.instalments):
+        services.record_repayment(loan, inst.amount_unpaid, inst.due_date)
+    assert loan.status == "repaid" and loan.outstanding_principal == 0
+    assert [p[1] for p in seams.posted] == ["LOAN_REPAID_ON_TIME"]
+
+
+def test_default_and_write_off_post_points_once(create_application, champion, seams, monkeypatch):
+    application = _approved(create_application, seams, monkeypatch)
+    loan = services.book_loan(application, date(2026, 1, 10))
+    services.refresh_delinquency(date(2026, 6, 1))
+    assert loan.bucket == "90+" and loan.defaulted_on == date(2026, 6, 1)
+    services.write_off_loan(loan, "经营失败，催收无果", date(2026, 7, 1))
+    assert loan.status == "written_off" and loan.written_off_amount == Decimal("40000.00")
+    assert [p[1] for p in seams.posted] == ["LOAN_DEFAULTED"]
+    with pytest.raises(Conflict):
+        services.write_off_loan(loan, "again")
+
+
+def test_update_product_checks_ranges(products):
+    with pytest.raises(ValidationFailed) as err:
+        services.update_product(products["eco_credit"], {"min_amount": "1000", "max_amount": "10"})
+    assert "max_amount" in err.value.errors
+    services.update_product(products["eco_credit"], {"max_amount": "600000"})
+    assert products["eco_credit"].max_amount == Decimal("600000")
