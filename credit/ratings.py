@@ -120,6 +120,7 @@ def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> Ratin
     db.session.flush()
     job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}",
                   queue="low")
+    db.session.flush()  # the job row first: the run points at it
     run.job_id = job.id
     record_audit("credit.rating_run.start", "credit_rating_run", run.id, after={"period": period.code, "job": job.id})
     return run
