@@ -1049,7 +1049,8 @@ def kde_rows(lot: Lot) -> list[dict]:
         for e in lot_events(lt.id):
             rows.append({
                 "traceability_lot_code": lt.code, "gtin": lt.product.gtin, "product": lt.product.name,
-                "quantity": str(e.quantity if e.quantity is not None else lt.quantity), "unit": lt.unit,
+                "quantity": format((e.quantity if e.quantity is not None else lt.quantity).normalize(), "f"),
+                "unit": lt.unit,
                 "event": e.kind, "date": e.event_time.astimezone(CHINA_TZ).date().isoformat(),
                 "ship_from": e.ship_from.name if e.ship_from else "", "ship_to": e.ship_to.name if e.ship_to else "",
                 "lot_code_source": f"{source.name} ({source.identifier_display})",

@@ -1,0 +1,104 @@
+"""The traceability REST API: access, scoping, labels job, recall, EPCIS capture."""
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from greenfin.extensions import db
+from tests.conftest import SHARED
+from tests.traceability.conftest import make_gtin
+from traceability.models import Label
+
+
+def test_producer_registers_product_and_lot(api, create_parcel, create_brand):
+    producer = api("producer")
+    party_id = producer.user.party_id
+    parcel = create_parcel(holder_id=party_id)
+    response = producer.post("/api/v1/trace/products", json={"gtin": make_gtin(), "name": "马家柚", "owner_id": party_id})
+    assert response.status_code == 201, response.json
+    lot = producer.post("/api/v1/trace/lots", json={"code": "MJY-API-1", "product_id": response.json["id"],
+                                                    "producer_id": party_id, "quantity": "100",
+                                                    "parcel_ids": [parcel.id]})
+    assert lot.status_code == 201, lot.json
+    assert lot.json["parcel_ids"] == [parcel.id] and lot.json["gtin"] == response.json["gtin"]
+    listing = producer.get("/api/v1/trace/lots")
+    assert [x["code"] for x in listing.json] == ["MJY-API-1"]
+
+
+def test_producer_cannot_touch_another_partys_lot(api, create_lot):
+    lot = create_lot()
+    producer = api("producer")
+    assert producer.get(f"/api/v1/trace/lots/{lot.id}").status_code == 404
+    assert producer.post(f"/api/v1/trace/lots/{lot.id}/events", json={"kind": "harvest"}).status_code == 404
+    assert producer.post("/api/v1/trace/lots", json={"code": "X", "product_id": lot.product_id,
+                                                     "producer_id": lot.producer_id, "quantity": "1"}).status_code == 404
+
+
+def test_invalid_lot_names_the_fields(api, create_product):
+    product = create_product()
+    response = api("admin").post("/api/v1/trace/lots", json={"code": "有中文", "product_id": product.id,
+                                                             "producer_id": product.owner_id, "quantity": "0"})
+    assert response.status_code == 422
+    assert {"code", "quantity"} <= set(response.json["errors"])
+
+
+def test_label_batch_job_issues_labels_and_pdf(api, create_lot, drain_jobs, create_user):
+    lot = create_lot()
+    admin = api("admin")
+    response = admin.post(f"/api/v1/trace/lots/{lot.id}/label-batches", json={"count": 30, "layout": "roll-40x30"})
+    assert response.status_code == 202, response.json
+    drain_jobs()
+    job = admin.get(f"/api/v1/jobs/{response.json['job_id']}").json
+    assert job["status"] == "finished" and job["progress"] == 100, job
+    assert job["result_url"] == f"/trace/batches/{response.json['id']}/sheet.pdf"
+    assert db.session.scalar(select(func.count(Label.id)).where(Label.lot_id == lot.id)) == 30
+
+
+def test_recall_needs_a_regulator(api, create_lot):
+    lot = create_lot()
+    assert api("loan_officer").post(f"/api/v1/trace/lots/{lot.id}/recall", json={"reason": "x"}).status_code == 403
+    response = api("regulator").post(f"/api/v1/trace/lots/{lot.id}/recall", json={"reason": "抽检不合格"})
+    assert response.status_code == 200 and response.json["recalled_at"]
+    assert api("regulator").post(f"/api/v1/trace/lots/{lot.id}/recall", json={"reason": "x"}).status_code == 409
+
+
+def test_certificates_api(api, create_lot):
+    lot = create_lot()
+    regulator = api("regulator")
+    body = {"kind": "green_food", "number": "LB-API", "issuer": "中国绿色食品发展中心", "scope": "product",
+            "party_id": lot.producer_id, "product_id": lot.product_id,
+            "valid_from": (date.today() - timedelta(days=5)).isoformat(),
+            "valid_until": (date.today() + timedelta(days=5)).isoformat()}
+    created = regulator.post("/api/v1/trace/certifications", json=body)
+    assert created.status_code == 201 and created.json["status"] == "valid"
+    assert api("producer").post("/api/v1/trace/certifications", json=body).status_code == 403
+    revoked = regulator.post(f"/api/v1/trace/certifications/{created.json['id']}/revoke", json={"reason": "撤销"})
+    assert revoked.json["status"] == "revoked"
+
+
+def test_epcis_capture_refuses_invalid_and_is_idempotent(api):
+    admin = api("admin")
+    example = json.loads((SHARED / "epcis" / "examples" / "Example_9.6.1-ObjectEvent.jsonld").read_text())
+    first = admin.post("/api/v1/trace/epcis/capture", json=example)
+    assert first.status_code == 201 and first.json == {"created": 2, "skipped": 0}
+    assert admin.post("/api/v1/trace/epcis/capture", json=example).json == {"created": 0, "skipped": 2}
+    example["epcisBody"]["eventList"][0]["action"] = "FLY"
+    bad = admin.post("/api/v1/trace/epcis/capture", json=example)
+    assert bad.status_code == 422 and bad.json["errors"]["document"]
+
+
+def test_trace_and_scan_stats(api, create_lot, issue_labels, client):
+    from urllib.parse import urlsplit
+
+    from traceability import services
+
+    lot = create_lot()
+    batch = issue_labels(lot, 3)
+    for uri, _s in services.iter_batch_labels(batch):
+        parts = urlsplit(uri)
+        client.get(parts.path + "?" + parts.query, headers={"X-Geo-Region": "上海"})
+    stats = api("admin").get(f"/api/v1/trace/lots/{lot.id}/scan-stats").json
+    assert stats["total"] == 3 and stats["labels_scanned"] == 3 and stats["regions"] == [["上海", 3]]
+    assert sum(n for _d, n in stats["daily"]) == 3
+    trace = api("admin").get(f"/api/v1/trace/lots/{lot.id}/trace").json
+    assert trace["lot"]["code"] == lot.code and len(trace["parcels"]) == 1

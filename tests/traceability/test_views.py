@@ -1,0 +1,82 @@
+"""Producer and regulator pages: lots, events, labels with progress, recall, trace CSV."""
+import csv
+import io
+import re
+
+from traceability import services
+
+
+def test_producer_registers_a_lot_through_the_form(client, create_user, login, create_product, create_parcel):
+    user = create_user("producer")
+    login(user)
+    product = create_product(owner=user.party)
+    parcel = create_parcel(holder_id=user.party_id)
+    bad = client.post("/trace/lots/new", data={"product_id": product.id, "producer_id": user.party_id, "code": "坏",
+                                              "quantity": "10", "unit": "KGM", "parcel_ids": [parcel.id]})
+    assert bad.status_code == 422
+    ok = client.post("/trace/lots/new", data={"product_id": product.id, "producer_id": user.party_id,
+                                             "code": "MJY-FORM", "quantity": "10", "unit": "KGM",
+                                             "harvest_date": "2026-10-01", "parcel_ids": [parcel.id]})
+    assert ok.status_code == 302
+    page = client.get(ok.headers["Location"])
+    assert page.status_code == 200 and "MJY-FORM" in page.get_data(as_text=True)
+
+
+def test_event_form_and_labels_job(client, create_user, login, create_lot, drain_jobs):
+    user = create_user("producer")
+    login(user)
+    lot = create_lot(producer=user.party)
+    response = client.post(f"/trace/lots/{lot.id}/events", data={"ev-kind": "harvest", "ev-ship_to_id": 0,
+                                                                "ev-result": "conformant"})
+    assert response.status_code == 302
+    assert [e.kind for e in services.lot_events(lot.id)] == ["harvest"]
+    response = client.post(f"/trace/lots/{lot.id}/labels", data={"lb-count": 12, "lb-layout": "a4-3x8"})
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    drain_jobs()
+    job_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<progress" in job_page
+    link = re.search(r'href="(/trace/batches/\d+/sheet.pdf)"', job_page).group(1)
+    pdf = client.get(link)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    rows = list(csv.reader(io.StringIO(client.get(link.replace("sheet.pdf", "labels.csv")).get_data(as_text=True))))
+    assert rows[0] == ["uri", "gtin", "lot", "serial"] and len(rows) == 13
+
+
+def test_producer_sees_only_own_lots(client, create_user, login, create_lot):
+    other = create_lot()
+    user = create_user("producer")
+    login(user)
+    assert client.get(f"/trace/lots/{other.id}").status_code == 404
+    assert other.code not in client.get("/trace/").get_data(as_text=True)
+
+
+def test_regulator_recalls_and_exports_trace_csv(client, create_user, login, create_lot):
+    lot = create_lot()
+    services.record_event(lot, "harvest", {})
+    login(create_user("regulator"))
+    response = client.post(f"/trace/lots/{lot.id}/recall", data={"rc-reason": "农残超标"})
+    assert response.status_code == 302
+    assert "农残超标" in client.get(f"/trace/lots/{lot.id}").get_data(as_text=True)
+    text = client.get(f"/trace/lots/{lot.id}/trace.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["event"] for r in rows] == ["harvest", "recall"]
+    assert rows[0]["traceability_lot_code"] == lot.code and rows[0]["lot_code_source"].startswith(lot.producer.name)
+    assert client.get(f"/trace/lots/{lot.id}/trace").status_code == 200
+
+
+def test_loan_officer_has_no_trace_pages(client, create_user, login):
+    login(create_user("loan_officer"))
+    assert client.get("/trace/").status_code == 403
+
+
+def test_certificate_pages(client, create_user, login, create_lot):
+    lot = create_lot()
+    login(create_user("regulator"))
+    response = client.post("/trace/certificates", data={
+        "kind": "gi", "number": "AGI-T", "issuer": "农业农村部", "scope": "product", "party_id": lot.producer_id,
+        "product_id": lot.product_id, "parcel_id": 0, "valid_from": "2020-01-01", "valid_until": "2030-01-01"})
+    assert response.status_code == 302
+    page = client.get("/trace/certificates").get_data(as_text=True)
+    assert "AGI-T" in page
+    assert client.get("/trace/products").status_code == 200
+    assert client.get(f"/trace/lots/{lot.id}/epcis.jsonld").status_code == 200
