@@ -27,7 +27,7 @@ def _lot(lot_id):
 @blp.route("/brands")
 class Brands(MethodView):
     @access(*ALL, "loan_officer")
-    @blp.response(200, schemas.BrandSchema(many=True))
+    @blp.response(200, schemas.TraceBrandSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
         from sqlalchemy import select
@@ -37,8 +37,8 @@ class Brands(MethodView):
         return paginate(select(Brand).order_by(Brand.id), pagination_parameters)
 
     @access("admin", "regulator")
-    @blp.arguments(schemas.BrandSchema)
-    @blp.response(201, schemas.BrandSchema)
+    @blp.arguments(schemas.TraceBrandSchema)
+    @blp.response(201, schemas.TraceBrandSchema)
     def post(self, data):
         """Register a brand (e.g. 马家柚 with its GI registration and protected region)."""
         brand = services.create_brand(data)
@@ -49,8 +49,8 @@ class Brands(MethodView):
 @blp.route("/brands/<int:brand_id>/authorisations")
 class BrandAuthorisations(MethodView):
     @access("admin", "regulator")
-    @blp.arguments(schemas.AuthorisationSchema)
-    @blp.response(201, schemas.AuthorisationSchema)
+    @blp.arguments(schemas.TraceAuthorisationSchema)
+    @blp.response(201, schemas.TraceAuthorisationSchema)
     def post(self, data, brand_id):
         """Authorise a producer to use the brand."""
         auth = services.authorise_brand(brand_id, data["party_id"], data["valid_from"], data.get("valid_until"))
@@ -61,14 +61,14 @@ class BrandAuthorisations(MethodView):
 @blp.route("/products")
 class Products(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.ProductSchema(many=True))
+    @blp.response(200, schemas.TraceProductSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
         return paginate(services.product_query(own_party_id()), pagination_parameters)
 
     @access("admin", "producer")
-    @blp.arguments(schemas.ProductSchema)
-    @blp.response(201, schemas.ProductSchema)
+    @blp.arguments(schemas.TraceProductSchema)
+    @blp.response(201, schemas.TraceProductSchema)
     def post(self, data):
         """Register a product with its GTIN (GS1 check digit verified)."""
         require_party_access(data["owner_id"])
@@ -80,15 +80,15 @@ class Products(MethodView):
 @blp.route("/lots")
 class Lots(MethodView):
     @access(*ALL)
-    @blp.arguments(schemas.LotQueryArgsSchema, location="query")
-    @blp.response(200, schemas.LotDumpSchema(many=True))
+    @blp.arguments(schemas.TraceLotQueryArgsSchema, location="query")
+    @blp.response(200, schemas.TraceLotDumpSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
         return paginate(services.lot_query(own_party_id(), **args), pagination_parameters)
 
     @access("admin", "producer")
-    @blp.arguments(schemas.LotSchema)
-    @blp.response(201, schemas.LotDumpSchema)
+    @blp.arguments(schemas.TraceLotSchema)
+    @blp.response(201, schemas.TraceLotDumpSchema)
     def post(self, data):
         """Register a lot with its origin parcels."""
         require_party_access(data["producer_id"])
@@ -100,7 +100,7 @@ class Lots(MethodView):
 @blp.route("/lots/<int:lot_id>")
 class LotById(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.LotDumpSchema)
+    @blp.response(200, schemas.TraceLotDumpSchema)
     def get(self, lot_id):
         return _lot(lot_id)
 
@@ -108,8 +108,8 @@ class LotById(MethodView):
 @blp.route("/lots/<int:lot_id>/recall")
 class LotRecall(MethodView):
     @access("admin", "regulator")
-    @blp.arguments(schemas.RecallSchema)
-    @blp.response(200, schemas.LotDumpSchema)
+    @blp.arguments(schemas.TraceRecallSchema)
+    @blp.response(200, schemas.TraceLotDumpSchema)
     def post(self, data, lot_id):
         """Recall a lot: every scan of its labels shows the notice from now on."""
         lot = services.recall_lot(services.get_lot(lot_id), data["reason"], actor_id=current_actor().id)
@@ -120,15 +120,15 @@ class LotRecall(MethodView):
 @blp.route("/lots/<int:lot_id>/events")
 class LotEvents(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.EventSchema(many=True))
+    @blp.response(200, schemas.TraceEventSchema(many=True))
     @blp.paginate()
     def get(self, lot_id, pagination_parameters):
         _lot(lot_id)
         return paginate(services.event_query(lot_id=lot_id), pagination_parameters)
 
     @access("admin", "producer")
-    @blp.arguments(schemas.EventCreateSchema)
-    @blp.response(201, schemas.EventSchema)
+    @blp.arguments(schemas.TraceEventCreateSchema)
+    @blp.response(201, schemas.TraceEventSchema)
     def post(self, data, lot_id):
         """Record a business step as an EPCIS 2.0 event (event-hash ID)."""
         lot = _lot(lot_id)
@@ -140,8 +140,8 @@ class LotEvents(MethodView):
 @blp.route("/transformations")
 class Transformations(MethodView):
     @access("admin", "producer")
-    @blp.arguments(schemas.TransformSchema)
-    @blp.response(201, schemas.EventSchema)
+    @blp.arguments(schemas.TraceTransformSchema)
+    @blp.response(201, schemas.TraceEventSchema)
     def post(self, data):
         """Processing (pomelo into tea or candied peel): input lots -> the output lot."""
         output = _lot(data["output_lot_id"])
@@ -159,7 +159,7 @@ class Transformations(MethodView):
 @blp.route("/lots/<int:lot_id>/trace")
 class LotTrace(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.TraceSchema)
+    @blp.response(200, schemas.TraceResultSchema)
     def get(self, lot_id):
         """Backward (parcels, input lots) and forward (shipments, lots made from it)."""
         return services.trace_lot(_lot(lot_id))
@@ -168,7 +168,7 @@ class LotTrace(MethodView):
 @blp.route("/lots/<int:lot_id>/scan-stats")
 class LotScanStats(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.ScanStatsSchema)
+    @blp.response(200, schemas.TraceScanStatsSchema)
     def get(self, lot_id):
         """Scans per day (last 30 days), by region and by verdict."""
         _lot(lot_id)
@@ -178,15 +178,15 @@ class LotScanStats(MethodView):
 @blp.route("/lots/<int:lot_id>/label-batches")
 class LotLabelBatches(MethodView):
     @access(*ALL)
-    @blp.response(200, schemas.LabelBatchSchema(many=True))
+    @blp.response(200, schemas.TraceLabelBatchSchema(many=True))
     @blp.paginate()
     def get(self, lot_id, pagination_parameters):
         _lot(lot_id)
         return paginate(services.batch_query(lot_id=lot_id), pagination_parameters)
 
     @access("admin", "producer")
-    @blp.arguments(schemas.LabelBatchCreateSchema)
-    @blp.response(202, schemas.LabelBatchSchema)
+    @blp.arguments(schemas.TraceLabelBatchCreateSchema)
+    @blp.response(202, schemas.TraceLabelBatchSchema)
     def post(self, data, lot_id):
         """Issue serialised labels and draw the sheet in a job; follow /api/v1/jobs/<job_id>."""
         lot = _lot(lot_id)
@@ -202,14 +202,14 @@ class LotLabelBatches(MethodView):
 @blp.route("/certifications")
 class Certifications(MethodView):
     @access(*ALL, "loan_officer")
-    @blp.response(200, schemas.CertificationSchema(many=True))
+    @blp.response(200, schemas.TraceCertificationSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
         return paginate(services.certification_query(own_party_id()), pagination_parameters)
 
     @access("admin", "regulator")
-    @blp.arguments(schemas.CertificationSchema)
-    @blp.response(201, schemas.CertificationSchema)
+    @blp.arguments(schemas.TraceCertificationSchema)
+    @blp.response(201, schemas.TraceCertificationSchema)
     def post(self, data):
         """Record a certificate (posts TRACE_CERT_GRANTED eco-credit points)."""
         cert = services.grant_certification(data)
@@ -220,8 +220,8 @@ class Certifications(MethodView):
 @blp.route("/certifications/<int:cert_id>/revoke")
 class CertificationRevoke(MethodView):
     @access("admin", "regulator")
-    @blp.arguments(schemas.RevokeSchema)
-    @blp.response(200, schemas.CertificationSchema)
+    @blp.arguments(schemas.TraceRevokeSchema)
+    @blp.response(200, schemas.TraceCertificationSchema)
     def post(self, data, cert_id):
         """Revoke a certificate (posts TRACE_CERT_LAPSED eco-credit points)."""
         cert = services.revoke_certification(services.get_certification(cert_id), data["reason"])

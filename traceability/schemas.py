@@ -7,7 +7,7 @@ from traceability.models import CERT_KINDS, CERT_SCOPES, LOT_UNITS
 from traceability.pdf import LAYOUTS
 
 
-class BrandSchema(Schema):
+class TraceBrandSchema(Schema):
     id = fields.Int(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     name_en = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
@@ -17,7 +17,7 @@ class BrandSchema(Schema):
     description = fields.Str(load_default=None, allow_none=True)
 
 
-class AuthorisationSchema(Schema):
+class TraceAuthorisationSchema(Schema):
     id = fields.Int(dump_only=True)
     brand_id = fields.Int(dump_only=True)
     party_id = fields.Int(required=True)
@@ -26,7 +26,7 @@ class AuthorisationSchema(Schema):
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-class ProductSchema(Schema):
+class TraceProductSchema(Schema):
     id = fields.Int(dump_only=True)
     gtin = fields.Str(required=True, validate=validate.Length(min=8, max=14),
                       metadata={"description": "GTIN-8/12/13/14; stored as GTIN-14 (check digit verified)"})
@@ -37,7 +37,7 @@ class ProductSchema(Schema):
     net_content = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32))
 
 
-class LotSchema(Schema):
+class TraceLotSchema(Schema):
     id = fields.Int(dump_only=True)
     code = fields.Str(required=True, validate=validate.Length(min=1, max=20),
                       metadata={"description": "GS1 AI 10 lot code (AI 82 character set)"})
@@ -55,20 +55,20 @@ class LotSchema(Schema):
         ordered = True
 
 
-class LotDumpSchema(LotSchema):
+class TraceLotDumpSchema(TraceLotSchema):
     parcel_ids = fields.Function(lambda lot: [p.id for p in lot.parcels], dump_only=True)
 
 
-class LotQueryArgsSchema(Schema):
+class TraceLotQueryArgsSchema(Schema):
     q = fields.Str(validate=validate.Length(max=20))
     recalled = fields.Bool()
 
 
-class RecallSchema(Schema):
+class TraceRecallSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class EventCreateSchema(Schema):
+class TraceEventCreateSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(
         ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
     event_time = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -80,7 +80,7 @@ class EventCreateSchema(Schema):
     per_carton = fields.Int(load_default=6, validate=validate.Range(min=1, max=1000))
 
 
-class TransformSchema(Schema):
+class TraceTransformSchema(Schema):
     output_lot_id = fields.Int(required=True)
     inputs = fields.List(fields.Dict(keys=fields.Str(), values=fields.Raw()), required=True,
                          metadata={"description": '[{"lot_id": 1, "quantity": "120.5"}]'})
@@ -88,7 +88,7 @@ class TransformSchema(Schema):
     reference = fields.Str(load_default=None, allow_none=True)
 
 
-class EventSchema(Schema):
+class TraceEventSchema(Schema):
     id = fields.Int()
     event_hash = fields.Str()
     event_type = fields.Str()
@@ -100,7 +100,7 @@ class EventSchema(Schema):
     document = fields.Dict()
 
 
-class ShipmentSchema(Schema):
+class TraceShipmentSchema(Schema):
     id = fields.Int()
     event_hash = fields.Str()
     kind = fields.Str()
@@ -110,7 +110,7 @@ class ShipmentSchema(Schema):
     reference_document = fields.Str(allow_none=True)
 
 
-class CertificationSchema(Schema):
+class TraceCertificationSchema(Schema):
     id = fields.Int(dump_only=True)
     kind = fields.Str(required=True, validate=validate.OneOf(CERT_KINDS))
     number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
@@ -132,16 +132,16 @@ class CertificationSchema(Schema):
         return cert.status_on(today())
 
 
-class RevokeSchema(Schema):
+class TraceRevokeSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
-class LabelBatchCreateSchema(Schema):
+class TraceLabelBatchCreateSchema(Schema):
     count = fields.Int(required=True, validate=validate.Range(min=1, max=100_000))
     layout = fields.Str(load_default="a4-3x8", validate=validate.OneOf(list(LAYOUTS)))
 
 
-class LabelBatchSchema(Schema):
+class TraceLabelBatchSchema(Schema):
     id = fields.Int()
     lot_id = fields.Int()
     count = fields.Int()
@@ -152,7 +152,7 @@ class LabelBatchSchema(Schema):
     csv_url = fields.Function(lambda b: f"/trace/batches/{b.id}/labels.csv")
 
 
-class ScanStatsSchema(Schema):
+class TraceScanStatsSchema(Schema):
     daily = fields.List(fields.Tuple((fields.Str(), fields.Int())))
     regions = fields.List(fields.Tuple((fields.Str(), fields.Int())))
     verdicts = fields.Dict(keys=fields.Str(), values=fields.Int())
@@ -161,11 +161,11 @@ class ScanStatsSchema(Schema):
     labels_scanned = fields.Int()
 
 
-class TraceSchema(Schema):
-    lot = fields.Nested(LotDumpSchema)
-    backward = fields.List(fields.Nested(LotDumpSchema))
-    forward = fields.List(fields.Nested(LotDumpSchema))
+class TraceResultSchema(Schema):
+    lot = fields.Nested(TraceLotDumpSchema)
+    backward = fields.List(fields.Nested(TraceLotDumpSchema))
+    forward = fields.List(fields.Nested(TraceLotDumpSchema))
     parcels = fields.Function(lambda t: [{"id": p.id, "code": p.code, "township_code": p.township_code,
                                           "village": p.village, "lat": str(p.lat), "lon": str(p.lon)}
                                          for p in t["parcels"]])
-    shipments = fields.List(fields.Nested(ShipmentSchema))
+    shipments = fields.List(fields.Nested(TraceShipmentSchema))
