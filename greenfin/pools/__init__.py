@@ -1,0 +1,25 @@
+"""Asset pools for securitising green loans: eligibility, immutable cuts, loan tape,
+stratification, cash-flow projection with a tranche waterfall, servicer reports."""
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from greenfin import home_card, nav_item
+    from greenfin.extensions import api
+    from greenfin.pools import models  # noqa: F401  (models registered for migrations)
+    from greenfin.pools.api import blp
+    from greenfin.pools.cli import pools_cli
+    from greenfin.pools.views import bp
+
+    api.register_blueprint(blp)
+    app.register_blueprint(bp)
+    app.cli.add_command(pools_cli)
+    nav_item(app, "pools.index", _l("Asset pools"), ("admin", "loan_officer", "regulator"), order=60)
+    home_card(app, "pools/_card_pools.html", ("admin", "loan_officer", "regulator"), order=60)
+
+
+def seed_demo(rng, context):
+    from greenfin.pools.seed import seed_demo as seed
+
+    return seed(rng, context)

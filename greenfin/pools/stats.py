@@ -19,8 +19,8 @@ from greenfin.pools.cashflow import loan_arrays, project_pool
 # (key, lower bound inclusive, upper bound exclusive) in fractions.
 LTV_BANDS = (("≤ 40%", 0.0, 0.40), ("40–50%", 0.40, 0.50), ("50–60%", 0.50, 0.60),
              ("60–70%", 0.60, 0.70), ("70–80%", 0.70, 0.80), ("> 80%", 0.80, math.inf))
-# Days past due, inclusive ranges.
-DPD_BUCKETS = (("0", 0, 0), ("1–30", 1, 30), ("31–60", 31, 60), ("61–90", 61, 90), ("> 90", 91, math.inf))
+# Days past due, inclusive ranges (the lending package's buckets).
+DPD_BUCKETS = (("current", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, math.inf))
 # Remaining term in months, inclusive ranges.
 TERM_BANDS = (("≤ 12", 1, 12), ("13–24", 13, 24), ("25–36", 25, 36), ("37–60", 37, 60),
               ("61–120", 61, 120), ("> 120", 121, math.inf))

@@ -48,8 +48,8 @@ def test_ltv_band_boundaries(value, band):
     assert ltv_band(value) == band
 
 
-@pytest.mark.parametrize("value, bucket", [(0, "0"), (1, "1–30"), (30, "1–30"), (31, "31–60"), (90, "61–90"),
-                                            (91, "> 90"), (400, "> 90"), (None, None)])
+@pytest.mark.parametrize("value, bucket", [(0, "current"), (1, "1-30"), (30, "1-30"), (31, "31-60"), (90, "61-90"),
+                                            (91, "90+"), (400, "90+"), (None, None)])
 def test_dpd_bucket_boundaries(value, bucket):
     assert dpd_bucket(value) == bucket
 
@@ -90,6 +90,6 @@ def test_stratification_tables_cover_every_dimension():
     tables = stratification_tables(records)
     assert set(tables) == {"product", "township", "colour", "ltv", "dpd", "remaining_term"}
     assert [r["key"] for r in tables["ltv"]] == ["40–50%", None]
-    assert [r["key"] for r in tables["dpd"]] == ["0", "31–60"]
+    assert [r["key"] for r in tables["dpd"]] == ["current", "31-60"]
     assert [r["key"] for r in tables["remaining_term"]] == ["≤ 12", "37–60"]
     assert [r["key"] for r in tables["product"]] == ["forest", "orchard"]  # by balance

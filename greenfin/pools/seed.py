@@ -1,0 +1,79 @@
+"""Demo pool: the demo district's performing green loans, a published cut and monthly servicer reports.
+
+Runs after the lending seed and reads its loans from the database. The cut-off date is
+the month end (of a few candidates) at which most loans qualify; the servicer reports
+cover every month that has ended since.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from sqlalchemy import select
+
+from greenfin.core.models import Party
+from greenfin.errors import DomainError
+from greenfin.extensions import db
+from greenfin.lending.models import Loan
+from greenfin.pools import reporting, services
+
+CUT_OFF_CANDIDATES = (date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31))
+POOL_CODE = "GF-GREEN-2026-1"
+
+
+def _month_ends(after: date, before: date) -> list[str]:
+    out = []
+    year, month = after.year, after.month
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        end = date(year, month, calendar.monthrange(year, month)[1])
+        if end >= before:
+            return out
+        out.append(f"{year:04d}-{month:02d}")
+
+
+def _eligible_ids(pool, ids: list[int], as_of: date) -> list[int]:
+    """Add loans one by one (smallest first) while each keeps the pool within the criteria."""
+    chosen: list[int] = []
+    records = services.evaluate(pool, ids, as_of)
+    order = sorted((i for i, e in records.items() if not services.loan_reasons(pool.criteria, e["record"])),
+                   key=lambda i: records[i]["record"]["balance"])
+    for loan_id in order:
+        trial = [records[i]["record"] for i in chosen + [loan_id]]
+        if not services.concentration_reasons(pool.criteria, trial, trial):
+            chosen.append(loan_id)
+    return chosen
+
+
+def seed_demo(rng, context: dict) -> dict:
+    bank = db.session.scalar(select(Party).where(Party.sector == "banking").order_by(Party.id))
+    if bank is None:
+        return {}
+    pool = services.create_pool({
+        "code": POOL_CODE, "name": "广丰区绿色信贷资产支持证券2026年第一期",
+        "originator_id": bank.id, "green_designation": "green",
+        "description": "以广丰区生态信用贷、林权抵押贷、GEP质押贷和马家柚果园贷为基础资产的绿色信贷资产支持证券（演示）。",
+        "criteria": {"performing": True, "zero_dpd": True, "green_tagged": True, "min_remaining_term": 3,
+                     "max_remaining_term": 120, "max_obligor_share": "0.40", "max_township_share": "0.70",
+                     "min_colour": None},
+    })
+    ids = list(db.session.scalars(select(Loan.id).where(Loan.status == "active").order_by(Loan.id)))
+    best, chosen = None, []
+    for cut_off in CUT_OFF_CANDIDATES:
+        picked = _eligible_ids(pool, ids, cut_off) if ids else []
+        if len(picked) > len(chosen):
+            best, chosen = cut_off, picked
+    if not chosen:
+        return {"pool": pool, "cut": None, "reports": []}
+    services.add_loans(pool, chosen, "首期入池：符合合格标准的绿色贷款", added_on=best, as_of=best)
+    cut = services.create_cut(pool, best, note="首期资产池封包（基准日）")
+    services.publish_cut(cut)
+    reports = []
+    for month in _month_ends(best, date.today()):
+        try:
+            reports.append(reporting.generate_servicer_report(pool, month))
+        except DomainError:
+            break
+    return {"pool": pool, "cut": cut, "reports": reports}

@@ -1,0 +1,368 @@
+"""Pages of asset pools for loan officers, regulators and admins (investor-style disclosure)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from greenfin.core.forms import apply_errors
+from greenfin.core.models import Party
+from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
+from greenfin.extensions import commit, db
+from greenfin.jobs import enqueue
+from greenfin.pages import page_of
+from greenfin.pools import reporting, services
+from greenfin.pools.forms import (
+    AddLoansForm,
+    CutForm,
+    PoolForm,
+    RemoveLoanForm,
+    ReportForm,
+    SubstituteForm,
+    pool_error_field,
+)
+from greenfin.pools.pdf import servicer_report_pdf
+from greenfin.pools.stats import STRATA
+from greenfin.security import access
+
+bp = Blueprint("pools", __name__)
+
+READERS = ("admin", "loan_officer", "regulator")
+MANAGERS = ("admin", "loan_officer")
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def _errors_text(exc: DomainError) -> list[str]:
+    out = []
+    for field, messages in exc.errors.items():
+        out.append(f"{field}: " + "; ".join(_(m) for m in messages))
+    return out
+
+
+def _flash_error(exc: DomainError) -> None:
+    db.session.rollback()
+    flash(_(exc.message) + (" — " + " · ".join(_errors_text(exc)) if exc.errors else ""), "error")
+
+
+# ---------------------------------------------------------------- pools
+
+
+@bp.route("/pools")
+@access(*READERS)
+def index():
+    page = page_of(services.pool_query(request.args.get("q") or None))
+    counts = {p.id: len(services.live_memberships(p)) for p in page.items}
+    return render_template("pools/index.html", page=page, counts=counts)
+
+
+def _originator_choices():
+    parties = db.session.scalars(select(Party).where(Party.kind != "individual").order_by(Party.name))
+    return [(p.id, p.name) for p in parties]
+
+
+def _save_pool_form(form: PoolForm, pool=None):
+    data = {"name": form.name.data, "green_designation": form.green_designation.data,
+            "description": form.description.data or None, "criteria": form.criteria(),
+            "structure": form.structure()}
+    if pool is None:
+        data |= {"code": form.code.data, "originator_id": form.originator_id.data}
+        return services.create_pool(data)
+    return services.update_pool(pool, data)
+
+
+@bp.route("/pools/new", methods=["GET", "POST"])
+@bp.route("/pools/<int:pool_id>/edit", methods=["GET", "POST"])
+@access(*MANAGERS)
+def pool_form(pool_id=None):
+    pool = services.get_pool(pool_id) if pool_id else None
+    form = PoolForm()
+    form.originator_id.choices = _originator_choices()
+    if pool is not None:
+        form.code.data = pool.code
+        form.originator_id.data = pool.originator_id
+        if request.method == "GET":
+            form.name.data, form.green_designation.data = pool.name, pool.green_designation
+            form.description.data = pool.description
+            form.load(pool)
+    if form.validate_on_submit():
+        try:
+            pool = _save_pool_form(form, pool)
+            commit()
+            flash(_("Pool saved."), "success")
+            return redirect(url_for("pools.detail", pool_id=pool.id))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, {pool_error_field(k): v for k, v in exc.errors.items()})
+    return render_template("pools/pool_form.html", form=form, pool=pool), 422 if form.errors else 200
+
+
+@bp.route("/pools/<int:pool_id>")
+@access(*READERS)
+def detail(pool_id):
+    pool = services.get_pool(pool_id)
+    stats = services.live_statistics(pool)
+    members = page_of(services.membership_query(pool, include_removed=request.args.get("all") == "1"), per_page=50)
+    cuts = list(db.session.scalars(services.cut_query(pool)))
+    reports = list(db.session.scalars(reporting.report_query(pool)))
+    return render_template("pools/detail.html", pool=pool, stats=stats, members=members, cuts=cuts,
+                           reports=reports, products=services.product_names(_locale()), strata_names=list(STRATA),
+                           remove_form=RemoveLoanForm(), cut_form=_cut_form(pool), report_form=ReportForm(),
+                           today=date.today())
+
+
+# ---------------------------------------------------------------- membership
+
+
+@bp.route("/pools/<int:pool_id>/candidates")
+@access(*READERS)
+def candidates(pool_id):
+    pool = services.get_pool(pool_id)
+    items = services.candidates(pool)
+    return render_template("pools/candidates.html", pool=pool, items=items, form=AddLoansForm(),
+                           products=services.product_names(_locale()), reason_text=lambda r: services.reason_text(r, _))
+
+
+@bp.route("/pools/<int:pool_id>/loans", methods=["POST"])
+@access(*MANAGERS)
+def add_loans(pool_id):
+    pool = services.get_pool(pool_id)
+    form = AddLoansForm()
+    if not form.validate_on_submit():
+        flash(_("Please correct the fields marked below."), "error")
+        return redirect(url_for("pools.candidates", pool_id=pool.id))
+    try:
+        ids = [int(v) for v in request.form.getlist("loan_ids")]
+    except ValueError:
+        ids = []
+    try:
+        created = services.add_loans(pool, ids, form.reason.data, form.added_on.data)
+        commit()
+        flash(_("%(n)s loans added to the pool.", n=len(created)), "success")
+        return redirect(url_for("pools.detail", pool_id=pool.id))
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        _flash_error(exc)
+        return redirect(url_for("pools.candidates", pool_id=pool.id))
+
+
+@bp.route("/pools/<int:pool_id>/loans/<int:loan_id>/remove", methods=["POST"])
+@access(*MANAGERS)
+def remove_loan(pool_id, loan_id):
+    pool = services.get_pool(pool_id)
+    form = RemoveLoanForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed("Invalid input", {"reason": ["a reason is required"]})
+        services.remove_loan(pool, loan_id, form.reason.data)
+        commit()
+        flash(_("Loan removed from the pool."), "success")
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        _flash_error(exc)
+    return redirect(url_for("pools.detail", pool_id=pool.id))
+
+
+@bp.route("/pools/<int:pool_id>/substitute", methods=["GET", "POST"])
+@access(*MANAGERS)
+def substitute(pool_id):
+    pool = services.get_pool(pool_id)
+    form = SubstituteForm()
+    form.out_loan_id.choices = [(m.loan_id, m.loan.number) for m in services.live_memberships(pool)]
+    eligible = [c for c in services.candidates(pool) if not c["reasons"]]
+    form.in_loan_id.choices = [(c["record"]["loan_id"], c["record"]["loan_number"]) for c in eligible]
+    if form.validate_on_submit():
+        try:
+            services.substitute_loan(pool, form.out_loan_id.data, form.in_loan_id.data, form.reason.data)
+            commit()
+            flash(_("Loan substituted."), "success")
+            return redirect(url_for("pools.detail", pool_id=pool.id))
+        except (ValidationFailed, Conflict, NotFound) as exc:
+            db.session.rollback()
+            form.form_errors.append(_(exc.message))
+            form.form_errors.extend(_errors_text(exc))
+    return render_template("pools/substitute.html", pool=pool, form=form), 422 if form.errors or form.form_errors else 200
+
+
+# ---------------------------------------------------------------- cuts
+
+
+def _cut_form(pool) -> CutForm:
+    form = CutForm()
+    published = [c for c in db.session.scalars(services.cut_query(pool)) if c.published]
+    form.corrects_id.choices = [(0, "—")] + [(c.id, f"#{c.seq} · {c.as_of}") for c in published]
+    return form
+
+
+@bp.route("/pools/<int:pool_id>/cuts", methods=["POST"])
+@access(*MANAGERS)
+def cut_new(pool_id):
+    pool = services.get_pool(pool_id)
+    form = _cut_form(pool)
+    if not form.validate_on_submit():
+        flash(_("Please correct the fields marked below."), "error")
+        return redirect(url_for("pools.detail", pool_id=pool.id))
+    try:
+        cut = services.create_cut(pool, form.as_of.data, form.corrects_id.data or None, form.note.data)
+        if form.publish.data:
+            services.publish_cut(cut)
+        commit()
+        flash(_("Pool cut taken."), "success")
+        return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut.id))
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        _flash_error(exc)
+        return redirect(url_for("pools.detail", pool_id=pool.id))
+
+
+@bp.route("/pools/<int:pool_id>/cuts/<int:cut_id>")
+@access(*READERS)
+def cut_detail(pool_id, cut_id):
+    pool = services.get_pool(pool_id)
+    cut = services.get_cut(cut_id, pool)
+    return render_template("pools/cut_detail.html", pool=pool, cut=cut, stats=cut.statistics,
+                           superseded=services.superseded_by(cut), products=services.product_names(_locale()),
+                           strata_names=list(STRATA), reason_text=lambda r: services.reason_text(r, _))
+
+
+@bp.route("/pools/<int:pool_id>/cuts/<int:cut_id>/publish", methods=["POST"])
+@access(*MANAGERS)
+def cut_publish(pool_id, cut_id):
+    pool = services.get_pool(pool_id)
+    try:
+        services.publish_cut(services.get_cut(cut_id, pool))
+        commit()
+        flash(_("Cut published; it can no longer change."), "success")
+    except Conflict as exc:
+        _flash_error(exc)
+    return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut_id))
+
+
+@bp.route("/pools/<int:pool_id>/cuts/<int:cut_id>/discard", methods=["POST"])
+@access(*MANAGERS)
+def cut_discard(pool_id, cut_id):
+    pool = services.get_pool(pool_id)
+    try:
+        services.discard_cut(services.get_cut(cut_id, pool))
+        commit()
+        flash(_("Draft cut discarded."), "success")
+        return redirect(url_for("pools.detail", pool_id=pool.id))
+    except Conflict as exc:
+        _flash_error(exc)
+        return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut_id))
+
+
+@bp.route("/pools/<int:pool_id>/cuts/<int:cut_id>/tape.csv")
+@access(*READERS)
+def cut_tape(pool_id, cut_id):
+    pool = services.get_pool(pool_id)
+    cut = services.get_cut(cut_id, pool)
+    return Response(services.tape_csv(cut), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{pool.code}-cut{cut.seq}-tape.csv"'})
+
+
+# ---------------------------------------------------------------- projection
+
+
+def _yearly(values, months: int) -> list[tuple[str, float]]:
+    """Year-end values of a monthly series, for a readable column chart."""
+    out = []
+    for end in range(11, months, 12):
+        out.append((str(end // 12 + 1), round(float(values[end]) / 1e4, 1)))
+    if months % 12:
+        out.append((str(months // 12 + 1), round(float(values[months - 1]) / 1e4, 1)))
+    return out
+
+
+@bp.route("/pools/<int:pool_id>/projection")
+@access(*READERS)
+def projection(pool_id):
+    pool = services.get_pool(pool_id)
+    args = {k: request.args.get(k) for k in ("cpr", "cdr", "severity", "recovery_lag", "months") if request.args.get(k)}
+    data = {"cpr": "0.06", "cdr": "0.02", "severity": "0.4", "recovery_lag": "6"} | args
+    result, errors = None, {}
+    try:
+        result = services.project(pool, data)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    if result is not None and request.args.get("format") == "csv":
+        return Response(services.projection_csv(result), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{pool.code}-projection.csv"'})
+    context = {"pool": pool, "data": data, "errors": errors, "result": result}
+    if result is not None:
+        proj, wf = result.projection, result.waterfall
+        context["summary"] = services.projection_summary(result)
+        context["balance_by_year"] = _yearly(proj.balance_end, proj.months)
+        context["tranche_years"] = [
+            (label, [round(float(t.balance_end[min(i, wf.months - 1)]) / 1e4, 1) for t in wf.tranches])
+            for label, i in ((str(y + 1), y * 12 + 11) for y in range((wf.months + 11) // 12))]
+        context["rows"] = services.projection_rows(result)
+    return render_template("pools/projection.html", **context), 422 if errors else 200
+
+
+# ---------------------------------------------------------------- servicer reports
+
+
+@bp.route("/pools/<int:pool_id>/reports", methods=["POST"])
+@access(*MANAGERS)
+def report_new(pool_id):
+    pool = services.get_pool(pool_id)
+    form = ReportForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationFailed("Invalid month", {"month": ["write the month as YYYY-MM"]})
+        reporting.compute_report(pool, form.month.data.strip())  # refuse bad months here, not in the job
+        db.session.rollback()
+        job = enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": form.month.data.strip()},
+                      title=_("Servicer report %(code)s %(month)s", code=pool.code, month=form.month.data.strip()))
+        commit()
+        return redirect(url_for("core.job_detail", job_id=job.id))
+    except (ValidationFailed, NotFound) as exc:
+        _flash_error(exc)
+        return redirect(url_for("pools.detail", pool_id=pool.id))
+
+
+@bp.route("/pools/<int:pool_id>/reports/<month>")
+@access(*READERS)
+def report_detail(pool_id, month):
+    pool = services.get_pool(pool_id)
+    report = reporting.get_report(pool, month)
+    history = reporting.history(pool, month)
+    return render_template("pools/report.html", pool=pool, report=report, f=report.figures, history=history)
+
+
+@bp.route("/pools/<int:pool_id>/reports/<month>/pdf")
+@access(*READERS)
+def report_pdf(pool_id, month):
+    pool = services.get_pool(pool_id)
+    report = reporting.get_report(pool, month)
+    body = servicer_report_pdf(pool, report, reporting.history(pool, month))
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
+
+
+@bp.context_processor
+def pool_helpers():
+    from greenfin.core.services import list_townships
+    from greenfin.i18n import township_name
+
+    def money(value, digits: int = 2):
+        return "—" if value is None else f"{float(value):,.{digits}f}"
+
+    def pct(value, digits: int = 1):
+        return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+    return {
+        "money": money, "pct": pct,
+        "townships": {t.code: township_name(t) for t in list_townships()},
+        "strata_titles": {"product": _("Product"), "township": _("Township"), "colour": _("Eco-credit colour"),
+                          "ltv": _("LTV band"), "dpd": _("Days past due"),
+                          "remaining_term": _("Remaining term (months)")},
+        "status_labels": {"performing": _("Performing"), "delinquent": _("Delinquent"), "defaulted": _("Defaulted"),
+                          "repaid": _("Repaid"), "written_off": _("Written off"), "draft": _("Draft"),
+                          "published": _("Published")},
+        "kind_labels": {"senior": _("Senior"), "mezzanine": _("Mezzanine"), "subordinated": _("Subordinated")},
+        "designation_labels": {"green": _("Green"), "transition": _("Transition"), "none": _("None")},
+    }
