@@ -345,7 +345,9 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
     cents = np.stack([np.rint(results[c][1] * 100.0).astype(np.int64) for c in codes], axis=1)
     quantities = np.stack([np.round(results[c][0], 4) for c in codes], axis=1)
     cat_index = {cat: [i for i, s in enumerate(engine.SERVICES) if s.category == cat] for cat in CATEGORIES}
-    cat_cents = {cat: cents[:, idx].sum(axis=1) for cat, idx in cat_index.items()}
+    cat_cents = {cat: cents[:, idx].sum(axis=1).tolist() for cat, idx in cat_index.items()}
+    total_by_parcel = cents.sum(axis=1).tolist()
+    quantities_list, cents_list = quantities.tolist(), cents.tolist()
     if progress:
         progress(20, "computed")
 
@@ -365,7 +367,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
                 "method": engine.METHOD_VERSION, "version": version.code, "year": year,
                 "township_code": rec["township_code"], "village": rec["village"]}
             digest = _hash_inputs(inputs)
-            total_cents += int(cents[i].sum())
+            total_cents += total_by_parcel[i]
             if (rec["id"], digest) in existing:
                 unchanged += 1
                 continue
@@ -374,27 +376,30 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
                 "township_code": rec["township_code"], "village": rec["village"],
                 "area_ha": Decimal(str(rec["area_ha"])).quantize(Decimal("0.0001")), "land_cover": rec["land_cover"],
                 "inputs": inputs, "inputs_hash": digest,
-                "provisioning": Decimal(int(cat_cents["provisioning"][i])).scaleb(-2),
-                "regulating": Decimal(int(cat_cents["regulating"][i])).scaleb(-2),
-                "cultural": Decimal(int(cat_cents["cultural"][i])).scaleb(-2),
-                "total": Decimal(int(cents[i].sum())).scaleb(-2),
+                "provisioning": Decimal(cat_cents["provisioning"][i]).scaleb(-2),
+                "regulating": Decimal(cat_cents["regulating"][i]).scaleb(-2),
+                "cultural": Decimal(cat_cents["cultural"][i]).scaleb(-2),
+                "total": Decimal(total_by_parcel[i]).scaleb(-2),
                 "job_id": job_id, "created_at": utcnow(),
             })
             positions.append(i)
         if rows:
-            ids = db.session.execute(
-                insert(GepAccount).returning(GepAccount.id, sort_by_parameter_order=True), rows).scalars().all()
+            # Core inserts (no ORM bookkeeping): executemany with RETURNING in parameter order.
+            conn = db.session.connection()
+            accounts = GepAccount.__table__
+            ids = conn.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True),
+                               rows).scalars().all()
             service_rows = []
             for account_id, i in zip(ids, positions):
                 for j, s in enumerate(engine.SERVICES):
-                    q, c = float(quantities[i, j]), int(cents[i, j])
+                    q, c = quantities_list[i][j], cents_list[i][j]
                     if q == 0.0 and c == 0:
                         continue
                     service_rows.append({"account_id": account_id, "service": s.code, "category": s.category,
                                          "quantity": Decimal(repr(q)).quantize(Decimal("0.0001")), "unit": s.unit,
                                          "value": Decimal(c).scaleb(-2)})
             if service_rows:
-                db.session.execute(insert(GepServiceValue), service_rows)
+                conn.execute(insert(GepServiceValue.__table__), service_rows)
             created_ids.extend(ids)
         if progress:
             progress(20 + int(75 * min(n, start + chunk) / n), f"{min(n, start + chunk)} of {n} parcels stored")
