@@ -42,19 +42,16 @@ def _name(row) -> str:
     return row["name_zh"] if str(get_locale()).startswith("zh") else row["name_en"]
 
 
-CATEGORY_BAR_CLASS = {"provisioning": "yellow", "regulating": "green", "cultural": "blue"}
-
-
 def _area_columns(rows) -> list[tuple]:
-    """(name, GEP in 10k CNY) columns for the column chart."""
-    return [(_name(r), int(round(r["total"] / 10000))) for r in rows]
+    """(name, GEP in 10k CNY, css class) bars for the area chart."""
+    return [(_name(r), int(round(r["total"] / 10000)), "") for r in rows]
 
 
 def _service_bars(rows) -> list[tuple]:
-    """(service name, value in 10k CNY, css class of its category) bars."""
+    """(service name, value in 10k CNY, its category as css class) bars."""
     from greenfin.gep.labels import service_label
 
-    return [(service_label(r["code"]), int(round(r["value"] / 10000)), CATEGORY_BAR_CLASS[r["category"]]) for r in rows]
+    return [(service_label(r["code"]), int(round(r["value"] / 10000)), r["category"]) for r in rows]
 
 
 def _home_summary():
