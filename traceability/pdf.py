@@ -81,6 +81,98 @@ class _StreamingCanvas(Canvas):
             page.stream = None
 
 
+class StreamingPdf:
+    """A minimal PDF writer that writes each page as it is finished: memory stays flat.
+
+    Text uses one embedded TrueType subset (at most 256 characters, known in advance:
+    the sheet's fixed texts plus the serial alphabet and ASCII), built with reportlab's
+    own subsetter; QR codes are filled rectangles. Objects 1-6 (catalog, page tree,
+    font) are written at the end, pages from object 7 on.
+    """
+
+    FIRST_PAGE_OBJ = 7
+
+    def __init__(self, out, page_w: float, page_h: float, font_name: str, chars: str, title: str = ""):
+        from reportlab.pdfbase import pdfmetrics
+
+        self.font = pdfmetrics.getFont(font_name)
+        self.face = self.font.face
+        self.subset = sorted({ord(c) for c in chars} | set(range(32, 127)))
+        if len(self.subset) > 256:
+            raise ValueError("more than 256 distinct characters")
+        self.codes = {chr(c): i for i, c in enumerate(self.subset)}
+        self.own = isinstance(out, (str, bytes)) or hasattr(out, "__fspath__")
+        self.fh = open(out, "wb") if self.own else out
+        self.pos = 0
+        self.offsets: dict[int, int] = {}
+        self.pages: list[int] = []
+        self.next_obj = self.FIRST_PAGE_OBJ
+        self.page_w, self.page_h, self.title = page_w, page_h, title
+        self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+    def _write(self, data: bytes) -> None:
+        self.fh.write(data)
+        self.pos += len(data)
+
+    def _obj(self, num: int, body: bytes, stream: bytes | None = None) -> None:
+        self.offsets[num] = self.pos
+        if stream is None:
+            self._write(b"%d 0 obj\n" % num + body + b"\nendobj\n")
+        else:
+            self._write(b"%d 0 obj\n" % num + body + b"\nstream\n" + stream + b"\nendstream\nendobj\n")
+
+    def text(self, x: float, y: float, size: float, text: str) -> str:
+        codes = self.codes
+        hexed = "".join("%02x" % codes.get(c, codes["?"]) for c in text)
+        return f"BT /F1 {size:.2f} Tf {x:.2f} {y:.2f} Td <{hexed}> Tj ET"
+
+    def add_page(self, content: str) -> None:
+        data = zlib.compress(content.encode("latin-1"), 6)
+        stream_num, page_num = self.next_obj, self.next_obj + 1
+        self.next_obj += 2
+        self._obj(stream_num, b"<< /Length %d /Filter /FlateDecode >>" % len(data), data)
+        self._obj(page_num, (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {self.page_w:.2f} {self.page_h:.2f}] "
+                             f"/Resources << /Font << /F1 3 0 R >> /ProcSet [/PDF /Text] >> "
+                             f"/Contents {stream_num} 0 R >>").encode())
+        self.pages.append(page_num)
+
+    def close(self) -> None:
+        from reportlab.pdfbase.ttfonts import makeToUnicodeCMap
+
+        face = self.face
+        base = "AAAAAA+" + (face.name + face.subfontNameX).decode("latin-1")
+        widths = " ".join("%g" % face.getCharWidth(c) for c in self.subset)
+        self._obj(3, (f"<< /Type /Font /Subtype /TrueType /BaseFont /{base} /FirstChar 0 "
+                      f"/LastChar {len(self.subset) - 1} /Widths [{widths}] /FontDescriptor 4 0 R "
+                      f"/ToUnicode 6 0 R >>").encode())
+        flags = (face.flags & ~32) | 4
+        bbox = " ".join("%g" % v for v in face.bbox)
+        self._obj(4, (f"<< /Type /FontDescriptor /FontName /{base} /Flags {flags} /FontBBox [{bbox}] "
+                      f"/ItalicAngle {face.italicAngle:g} /Ascent {face.ascent:g} /Descent {face.descent:g} "
+                      f"/CapHeight {face.capHeight:g} /StemV {face.stemV:g} /MissingWidth {face.defaultWidth:g} "
+                      f"/FontFile2 5 0 R >>").encode())
+        font_file = face.makeSubset(self.subset)
+        packed = zlib.compress(font_file, 6)
+        self._obj(5, b"<< /Length %d /Length1 %d /Filter /FlateDecode >>" % (len(packed), len(font_file)), packed)
+        cmap = zlib.compress(makeToUnicodeCMap(base, self.subset).encode("latin-1"))
+        self._obj(6, b"<< /Length %d /Filter /FlateDecode >>" % len(cmap), cmap)
+        kids = " ".join(f"{n} 0 R" for n in self.pages)
+        self._obj(2, f"<< /Type /Pages /Count {len(self.pages)} /Kids [{kids}] >>".encode())
+        self._obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+        title = self.title.encode("utf-16-be").hex()
+        info = self.next_obj
+        self._obj(info, f"<< /Title <feff{title}> /Creator (GreenFin traceability) /Producer (GreenFin) >>".encode())
+        xref_at = self.pos
+        size = info + 1
+        lines = [b"xref\n0 %d\n" % size, b"0000000000 65535 f \n"]
+        for num in range(1, size):
+            lines.append(b"%010d 00000 n \n" % self.offsets[num] if num in self.offsets else b"0000000000 65535 f \n")
+        self._write(b"".join(lines))
+        self._write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, info, xref_at))
+        if self.own:
+            self.fh.close()
+
+
 def _fit(text: str, font: str, size: float, width: float) -> str:
     if stringWidth(text, font, size) <= width:
         return text
@@ -89,12 +181,9 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text + "…"
 
 
-def qr_ops(runs: Iterable[tuple[int, int, int]], x: float, y_top: float, module: float) -> str:
-    """PDF operators filling the dark runs of a code whose top-left data module is at (x, y_top)."""
-    parts = [f"q {module:.4f} 0 0 {-module:.4f} {x:.3f} {y_top:.3f} cm 0 g"]
-    parts.extend(f"{c} {r} {n} 1 re" for r, c, n in runs)
-    parts.append("f Q")
-    return "\n".join(parts)
+def qr_ops(rects: str, x: float, y_top: float, module: float) -> str:
+    """PDF operators filling a code's runs (``FastQR.rect_ops``) with its top-left module at (x, y_top)."""
+    return f"q {module:.4f} 0 0 {-module:.4f} {x:.3f} {y_top:.3f} cm 0 g\n{rects}\nf Q"
 
 
 def render_label_sheet(out, layout_name: str, text: LabelText, labels: Iterable[tuple[str, str]],
@@ -102,48 +191,117 @@ def render_label_sheet(out, layout_name: str, text: LabelText, labels: Iterable[
                        progress_every: int = 500) -> int:
     """Write a label sheet PDF to ``out`` (a path or binary file).
 
-    ``labels`` yields (uri, serial) pairs and is consumed lazily; returns the number drawn.
+    ``labels`` yields (uri, serial) pairs and is consumed lazily, page by page; returns
+    the number drawn. With an embedded TrueType CJK font the pages stream straight to
+    ``out`` (flat memory); with reportlab's non-embedded fallback font a canvas is used.
     """
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     layout = LAYOUTS[layout_name]
     font = cjk_font()
-    canvas = _StreamingCanvas(out, pagesize=(layout.page_w, layout.page_h), pageCompression=0)
-    canvas.setTitle(f"{text.product} {text.lot}")
-    canvas.setCreator("GreenFin traceability")
-    w, h = layout.label_w, layout.label_h
-    pad = min(w, h) * 0.05
-    qr_side = min(h - 2 * pad, w * 0.55)
-    fs_big = max(4.0, min(8.0, h / 5.2))
-    fs_small = max(3.2, fs_big * 0.8)
-    text_x_off = pad + qr_side + pad * 0.6
-    text_w = w - text_x_off - pad
+    fixed = [text.product, f"批次 LOT {text.lot}", f"采收 {text.harvest_date}", text.marks, text.brand, "…"]
+    chars = "".join(fixed) + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if isinstance(pdfmetrics.getFont(font), TTFont) and len({ord(c) for c in chars} | set(range(32, 127))) <= 256:
+        return _render_streaming(out, layout, text, labels, font, chars, progress, progress_every)
+    return _render_canvas(out, layout, text, labels, font, progress, progress_every)
+
+
+class _Geometry:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        w, h = layout.label_w, layout.label_h
+        self.pad = min(w, h) * 0.05
+        self.qr_side = min(h - 2 * self.pad, w * 0.55)
+        self.fs_big = max(4.0, min(8.0, h / 5.2))
+        self.fs_small = max(3.2, self.fs_big * 0.8)
+        self.text_x_off = self.pad + self.qr_side + self.pad * 0.6
+        self.text_w = w - self.text_x_off - self.pad
+
+    def origin(self, slot: int) -> tuple[float, float]:
+        layout = self.layout
+        col, row = slot % layout.cols, slot // layout.cols
+        x0 = layout.margin_x + col * (layout.label_w + layout.gap_x)
+        y0 = layout.page_h - layout.margin_y - (row + 1) * layout.label_h - row * layout.gap_y
+        return x0, y0
+
+    def qr(self, x0: float, y0: float, size: int) -> tuple[float, float, float]:
+        module = self.qr_side / (size + 2 * QUIET)
+        h = self.layout.label_h
+        qx = x0 + self.pad + QUIET * module
+        qy_top = y0 + h - self.pad - QUIET * module - (h - 2 * self.pad - self.qr_side) / 2
+        return qx, qy_top, module
+
+    def lines(self, text: LabelText, x0: float, y0: float, font: str):
+        """(x, y, size, string) of the fixed lines of a label at (x0, y0)."""
+        x = x0 + self.text_x_off
+        top = y0 + self.layout.label_h - self.pad - self.fs_big
+        fs, fb, width = self.fs_small, self.fs_big, self.text_w
+        out = [(x, top, fb, _fit(text.product, font, fb, width)),
+               (x, top - fs * 1.3, fs, _fit(f"批次 LOT {text.lot}", font, fs, width)),
+               (x, top - fs * 3.7, fs, _fit(f"采收 {text.harvest_date}", font, fs, width))]
+        if text.marks:
+            out.append((x, top - fs * 4.9, fs, _fit(text.marks, font, fs, width)))
+        if text.brand:
+            out.append((x, y0 + self.pad, fs * 0.9, _fit(text.brand, font, fs * 0.9, width)))
+        return out
+
+    def serial_at(self, x0: float, y0: float) -> tuple[float, float]:
+        return x0 + self.text_x_off, y0 + self.layout.label_h - self.pad - self.fs_big - self.fs_small * 2.5
+
+
+def _render_streaming(out, layout, text, labels, font, chars, progress, progress_every) -> int:
+    geo = _Geometry(layout)
+    pdf = StreamingPdf(out, layout.page_w, layout.page_h, font, chars, title=f"{text.product} {text.lot}")
+    static = [None] * layout.per_page
+    parts: list[str] = []
     qr = None
     n = 0
-    static_cache: dict[str, str] = {}
+    for uri, serial in labels:
+        slot = n % layout.per_page
+        if slot == 0 and n:
+            pdf.add_page("\n".join(parts))
+            parts = []
+        x0, y0 = geo.origin(slot)
+        data = uri.encode()
+        if qr is None or len(data) > qr.capacity:
+            qr = encoder(version_for(len(data)), mask=MASK)
+        qx, qy_top, module = geo.qr(x0, y0, qr.size)
+        parts.append(qr_ops(qr.rect_ops(data), qx, qy_top, module))
+        if static[slot] is None:
+            static[slot] = "\n".join(pdf.text(x, y, size, line) for x, y, size, line in geo.lines(text, x0, y0, font))
+        parts.append(static[slot])
+        sx, sy = geo.serial_at(x0, y0)
+        parts.append(pdf.text(sx, sy, geo.fs_small, _fit(serial, font, geo.fs_small, geo.text_w)))
+        n += 1
+        if progress and n % progress_every == 0:
+            progress(n)
+    pdf.add_page("\n".join(parts))
+    pdf.close()
+    if progress:
+        progress(n)
+    return n
+
+
+def _render_canvas(out, layout, text, labels, font, progress, progress_every) -> int:
+    geo = _Geometry(layout)
+    canvas = _StreamingCanvas(out, pagesize=(layout.page_w, layout.page_h), pageCompression=0)
+    canvas.setTitle(f"{text.product} {text.lot}")
+    qr = None
+    n = 0
     for uri, serial in labels:
         slot = n % layout.per_page
         if slot == 0 and n:
             canvas.showPage()
-        col, row = slot % layout.cols, slot // layout.cols
-        x0 = layout.margin_x + col * (w + layout.gap_x)
-        y0 = layout.page_h - layout.margin_y - (row + 1) * h - row * layout.gap_y
+        x0, y0 = geo.origin(slot)
         data = uri.encode()
         if qr is None or len(data) > qr.capacity:
             qr = encoder(version_for(len(data)), mask=MASK)
-        module = qr_side / (qr.size + 2 * QUIET)
-        qx = x0 + pad + QUIET * module
-        qy_top = y0 + h - pad - QUIET * module - (h - 2 * pad - qr_side) / 2
-        code = canvas._code  # a new list on every page
-        code.append(qr_ops(qr.runs(data), qx, qy_top, module))
-        # Text block: the same lines on every label except the serial.
-        key = f"{x0:.2f},{y0:.2f}"
-        static = static_cache.get(key)
-        if static is None:
-            static = _text_block(canvas, text, x0 + text_x_off, y0, h, text_w, font, fs_big, fs_small)
-            static_cache[key] = static
-        code.append(static)
-        canvas.setFont(font, fs_small)
-        canvas.drawString(x0 + text_x_off, y0 + h - pad - fs_big * 1.2 - fs_small * 2.4,
-                          _fit(serial, font, fs_small, text_w))
+        qx, qy_top, module = geo.qr(x0, y0, qr.size)
+        canvas._code.append(qr_ops(qr.rect_ops(data), qx, qy_top, module))
+        for x, y, size, line in geo.lines(text, x0, y0, font) + [(*geo.serial_at(x0, y0), geo.fs_small, serial)]:
+            canvas.setFont(font, size)
+            canvas.drawString(x, y, line)
         n += 1
         if progress and n % progress_every == 0:
             progress(n)
@@ -152,27 +310,6 @@ def render_label_sheet(out, layout_name: str, text: LabelText, labels: Iterable[
     if progress:
         progress(n)
     return n
-
-
-def _text_block(canvas: Canvas, text: LabelText, x: float, y0: float, h: float, width: float, font: str,
-                fs_big: float, fs_small: float) -> str:
-    """Draw the lines shared by every label at this position once, capture their operators."""
-    code = canvas._code
-    start = len(code)
-    pad = h * 0.05
-    top = y0 + h - pad - fs_big
-    canvas.setFont(font, fs_big)
-    canvas.drawString(x, top, _fit(text.product, font, fs_big, width))
-    canvas.setFont(font, fs_small)
-    canvas.drawString(x, top - fs_small * 1.3, _fit(f"批次 LOT {text.lot}", font, fs_small, width))
-    canvas.drawString(x, top - fs_small * 3.7, _fit(f"采收 {text.harvest_date}", font, fs_small, width))
-    if text.marks:
-        canvas.drawString(x, top - fs_small * 4.9, _fit(text.marks, font, fs_small, width))
-    if text.brand:
-        canvas.drawString(x, y0 + pad, _fit(text.brand, font, fs_small * 0.9, width))
-    block = "\n".join(code[start:])
-    del code[start:]
-    return block
 
 
 def naive_label_sheet(out, text: LabelText, labels: Iterable[tuple[str, str]]) -> int:

@@ -17,8 +17,9 @@ a fixed mask is allowed by ISO/IEC 18004, the penalty score only helps marginal 
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+
+import numpy as np
 
 from qrcode import base, util
 from qrcode.constants import ERROR_CORRECT_M
@@ -39,7 +40,6 @@ for _i in range(255, 512):
 
 
 _BYTE_BITS = [tuple(bool((w >> (7 - k)) & 1) for k in range(8)) for w in range(256)]
-_RUN = re.compile(b"\x01+")
 
 
 def _generator(degree: int) -> list[int]:
@@ -54,20 +54,21 @@ def _generator(degree: int) -> list[int]:
     return poly
 
 
-def _rs_remainder(data: bytes | list[int], gen_logs: list[int]) -> list[int]:
-    degree = len(gen_logs)
-    rem = [0] * degree
-    exp = _EXP
-    log = _LOG
-    for byte in data:
-        factor = byte ^ rem[0]
-        del rem[0]
-        rem.append(0)
-        if factor:
-            lf = log[factor]
-            for k in range(degree):
-                rem[k] ^= exp[lf + gen_logs[k]]
-    return rem
+class _RS:
+    """Reed-Solomon remainder with the remainder held as one integer (a byte per coefficient):
+    each data byte costs a shift, a mask and an XOR with a precomputed row."""
+
+    def __init__(self, gen_logs: list[int]):
+        self.degree = degree = len(gen_logs)
+        self.mask = (1 << (8 * degree)) - 1
+        self.shift = 8 * (degree - 1)
+        self.rows = [0] + [int.from_bytes(bytes(_EXP[_LOG[f] + g] for g in gen_logs), "big") for f in range(1, 256)]
+
+    def remainder(self, data) -> list[int]:
+        rem, rows, mask, shift = 0, self.rows, self.mask, self.shift
+        for byte in data:
+            rem = ((rem << 8) & mask) ^ rows[(rem >> shift) ^ byte]
+        return list(rem.to_bytes(self.degree, "big"))
 
 
 def byte_capacity(version: int, level: int = ERROR_CORRECT_M) -> int:
@@ -97,7 +98,7 @@ class FastQR:
         for b in self.blocks:
             degree = b.total_count - b.data_count
             if degree not in self._gen_logs:
-                self._gen_logs[degree] = [_LOG[c] for c in _generator(degree)[1:]]
+                self._gen_logs[degree] = _RS([_LOG[c] for c in _generator(degree)[1:]])
         # The blank matrix with function patterns, from qrcode itself.
         q = QRCode(version=version, error_correction=level, border=0, mask_pattern=mask)
         q.modules_count = self.size
@@ -131,6 +132,9 @@ class FastQR:
         self.order = order
         self.mask_bits = [bool(mask_func(r, c)) for r, c in order]
         self.fixed_rows = [[bool(v) if v is not None else False for v in row] for row in self.blank]
+        self._template = np.array(self.fixed_rows, dtype=np.uint8).ravel()
+        self._order_idx = np.array([r * n + c for r, c in order], dtype=np.intp)
+        self._mask = np.array(self.mask_bits, dtype=np.uint8)
 
     def codewords(self, data: bytes) -> list[int]:
         if len(data) > self.capacity:
@@ -161,7 +165,7 @@ class FastQR:
             chunk = out[pos:pos + b.data_count]
             pos += b.data_count
             data_blocks.append(chunk)
-            ecc_blocks.append(_rs_remainder(chunk, self._gen_logs[b.total_count - b.data_count]))
+            ecc_blocks.append(self._gen_logs[b.total_count - b.data_count].remainder(chunk))
         result: list[int] = []
         for i in range(max(len(d) for d in data_blocks)):
             result.extend(d[i] for d in data_blocks if i < len(d))
@@ -179,14 +183,33 @@ class FastQR:
             rows[r][c] = bit is not m
         return rows
 
+    def array(self, data: bytes) -> np.ndarray:
+        """The code as an n x n uint8 array (1 = dark): the vectorised twin of ``matrix``."""
+        bits = np.unpackbits(np.frombuffer(bytes(self.codewords(data)), dtype=np.uint8))
+        full = np.zeros(len(self._order_idx), dtype=np.uint8)
+        full[:len(bits)] = bits[:len(full)]
+        flat = self._template.copy()
+        flat[self._order_idx] = full ^ self._mask
+        return flat.reshape(self.size, self.size)
+
     def runs(self, data: bytes) -> list[tuple[int, int, int]]:
         """Dark modules as horizontal runs (row, first column, length): fewer shapes to draw."""
-        out = []
-        finder = _RUN.finditer
-        for r, row in enumerate(self.matrix(data)):
-            for m in finder(bytes(row)):
-                out.append((r, m.start(), m.end() - m.start()))
-        return out
+        rows, starts, lengths = self._runs(data)
+        return list(zip(rows.tolist(), starts.tolist(), lengths.tolist()))
+
+    def _runs(self, data: bytes):
+        m = self.array(data)
+        padded = np.zeros((self.size, self.size + 2), dtype=np.int8)
+        padded[:, 1:-1] = m
+        d = np.diff(padded, axis=1)
+        rows, starts = np.nonzero(d == 1)
+        _rows, ends = np.nonzero(d == -1)
+        return rows, starts, ends - starts
+
+    def rect_ops(self, data: bytes) -> str:
+        """PDF ``re`` operators, one per run, in module units (x = column, y = row)."""
+        rows, starts, lengths = self._runs(data)
+        return "\n".join(map("{} {} {} 1 re".format, starts.tolist(), rows.tolist(), lengths.tolist()))
 
 
 @lru_cache(maxsize=16)
