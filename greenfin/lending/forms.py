@@ -65,7 +65,7 @@ class ProductForm(FlaskForm):
     max_rate = DecimalField(_l("Maximum rate"), places=6, validators=[DataRequired()])
     max_ltv = DecimalField(_l("Maximum loan-to-value"), places=4, validators=[Optional()])
     gep_share = DecimalField(_l("Share of GEP lent"), places=4, validators=[Optional()])
-    green_category = StringField(_l("Use of proceeds (Green Loan Principles)"), validators=[DataRequired(), Length(max=64)])
+    green_category = StringField(_l("Use of proceeds (Green Loan Principles)"), validators=[DataRequired(), Length(max=128)])
     environmental_benefit = TextAreaField(_l("Expected environmental benefit"), validators=[DataRequired()])
     active = BooleanField(_l("Offered"))
 

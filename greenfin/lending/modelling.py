@@ -51,9 +51,9 @@ def register_model(result: TrainingResult, *, name: str, target: str, bad_value:
     blob = result.scorecard.dumps()
     user = current_actor()
     version = ModelVersion(
-        version=_next_version(), name=name, role="challenger", artefact=blob,
+        version=_next_version(), name=name[:128], role="challenger", artefact=blob,
         artefact_sha256=hashlib.sha256(blob).hexdigest(), features=result.scorecard.features, target=target,
-        bad_value=bad_value, training_data_hash=result.data_hash, training_source=source, metrics=result.metrics,
+        bad_value=bad_value, training_data_hash=result.data_hash, training_source=(source or '')[-255:] or None, metrics=result.metrics,
         scaling=result.scorecard.scaling.as_dict(), reference=result.reference,
         created_by_id=user.id if user else None,
     )

@@ -82,7 +82,7 @@ class LoanProduct(db.Model):
     collateral_covers: Mapped[Optional[list[str]]] = mapped_column(JSONType)
     arrangement_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     # Green Loan Principles (LMA/APLMA/LSTA 2023): use of proceeds and expected benefit.
-    green_category: Mapped[str] = mapped_column(String(64))
+    green_category: Mapped[str] = mapped_column(String(128))
     environmental_benefit: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -184,8 +184,8 @@ class ModelVersion(db.Model):
     artefact: Mapped[bytes] = mapped_column(LargeBinary)
     artefact_sha256: Mapped[str] = mapped_column(String(64))
     features: Mapped[list[str]] = mapped_column(JSONType)
-    target: Mapped[str] = mapped_column(String(64))
-    bad_value: Mapped[Optional[str]] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    bad_value: Mapped[Optional[str]] = mapped_column(String(255))
     training_data_hash: Mapped[str] = mapped_column(String(64))
     training_source: Mapped[Optional[str]] = mapped_column(String(255))
     # {"auc", "ks", "gini", "brier", "n_train", "n_test", "bad_rate", "segments": {...}}
@@ -282,7 +282,7 @@ class Loan(db.Model):
     max_days_past_due: Mapped[int] = mapped_column(default=0)
     bucket: Mapped[str] = mapped_column(String(8), default="current")
     dpd_as_of: Mapped[Optional[date]] = mapped_column(Date)
-    green_category: Mapped[str] = mapped_column(String(64))
+    green_category: Mapped[str] = mapped_column(String(128))
     eco_colour: Mapped[Optional[str]] = mapped_column(String(8))
     score: Mapped[Optional[int]]
     collateral_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))

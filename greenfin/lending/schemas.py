@@ -30,7 +30,7 @@ class ProductSchema(Schema):
     harvest_months = fields.List(fields.Int(validate=validate.Range(1, 12)), allow_none=True)
     collateral_covers = fields.List(fields.Str(), allow_none=True)
     arrangement_fee = Money()
-    green_category = fields.Str(validate=validate.Length(min=1, max=64))
+    green_category = fields.Str(validate=validate.Length(min=1, max=128))
     environmental_benefit = fields.Str()
     active = fields.Bool()
 

@@ -6,14 +6,14 @@ the fitted ``Scorecard`` with its metrics.
 - Column types are detected: a column is numeric when at least 95% of its non-empty values
   parse as numbers; ID-like columns (named like an id/number/code with nearly unique values,
   or text with nearly unique values) and constant columns are ignored.
-- Numeric bins: a shallow decision tree proposes cut points (each bin >= 5% of rows), then
+- Numeric bins: a shallow decision tree proposes cut points (each bin >= 3% of rows), then
   adjacent bins are pooled until the bad rate is monotonic in the direction of the rank
   correlation (amounts, ratios and years carry monotonic risk in credit data; on German credit
   and on the Guangfeng book unconstrained bins overfit the holdout). ``MONO`` > 0 lets a
   non-monotonic (e.g. U-shaped) binning stand when pooling loses more than that share of IV.
 - Categories (more than eight) are grouped by bad rate into at most six groups; those seen in
   < 1% of rows share one "other" bin; missing values get their own bin when frequent enough, else a neutral WoE of 0.
-- WoE = ln(share of goods / share of bads) with +0.5 smoothing; features with IV < 0.02 are
+- WoE = ln(share of goods / share of bads) with +0.1 smoothing of each count; features with IV < 0.02 are
   dropped, and features whose coefficient comes out with the wrong sign are dropped and the
   model refitted, so each feature's points rise with its WoE.
 - Scaling: ``score = offset - factor * logit(PD)`` with ``factor = PDO / ln 2`` and
@@ -42,11 +42,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from sklearn.tree import DecisionTreeClassifier
 
-MIN_BIN_SHARE = 0.05
+MIN_BIN_SHARE = 0.03
 RARE_SHARE = 0.01
 MIN_IV = 0.02
 MONO = 0.0  # share of the tree bins' IV monotonic pooling must keep (0: numeric bins always monotonic)
 MAX_LEAVES = 8
+PREBIN = "tree"
+SMOOTH = 0.1  # added to good and bad counts of each bin (keeps WoE finite for pure bins)
 MAX_FEATURES = 30
 ID_NAME = re.compile(r"(^|[_\s-])(id|no|nr|num|number|uuid|key|code|编号|序号)$|^(id|uuid)$|^(loan|app|application|customer|client)_?(id|no|number)", re.I)
 BAD_WORDS = {"bad", "1", "yes", "y", "true", "default", "defaulted", "d", "违约", "坏"}
@@ -170,7 +172,7 @@ def clean_features(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 def _woe(goods: np.ndarray, bads: np.ndarray, total_good: float, total_bad: float) -> np.ndarray:
-    return np.log(((goods + 0.5) / (total_good + 0.5)) / ((bads + 0.5) / (total_bad + 0.5)))
+    return np.log(((goods + SMOOTH) / (total_good + SMOOTH)) / ((bads + SMOOTH) / (total_bad + SMOOTH)))
 
 
 def _iv(goods, bads, total_good, total_bad) -> float:
@@ -202,18 +204,36 @@ class FeatureBins:
         return len(self.woe)
 
     def index(self, values: pd.Series | np.ndarray) -> np.ndarray:
-        """Bin index per value; -1 for missing (or unseen with no "other" bin)."""
+        """Bin index per raw value; -1 for missing (or unseen with no "other" bin).
+
+        Takes raw cells (numbers or text, surrounding spaces allowed); text is parsed once per
+        distinct value, so a batch costs little more than a vectorised look-up.
+        """
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        raw = series.to_numpy()
         if self.kind == "numeric":
-            x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-            idx = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="right")
+            try:
+                x = np.asarray(raw, dtype=float)  # numbers, None and clean numeric text
+            except (TypeError, ValueError):  # messy text: parse each distinct value once
+                codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+                parsed = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce")
+                x = np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
+            idx = np.searchsorted(self._edges_array(), x, side="right")
             idx[np.isnan(x)] = -1
             return idx
-        series = pd.Series(values, dtype=object)
-        mapped = series.map(self.categories)
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         fallback = -1 if self.other_bin is None else self.other_bin
-        present = series.notna() & (series.astype(str).str.strip() != "")
-        result = mapped.where(mapped.notna(), np.where(present, fallback, -1))
-        return result.to_numpy(dtype=np.int64)
+        table = []
+        for value in uniques:
+            text = str(value).strip()
+            table.append(-1 if text == "" else self.categories.get(text, fallback))
+        return np.asarray(table + [-1], dtype=np.int64)[codes]
+
+    def _edges_array(self) -> np.ndarray:
+        cached = self.__dict__.get("_edges_cache")
+        if cached is None:
+            cached = self.__dict__["_edges_cache"] = np.asarray(self.edges, dtype=float)
+        return cached
 
     def lookup(self, idx: np.ndarray, table: list[float], missing: float) -> np.ndarray:
         arr = np.append(np.asarray(table, dtype=float), missing)  # index -1 -> missing
@@ -226,9 +246,13 @@ class FeatureBins:
 def _numeric_bins(name: str, x: np.ndarray, y: np.ndarray, total_good: float, total_bad: float) -> FeatureBins:
     n = len(x)
     leaf = max(int(MIN_BIN_SHARE * n), 10)
-    tree = DecisionTreeClassifier(max_leaf_nodes=MAX_LEAVES, min_samples_leaf=leaf, random_state=0)
-    tree.fit(x.reshape(-1, 1), y)
-    cuts = sorted({float(t) for t in tree.tree_.threshold if t != -2})
+    if PREBIN == "quantile":
+        qs = np.unique(np.quantile(x, np.linspace(0, 1, int(1 / MIN_BIN_SHARE) + 1)[1:-1]))
+        cuts = [float(q) for q in qs if (x < q).sum() >= leaf and (x >= q).sum() >= leaf]
+    else:
+        tree = DecisionTreeClassifier(max_leaf_nodes=MAX_LEAVES, min_samples_leaf=leaf, random_state=0)
+        tree.fit(x.reshape(-1, 1), y)
+        cuts = sorted({float(t) for t in tree.tree_.threshold if t != -2})
 
     def stats(edges):
         idx = np.searchsorted(np.asarray(edges), x, side="right")
@@ -275,7 +299,7 @@ def _numeric_bins(name: str, x: np.ndarray, y: np.ndarray, total_good: float, to
 
 def _categorical_bins(name: str, x: pd.Series, y: np.ndarray, total_good: float, total_bad: float) -> FeatureBins:
     """Categories grouped by bad rate: rare ones pooled into "other", the rest ordered by their
-    smoothed bad rate and, when there are more than eight, split into at most six groups (each >= 5% of rows) by a shallow tree."""
+    smoothed bad rate and, when there are more than eight, split into at most six groups (each >= 3% of rows) by a shallow tree."""
     n = len(x)
     text = x.astype(str)
     freq = text.value_counts()
@@ -441,34 +465,39 @@ class Scorecard:
         return clean_features(frame, self.kinds)
 
     def bin_indices(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([b.index(frame[b.name]) if b.name in frame else np.full(len(frame), -1)
-                                for b in self.bins])
+        idx = np.empty((len(frame), len(self.bins)), dtype=np.int64, order="F")
+        for j, b in enumerate(self.bins):
+            idx[:, j] = b.index(frame[b.name]) if b.name in frame else -1
+        return idx
 
     def woe_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         idx = self.bin_indices(frame)
         return np.column_stack([b.lookup(idx[:, j], b.woe, b.missing_woe) for j, b in enumerate(self.bins)])
 
-    def score_frame(self, frame: pd.DataFrame, *, prepared: bool = False) -> ScoreResult:
-        data = frame if prepared else self.prepare(frame)
-        n = len(data)
-        idx = self.bin_indices(data)
-        logit = np.full(n, self.intercept)
+    def score_frame(self, frame: pd.DataFrame) -> ScoreResult:
+        """Score raw rows (text or numbers, as read from a CSV or built from an application)."""
+        n = len(frame)
+        idx = self.bin_indices(frame)
         raw = np.full(n, self.base_points)
-        loss = np.empty((n, len(self.bins)))
-        for j, (b, beta) in enumerate(zip(self.bins, self.coefs)):
-            woe = b.lookup(idx[:, j], b.woe, b.missing_woe)
-            pts = b.lookup(idx[:, j], b.points, b.missing_points)
-            logit = logit + beta * woe
+        loss = np.empty((len(self.bins), n))  # feature-major: contiguous rows per feature
+        for j, b in enumerate(self.bins):
+            table = np.append(np.asarray(b.points, dtype=float), b.missing_points)  # index -1 -> missing
+            pts = table[idx[:, j]]
             raw = raw + pts
-            loss[:, j] = max(max(b.points), b.missing_points) - pts
+            np.subtract(table.max(), pts, out=loss[j])
+        # score = offset - factor * logit, so the logit (and PD) follow from the points.
+        logit = (self.scaling.offset - raw) / self.scaling.factor
         pd_ = 1.0 / (1.0 + np.exp(-logit))
-        k = min(4, len(self.bins))
-        order = np.argsort(-loss, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(loss, order, axis=1)
-        order = np.where(top > 0.5, order, -1)
-        if k < 4:
-            order = np.pad(order, ((0, 0), (0, 4 - k)), constant_values=-1)
-            top = np.pad(top, ((0, 0), (0, 4 - k)))
+        # Top four losses: repeated argmax (first index wins ties, like a stable sort).
+        rows = np.arange(n)
+        order = np.full((n, 4), -1, dtype=np.int64)
+        top = np.zeros((n, 4))
+        for r in range(min(4, len(self.bins))):
+            j = loss.argmax(axis=0)
+            value = loss[j, rows]
+            order[:, r] = np.where(value > 0.5, j, -1)
+            top[:, r] = np.where(value > 0.5, value, 0.0)
+            loss[j, rows] = -np.inf
         return ScoreResult(score=np.rint(raw).astype(int), raw_score=raw, pd=pd_, reason_idx=order,
                            reason_loss=top, bin_idx=idx)
 

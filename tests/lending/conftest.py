@@ -15,7 +15,7 @@ from greenfin.lending.synthetic import generate_book
 
 @lru_cache(maxsize=1)
 def trained():
-    return train(generate_book(2500, seed=7), "defaulted")
+    return train(generate_book(4000, seed=7), "defaulted")
 
 
 @pytest.fixture
