@@ -18,10 +18,12 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(gep_cli)
     nav_item(app, "gep.dashboard", _l("GEP"), ("admin", "regulator", "loan_officer"), order=40)
     home_card(app, "gep/_card_gep.html", ("admin", "regulator", "loan_officer"), order=40)
+    home_card(app, "gep/_card_gep_producer.html", ("producer",), order=40)
     slot(app, "parcel", "gep/_parcel_gep.html")
     app.jinja_env.globals.update(gep_service_label=service_label, gep_category_label=category_label,
                                  gep_parcel_panel=_parcel_panel, gep_home_summary=_home_summary,
-                                 gep_name=_name, gep_area_columns=_area_columns, gep_service_bars=_service_bars)
+                                 gep_name=_name, gep_area_columns=_area_columns, gep_service_bars=_service_bars,
+                                 gep_party_parcels=_party_parcels)
 
 
 def _parcel_panel(parcel_id: int) -> dict:
@@ -52,6 +54,16 @@ def _service_bars(rows) -> list[tuple]:
     from greenfin.gep.labels import service_label
 
     return [(service_label(r["code"]), int(round(r["value"] / 10000)), r["category"]) for r in rows]
+
+
+def _party_parcels(party_id: int) -> list[tuple]:
+    """(parcel, ParcelGep or None) for every parcel a party holds: the producer's home card."""
+    from greenfin.core import services as core
+    from greenfin.extensions import db
+    from greenfin.gep import services
+
+    parcels = db.session.scalars(core.parcel_query(holder_id=party_id).limit(50)).all()
+    return [(p, services.current_parcel_gep(p.id)) for p in parcels]
 
 
 def _home_summary():

@@ -193,8 +193,17 @@ def copy_version(source: GepVersion, data: dict, changes: Optional[dict[str, dic
     return create_version(data, list(rows.values()), based_on=source)
 
 
+def _locked_row(version: GepVersion) -> GepVersion:
+    """Re-read the version row under a row lock (PostgreSQL), so that an edit and a computation
+    that use the same version serialise: the edit either lands before the computation reads the
+    values, or sees the version locked."""
+    return db.session.scalars(select(GepVersion).where(GepVersion.id == version.id).with_for_update()
+                              .execution_options(populate_existing=True)).one()
+
+
 def update_parameter(version: GepVersion, key: str, data: dict) -> GepParameter:
     """Edit one value of a version that no account has used yet."""
+    version = _locked_row(version)
     if version.locked:
         raise Conflict(f"version {version.code} is used by accounts and cannot change; copy it to a new version")
     param = db.session.scalar(select(GepParameter).where(GepParameter.version_id == version.id,
@@ -324,8 +333,10 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
     """
     if not (1990 <= int(year) <= 2100):
         raise ValidationFailed.field("year", "must be between 1990 and 2100")
-    version = version or default_version(year)
-    params = version.values()
+    version = _locked_row(version or default_version(year))
+    rows = db.session.execute(select(GepParameter.key, GepParameter.value)
+                              .where(GepParameter.version_id == version.id)).all()
+    params = {key: float(value) for key, value in rows}
     records = _parcel_records(parcel_ids, township)
     if parcel_ids is not None and len(records) != len(set(parcel_ids)):
         missing = sorted(set(parcel_ids) - {r["id"] for r in records})
@@ -337,6 +348,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
         progress(5, f"{len(records)} parcels loaded")
     if not records:
         return ComputeResult(year, version.code, 0, 0, 0, Decimal(0), [])
+    _lock(version)  # the row lock is held to the commit: a waiting edit then finds the version locked
 
     arrays = engine.ParcelArrays.from_records(records)
     results = engine.compute_vectorised(arrays, params)
@@ -354,7 +366,6 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
     existing = set(db.session.execute(
         select(GepAccount.parcel_id, GepAccount.inputs_hash)
         .where(GepAccount.year == year, GepAccount.version_id == version.id)).all())
-    _lock(version)
     created_ids: list[int] = []
     unchanged = 0
     total_cents = 0

@@ -144,3 +144,15 @@ def test_year_over_year_change(versions, gep_parcel):
 
 def test_shares_all_zero():
     assert services.shares({"a": Decimal(0), "b": Decimal(0)}) == {"a": Decimal("0.00"), "b": Decimal("0.00")}
+
+
+def test_compute_without_parcels_leaves_version_editable(versions):
+    result = services.compute_accounts(2025, versions["GF-2025"], township="shaoyang")
+    assert result.parcels == 0 and not versions["GF-2025"].locked
+
+
+def test_unknown_parcel_is_not_found(versions):
+    from greenfin.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.compute_accounts(2025, versions["GF-2025"], parcel_ids=[999999])

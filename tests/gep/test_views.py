@@ -105,3 +105,12 @@ def test_locked_version_shows_no_edit_links(client, login, create_user, versions
     response = client.post("/gep/prices/GF-2025/price_carbon", data={"value": "1", "unit": "u", "source": "s",
                                                                       "year": 2025})
     assert response.status_code == 422 and Decimal(str(services.get_version("GF-2025").values()["price_carbon"])) == Decimal("72")
+
+
+def test_producer_home_lists_parcel_gep(client, login, create_user, versions, gep_parcel):
+    producer = create_user("producer")
+    parcel = _accounts(versions, gep_parcel, holder_id=producer.party_id, name="我的柚园")
+    login(producer)
+    html = client.get("/").get_data(as_text=True)
+    current = services.current_parcel_gep(parcel.id)
+    assert "我的柚园" in html and f"{current.value:,.0f}" in html
