@@ -11,6 +11,7 @@ import click
 from flask import g
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from credit import services
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
@@ -125,16 +126,25 @@ def import_rows(text: str) -> tuple[dict, list[str]]:
             errors.append(f"line {line}: unknown party '{(row.get('party') or '').strip()}'")
             continue
         evidence = {k: row[k].strip() for k in ("document", "inspector", "note") if (row.get(k) or "").strip()}
-        savepoint = db.session.begin_nested()
-        try:
-            result = services.submit_posting(party.id, row.get("rule_code") or "", idempotency_key=_row_key(row),
-                                             effective_date=effective, evidence=evidence, source="csv",
-                                             source_id=(row.get("source_id") or "").strip() or None)
-            savepoint.commit()
-        except DomainError as exc:
-            savepoint.rollback()
+        for attempt in (1, 2):
+            savepoint = db.session.begin_nested()
+            try:
+                result = services.submit_posting(party.id, row.get("rule_code") or "", idempotency_key=_row_key(row),
+                                                 effective_date=effective, evidence=evidence, source="csv",
+                                                 source_id=(row.get("source_id") or "").strip() or None)
+                savepoint.commit()
+                break
+            except IntegrityError:  # a concurrent import of the same row won: the retry replays it
+                savepoint.rollback()
+                if attempt == 2:
+                    raise
+            except DomainError as exc:
+                savepoint.rollback()
+                result = exc
+                break
+        if isinstance(result, DomainError):
             counts["bad"] += 1
-            errors.append(f"line {line}: {_describe(exc)}")
+            errors.append(f"line {line}: {_describe(result)}")
             continue
         counts["duplicate" if result.replayed else result.status] += 1
     return counts, errors

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -250,24 +250,39 @@ def _insert_ignoring_conflict(model, values: dict, key: str):
     return insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
 
 
-def lock_account(party_id: int) -> CreditAccount:
-    """The party's account row, locked until the commit (created on first use)."""
-    stmt = (select(CreditAccount).where(CreditAccount.party_id == party_id).with_for_update()
+def lock_account(party_id: int, key: Optional[str] = None) -> tuple[CreditAccount, str, bool]:
+    """Lock the party's account row until the commit (created on first use).
+
+    Returns the account, the party's kind and whether ``key`` is already used by a
+    posting or a pending request: one round trip when the account exists. The row
+    lock is the only serialisation, per account.
+    """
+    seen = literal(False)
+    if key is not None:
+        seen = or_(select(CreditPosting.id).where(CreditPosting.idempotency_key == key).exists(),
+                   select(CreditPendingPosting.id).where(CreditPendingPosting.idempotency_key == key).exists())
+    stmt = (select(CreditAccount, Party.kind, seen.label("seen")).join(Party, Party.id == CreditAccount.party_id)
+            .where(CreditAccount.party_id == party_id).with_for_update(of=CreditAccount)
             .execution_options(populate_existing=True))
-    account = db.session.scalar(stmt)
-    if account is None:
+    row = db.session.execute(stmt).first()
+    if row is None:
+        _party(party_id)
         db.session.execute(_insert_ignoring_conflict(
             CreditAccount, {"party_id": party_id, "balance": 0, "posting_count": 0, "last_hash": GENESIS_HASH,
                             "updated_at": utcnow()}, "party_id"))
-        account = db.session.scalar(stmt)
-    return account
+        row = db.session.execute(stmt).first()
+    return row[0], row[1], bool(row[2])
 
 
 def _find_by_key(key: str):
-    posting = db.session.scalar(select(CreditPosting).where(CreditPosting.idempotency_key == key))
-    if posting is not None:
-        return posting
-    return db.session.scalar(select(CreditPendingPosting).where(CreditPendingPosting.idempotency_key == key))
+    """The posting or pending request already made with this idempotency key (one round trip)."""
+    hit = db.session.execute(
+        select(literal("posting").label("kind"), CreditPosting.id).where(CreditPosting.idempotency_key == key)
+        .union_all(select(literal("pending"), CreditPendingPosting.id)
+                   .where(CreditPendingPosting.idempotency_key == key))).first()
+    if hit is None:
+        return None
+    return db.session.get(CreditPosting if hit[0] == "posting" else CreditPendingPosting, hit[1])
 
 
 def _replay(existing, digest: str, key: str):
@@ -358,11 +373,11 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
     code = (rule_code or "").strip().upper()
     digest = request_hash(party_id=party_id, rule_code=code,
                           effective_date=effective_date.isoformat() if effective_date else None, evidence=clean)
-    existing = _find_by_key(key)
-    if existing is not None:
-        replay = _replay(existing, digest, key)
-        return _result(replay, replayed=True)
-    party = _party(party_id)
+
+    def earlier() -> Optional[PostingResult]:
+        existing = _find_by_key(key)
+        return None if existing is None else _result(_replay(existing, digest, key), replayed=True)
+
     day = _effective(effective_date, errors)
     rule = None
     if not errors.get("effective_date"):
@@ -372,13 +387,19 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
             errors["rule_code"] = [f"unknown rule {rule_code}"]
         except ValidationFailed as exc:
             errors.update(exc.errors)
-    if rule is not None and not rule_applies(rule, party.kind):
-        errors["rule_code"] = [f"rule {rule.code} does not apply to a {party.kind}"]
     if errors:
+        replay = earlier()  # a retry replays even if the rule has since changed
+        if replay is not None:
+            return replay
         raise ValidationFailed("Invalid posting", errors)
     source_id = (source_id or key)[:128]
     label = _actor_label(actor)
     if review and needs_review(rule.points):
+        replay = earlier()
+        if replay is not None:
+            return replay
+        party = _party(party_id)
+        _check_applies(rule, party.kind)
         pending = CreditPendingPosting(
             party_id=party.id, rule_id=rule.id, rule_code=rule.code, points=rule.points, effective_date=day,
             evidence=clean, source=source, source_id=source_id, idempotency_key=key, request_hash=digest,
@@ -390,14 +411,21 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
         record_audit("credit.pending.create", "credit_pending_posting", pending.id, party_id=party.id,
                      after={"rule_code": rule.code, "points": rule.points, "effective_date": day, "key": key})
         return PostingResult("pending", pending=pending)
-    account = lock_account(party.id)
-    existing = _find_by_key(key)  # a concurrent retry may have committed while we waited for the lock
-    if existing is not None:
-        return _result(_replay(existing, digest, key), replayed=True)
+    # A concurrent twin with the same key blocks on the lock, then fails on the unique key:
+    # callers roll back and call again, which replays the first posting.
+    account, kind, seen = lock_account(party_id, key)
+    if seen:
+        return earlier()
+    _check_applies(rule, kind)
     posting = _append(account, rule=rule, points=rule.points, effective_date=day,
                       expires_on=add_months(day, rule.display_months), evidence=clean, source=source,
                       source_id=source_id, key=key, digest=digest, entered_by=actor, entered_label=label)
     return PostingResult("posted", posting=posting)
+
+
+def _check_applies(rule: CreditRule, kind: str) -> None:
+    if not rule_applies(rule, kind):
+        raise ValidationFailed("Invalid posting", {"rule_code": [f"rule {rule.code} does not apply to a {kind}"]})
 
 
 def _result(record, replayed: bool = False) -> PostingResult:
@@ -477,7 +505,7 @@ def reverse_posting(posting_id: int, *, reason: str, idempotency_key: str,
         record_audit("credit.pending.create", "credit_pending_posting", pending.id, party_id=original.party_id,
                      after={"reverses_id": original.id, "reason": reason, "key": key})
         return PostingResult("pending", pending=pending)
-    account = lock_account(original.party_id)
+    account, _kind, _seen = lock_account(original.party_id)
     existing = _find_by_key(key)
     if existing is not None:
         return _result(_replay(existing, digest, key), replayed=True)
@@ -534,7 +562,7 @@ def approve_pending(pending_id: int, *, note: Optional[str] = None, actor: Optio
     actor = actor if actor is not None else _actor()
     now = now or utcnow()
     pending = get_pending(pending_id)
-    account = lock_account(pending.party_id)
+    account, _kind, _seen = lock_account(pending.party_id)
     db.session.refresh(pending, with_for_update=True)
     _decidable(pending, actor, now)
     if pending.reverses_id is not None:
