@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -30,3 +31,7 @@ class ParameterForm(FlaskForm):
     unit = StringField(_l("Unit"), validators=[DataRequired(), Length(max=64)])
     source = StringField(_l("Source"), validators=[DataRequired(), Length(max=255)])
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=1990, max=2100)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV or GeoJSON file"), validators=[FileRequired(), FileAllowed(["csv", "geojson", "json"])])

@@ -12,7 +12,7 @@ from greenfin.errors import DomainError, NotFound, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
-from greenfin.gep.forms import ComputeForm, ParameterForm, ParcelComputeForm, VersionCopyForm
+from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelComputeForm, VersionCopyForm
 from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.security import STAFF, access, current_actor, require_party_access
@@ -120,6 +120,31 @@ def parcel_compute(parcel_id):
     else:
         flash(_("Give a year between 1990 and 2100 and a price version."), "error")
     return redirect(url_for("core.parcel_detail", parcel_id=parcel_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@access("admin", "regulator")
+def import_parcels():
+    """Upload parcels and their GEP attributes; bad rows are listed, good rows are kept."""
+    from greenfin.gep import importer
+
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.file.errors = list(form.file.errors) + [_("The file is not UTF-8 text.")]
+        else:
+            try:
+                report = importer.import_parcels(text, importer.detect_format(upload.filename or "", text))
+                commit()
+            except ValidationFailed as exc:
+                db.session.rollback()
+                apply_errors(form, {"file": [m for msgs in exc.errors.values() for m in msgs]})
+    status = 422 if form.errors else 200
+    return render_template("gep/import.html", form=form, report=report), status
 
 
 # ---------------------------------------------------------------- parameter and price versions

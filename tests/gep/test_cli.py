@@ -1,5 +1,7 @@
 """The gep CLI: import-parcels (CSV, GeoJSON, bad rows), compute (job), report (PDF), init-prices."""
 import json
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -126,6 +128,11 @@ def test_report_command_writes_pdf(runner, versions, gep_parcel, tmp_path):
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 5000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+        assert "大南镇" in text and "生态产品总值" in text and "古村村" in text
+        total = services.district_total(2025, township="danan")["total"]
+        assert f"{total / 10000:,.1f}" in text
     missing = runner.invoke(args=["gep", "report", "--township", "danan", "--year", "1999", "--out", str(out)])
     assert missing.exit_code == 2 and "no GEP accounts" in missing.output
 

@@ -156,3 +156,37 @@ def test_unknown_parcel_is_not_found(versions):
 
     with pytest.raises(NotFound):
         services.compute_accounts(2025, versions["GF-2025"], parcel_ids=[999999])
+
+
+def test_stored_values_match_reference_formulas(versions, create_party, create_parcel):
+    """Through the database: every stored service value is the per-parcel reference value rounded to cents."""
+    import random
+
+    rng = random.Random(11)
+    holder = create_party()
+    parcels = []
+    for i in range(25):
+        cover = rng.choice(engine.COVERS)
+        parcel = create_parcel(holder_id=holder.id, land_cover=cover,
+                               area_ha=Decimal(str(round(rng.uniform(0.05, 900), 4))))
+        attrs = {}
+        if rng.random() < 0.5:
+            attrs["npp"] = Decimal(str(round(rng.uniform(100, 1200), 2)))
+        if rng.random() < 0.5:
+            attrs["ls_factor"] = Decimal(str(round(rng.uniform(0, 12), 4)))
+        if attrs:
+            services.set_attributes(parcel, attrs)
+        parcels.append(parcel)
+    result = services.compute_accounts(2024, versions["GF-2024"], parcel_ids=[p.id for p in parcels])
+    assert result.created == 25
+    params = versions["GF-2024"].values()
+    for parcel in parcels:
+        account = services.latest_account(parcel.id)
+        attrs = services.get_attributes(parcel.id)
+        record = {"area_ha": float(parcel.area_ha), "land_cover": parcel.land_cover,
+                  "npp": float(attrs.npp) if attrs and attrs.npp is not None else None,
+                  "ls_factor": float(attrs.ls_factor) if attrs and attrs.ls_factor is not None else None}
+        expected = {code: Decimal(round(v * 100)) / 100 for code, (_q, v) in engine.compute_reference(record, params).items()}
+        stored = {s.service: s.value for s in account.services}
+        assert stored == {k: v for k, v in expected.items() if v or k in stored}
+        assert account.total == sum(stored.values())

@@ -114,3 +114,28 @@ def test_producer_home_lists_parcel_gep(client, login, create_user, versions, ge
     html = client.get("/").get_data(as_text=True)
     current = services.current_parcel_gep(parcel.id)
     assert "我的柚园" in html and f"{current.value:,.0f}" in html
+
+
+def test_import_page_reports_bad_rows(client, login, create_user, create_party):
+    import io
+
+    party = create_party()
+    login(create_user("regulator"))
+    csv_text = ("code,holder_uscc,township_code,village,area_ha,land_cover,lat,lon,cert_type,cert_no,npp\n"
+                f"WEB-1,{party.uscc},danan,古村村,4.5,orchard,28.49,118.29,land_contract,N1,700\n"
+                f"WEB-2,{party.uscc},danan,古村村,4.5,volcano,28.49,118.29,land_contract,N2,\n")
+    response = client.post("/gep/import", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "line 3" in html and "land_cover" in html
+    from greenfin.core.models import Parcel
+    from sqlalchemy import select
+
+    assert list(db.session.scalars(select(Parcel.code).where(Parcel.code.like("WEB-%")))) == ["WEB-1"]
+    assert client.post("/gep/import", data={}, content_type="multipart/form-data").status_code == 422
+
+
+def test_producer_cannot_import(client, login, create_user):
+    login(create_user("producer"))
+    assert client.get("/gep/import").status_code == 403
