@@ -3,7 +3,8 @@
 Lending reads those packages only through these functions, imported lazily, so lending
 works (and is tested) whether or not they are installed; tests monkeypatch these names.
 When a package is absent or not loaded (``GREENFIN_FEATURES``), reads return None and
-point postings are skipped (and logged).
+point postings are skipped (and logged); a posting the ledger refuses is audited, and the
+loan event that caused it still stands.
 """
 from __future__ import annotations
 
@@ -72,6 +73,18 @@ def post_points(party_id: int, rule_code: str, *, source: str, source_id: Any, e
     if services is None:
         log.info("credit not loaded: %s for party %s not posted", rule_code, party_id)
         return False
-    services.post_event_points(party_id, rule_code, source=source, source_id=str(source_id),
-                               effective_date=effective_date, evidence=evidence)
+    from greenfin.core.services import record_audit
+    from greenfin.errors import DomainError
+    from greenfin.extensions import db
+
+    evidence = {k: str(v) for k, v in (evidence or {}).items()}  # the ledger keeps evidence as text
+    try:
+        with db.session.begin_nested():  # a refusal by the ledger never undoes the loan event itself
+            services.post_event_points(party_id, rule_code, source=source, source_id=str(source_id),
+                                       effective_date=effective_date, evidence=evidence)
+    except DomainError as exc:
+        log.warning("credit refused %s for party %s: %s", rule_code, party_id, exc)
+        record_audit("lending.points.refused", source, source_id, after={"rule": rule_code, "error": str(exc)},
+                     party_id=party_id)
+        return False
     return True

@@ -218,7 +218,10 @@ class FeatureBins:
                 codes, uniques = pd.factorize(raw, use_na_sentinel=True)
                 parsed = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce")
                 x = np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
-            idx = np.searchsorted(self._edges_array(), x, side="right")
+            # count of edges <= x (searchsorted side="right"): a few vector compares beat a search
+            idx = np.zeros(len(x), dtype=np.int64)
+            for edge in self._edges_array():
+                idx += x >= edge
             idx[np.isnan(x)] = -1
             return idx
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
@@ -488,13 +491,16 @@ class Scorecard:
         # score = offset - factor * logit, so the logit (and PD) follow from the points.
         logit = (self.scaling.offset - raw) / self.scaling.factor
         pd_ = 1.0 / (1.0 + np.exp(-logit))
-        # Top four losses: repeated argmax (first index wins ties, like a stable sort).
+        # Top four losses: repeated max (the first feature wins ties, like a stable sort).
         rows = np.arange(n)
         order = np.full((n, 4), -1, dtype=np.int64)
         top = np.zeros((n, 4))
+        features = np.arange(len(self.bins))
         for r in range(min(4, len(self.bins))):
-            j = loss.argmax(axis=0)
-            value = loss[j, rows]
+            value = loss.max(axis=0)  # row-wise vector max over features: fast on this layout
+            j = np.full(n, len(self.bins) - 1)
+            for k in features[::-1]:  # the first feature holding the maximum wins ties
+                j = np.where(loss[k] == value, k, j)
             order[:, r] = np.where(value > 0.5, j, -1)
             top[:, r] = np.where(value > 0.5, value, 0.0)
             loss[j, rows] = -np.inf

@@ -52,7 +52,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
                         "forest_mortgage": "林地抚育与防火道建设", "gep_pledge": "生态旅游步道与污水处理设施",
                         "carbon_pledge": "碳汇林经营与监测"}[kind],
             "annual_income": income, "total_assets": income * Decimal(rng.uniform(1.5, 4)).quantize(Decimal("0.01")),
-            "total_debts": (income * Decimal(rng.uniform(0.05, 0.7))).quantize(Decimal("0.01")),
+            "total_debts": (income * Decimal(rng.uniform(0.05, 0.7) if i != 21 else 0.9)).quantize(Decimal("0.01")),
             "years_in_business": rng.randint(1, 20),
             "guarantors": [{"name": "广丰区融资担保有限公司", "party_id": None, "relation": "担保公司"}] if i % 2 else [],
             "documents": [{"kind": "营业执照/身份证", "reference": f"DOC-{i:03d}"}, {"kind": "银行流水", "reference": f"BS-{i:03d}"}],
@@ -73,20 +73,30 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         modelling.score_application(app)
         if i == 23:
             continue  # scored, awaiting the decision
-        decision = services.decide_application(app)
-        if i == 22 and app.status in ("approved", "declined"):
-            services.officer_decision(app, "decline" if app.status == "approved" else "approve",
-                                      "抵押林地存在权属争议线索，需补充材料" if app.status == "approved" else "合作社订单稳定，担保充分")
-            continue  # override pending
+        if i == 19:
+            services.withdraw_application(app, "申请人改用合作社统一授信")
+            continue
+        services.decide_application(app)
+        if i == 21 and app.status == "referred":
+            continue  # waits for an officer
+        if i == 22:
+            g.user = officers[0] if officers else None
+            if app.status in ("referred", "declined"):
+                if app.status == "referred":
+                    services.officer_decision(app, "approve", "合作社订单稳定，担保充分")
+            if app.status in ("approved", "declined"):
+                g.user = officers[-1] if officers else None
+                services.officer_decision(app, "decline" if app.status == "approved" else "approve",
+                                          "抵押林地存在权属争议线索，需补充材料" if app.status == "approved"
+                                          else "新签马家柚收购订单覆盖还款")
+            continue  # override waits for a second officer
         if app.status == "referred":
             g.user = officers[0] if officers else None
             services.officer_decision(app, "approve" if i % 2 == 0 else "decline",
                                       "经实地走访，果园管护良好，同意" if i % 2 == 0 else "现金流不足以覆盖还款")
-        if app.status == "approved" and len(loans) < 13 and i < 20:
+        if app.status == "approved" and len(loans) < 12 and i < 21:
             disbursed = applied_on + timedelta(days=rng.randint(5, 20))
             loans.append(services.book_loan(app, disbursed))
-        elif i == 21 and app.status == "approved":
-            pass  # approved, not yet disbursed
     # Repayments up to AS_OF: most pay on time, some late, one stops paying.
     for n, loan in enumerate(loans):
         behaviour = "stop" if n == 3 else ("late" if n % 4 == 1 else "on_time")
