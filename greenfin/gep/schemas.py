@@ -60,7 +60,14 @@ class GepAccountSchema(Schema):
 
 class GepAccountDetailSchema(GepAccountSchema):
     inputs = fields.Dict(metadata={"description": "the parcel inputs used (defaults filled in), method and version"})
+    reproducible = fields.Method("_reproducible", metadata={
+        "description": "true when the stored inputs and price version give exactly the stored values"})
     services = fields.List(fields.Nested(GepServiceValueSchema))
+
+    def _reproducible(self, account) -> bool:
+        from greenfin.gep.services import verify_account
+
+        return verify_account(account)
 
 
 class GepAccountQueryArgsSchema(Schema):

@@ -442,6 +442,13 @@ def reproduce_account(account: GepAccount) -> dict[str, Decimal]:
     return {code: Decimal(int(np.rint(v[0] * 100.0))).scaleb(-2) for code, (_q, v) in results.items()}
 
 
+def verify_account(account: GepAccount) -> bool:
+    """True when the stored service values are exactly what the stored inputs and version give."""
+    stored = {s.service: s.value for s in account.services}
+    reproduced = {k: v for k, v in reproduce_account(account).items() if v or k in stored}
+    return stored == reproduced and account.total == sum(stored.values(), Decimal(0))
+
+
 # ---------------------------------------------------------------- reading accounts
 
 

@@ -99,6 +99,7 @@ def account(account_id):
     require_party_access(acc.parcel.holder_id)
     others = db.session.scalars(services.account_query(parcel_id=acc.parcel_id)).all()
     return render_template("gep/account.html", account=acc, rows=services.account_services(acc), others=others,
+                           verified=services.verify_account(acc),
                            shares=services.category_shares(acc.provisioning, acc.regulating, acc.cultural))
 
 

@@ -39,7 +39,7 @@ def test_compute_parcel_account_via_api(api, versions, gep_parcel):
     assert response.status_code == 201, response.json
     assert response.json["price_version"] == "GF-2024"
     assert {s["service"] for s in response.json["services"]} >= {"fruit", "climate_regulation", "recreation"}
-    assert response.json["inputs"]["version"] == "GF-2024"
+    assert response.json["inputs"]["version"] == "GF-2024" and response.json["reproducible"] is True
     listing = regulator.get(f"/api/v1/gep/parcels/{parcel.id}/accounts")
     assert [a["id"] for a in listing.json] == [response.json["id"]]
 

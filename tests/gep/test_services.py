@@ -190,3 +190,12 @@ def test_stored_values_match_reference_formulas(versions, create_party, create_p
         stored = {s.service: s.value for s in account.services}
         assert stored == {k: v for k, v in expected.items() if v or k in stored}
         assert account.total == sum(stored.values())
+
+
+def test_verify_account_detects_tampering(versions, gep_parcel):
+    parcel = gep_parcel()
+    account = services.compute_parcel_account(parcel.id, 2025, versions["GF-2025"])
+    commit()
+    assert services.verify_account(account)
+    account.services[0].value += Decimal("0.01")
+    assert not services.verify_account(account)

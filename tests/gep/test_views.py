@@ -45,7 +45,8 @@ def test_parcel_page_shows_gep_panel(client, login, create_user, versions, gep_p
     html = client.get(f"/parcels/{parcel.id}").get_data(as_text=True)
     current = services.current_parcel_gep(parcel.id)
     assert f"{current.value:,.2f}" in html and f"/gep/accounts/{current.account_id}" in html
-    assert client.get(f"/gep/accounts/{current.account_id}").status_code == 200
+    page = client.get(f"/gep/accounts/{current.account_id}")
+    assert page.status_code == 200 and "badge status-finished" in page.get_data(as_text=True)  # reproduced
 
 
 def test_producer_cannot_open_others_account(client, login, create_user, versions, gep_parcel):
