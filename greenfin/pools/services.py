@@ -57,6 +57,7 @@ REASONS = {
     "not_performing": N_("not performing (status %(status)s)"),
     "defaulted": N_("defaulted on %(date)s"),
     "no_balance": N_("no outstanding balance"),
+    "not_disbursed": N_("not yet disbursed on %(date)s"),
     "dpd": N_("%(dpd)s days past due"),
     "not_green": N_("use of proceeds is not green-tagged"),
     "term_short": N_("remaining term of %(term)s months is below %(limit)s"),
@@ -321,15 +322,15 @@ def dpd_as_of(loan: Loan, as_of: date) -> int:
 
 
 def remaining_term_as_of(loan: Loan, as_of: date) -> int:
-    """Instalments still to fall due after ``as_of`` (at least 1 while a balance is left)."""
-    if loan.instalments:
-        left = sum(1 for inst in loan.instalments if inst.due_date > as_of)
-    else:
-        left = (loan.maturity_date.year - as_of.year) * 12 + loan.maturity_date.month - as_of.month
-    return max(1, left)
+    """Whole months from ``as_of`` to maturity, a part month counting as one (at least 1)."""
+    m = loan.maturity_date
+    months = (m.year - as_of.year) * 12 + (m.month - as_of.month) + (1 if m.day > as_of.day else 0)
+    return max(1, months)
 
 
 def status_as_of(loan: Loan, as_of: date, balance: Decimal, dpd: int) -> str:
+    if as_of < loan.disbursed_on:
+        return "not_disbursed"
     if loan.status == "written_off" and loan.closed_on is not None and loan.closed_on <= as_of:
         return "written_off"
     if balance <= 0:
@@ -395,7 +396,7 @@ def loan_record(loan: Loan, as_of: date, colours: Optional[dict] = None) -> dict
         "ltv": (balance / collateral).quantize(Decimal("0.000001")) if collateral else None,
         "colour": colours[loan.party_id], "collateral_gep": collateral_gep(loan),
         "green_category": (loan.green_category or "").strip() or None,
-        "defaulted_on": loan.defaulted_on,
+        "defaulted_on": loan.defaulted_on, "as_of": as_of,
     }
 
 
@@ -409,6 +410,8 @@ def _colour_rank(colour: Optional[str]) -> int:
 def loan_reasons(criteria: dict, record: dict) -> list[dict]:
     """The loan-level criteria a record fails (concentration is checked on the pool)."""
     out = []
+    if record["status"] == "not_disbursed":
+        return [reason("not_disbursed", date=record.get("as_of") or "")]
     if record["balance"] <= 0:
         out.append(reason("no_balance"))
     if criteria.get("performing"):

@@ -266,14 +266,18 @@ def cut_tape(pool_id, cut_id):
 # ---------------------------------------------------------------- projection
 
 
-def _yearly(values, months: int) -> list[tuple[str, float]]:
-    """Year-end values of a monthly series, for a readable column chart."""
-    out = []
-    for end in range(11, months, 12):
-        out.append((str(end // 12 + 1), round(float(values[end]) / 1e4, 1)))
-    if months % 12:
-        out.append((str(months // 12 + 1), round(float(values[months - 1]) / 1e4, 1)))
-    return out
+def _step(months: int) -> int:
+    """Months per column: monthly for short deals, quarterly, then yearly."""
+    return 1 if months <= 36 else (3 if months <= 120 else 12)
+
+
+def _sampled(values, months: int) -> list[tuple[str, float]]:
+    """Period-end values of a monthly series (10,000 CNY), for a readable column chart."""
+    step = _step(months)
+    ends = list(range(step - 1, months, step))
+    if not ends or ends[-1] != months - 1:
+        ends.append(months - 1)
+    return [(str(e + 1), round(float(values[e]) / 1e4, 1)) for e in ends]
 
 
 @bp.route("/pools/<int:pool_id>/projection")
@@ -286,7 +290,7 @@ def projection(pool_id):
     try:
         result = services.project(pool, data)
     except ValidationFailed as exc:
-        errors = exc.errors
+        errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
     if result is not None and request.args.get("format") == "csv":
         return Response(services.projection_csv(result), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{pool.code}-projection.csv"'})
@@ -294,10 +298,11 @@ def projection(pool_id):
     if result is not None:
         proj, wf = result.projection, result.waterfall
         context["summary"] = services.projection_summary(result)
-        context["balance_by_year"] = _yearly(proj.balance_end, proj.months)
-        context["tranche_years"] = [
-            (label, [round(float(t.balance_end[min(i, wf.months - 1)]) / 1e4, 1) for t in wf.tranches])
-            for label, i in ((str(y + 1), y * 12 + 11) for y in range((wf.months + 11) // 12))]
+        context["balance_by_period"] = _sampled(proj.balance_end + proj.pending_end, proj.months)
+        step = _step(wf.months)
+        ends = list(range(step - 1, wf.months, step)) or [wf.months - 1]
+        context["tranche_periods"] = [(str(e + 1), [round(float(t.balance_end[e]) / 1e4, 1) for t in wf.tranches])
+                                      for e in ends]
         context["rows"] = services.projection_rows(result)
     return render_template("pools/projection.html", **context), 422 if errors else 200
 
@@ -361,7 +366,7 @@ def pool_helpers():
                           "ltv": _("LTV band"), "dpd": _("Days past due"),
                           "remaining_term": _("Remaining term (months)")},
         "status_labels": {"performing": _("Performing"), "delinquent": _("Delinquent"), "defaulted": _("Defaulted"),
-                          "repaid": _("Repaid"), "written_off": _("Written off"), "draft": _("Draft"),
+                          "repaid": _("Repaid"), "written_off": _("Written off"), "not_disbursed": _("Not yet disbursed"), "draft": _("Draft"),
                           "published": _("Published")},
         "kind_labels": {"senior": _("Senior"), "mezzanine": _("Mezzanine"), "subordinated": _("Subordinated")},
         "designation_labels": {"green": _("Green"), "transition": _("Transition"), "none": _("None")},

@@ -25,8 +25,8 @@ After paying, notes above the remaining collateral are written down from the
 bottom up: subordinated first, then mezzanine, then senior.
 
 Triggers, tested every month and sticky once breached (then principal is
-sequential to the end): OC = collateral / (senior + mezzanine balance) below
-``oc_trigger``; IC = (interest collections - fees due) / (senior + mezzanine
+sequential to the end): OC = (collateral at the month end + principal collected in
+the month) / (senior + mezzanine balance before payments) below ``oc_trigger``; IC = (interest collections - fees due) / (senior + mezzanine
 interest due) below ``ic_trigger``.
 
 The clean-up call is exercised in the first month the collateral falls to
@@ -283,7 +283,10 @@ def run_waterfall(projection: PoolProjection, structure: Structure) -> Waterfall
         rated_bal = float(bal[rated].sum())
         rated_interest_due = float((coupon[rated] / 12.0 * bal[rated]).sum())
         if rated_bal > EPS:
-            oc_ratio[t] = float(projection.collateral_end[t]) / rated_bal
+            # Collateral at the month end plus the principal collected in it (not yet passed to the notes).
+            covered = float(projection.collateral_end[t] + projection.scheduled_principal[t]
+                            + projection.prepayment[t] + projection.recovery[t])
+            oc_ratio[t] = covered / rated_bal
             if rated_interest_due > EPS:
                 ic_ratio[t] = (float(projection.interest[t]) - fees_due) / rated_interest_due
             if structure.oc_trigger is not None and oc_ratio[t] < structure.oc_trigger:

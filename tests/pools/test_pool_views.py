@@ -1,0 +1,92 @@
+"""Pool pages: who may see them, forms that re-show errors, charts rendered server-side."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from greenfin.extensions import db
+from greenfin.pools import reporting, services
+from greenfin.pools.models import Pool, PoolMembership
+
+
+@pytest.fixture
+def seeded(create_pool, create_loan, pay_through):
+    pool = create_pool()
+    loans = [create_loan(disbursed_on=date(2026, 1, 10), amount=str(50000 + 10000 * i)) for i in range(3)]
+    for loan in loans:
+        pay_through(loan, date.today())
+    services.add_loans(pool, [l.id for l in loans], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
+    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    reporting.generate_servicer_report(pool, "2026-08")
+    db.session.commit()
+    return pool, cut, loans
+
+
+@pytest.mark.parametrize("role", ["regulator", "loan_officer", "admin"])
+def test_pages_render_for_staff(client, create_user, login, seeded, role):
+    pool, cut, _ = seeded
+    login(create_user(role))
+    for url in ("/pools", f"/pools/{pool.id}", f"/pools/{pool.id}/candidates", f"/pools/{pool.id}/cuts/{cut.id}",
+                f"/pools/{pool.id}/projection", f"/pools/{pool.id}/reports/2026-08"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        assert b"<svg" in response.data or url.endswith("candidates") or url == "/pools", url
+        assert b"style=\"" not in response.data and b"<script" not in response.data
+
+
+def test_producer_is_refused(client, create_user, login, seeded):
+    pool, *_ = seeded
+    login(create_user("producer"))
+    assert client.get(f"/pools/{pool.id}").status_code == 403
+
+
+def test_downloads(client, create_user, login, seeded):
+    pool, cut, loans = seeded
+    login(create_user("regulator"))
+    tape = client.get(f"/pools/{pool.id}/cuts/{cut.id}/tape.csv")
+    assert tape.mimetype == "text/csv" and loans[0].number in tape.get_data(as_text=True)
+    pdf = client.get(f"/pools/{pool.id}/reports/2026-08/pdf")
+    assert pdf.data.startswith(b"%PDF")
+    csv = client.get(f"/pools/{pool.id}/projection?cpr=0.1&format=csv")
+    assert csv.mimetype == "text/csv"
+
+
+def test_projection_page_shows_rate_errors(client, create_user, login, seeded):
+    pool, *_ = seeded
+    login(create_user("regulator"))
+    response = client.get(f"/pools/{pool.id}/projection?cpr=1.4")
+    assert response.status_code == 422
+    assert "must lie between 0 and 100%" in response.get_data(as_text=True) or "100%" in response.get_data(as_text=True)
+
+
+def test_create_pool_form_reshows_errors(client, create_user, login, create_party):
+    bank = create_party(sector="banking")
+    login(create_user("loan_officer"))
+    form = {"code": "WEB-1", "name": "网页资产池", "originator_id": bank.id, "green_designation": "green",
+            "performing": "y", "zero_dpd": "y", "green_tagged": "y", "min_remaining_term": 3, "max_remaining_term": 120,
+            "max_obligor_share": "1.5", "max_township_share": "0.6", "min_colour": "", "senior_share": "0.8",
+            "senior_coupon": "0.03", "mezzanine_share": "0.1", "mezzanine_coupon": "0.04", "subordinated_share": "0.05",
+            "servicer_fee": "0.005", "principal_mode": "pro_rata", "oc_trigger": "1.05", "ic_trigger": "1.1",
+            "reserve_target": "0.01", "cleanup_call": "0.1", "cumulative_default_trigger": "0.05",
+            "delinquency_trigger": "0.08"}
+    response = client.post("/pools/new", data=form)
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Pool)) == 0
+    form["max_obligor_share"] = "0.3"
+    response = client.post("/pools/new", data=form)
+    assert response.status_code == 302
+    pool = db.session.scalar(select(Pool).where(Pool.code == "WEB-1"))
+    assert pool.criteria["max_obligor_share"] == "0.3000" or float(pool.criteria["max_obligor_share"]) == 0.3
+
+
+def test_add_ineligible_loan_from_page_stores_nothing(client, create_user, login, create_pool, create_loan):
+    pool = create_pool()
+    late = create_loan(disbursed_on=date(2025, 2, 1))
+    login(create_user("loan_officer"))
+    response = client.post(f"/pools/{pool.id}/loans", data={"loan_ids": [str(late.id)], "reason": "force"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(PoolMembership)) == 0
+    ok = create_loan(disbursed_on=date.today() - timedelta(days=3))
+    client.post(f"/pools/{pool.id}/loans", data={"loan_ids": [str(ok.id)]})
+    assert [m.loan_id for m in services.live_memberships(pool)] == [ok.id]
