@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -68,6 +69,14 @@ class ProductForm(FlaskForm):
     green_category = StringField(_l("Use of proceeds (Green Loan Principles)"), validators=[DataRequired(), Length(max=128)])
     environmental_benefit = TextAreaField(_l("Expected environmental benefit"), validators=[DataRequired()])
     active = BooleanField(_l("Offered"))
+
+
+class TrainForm(FlaskForm):
+    csv = FileField(_l("Loan-book CSV"), validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("A CSV file"))])
+    target = StringField(_l("Target column"), validators=[DataRequired(), Length(max=255)])
+    bad_value = StringField(_l("Bad value (optional)"), validators=[Optional(), Length(max=255)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=128)])
+    champion = BooleanField(_l("Make it the champion"))
 
 
 def parse_lines(text: str | None, keys: tuple[str, str]) -> list[dict]:

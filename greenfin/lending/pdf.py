@@ -6,13 +6,20 @@ from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from greenfin.pdf import cjk_font
 
 
+METHODS = {"annuity": ("等额本息", "equal instalments"), "equal_principal": ("等额本金", "equal principal"),
+           "interest_only": ("按月付息、到期还本", "interest monthly, principal at maturity"),
+           "seasonal": ("按收获季节还款", "seasonal repayments at harvest")}
+
+
 def decision_letter(app, decision, summary, schedule_preview) -> bytes:
-    """Bilingual letter (Chinese first). ``schedule_preview``: the first instalments of the offer."""
+    """Bilingual letter (Chinese first). ``schedule_preview``: (seq, due date, principal, interest,
+    total) of the first instalments: the booked schedule, or the offer's from today."""
     font = cjk_font()
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
@@ -22,12 +29,13 @@ def decision_letter(app, decision, summary, schedule_preview) -> bytes:
 
     def line(text: str, size: float = 10.5, gap: float = 6.5, indent: float = 0):
         nonlocal y
-        if y < 25 * mm:
-            c.showPage()
-            y = height - 25 * mm
-        c.setFont(font, size)
-        c.drawString(20 * mm + indent, y, text)
-        y -= gap * mm
+        for part in simpleSplit(text, font, size, width - 40 * mm - indent) or [""]:
+            if y < 25 * mm:
+                c.showPage()
+                y = height - 25 * mm
+            c.setFont(font, size)
+            c.drawString(20 * mm + indent, y, part)
+            y -= gap * mm
 
     line("上饶农村商业银行广丰支行 · 贷款审批通知书", 15, 8)
     line("Loan decision letter", 11, 9)
@@ -41,15 +49,17 @@ def decision_letter(app, decision, summary, schedule_preview) -> bytes:
         line(f"年利率 Annual rate: {decision.rate * 100:.2f}%  = 基准 base {decision.base_rate * 100:.2f}%"
              f" + 风险溢价 risk premium {decision.risk_premium * 100:.2f}%"
              f" − 绿色优惠 green discount {decision.green_discount * 100:.2f}%")
-        line(f"还款方式 Repayment: {app.product.amortisation}    用途类别 Green use of proceeds: {app.product.green_category[:60]}")
+        zh, en = METHODS.get(app.product.amortisation, (app.product.amortisation, app.product.amortisation))
+        line(f"还款方式 Repayment: {zh} / {en}")
+        line(f"绿色贷款用途 Green use of proceeds (Green Loan Principles): {app.product.green_category}")
         if summary["count"]:
             line(f"抵质押物 Collateral: {summary['count']} 宗地块 parcels, 评估值 appraised {summary['appraised']:,.2f} 元,"
                  f" GEP {summary['gep']:,.2f} 元")
         line("利息按月计收：月利率 = 年利率 / 12。Interest accrues monthly at the annual rate / 12.", gap=8)
         line("还款计划（前几期） First instalments:", 11, 7)
-        for inst in schedule_preview:
-            line(f"{inst.seq:>3}  {inst.due_date.isoformat()}  本金 principal {inst.principal:>12,.2f}  利息 interest"
-                 f" {inst.interest:>10,.2f}  合计 total {inst.total:>12,.2f}", 9.5, 5.5, 4 * mm)
+        for seq, due, principal, interest, total in schedule_preview:
+            line(f"{seq:>3}  {due.isoformat()}  本金 principal {principal:>12,.2f}  利息 interest"
+                 f" {interest:>10,.2f}  合计 total {total:>12,.2f}", 9.5, 5.5, 4 * mm)
     else:
         line("审批结果：不予贷款   Decision: DECLINED", 13, 8)
         line("具体原因 Specific reasons:", 11, 7)

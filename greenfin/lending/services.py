@@ -415,8 +415,10 @@ def decide_application(app: Application) -> Decision:
         outcome = "refer"
     else:
         outcome = "approve"
+    # The specific reasons: the policy rules that decided, then (when the score itself declined or
+    # referred the application) the four factors that lowered the score most.
     reasons = [h for h in hits if h["outcome"] == "decline"] if outcome == "decline" else list(hits)
-    if outcome != "approve":
+    if score.score < APPROVE_AT and outcome != "approve":
         reasons += [{"code": r["code"], "outcome": "score", "zh": r["zh"], "en": r["en"]} for r in score.reasons]
     terms = price(app, score.band, colour) if outcome != "decline" else {}
     decision = Decision(application_id=app.id, score_id=score.id, outcome=outcome, system_outcome=outcome,

@@ -14,7 +14,7 @@ from greenfin.extensions import commit, db, rollback
 from greenfin.lending import links, modelling, services
 from greenfin.lending.forms import (
     ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
-    WriteOffForm, parse_lines,
+    TrainForm, WriteOffForm, parse_lines,
 )
 from greenfin.lending.models import APPLICATION_STATUSES, ModelVersion
 from greenfin.lending.pdf import decision_letter
@@ -177,10 +177,12 @@ def decision_letter_pdf(application_id):
     if decision is None or decision.outcome == "refer":
         abort(404)
     preview = []
-    if decision.outcome == "approve":
-        preview = build_schedule(decision.approved_amount, decision.rate, app.term_months, app.product.amortisation,
-                                 date.today(), harvest_months=app.product.harvest_months,
-                                 fee=app.product.arrangement_fee)[:6]
+    if app.loan is not None:
+        preview = [(i.seq, i.due_date, i.principal_due, i.interest_due, i.total_due) for i in app.loan.instalments[:6]]
+    elif decision.outcome == "approve":
+        preview = [(l.seq, l.due_date, l.principal, l.interest, l.total) for l in build_schedule(
+            decision.approved_amount, decision.rate, app.term_months, app.product.amortisation, date.today(),
+            harvest_months=app.product.harvest_months, fee=app.product.arrangement_fee)[:6]]
     body = decision_letter(app, decision, services.collateral_summary(app), preview)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{app.number}-decision.pdf"'})
@@ -251,11 +253,57 @@ def portfolio():
 # ---------------------------------------------------------------- models and products
 
 
-@bp.route("/models")
+@bp.route("/models", methods=["GET", "POST"])
 @access(*STAFF)
 def models():
+    """The registry; admins upload a loan-book CSV to train a new version in the background."""
+    form = TrainForm()
+    if request.method == "POST":
+        if current_actor().role != "admin":
+            abort(403)
+        if form.validate_on_submit():
+            job = _queue_training(form)
+            if job is not None:
+                return redirect(url_for("core.job_detail", job_id=job.id))
     versions = list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
-    return render_template("lending/models.html", versions=versions)
+    return render_template("lending/models.html", versions=versions, form=form), 422 if form.errors else 200
+
+
+def _queue_training(form: TrainForm):
+    import uuid
+    from pathlib import Path
+
+    from flask import current_app
+
+    from greenfin.jobs import enqueue
+    from greenfin.lending.scorecard import TrainingError, read_csv, target_vector
+
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    form.csv.data.save(path)
+    try:  # check the target now, so the officer sees the problem on the form
+        target_vector(read_csv(str(path)), form.target.data.strip(), form.bad_value.data or None)
+    except TrainingError as exc:
+        path.unlink(missing_ok=True)
+        form.target.errors = list(form.target.errors) + [str(exc)]
+        return None
+    job = enqueue("greenfin.lending.jobs.train_model",
+                  {"path": str(path), "target": form.target.data.strip(), "bad_value": form.bad_value.data or None,
+                   "name": form.name.data or None, "champion": bool(form.champion.data)},
+                  title=_("Train a scorecard"))
+    commit()
+    return job
+
+
+@bp.route("/loans/refresh-delinquency", methods=["POST"])
+@access(*OFFICERS)
+def loans_refresh():
+    from greenfin.jobs import enqueue
+
+    job = enqueue("greenfin.lending.jobs.refresh_delinquency", {}, title=_("Refresh days past due"))
+    commit()
+    return redirect(url_for("core.job_detail", job_id=job.id))
 
 
 @bp.route("/models/<int:model_id>")
