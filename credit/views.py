@@ -68,7 +68,8 @@ def review():
                            run_form=RunForm(), note_form=NoteForm())
 
 
-@bp.route("/pending/<int:pending_id>/<any(approve, reject):decision>", methods=["POST"])
+@bp.route("/pending/<int:pending_id>/approve", defaults={"decision": "approve"}, methods=["POST"])
+@bp.route("/pending/<int:pending_id>/reject", defaults={"decision": "reject"}, methods=["POST"])
 @access("regulator")
 def pending_decide(pending_id, decision):
     form = NoteForm()
@@ -141,7 +142,8 @@ def rating_detail(rating_id):
                            repair_form=RepairForm(), answer_form=AnswerForm(), note_form=NoteForm())
 
 
-@bp.route("/ratings/<int:rating_id>/<any(approve, publish):action>", methods=["POST"])
+@bp.route("/ratings/<int:rating_id>/approve", defaults={"action": "approve"}, methods=["POST"])
+@bp.route("/ratings/<int:rating_id>/publish", defaults={"action": "publish"}, methods=["POST"])
 @access("regulator")
 def rating_action(rating_id, action):
     try:
@@ -191,7 +193,8 @@ def override_new(rating_id):
     return redirect(url_for("credit.rating_detail", rating_id=rating_id))
 
 
-@bp.route("/overrides/<int:override_id>/<any(approve, reject):decision>", methods=["POST"])
+@bp.route("/overrides/<int:override_id>/approve", defaults={"decision": "approve"}, methods=["POST"])
+@bp.route("/overrides/<int:override_id>/reject", defaults={"decision": "reject"}, methods=["POST"])
 @access("regulator")
 def override_decide(override_id, decision):
     try:
@@ -222,7 +225,8 @@ def repair_new(rating_id):
     return redirect(url_for("credit.rating_detail", rating_id=rating_id))
 
 
-@bp.route("/repairs/<int:repair_id>/<any(approve, reject):decision>", methods=["POST"])
+@bp.route("/repairs/<int:repair_id>/approve", defaults={"decision": "approve"}, methods=["POST"])
+@bp.route("/repairs/<int:repair_id>/reject", defaults={"decision": "reject"}, methods=["POST"])
 @access("regulator")
 def repair_decide(repair_id, decision):
     form = NoteForm()
