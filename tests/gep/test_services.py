@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.gep import engine, services
-from greenfin.gep.models import GepAccount, GepServiceValue
+from greenfin.gep.models import GepAccount
 
 
 def test_compute_account_stores_services_and_totals(versions, gep_parcel):

@@ -1,0 +1,91 @@
+"""GEP business functions. They add and flush, never commit.
+
+For other packages (reach GEP only through these):
+- ``current_parcel_gep(parcel_id) -> Optional[ParcelGep]``: the latest account of a
+  parcel (value, account id, year, price version), e.g. to value loan collateral;
+- ``scan_summary(parcel_id) -> Optional[dict]``: a short summary for the consumer
+  scan page (year, total, value per ha, top services with shares, both languages).
+"""
+from greenfin.gep.services.accounts import (  # noqa: F401
+    ATTRIBUTE_FIELDS,
+    ATTRIBUTE_LIMITS,
+    ComputeResult,
+    ParcelGep,
+    account_query,
+    account_services,
+    compute_accounts,
+    compute_parcel_account,
+    current_parcel_gep,
+    get_account,
+    get_attributes,
+    latest_account,
+    reproduce_account,
+    scan_summary,
+    set_attributes,
+    validate_attributes,
+    verify_account,
+)
+from greenfin.gep.services.totals import (  # noqa: F401
+    CATEGORIES,
+    CENT,
+    account_years,
+    category_shares,
+    district_total,
+    find_township,
+    report_pdf,
+    service_totals,
+    shares,
+    totals,
+    versions_used,
+    year_over_year,
+)
+from greenfin.gep.services.versions import (  # noqa: F401
+    PARAMETER_FIELDS,
+    copy_version,
+    create_version,
+    default_version,
+    get_version,
+    install_reference_versions,
+    list_versions,
+    update_parameter,
+)
+
+__all__ = [
+    "ATTRIBUTE_FIELDS",
+    "ATTRIBUTE_LIMITS",
+    "ComputeResult",
+    "ParcelGep",
+    "account_query",
+    "account_services",
+    "compute_accounts",
+    "compute_parcel_account",
+    "current_parcel_gep",
+    "get_account",
+    "get_attributes",
+    "latest_account",
+    "reproduce_account",
+    "scan_summary",
+    "set_attributes",
+    "validate_attributes",
+    "verify_account",
+    "CATEGORIES",
+    "CENT",
+    "account_years",
+    "category_shares",
+    "district_total",
+    "find_township",
+    "report_pdf",
+    "service_totals",
+    "shares",
+    "totals",
+    "versions_used",
+    "year_over_year",
+    "PARAMETER_FIELDS",
+    "copy_version",
+    "create_version",
+    "default_version",
+    "get_version",
+    "install_reference_versions",
+    "list_versions",
+    "update_parameter",
+]
