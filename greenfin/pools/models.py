@@ -21,7 +21,7 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from greenfin.core.models import Party, User
+from greenfin.core.models import Party
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
 from greenfin.extensions import db
 from greenfin.lending.models import Loan

@@ -183,3 +183,39 @@ def test_loan_record_as_of_a_past_date(create_loan, pay_through):
     assert record["days_past_due"] == 0 and record["remaining_term"] == 7
     # A month later, the July instalment is unpaid: 31 days past due on 10 August... as of 2025-08-10: 31.
     assert services.dpd_as_of(loan, date(2025, 8, 10)) == 31
+
+
+def test_seed_demo_builds_a_pool_with_a_cut_and_reports(create_party, create_loan, pay_through):
+    from greenfin.pools.seed import seed_demo
+
+    create_party(name="上饶农村商业银行测试支行", sector="banking")
+    townships = ("danan", "hujiao", "paishan", "wudu")
+    loans = [create_loan(party=create_party(township_code=t), disbursed_on=date(2026, 1, 10),
+                         amount=str(40000 + 1000 * i)) for i, t in enumerate(townships)]
+    same_place = create_loan(party=create_party(township_code="danan"), disbursed_on=date(2026, 1, 10), amount="90000")
+    for loan in loans + [same_place]:
+        pay_through(loan, date.today())
+    result = seed_demo(None, {})
+    db.session.commit()
+    pool, cut = result["pool"], result["cut"]
+    assert cut.published and cut.as_of == date(2026, 5, 31) and cut.loan_count == len(services.live_memberships(pool))
+    months = [r.month for r in result["reports"]]
+    assert months[0] == "2026-06" and months == sorted(months) and len(months) >= 5
+    # Danan holds 51% and the largest obligor 35% of the pool: within the demo limits (70%, 40%).
+    members = {m.loan_id for m in services.live_memberships(pool)}
+    assert members == {l.id for l in loans + [same_place]} and cut.loan_count == 5
+    assert all(r.figures["loan_count_end"] == 5 for r in result["reports"][:3])
+
+
+def test_update_pool_refuses_bad_criteria_and_keeps_the_old(create_pool):
+    pool = create_pool()
+    before = dict(pool.criteria)
+    with pytest.raises(ValidationFailed):
+        services.update_pool(pool, {"criteria": {"max_township_share": "-1"}})
+    db.session.rollback()
+    assert db.session.get(Pool, pool.id).criteria == before
+    services.update_pool(pool, {"criteria": {"min_colour": "green"}, "name": "新名称"})
+    db.session.commit()
+    assert pool.criteria["min_colour"] == "green" and pool.name == "新名称"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pool.update"))
+    assert event.before["criteria"]["min_colour"] is None

@@ -1,5 +1,5 @@
 """Servicer reports from real servicing data, checked against the repayments themselves."""
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
