@@ -869,15 +869,27 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
     now = utcnow()
     label = lot = None
     valid = False
+    prior = []
+    extra_cols = []
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A scan is telemetry: its commit need not wait for the WAL flush (it reaches the disk
+        # within wal_writer_delay; a crash may lose the last fraction of a second of scans).
+        # Set in the same round trip as the look-up, for this transaction only.
+        extra_cols = [func.set_config("synchronous_commit", "off", True)]
     try:
         gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
         if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
-            row = db.session.execute(
-                select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin)
+            # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
+            rows = db.session.execute(
+                select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin,
+                       Scan.scanned_at, Scan.region, Scan.lat, Scan.lon, *extra_cols)
                 .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
-                .where(Label.serial == serial)).first()
-            if row is not None and row.gtin == gtin and row.code == lot_code:
-                label, lot, valid = row, row, True
+                .outerjoin(Scan, Scan.label_id == Label.id)
+                .where(Label.serial == serial).order_by(Scan.scanned_at, Scan.id).limit(SCAN_LIMIT)).all()
+            if rows and rows[0].gtin == gtin and rows[0].code == lot_code:
+                label = lot = rows[0]
+                valid = True
+                prior = [r for r in rows if r.scanned_at is not None]
     except InvalidIdentifier:
         pass
     scan = dict(scanned_at=now, region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
@@ -886,9 +898,6 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
         db.session.execute(insert(Scan), [scan | {"verdict": "not_genuine", "reason": "unknown",
                                                   "path": (meta.get("path") or "")[:160]}])
         return {"verdict": "not_genuine", "reason": None}
-    prior = db.session.execute(select(Scan.scanned_at, Scan.region, Scan.lat, Scan.lon)
-                               .where(Scan.label_id == label.id).order_by(Scan.scanned_at, Scan.id)
-                               .limit(SCAN_LIMIT)).all()
     verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], lot.recalled_at is not None)
     db.session.execute(insert(Scan), [scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict,
                                               "reason": reason}])
@@ -902,14 +911,32 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
 # Lot facts for the scan page change rarely; each process keeps them a few seconds.
 # The recall state is never cached: it is read with the label on every scan.
 _LOT_CACHE: dict[int, tuple[float, dict]] = {}
+_PAGE_CACHE: dict[tuple, tuple[float, str]] = {}
 LOT_CACHE_SECONDS = 10.0
 
 
 def invalidate_lot_cache(lot_id: Optional[int] = None) -> None:
+    """Forget cached lot facts (this process; other processes refresh within LOT_CACHE_SECONDS)."""
     if lot_id is None:
         _LOT_CACHE.clear()
+        _PAGE_CACHE.clear()
     else:
         _LOT_CACHE.pop(lot_id, None)
+        for key in [k for k in _PAGE_CACHE if k[0] == lot_id]:
+            _PAGE_CACHE.pop(key, None)
+
+
+def cached_fragment(key: tuple, build) -> str:
+    """A rendered page fragment of a lot, kept like the lot facts (never while testing)."""
+    import time
+
+    hit = _PAGE_CACHE.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < LOT_CACHE_SECONDS and not current_app.testing:
+        return hit[1]
+    html = build()
+    _PAGE_CACHE[key] = (now, html)
+    return html
 
 
 def lot_public_view(lot_id: int) -> dict:
@@ -960,7 +987,10 @@ def _build_lot_view(lot: Lot) -> dict:
 
 def scan_meta(request) -> dict:
     """Where a scan came from, as far as the edge proxy tells (no precise location is asked for)."""
-    meta = {"region": (request.headers.get("X-Geo-Region") or "")[:64] or None,
+    from urllib.parse import unquote
+
+    # X-Geo-Region: set by the edge proxy, e.g. "CN-SH" or percent-encoded UTF-8 ("%E4%B8%8A%E6%B5%B7").
+    meta = {"region": unquote(request.headers.get("X-Geo-Region") or "")[:64] or None,
             "user_agent": request.headers.get("User-Agent"), "path": request.path}
     try:
         lat = request.headers.get("X-Geo-Lat")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, stream_with_context, url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from greenfin.core.forms import apply_errors
@@ -342,15 +345,22 @@ def _jsonable(value):
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
     result = services.scan_label(gtin, lot, serial, request.args.get("s"), services.scan_meta(request))
-    view = services.lot_public_view(result["lot_id"]) if result["verdict"] != "not_genuine" else None
     commit()
+    status = VERDICT_STATUS[result["verdict"]]
+    if result["verdict"] == "not_genuine":
+        return _not_recognised()
+    view = services.lot_public_view(result["lot_id"])
     if _wants_json():
         body = {k: _jsonable(v) for k, v in result.items() if k != "lot_id"}
-        if view is not None:
-            body.update(view)
-        return jsonify(body), VERDICT_STATUS[result["verdict"]]
-    return render_template("traceability/scan.html", result=result, view=view,
-                           event_labels=EVENT_LABELS), VERDICT_STATUS[result["verdict"]]
+        body.update(view)
+        return jsonify(body), status
+    locale = str(get_locale())
+    lot_html = services.cached_fragment(
+        (result["lot_id"], locale),
+        lambda: render_template("traceability/_scan_lot.html", view=view, event_labels=EVENT_LABELS))
+    return render_template("traceability/scan.html", result=result, lot_html=Markup(lot_html),
+                           title=view["product"]["name"] if locale.startswith("zh") else
+                           (view["product"]["name_en"] or view["product"]["name"]), lang_url=_lang_url()), status
 
 
 @scan_bp.route("/01/<path:rest>")
@@ -359,10 +369,20 @@ def scan_malformed(rest):
     """Anything else under /01/: a friendly "code not recognised", recorded like a bad code."""
     services.scan_label("", "", "", None, services.scan_meta(request))
     commit()
+    return _not_recognised()
+
+
+def _not_recognised():
     if _wants_json():
         return jsonify({"verdict": "not_genuine", "reason": None}), 404
-    return render_template("traceability/scan.html", result={"verdict": "not_genuine"}, view=None,
-                           event_labels=EVENT_LABELS), 404
+    return render_template("traceability/scan.html", result={"verdict": "not_genuine"}, lot_html="", title=None,
+                           lang_url=_lang_url()), 404
+
+
+def _lang_url() -> str:
+    other = "en" if str(get_locale()).startswith("zh") else "zh_CN"
+    args = request.args.to_dict() | {"lang": other}
+    return request.path + "?" + urlencode(args)
 
 
 def _wants_json() -> bool:

@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from traceability.pdf import LAYOUTS, LabelText, render_label_sheet
 from traceability.qr import encoder, version_for
 
-DPI = 300
+DPI = 200
 
 
 @settings(max_examples=40, deadline=None)
@@ -47,9 +47,10 @@ def label_cells(layout_name, page_png):
 
 
 def decode_pdf(pdf: Path, layout_name: str, tmp_path: Path) -> list[str]:
-    subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-mono", "-aa", "no", "-aaVector", "no", str(pdf),
+                    str(tmp_path / "page")], check=True)
     found = []
-    for page in sorted(tmp_path.glob("page-*.png")):
+    for page in sorted(tmp_path.glob("page-*.pbm")):
         for cell in label_cells(layout_name, page):
             found.extend(r.data.decode() for r in decode(cell) if r.type == "QRCODE")
     return found
@@ -78,3 +79,22 @@ def test_cli_writes_pdf_and_csv_that_agree(app, runner, create_lot, tmp_path):
     decoded = decode_pdf(out, "a4-4x10", tmp_path)
     assert sorted(decoded) == sorted(r["uri"] for r in rows)
     assert all(f"/21/{r['serial']}?s=" in r["uri"] for r in rows)
+
+
+def test_canvas_fallback_also_decodes(tmp_path):
+    from traceability.pdf import _render_canvas
+
+    labels = [(f"https://trace.example.test/01/06901234567892/10/L1/21/S{i:05d}?s=abcdEFGH_-12", f"S{i:05d}")
+              for i in range(30)]
+    out = tmp_path / "canvas.pdf"
+    text = LabelText("马家柚茶", "L1", "2026-10-20", "", "")
+    assert _render_canvas(str(out), LAYOUTS["a4-3x8"], text, iter(labels), "Helvetica", None, 500) == 30
+    assert sorted(decode_pdf(out, "a4-3x8", tmp_path)) == sorted(u for u, _s in labels)
+
+
+def test_sheet_text_is_extractable_chinese(tmp_path):
+    out = tmp_path / "t.pdf"
+    text = LabelText("马家柚鲜果 5kg 礼盒", "MJY-26A", "2026-10-20", "绿色食品", "马家柚")
+    render_label_sheet(str(out), "a4-3x8", text, iter([("https://x.test/01/06901234567892/10/A/21/B?s=c", "SERIAL123")]))
+    extracted = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "马家柚鲜果" in extracted and "SERIAL123" in extracted and "MJY-26A" in extracted
