@@ -9,7 +9,8 @@ import importlib.util
 import os
 from typing import Any, Optional
 
-from flask import Flask, g, request
+from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from greenfin.config import ROOT, Config
 
@@ -24,6 +25,14 @@ FEATURES = (
     "greenfin.lending",
     "greenfin.pools",
 )
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:id>`` limited to what a database integer holds: larger ids are simply not found."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def installed_features() -> list[Any]:
@@ -49,6 +58,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     )
     app.config.from_object(config if config is not None else Config())
     app.json.ensure_ascii = False  # Chinese stays readable in JSON and in pages
+    app.url_map.converters["int"] = BoundedInt
     from greenfin.logs import init_logging
 
     init_logging(app)
@@ -64,6 +74,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
         ext.configure_sqlite(ext.db.engine)  # builds the engine object; connects nothing
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
     ext.api.init_app(app)
+    from greenfin.api_utils import init_api_docs
+
+    init_api_docs(app)
     ext.login_manager.init_app(app)
     ext.csrf.init_app(app)
     init_i18n(app)

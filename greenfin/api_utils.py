@@ -1,7 +1,9 @@
 """Helpers shared by the API blueprints of every package."""
 from __future__ import annotations
 
+from flask import Flask
 from flask_smorest import Blueprint
+from marshmallow import fields
 from sqlalchemy import Select, func, select
 
 from greenfin.extensions import db
@@ -17,9 +19,33 @@ def paginate(stmt: Select, pagination_parameters) -> list:
     )
 
 
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, documenting X-Pagination as what it is on the wire: a JSON string."""
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata as JSON: total, total_pages, first_page, last_page, page, "
+                           "previous_page, next_page",
+            "schema": {"type": "string"},
+        }
+
+
 def api_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
-    """A flask-smorest blueprint under /api/v1 that documents the common error responses."""
-    return Blueprint(name, import_name, url_prefix="/api/v1" + url_prefix, description=description)
+    """A flask-smorest blueprint mounted under /api/v1."""
+    return ApiBlueprint(name, import_name, url_prefix="/api/v1" + url_prefix, description=description)
+
+
+def decimal_as_string(self, field, **kwargs) -> dict:
+    """Money and coordinates travel as strings (``fields.Decimal(as_string=True)``): document them so."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+    return {}
+
+
+def init_api_docs(app: Flask) -> None:
+    from greenfin.extensions import api
+
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
 
 
 ERROR_EXAMPLE = error_body(422, "validation_error", "Invalid input", {"field": ["message"]})

@@ -9,8 +9,9 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
+from marshmallow import Schema, fields
 from marshmallow import ValidationError as MarshmallowValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,16 @@ def _flatten(errors: Any) -> dict[str, list[str]]:
     return flat
 
 
+class ErrorSchema(Schema):
+    """The one error shape of the API (documented for every operation)."""
+
+    status = fields.Int(required=True, metadata={"description": "HTTP status code"})
+    code = fields.Str(required=True, metadata={"description": "machine-readable error code"})
+    message = fields.Str(required=True, metadata={"description": "what went wrong"})
+    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
+                         metadata={"description": "messages per field"})
+
+
 def error_body(status: int, code: str, message: str, errors: dict | None = None) -> dict:
     return {"status": status, "code": code, "message": message, "errors": errors or {}}
 
@@ -148,6 +159,13 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429 and getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
         return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def handle_out_of_range(exc: Exception):
+        # A number the database cannot hold (an id of 10^30, a page far beyond the end).
+        rollback()
+        return render(422, "validation_error", "A value is out of range")
 
     @app.errorhandler(IntegrityError)
     def handle_integrity(exc: IntegrityError):

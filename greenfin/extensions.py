@@ -25,9 +25,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class GreenFinApi(Api):
+    """flask-smorest's Api, documenting our error shape for every operation."""
+
+    from greenfin.errors import ErrorSchema as ERROR_SCHEMA  # noqa: N811
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
-api = Api()
+api = GreenFinApi()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()

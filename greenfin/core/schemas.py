@@ -9,13 +9,6 @@ KINDS = ("firm", "organisation", "individual")
 ROLES = ("admin", "loan_officer", "producer", "regulator")
 
 
-class ErrorSchema(Schema):
-    status = fields.Int(required=True)
-    code = fields.Str(required=True)
-    message = fields.Str(required=True)
-    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
-
-
 class TownshipSchema(Schema):
     code = fields.Str()
     name_zh = fields.Str()
@@ -33,7 +26,7 @@ class PartySchema(Schema):
                       metadata={"description": "统一社会信用代码, firms and organisations"})
     resident_id = fields.Str(load_only=True, load_default=None, allow_none=True, validate=validate.Length(max=18),
                              metadata={"description": "居民身份证号, individuals; stored only hashed and masked"})
-    id_masked = fields.Str(dump_only=True)
+    id_masked = fields.Str(dump_only=True, allow_none=True)
     township_code = fields.Str(required=True, validate=validate.Length(max=32))
     village = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
     contact_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
@@ -96,7 +89,7 @@ class UserSchema(Schema):
     active = fields.Bool(load_default=True)
     password = fields.Str(required=True, load_only=True, validate=validate.Length(max=256))
     created_at = fields.DateTime(dump_only=True)
-    last_login_at = fields.DateTime(dump_only=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class UserUpdateSchema(Schema):
@@ -119,7 +112,7 @@ class TokenSchema(Schema):
     prefix = fields.Str(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
-    token = fields.Str(dump_only=True, metadata={"description": "shown once, at issue"})
+    token = fields.Str(dump_only=True, allow_none=True, metadata={"description": "shown once, at issue"})
 
 
 class AuditEventSchema(Schema):
