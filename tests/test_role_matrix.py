@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import NumberConverter
 
 from greenfin.security import AUTHENTICATED, PUBLIC, declared_access
 
@@ -23,8 +24,7 @@ def _fill(rule) -> str:
     """A concrete URL for a rule: ids that do not exist, harmless strings."""
     url = rule.rule
     for name, conv in rule._converters.items():
-        kind = type(conv).__name__
-        value = "999999" if kind in ("IntegerConverter", "NumberConverter") else "x1"
+        value = "999999" if isinstance(conv, NumberConverter) else "x1"
         url = re.sub(r"<(?:[^:<>]+:)?" + re.escape(name) + r">", value, url)
     return url
 
