@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from werkzeug.routing import NumberConverter
+from werkzeug.routing.converters import NumberConverter
 
 from greenfin.security import AUTHENTICATED, PUBLIC, declared_access
 
