@@ -11,6 +11,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
                    send_file, stream_with_context, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -29,9 +30,12 @@ bp = Blueprint("trace", __name__, url_prefix="/trace")
 scan_bp = Blueprint("trace_scan", __name__)
 
 STAFF_AND_PRODUCER = ("admin", "regulator", "producer")
-EVENT_LABELS = {"harvest": "Harvest", "inspection": "Inspection / testing", "grading": "Grading",
-                "packing": "Packing", "shipping": "Shipping", "receiving": "Receiving", "retail": "Retail sale",
-                "transformation": "Processing", "recall": "Recall", "imported": "Partner event"}
+EVENT_LABELS = {"harvest": _l("Harvest"), "inspection": _l("Inspection / testing"), "grading": _l("Grading"),
+                "packing": _l("Packing"), "shipping": _l("Shipping"), "receiving": _l("Receiving"),
+                "retail": _l("Retail sale"), "transformation": _l("Processing"), "recall": _l("Recall"),
+                "imported": _l("Partner event")}
+VERDICT_LABELS = {"genuine": _l("Genuine, first scan"), "genuine_repeat": _l("Genuine, scanned before"),
+                  "suspicious": _l("Suspicious"), "not_genuine": _l("Not genuine")}
 
 
 def _lot_for_user(lot_id: int) -> Lot:
@@ -104,6 +108,7 @@ def _render_lot(lot, event_form=None, label_form=None, status=200):
     return render_template("traceability/lot_detail.html", lot=lot, view=view, stats=stats, batches=batches,
                            event_form=event_form or _event_form(lot), label_form=label_form or LabelForm(prefix="lb"),
                            recall_form=RecallForm(prefix="rc"), event_labels=EVENT_LABELS,
+                           verdict_labels=VERDICT_LABELS,
                            events=services.lot_events(lot.id)), status
 
 

@@ -114,3 +114,10 @@ def test_english_page_on_request(client, create_lot, issue_labels):
     path, _ = first_label_path(issue_labels(lot, 1))
     html = client.get(path + "&lang=en").get_data(as_text=True)
     assert "Genuine" in html and "Majia pomelo gift box 5 kg" in html
+
+
+def test_scan_page_is_chinese_first(client, create_lot, issue_labels):
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    html = client.get(path).get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and "正品" in html and "这是此标签第一次被扫码" in html and "采收日期" in html
