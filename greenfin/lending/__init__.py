@@ -8,7 +8,7 @@ STATUS_LABELS = {
     "withdrawn": _l("Withdrawn"), "active": _l("Active"), "repaid": _l("Repaid"), "written_off": _l("Written off"),
     "proposed": _l("Proposed"), "pledged": _l("Pledged"), "released": _l("Released"), "enforced": _l("Enforced"),
     "champion": _l("Champion"), "challenger": _l("Challenger"), "retired": _l("Retired"),
-    "stable": _l("Stable"), "warn": _l("Warning"), "alert": _l("Alert"),
+    "stable": _l("Stable"), "warn": _l("Warning"), "alert": _l("Alert"), "few": _l("Too few to judge"),
 }
 OUTCOME_LABELS = {"approve": _l("Approve"), "refer": _l("Refer"), "decline": _l("Decline")}
 
@@ -23,8 +23,8 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(cli.lending_cli)
-    nav_item(app, "lending.queue", _l("Loans"), ("admin", "loan_officer", "regulator", "producer"), order=40)
-    nav_item(app, "lending.portfolio", _l("Portfolio"), ("admin", "loan_officer", "regulator"), order=41)
+    nav_item(app, "lending.queue", _l("Green loans"), ("admin", "loan_officer", "regulator", "producer"), order=40)
+    nav_item(app, "lending.portfolio", _l("Loan portfolio"), ("admin", "loan_officer", "regulator"), order=41)
     home_card(app, "lending/_card.html", ("admin", "loan_officer", "regulator", "producer"), order=40)
     slot(app, "party", "lending/_party_slot.html", order=40)
     app.jinja_env.globals.update(status_label=lambda s: STATUS_LABELS.get(s, s),

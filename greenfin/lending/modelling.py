@@ -20,6 +20,7 @@ from greenfin.security import current_actor
 
 PSI_WARN = 0.10
 PSI_ALERT = 0.25
+PSI_MIN_N = 20  # months with fewer scored applications are shown but not judged
 # Score bands and their risk premium (annual rate points) for pricing.
 BANDS = (("A", 620, Decimal("0.0000")), ("B", 600, Decimal("0.0050")), ("C", 585, Decimal("0.0100")),
          ("D", 560, Decimal("0.0180")), ("E", -10**9, Decimal("0.0280")))
@@ -218,7 +219,7 @@ def psi_report(model: Optional[ModelVersion] = None) -> dict[str, Any]:
     """PSI of the score and of each feature, by application month, against the training sample."""
     model = model or champion()
     if model is None:
-        return {"model": None, "months": []}
+        return {"model": None, "months": [], "warn": PSI_WARN, "alert": PSI_ALERT, "min_n": PSI_MIN_N}
     card = load_scorecard(model)
     ref = model.reference or {}
     rows = db.session.execute(
@@ -246,8 +247,8 @@ def psi_report(model: Optional[ModelVersion] = None) -> dict[str, Any]:
                 features[b.name] = round(psi(expected, dist.tolist()), 4)
         worst = max([score_psi or 0] + list(features.values()))
         months.append({"month": month, "n": len(inputs), "score_psi": round(score_psi, 4) if score_psi is not None else None,
-                       "features": features, "status": status_for(worst)})
-    return {"model": model, "months": months, "warn": PSI_WARN, "alert": PSI_ALERT}
+                       "features": features, "status": status_for(worst) if len(inputs) >= PSI_MIN_N else "few"})
+    return {"model": model, "months": months, "warn": PSI_WARN, "alert": PSI_ALERT, "min_n": PSI_MIN_N}
 
 
 def status_for(value: float) -> str:

@@ -63,12 +63,14 @@ def test_promote_swaps_champion(champion):
     assert modelling.champion().id == other.id
 
 
-def test_psi_report_by_month_flags_shift(create_application, champion, seams, create_party):
+def test_psi_report_by_month_flags_shift(create_application, champion, seams, create_party, monkeypatch):
     for month, colour in ((1, "green"), (1, "green"), (2, "red"), (2, "red")):
         party = create_party()
         seams.colours[party.id] = colour
         app = create_application(party=party, applied_on=date(2026, month, 5))
         modelling.score_application(app)
+    assert {m["status"] for m in modelling.psi_report()["months"]} == {"few"}  # two a month: not judged
+    monkeypatch.setattr(modelling, "PSI_MIN_N", 1)
     report = modelling.psi_report()
     months = {m["month"]: m for m in report["months"]}
     assert set(months) == {"2026-01", "2026-02"}
