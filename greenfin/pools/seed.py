@@ -1,8 +1,8 @@
 """Demo pool: the demo district's performing green loans, a published cut and monthly servicer reports.
 
 Runs after the lending seed and reads its loans from the database. The cut-off date is
-the month end (of a few candidates) at which most loans qualify; the servicer reports
-cover every month that has ended since.
+the month end (of a few candidates) at which most loans qualify within the concentration
+limits; the servicer reports cover every month that has ended since.
 """
 from __future__ import annotations
 
@@ -35,16 +35,25 @@ def _month_ends(after: date, before: date) -> list[str]:
 
 
 def _eligible_ids(pool, ids: list[int], as_of: date) -> list[int]:
-    """Add loans one by one (smallest first) while each keeps the pool within the criteria."""
-    chosen: list[int] = []
+    """Loans that qualify on ``as_of``, added one by one while each keeps the pool within the
+    concentration limits; of the two orders (largest first, smallest first) the one that
+    keeps more loans, then more balance."""
     records = services.evaluate(pool, ids, as_of)
-    order = sorted((i for i, e in records.items() if not services.loan_reasons(pool.criteria, e["record"])),
-                   key=lambda i: records[i]["record"]["balance"])
-    for loan_id in order:
-        trial = [records[i]["record"] for i in chosen + [loan_id]]
-        if not services.concentration_reasons(pool.criteria, trial, trial):
-            chosen.append(loan_id)
-    return chosen
+    qualified = [i for i, e in records.items() if not services.loan_reasons(pool.criteria, e["record"])]
+    best: list[int] = []
+    for descending in (True, False):
+        chosen: list[int] = []
+        for loan_id in sorted(qualified, key=lambda i: records[i]["record"]["balance"], reverse=descending):
+            trial = [records[i]["record"] for i in chosen + [loan_id]]
+            if not services.concentration_reasons(pool.criteria, trial, trial):
+                chosen.append(loan_id)
+
+        def size(picked):
+            return len(picked), sum(records[i]["record"]["balance"] for i in picked)
+
+        if size(chosen) > size(best):
+            best = chosen
+    return best
 
 
 def seed_demo(rng, context: dict) -> dict:
