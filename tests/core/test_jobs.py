@@ -72,3 +72,17 @@ def test_job_status_api_and_page(app, api, create_party, login, client, create_u
     login(officer.user)
     page = client.get(f"/jobs/{job.id}")
     assert page.status_code == 200 and "改名任务" in page.get_data(as_text=True)
+
+
+def test_redis_down_jobs_run_inline_and_pages_work(app, create_party, client, monkeypatch):
+    """Without a reachable Redis a queued job runs in the web process after the commit."""
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    party = create_party(name="红狮前")
+    job_id = enqueue("tests.core.sample_jobs.rename_party", {"party_id": party.id, "name": "红狮后"},
+                     title="rename").id
+    commit()
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).status == "finished"
+    assert services.get_party(party.id).name == "红狮后"
+    assert client.get("/").status_code == 200
+    assert client.get("/readyz").status_code == 503

@@ -1,0 +1,68 @@
+"""Faults: the database going away under load (Redis going away: tests/core/test_jobs.py)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from greenfin.core.models import Party
+from greenfin.extensions import db
+from greenfin.stack import http
+from tests.conftest import PG_BASE, make_uscc
+
+pytestmark = [pytest.mark.multiprocess, pytest.mark.no_db_isolation]
+
+
+def _admin_engine():
+    return create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
+
+
+def test_database_restart_gives_clean_503_and_loses_nothing(stack):
+    """Connections are cut and refused for a while (what a restart looks like to the app)."""
+    token = stack["tokens"]["loan_officer"]
+    name = stack["database_url"].rsplit("/", 1)[1]
+    created, statuses, stop = [], [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            code = make_uscc()
+            status, _body, headers = http("POST", stack["url"] + "/api/v1/parties", token,
+                                          {"kind": "firm", "name": f"故障{code[-5:]}", "uscc": code,
+                                           "township_code": "yangkou"}, timeout=20)
+            statuses.append(status)
+            if status == 201:
+                created.append(code)
+            if status == 503:
+                assert headers.get("Retry-After")
+            time.sleep(0.02)
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for w in workers:
+        w.start()
+    time.sleep(1.0)
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        time.sleep(2.0)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    time.sleep(2.5)
+    stop.set()
+    for w in workers:
+        w.join()
+
+    assert 503 in statuses, "requests during the outage answer 503"
+    assert not [s for s in statuses if s >= 500 and s != 503], statuses
+    assert statuses[-1] == 201, "requests succeed once the database is back"
+    with stack["app"].app_context():
+        db.engine.dispose()  # this process's pool was cut too
+        stored = set(db.session.scalars(select(Party.uscc).where(Party.uscc.in_(created))))
+        db.session.remove()
+    assert stored == set(created), "every request answered 201 was committed"
