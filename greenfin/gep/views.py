@@ -15,7 +15,7 @@ from greenfin.gep.models import GepAccount
 from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelComputeForm, VersionCopyForm
 from greenfin.jobs import enqueue
 from greenfin.pages import page_of
-from greenfin.security import STAFF, access, current_actor, require_party_access
+from greenfin.security import STAFF, access, require_party_access
 
 bp = Blueprint("gep", __name__, url_prefix="/gep")
 VIEWERS = ("admin", "regulator", "loan_officer")
@@ -151,28 +151,35 @@ def import_parcels():
 # ---------------------------------------------------------------- parameter and price versions
 
 
-@bp.route("/prices", methods=["GET", "POST"])
-@access("admin", "regulator")
-def prices():
+def _copy_form() -> VersionCopyForm:
     form = VersionCopyForm()
     form.source.choices = _version_choices()
-    if request.method == "POST":
-        if current_actor().role != "admin":
-            return render_template("errors.html", status=403, message=_("Only administrators change price tables."),
-                                   errors={}), 403
-        if form.validate_on_submit():
-            try:
-                version = services.copy_version(services.get_version(form.source.data),
-                                                {"code": form.code.data.strip(), "title": form.title.data,
-                                                 "year": form.year.data})
-                commit()
-                flash(_("Version %(code)s created; edit its values before it is used.", code=version.code), "success")
-                return redirect(url_for("gep.version", code=version.code))
-            except (ValidationFailed, NotFound) as exc:
-                db.session.rollback()
-                apply_errors(form, exc.errors or {"source": [exc.message]})
-    status = 422 if form.errors else 200
-    return render_template("gep/prices.html", versions=services.list_versions(), form=form), status
+    return form
+
+
+@bp.route("/prices")
+@access("admin", "regulator")
+def prices():
+    return render_template("gep/prices.html", versions=services.list_versions(), form=_copy_form())
+
+
+@bp.route("/prices/copy", methods=["POST"])
+@access("admin")
+def version_copy():
+    """A new version copied from another; its values are edited before it is used."""
+    form = _copy_form()
+    if form.validate_on_submit():
+        try:
+            version = services.copy_version(services.get_version(form.source.data),
+                                            {"code": form.code.data.strip(), "title": form.title.data,
+                                             "year": form.year.data})
+            commit()
+            flash(_("Version %(code)s created; edit its values before it is used.", code=version.code), "success")
+            return redirect(url_for("gep.version", code=version.code))
+        except (ValidationFailed, NotFound) as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors or {"source": [exc.message]})
+    return render_template("gep/prices.html", versions=services.list_versions(), form=form), 422
 
 
 @bp.route("/prices/<code>")

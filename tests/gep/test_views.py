@@ -75,7 +75,7 @@ def test_parcel_compute_form(client, login, create_user, versions, gep_parcel):
 def test_admin_copies_and_edits_version(client, login, create_user, versions):
     login(create_user("admin"))
     assert "GF-2025" in client.get("/gep/prices").get_data(as_text=True)
-    response = client.post("/gep/prices", data={"source": "GF-2025", "code": "GF-2026", "title": "2026 draft",
+    response = client.post("/gep/prices/copy", data={"source": "GF-2025", "code": "GF-2026", "title": "2026 draft",
                                                 "year": 2026})
     assert response.status_code == 302
     bad = client.post("/gep/prices/GF-2026/price_carbon", data={"value": "-5", "unit": "CNY/tCO₂", "source": "x",
@@ -86,7 +86,7 @@ def test_admin_copies_and_edits_version(client, login, create_user, versions):
     assert ok.status_code == 302
     db.session.expire_all()
     assert services.get_version("GF-2026").values()["price_carbon"] == 88.0
-    duplicate = client.post("/gep/prices", data={"source": "GF-2025", "code": "GF-2026", "title": "again", "year": 2026})
+    duplicate = client.post("/gep/prices/copy", data={"source": "GF-2025", "code": "GF-2026", "title": "again", "year": 2026})
     assert duplicate.status_code == 422
 
 
@@ -95,7 +95,7 @@ def test_regulator_reads_but_cannot_edit_prices(client, login, create_user, vers
     html = client.get("/gep/prices/GF-2025").get_data(as_text=True)
     assert "price_carbon" in html and "/gep/prices/GF-2025/price_carbon" not in html
     assert client.get("/gep/prices/GF-2025/price_carbon").status_code == 403
-    assert client.post("/gep/prices", data={"source": "GF-2025", "code": "R", "title": "t", "year": 2025}).status_code == 403
+    assert client.post("/gep/prices/copy", data={"source": "GF-2025", "code": "R", "title": "t", "year": 2025}).status_code == 403
 
 
 def test_locked_version_shows_no_edit_links(client, login, create_user, versions, gep_parcel):
