@@ -90,3 +90,30 @@ def test_add_ineligible_loan_from_page_stores_nothing(client, create_user, login
     ok = create_loan(disbursed_on=date.today() - timedelta(days=3))
     client.post(f"/pools/{pool.id}/loans", data={"loan_ids": [str(ok.id)]})
     assert [m.loan_id for m in services.live_memberships(pool)] == [ok.id]
+
+
+def test_generate_report_from_page_runs_a_job(client, create_user, login, seeded, drain_jobs):
+    pool, *_ = seeded
+    login(create_user("loan_officer"))
+    response = client.post(f"/pools/{pool.id}/reports", data={"month": "2026-09"})
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    drain_jobs()
+    job_page = client.get(response.headers["Location"])
+    assert f"/pools/{pool.id}/reports/2026-09".encode() in job_page.data
+    assert client.get(f"/pools/{pool.id}/reports/2026-09").status_code == 200
+    bad = client.post(f"/pools/{pool.id}/reports", data={"month": "2099-01"}, follow_redirects=True)
+    assert bad.status_code == 200 and "/jobs/" not in bad.request.path
+
+
+def test_cut_publish_and_discard_from_pages(client, create_user, login, seeded):
+    pool, cut, _ = seeded
+    login(create_user("loan_officer"))
+    assert client.post(f"/pools/{pool.id}/cuts/{cut.id}/discard").status_code == 302
+    assert services.get_cut(cut.id).published  # a published cut is not discarded
+    response = client.post(f"/pools/{pool.id}/cuts", data={"as_of": "2026-07-31", "corrects_id": "0", "note": ""})
+    assert response.status_code == 302
+    draft = max(db.session.scalars(services.cut_query(pool)), key=lambda c: c.seq)
+    assert draft.status == "draft" and draft.as_of == date(2026, 7, 31)
+    client.post(f"/pools/{pool.id}/cuts/{draft.id}/publish")
+    db.session.expire_all()
+    assert services.get_cut(draft.id).published
