@@ -962,9 +962,17 @@ def _build_lot_view(lot: Lot) -> dict:
         origin.append({"parcel_id": p.id, "code": p.code, "name": p.name, "township_zh": p.township.name_zh,
                        "township_en": p.township.name_en, "village": p.village, "lat": str(p.lat),
                        "lon": str(p.lon), "area_ha": str(p.area_ha), "gep": _gep_brief(p.id)})
-    events = [{"kind": e.kind, "time": e.event_time.astimezone(CHINA_TZ).isoformat(), "biz_step": e.biz_step,
-               "disposition": e.disposition, "ship_to": e.ship_to.name if e.ship_to else None,
-               "reference": e.reference_document} for e in lot_events(lot.id)]
+    events: list[dict] = []
+    for e in lot_events(lot.id):
+        item = {"kind": e.kind, "time": e.event_time.astimezone(CHINA_TZ).isoformat(), "biz_step": e.biz_step,
+                "disposition": e.disposition, "ship_to": e.ship_to.name if e.ship_to else None,
+                "reference": e.reference_document, "count": 1}
+        last = events[-1] if events else None
+        if last and (last["kind"], last["time"][:10], last["ship_to"]) == (item["kind"], item["time"][:10],
+                                                                           item["ship_to"]):
+            last["count"] += 1  # e.g. one packing event per carton: one line on the timeline
+        else:
+            events.append(item)
     authorised = brand is not None and brand_authorised(brand.id, lot.producer_id, day)
     inputs = [{"code": li.input_lot.code, "product": li.input_lot.product.name}
               for li in db.session.scalars(select(LotInput).where(LotInput.lot_id == lot.id))]
