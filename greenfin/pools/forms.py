@@ -1,6 +1,8 @@
 """WTForms of the pool pages. Shapes only; services do the business checks."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
@@ -74,19 +76,28 @@ class PoolForm(FlaskForm):
                 "delinquency_trigger": s(self.delinquency_trigger.data)}
 
     def load(self, pool) -> None:
+        """Fill the form from a pool (shares and rates are stored as decimal strings)."""
+        def dec(value):
+            return Decimal(str(value)) if value not in (None, "") else None
+
         for k in self.CRITERIA:
             value = pool.criteria.get(k)
-            getattr(self, k).data = (value or "") if k == "min_colour" else value
+            if k == "min_colour":
+                value = value or ""
+            elif k in ("max_obligor_share", "max_township_share"):
+                value = dec(value)
+            getattr(self, k).data = value
         st = pool.structure
         by_kind = {t["kind"]: t for t in st["tranches"]}
-        self.senior_share.data = by_kind.get("senior", {}).get("share")
-        self.senior_coupon.data = by_kind.get("senior", {}).get("coupon")
-        self.mezzanine_share.data = by_kind.get("mezzanine", {}).get("share")
-        self.mezzanine_coupon.data = by_kind.get("mezzanine", {}).get("coupon")
-        self.subordinated_share.data = by_kind.get("subordinated", {}).get("share")
-        for k in ("servicer_fee", "principal_mode", "oc_trigger", "ic_trigger", "reserve_target", "cleanup_call",
+        self.senior_share.data = dec(by_kind.get("senior", {}).get("share"))
+        self.senior_coupon.data = dec(by_kind.get("senior", {}).get("coupon"))
+        self.mezzanine_share.data = dec(by_kind.get("mezzanine", {}).get("share"))
+        self.mezzanine_coupon.data = dec(by_kind.get("mezzanine", {}).get("coupon"))
+        self.subordinated_share.data = dec(by_kind.get("subordinated", {}).get("share"))
+        self.principal_mode.data = st.get("principal_mode")
+        for k in ("servicer_fee", "oc_trigger", "ic_trigger", "reserve_target", "cleanup_call",
                   "cumulative_default_trigger", "delinquency_trigger"):
-            getattr(self, k).data = st.get(k)
+            getattr(self, k).data = dec(st.get(k))
 
 
 ERROR_FIELDS = {  # service error keys -> form fields

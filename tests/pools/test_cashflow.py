@@ -126,3 +126,20 @@ def test_loan_arrays_refuses_bad_loans(args, field):
 def test_loan_arrays_refuses_unknown_amortisation():
     with pytest.raises(AssumptionError, match="amortisation"):
         loan_arrays([1000.0], [0.05], [12], "balloon")
+
+
+@pytest.mark.parametrize("method, kind", [("annuity", "annuity"), ("equal_principal", "linear"), ("interest_only", "bullet")])
+def test_project_matches_the_lending_schedule(method, kind):
+    """The engine against the lending package's own Decimal schedule (rounded to the cent)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from greenfin.lending.schedule import build_schedule
+
+    amount, rate, n = Decimal("386500"), Decimal("0.0435"), 36
+    lines = build_schedule(amount, rate, n, method, date(2026, 1, 15))
+    proj = project_pool(loan_arrays([float(amount)], [float(rate)], [n], kind), n, loan_level=True)
+    np.testing.assert_allclose(proj.loan_level["scheduled_principal"][:, 0], [float(l.principal) for l in lines],
+                               atol=0.02 * n)
+    np.testing.assert_allclose(proj.loan_level["interest"][:, 0], [float(l.interest) for l in lines], atol=0.02 * n)
+    assert proj.scheduled_principal.sum() == pytest.approx(float(amount))

@@ -117,3 +117,24 @@ def test_cut_publish_and_discard_from_pages(client, create_user, login, seeded):
     client.post(f"/pools/{pool.id}/cuts/{draft.id}/publish")
     db.session.expire_all()
     assert services.get_cut(draft.id).published
+
+
+def test_edit_pool_page(client, create_user, login, seeded):
+    pool, *_ = seeded
+    login(create_user("admin"))
+    page = client.get(f"/pools/{pool.id}/edit")
+    assert page.status_code == 200 and pool.code.encode() in page.data
+    form = {"name": "改名后的资产池", "green_designation": "green", "performing": "y", "zero_dpd": "y",
+            "green_tagged": "y", "min_remaining_term": 1, "max_remaining_term": 200, "max_obligor_share": "0.5",
+            "max_township_share": "0.9", "min_colour": "blue", "senior_share": "0.7", "senior_coupon": "0.03",
+            "mezzanine_share": "0.1", "mezzanine_coupon": "0.04", "subordinated_share": "0.1",
+            "servicer_fee": "0.004", "principal_mode": "sequential", "oc_trigger": "", "ic_trigger": "",
+            "reserve_target": "0", "cleanup_call": "0.1", "cumulative_default_trigger": "0.05",
+            "delinquency_trigger": "0.08"}
+    assert client.post(f"/pools/{pool.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    pool = services.get_pool(pool.id)
+    assert pool.name == "改名后的资产池" and pool.criteria["min_colour"] == "blue"
+    assert pool.structure["principal_mode"] == "sequential" and pool.structure["oc_trigger"] is None
+    form["senior_coupon"] = "-0.02"
+    assert client.post(f"/pools/{pool.id}/edit", data=form).status_code == 422

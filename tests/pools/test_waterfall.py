@@ -144,3 +144,15 @@ def test_waterfall_refuses_bad_structures(tranches, field):
     with pytest.raises(AssumptionError) as info:
         run_waterfall(proj, Structure(tranches))
     assert info.value.field == field
+
+
+def test_waterfall_ic_trigger_breaches_when_interest_is_thin():
+    proj = project_pool(pool(rate=(0.02, 0.021)), cpr=0.05)
+    structure = standard_structure(proj.opening_balance, senior_coupon=0.035, mezzanine_coupon=0.05,
+                                   principal_mode="pro_rata", ic_trigger=1.0, cleanup_call=0.0)
+    result = run_waterfall(proj, structure)
+    assert result.ic_ratio[0] < 1.0 and result.trigger_breached[0] and result.sequential.all()
+    # Interest collected falls short of the coupons: principal collections pay interest, so notes
+    # are written down although the pool lost nothing.
+    assert proj.loss.sum() == 0
+    assert sum(t.losses for t in result.tranches) > 0
