@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item
+    from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
     from greenfin.pools import models  # noqa: F401  (models registered for migrations)
     from greenfin.pools.api import blp
@@ -17,6 +17,21 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(pools_cli)
     nav_item(app, "pools.index", _l("Asset pools"), ("admin", "loan_officer", "regulator"), order=60)
     home_card(app, "pools/_card_pools.html", ("admin", "loan_officer", "regulator"), order=60)
+    slot(app, "party", "pools/_party_pools.html", order=60)
+    app.jinja_env.globals["party_pool_loans"] = party_pool_loans
+
+
+def party_pool_loans(party_id: int) -> list:
+    """The party's loans now in asset pools, for the party page (staff only)."""
+    from sqlalchemy import select
+
+    from greenfin.extensions import db
+    from greenfin.lending.models import Loan
+    from greenfin.pools.models import PoolMembership
+
+    return list(db.session.scalars(
+        select(PoolMembership).join(Loan, Loan.id == PoolMembership.loan_id)
+        .where(Loan.party_id == party_id, PoolMembership.removed_on.is_(None)).order_by(PoolMembership.id)))
 
 
 def seed_demo(rng, context):

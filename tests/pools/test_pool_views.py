@@ -138,3 +138,11 @@ def test_edit_pool_page(client, create_user, login, seeded):
     assert pool.structure["principal_mode"] == "sequential" and pool.structure["oc_trigger"] is None
     form["senior_coupon"] = "-0.02"
     assert client.post(f"/pools/{pool.id}/edit", data=form).status_code == 422
+
+
+def test_party_page_shows_its_pooled_loans_to_staff(client, create_user, login, seeded):
+    pool, cut, loans = seeded
+    login(create_user("regulator"))
+    page = client.get(f"/parties/{loans[0].party_id}")
+    assert page.status_code == 200
+    assert loans[0].number.encode() in page.data and pool.name.encode() in page.data
