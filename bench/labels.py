@@ -46,7 +46,7 @@ def labels(count: int):
 def decode_page(args) -> list[str]:
     png, layout_name = args
     from PIL import Image
-    from pyzbar.pyzbar import decode
+    from pyzbar.pyzbar import ZBarSymbol, decode
 
     layout = LAYOUTS[layout_name]
     image = Image.open(png).convert("L")
@@ -58,7 +58,7 @@ def decode_page(args) -> list[str]:
             top = layout.margin_y + row * (layout.label_h + layout.gap_y)
             cell = image.crop((int(x0 * scale), int(top * scale), int((x0 + layout.label_w) * scale),
                                int((top + layout.label_h) * scale)))
-            found.extend(r.data.decode() for r in decode(cell) if r.type == "QRCODE")
+            found.extend(r.data.decode() for r in decode(cell, symbols=[ZBarSymbol.QRCODE]))
     os.unlink(png)
     return found
 

@@ -19,6 +19,18 @@ def init_app(app: Flask) -> None:
     nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40)
     home_card(app, "traceability/_card.html", ("admin", "regulator", "producer"), order=40)
     slot(app, "parcel", "traceability/_slot_parcel.html", order=40)
+    app.jinja_env.globals["trace_parcel_lots"] = _parcel_lots
+
+
+def _parcel_lots(parcel_id: int, limit: int = 10):
+    """Lots whose origin includes the parcel (for the parcel page's slot)."""
+    from sqlalchemy import select
+
+    from greenfin.extensions import db
+    from traceability.models import Lot, lot_parcels
+
+    return db.session.scalars(select(Lot).join(lot_parcels, lot_parcels.c.lot_id == Lot.id)
+                              .where(lot_parcels.c.parcel_id == parcel_id).order_by(Lot.id.desc()).limit(limit)).all()
 
 
 def seed_demo(rng, context):

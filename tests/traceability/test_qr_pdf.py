@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M, ERROR_CORRECT_Q
 from qrcode.util import MODE_8BIT_BYTE, QRData
-from pyzbar.pyzbar import decode
+from pyzbar.pyzbar import ZBarSymbol, decode
 from reportlab.lib.units import mm
 
 from traceability.pdf import LAYOUTS, LabelText, render_label_sheet
@@ -52,7 +52,7 @@ def decode_pdf(pdf: Path, layout_name: str, tmp_path: Path) -> list[str]:
     found = []
     for page in sorted(tmp_path.glob("page-*.pbm")):
         for cell in label_cells(layout_name, page):
-            found.extend(r.data.decode() for r in decode(cell) if r.type == "QRCODE")
+            found.extend(r.data.decode() for r in decode(cell, symbols=[ZBarSymbol.QRCODE]))
     return found
 
 

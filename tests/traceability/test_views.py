@@ -80,3 +80,10 @@ def test_certificate_pages(client, create_user, login, create_lot):
     assert "AGI-T" in page
     assert client.get("/trace/products").status_code == 200
     assert client.get(f"/trace/lots/{lot.id}/epcis.jsonld").status_code == 200
+
+
+def test_parcel_page_lists_its_lots(client, create_user, login, create_lot):
+    lot = create_lot()
+    login(create_user("admin"))
+    html = client.get(f"/parcels/{lot.parcels[0].id}").get_data(as_text=True)
+    assert lot.code in html
