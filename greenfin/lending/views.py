@@ -78,10 +78,7 @@ def application_detail(application_id):
     app = services.get_application(application_id)
     require_party_access(app.party_id)
     collateral_form = CollateralForm()
-    holders = {app.party_id} | {g.get("party_id") for g in app.guarantors or [] if g.get("party_id")}
-    collateral_form.parcel_id.choices = [
-        (p.id, f"{p.code} · {p.name or ''} · {p.land_cover} · {p.area_ha} ha")
-        for p in db.session.scalars(select(Parcel).where(Parcel.holder_id.in_(holders)).order_by(Parcel.code))]
+    collateral_form.parcel_id.choices = _parcel_choices(app)
     score = modelling.latest_score(app)
     challengers = [s for s in app.scores if s.role == "challenger"][-3:]
     gep_now = {p.parcel_id: links.parcel_gep(p.parcel_id) for p in app.collateral}
@@ -91,6 +88,13 @@ def application_detail(application_id):
         pending=services.pending_override(app), colour_now=links.current_colour(app.party_id), gep_now=gep_now,
         collateral_form=collateral_form, decision_form=OfficerDecisionForm(), review_form=ReviewForm(),
         book_form=BookForm(disbursed_on=date.today()), officer=current_actor().role in OFFICERS)
+
+
+def _parcel_choices(app) -> list[tuple[int, str]]:
+    """Parcels of the applicant and of guarantors that are parties."""
+    holders = {app.party_id} | {g.get("party_id") for g in app.guarantors or [] if g.get("party_id")}
+    return [(p.id, f"{p.code} · {p.name or ''} · {p.land_cover} · {p.area_ha} ha")
+            for p in db.session.scalars(select(Parcel).where(Parcel.holder_id.in_(holders)).order_by(Parcel.code))]
 
 
 def _act(application_id, action):
@@ -106,8 +110,9 @@ def _act(application_id, action):
 @bp.route("/applications/<int:application_id>/collateral", methods=["POST"])
 @access(*OFFICERS)
 def collateral_add(application_id):
+    app = services.get_application(application_id)
     form = CollateralForm()
-    form.parcel_id.choices = [(form.parcel_id.data, "")]  # checked by the service
+    form.parcel_id.choices = _parcel_choices(app)
     if not form.validate_on_submit():
         flash(_("Please give the parcel and its appraised value."), "error")
         return redirect(url_for("lending.application_detail", application_id=application_id))
@@ -200,38 +205,52 @@ def loans():
     return render_template("lending/loans.html", page=page)
 
 
-@bp.route("/loans/<int:loan_id>", methods=["GET", "POST"])
+@bp.route("/loans/<int:loan_id>")
 @access(*STAFF, "producer")
-def loan_detail(loan_id):
+def loan_detail(loan_id, form: RepaymentForm | None = None, write_off: WriteOffForm | None = None):
     loan = services.get_loan(loan_id)
     require_party_access(loan.party_id)
+    form = form or RepaymentForm(prefix="r", received_on=date.today())
+    write_off = write_off or WriteOffForm(prefix="w")
+    status = 422 if form.errors or write_off.errors else 200
+    return render_template("lending/loan_detail.html", loan=loan, form=form, write_off=write_off,
+                           officer=current_actor().role in OFFICERS), status
+
+
+@bp.route("/loans/<int:loan_id>/repayments", methods=["POST"])
+@access(*OFFICERS)
+def loan_repayment(loan_id):
+    loan = services.get_loan(loan_id)
     form = RepaymentForm(prefix="r")
-    write_off = WriteOffForm(prefix="w")
-    if request.method == "POST":
-        if current_actor().role not in OFFICERS:
-            abort(403)
+    if form.validate_on_submit():
         try:
-            if "w-reason" in request.form:
-                if write_off.validate_on_submit():
-                    services.write_off_loan(loan, write_off.reason.data)
-                    commit()
-                    flash(_("Loan written off."), "success")
-                    return redirect(url_for("lending.loan_detail", loan_id=loan_id))
-            elif form.validate_on_submit():
-                services.record_repayment(loan, form.amount.data, form.received_on.data, form.reference.data or None)
-                commit()
-                flash(_("Repayment recorded."), "success")
-                return redirect(url_for("lending.loan_detail", loan_id=loan_id))
+            services.record_repayment(loan, form.amount.data, form.received_on.data, form.reference.data or None)
+            commit()
+            flash(_("Repayment recorded."), "success")
+            return redirect(url_for("lending.loan_detail", loan_id=loan_id))
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)
         except DomainError as exc:
             _fail(exc)
-        loan = services.get_loan(loan_id)
-    elif form.received_on.data is None:
-        form.received_on.data = date.today()
-    return render_template("lending/loan_detail.html", loan=loan, form=form, write_off=write_off,
-                           officer=current_actor().role in OFFICERS), 422 if form.errors else 200
+            return redirect(url_for("lending.loan_detail", loan_id=loan_id))
+    return loan_detail(loan_id, form=form)
+
+
+@bp.route("/loans/<int:loan_id>/write-off", methods=["POST"])
+@access(*OFFICERS)
+def loan_write_off(loan_id):
+    loan = services.get_loan(loan_id)
+    write_off = WriteOffForm(prefix="w")
+    if write_off.validate_on_submit():
+        try:
+            services.write_off_loan(loan, write_off.reason.data)
+            commit()
+            flash(_("Loan written off."), "success")
+        except DomainError as exc:
+            _fail(exc)
+        return redirect(url_for("lending.loan_detail", loan_id=loan_id))
+    return loan_detail(loan_id, write_off=write_off)
 
 
 @bp.route("/portfolio")
@@ -253,20 +272,24 @@ def portfolio():
 # ---------------------------------------------------------------- models and products
 
 
-@bp.route("/models", methods=["GET", "POST"])
+@bp.route("/models")
 @access(*STAFF)
-def models():
+def models(form: TrainForm | None = None):
     """The registry; admins upload a loan-book CSV to train a new version in the background."""
-    form = TrainForm()
-    if request.method == "POST":
-        if current_actor().role != "admin":
-            abort(403)
-        if form.validate_on_submit():
-            job = _queue_training(form)
-            if job is not None:
-                return redirect(url_for("core.job_detail", job_id=job.id))
+    form = form or TrainForm()
     versions = list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
     return render_template("lending/models.html", versions=versions, form=form), 422 if form.errors else 200
+
+
+@bp.route("/models/train", methods=["POST"])
+@access("admin")
+def model_train():
+    form = TrainForm()
+    if form.validate_on_submit():
+        job = _queue_training(form)
+        if job is not None:
+            return redirect(url_for("core.job_detail", job_id=job.id))
+    return models(form)
 
 
 def _queue_training(form: TrainForm):

@@ -86,3 +86,30 @@ def test_new_application_form_reshows_errors(client, login, create_user, create_
         "purpose": "x", "annual_income": "1000"})
     assert response.status_code == 422
     assert "between" in response.get_data(as_text=True)
+
+
+def test_loan_page_records_repayment_and_reshows_errors(client, login, create_user, create_application, champion,
+                                                       seams, monkeypatch):
+    from greenfin.lending import services
+
+    monkeypatch.setattr(services, "APPROVE_AT", 0)
+    app = create_application()
+    services.decide_application(app)
+    loan = services.book_loan(app, date(2026, 1, 10))
+    db.session.commit()
+    login(create_user("loan_officer"))
+    first = loan.instalments[0]
+    response = client.post(f"/lending/loans/{loan.id}/repayments",
+                           data={"r-amount": str(first.total_due), "r-received_on": first.due_date.isoformat()})
+    assert response.status_code == 302
+    assert loan.instalments[0].paid_on == first.due_date
+    response = client.post(f"/lending/loans/{loan.id}/repayments",
+                           data={"r-amount": "99999999", "r-received_on": "2026-03-01"})
+    assert response.status_code == 422 and "exceeds" in response.get_data(as_text=True)
+    response = client.post(f"/lending/loans/{loan.id}/write-off", data={"w-reason": "借款人失联"})
+    assert response.status_code == 302 and loan.status == "written_off"
+
+
+def test_producer_cannot_record_repayment(client, login, create_user):
+    login(create_user("producer"))
+    assert client.post("/lending/loans/1/repayments", data={}).status_code == 403

@@ -16,7 +16,7 @@ from tests.lending.conftest import trained
 def test_upload_trains_a_version_in_a_job(client, login, create_user, drain_jobs, products):
     login(create_user("admin"))
     csv = generate_book(1200, seed=21).to_csv(index=False).encode()
-    response = client.post("/lending/models", data={"csv": (io.BytesIO(csv), "book.csv"), "target": "defaulted",
+    response = client.post("/lending/models/train", data={"csv": (io.BytesIO(csv), "book.csv"), "target": "defaulted",
                                                     "champion": "y"}, content_type="multipart/form-data")
     assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
     drain_jobs()
@@ -30,7 +30,7 @@ def test_upload_trains_a_version_in_a_job(client, login, create_user, drain_jobs
 def test_upload_without_target_column_reshows_form(client, login, create_user, products):
     login(create_user("admin"))
     csv = generate_book(200, seed=21).to_csv(index=False).encode()
-    response = client.post("/lending/models", data={"csv": (io.BytesIO(csv), "book.csv"), "target": "nope"},
+    response = client.post("/lending/models/train", data={"csv": (io.BytesIO(csv), "book.csv"), "target": "nope"},
                            content_type="multipart/form-data")
     assert response.status_code == 422 and "nope" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Job.id))) == 0
