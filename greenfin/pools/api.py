@@ -5,7 +5,6 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
-from greenfin.errors import N_, ValidationFailed
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
 from greenfin.pools import reporting, schemas, services
@@ -214,10 +213,7 @@ class PoolReports(MethodView):
     def post(self, data, pool_id):
         """Generate the month's servicer report in the background; returns the job to watch."""
         pool = services.get_pool(pool_id)
-        reporting.parse_month(data["month"])
-        if services.latest_published_cut(pool) is None:
-            raise ValidationFailed(N_("Publish a pool cut first: it is the report's baseline"),
-                                   {"month": [N_("no published pool cut")]})
+        reporting.check_report_month(pool, data["month"])  # refuse bad months now, not in the job
         job = enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": data["month"]},
                       title=f"Servicer report {pool.code} {data['month']}")
         commit()

@@ -108,7 +108,8 @@ def _annualised(monthly: float) -> float:
     return 1.0 - (1.0 - monthly) ** 12
 
 
-def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
+def check_report_month(pool: Pool, month: str):
+    """The month's bounds and baseline cut, or ValidationFailed (bad format, not ended, no baseline)."""
     start, end = parse_month(month)
     if end >= date.today():
         raise ValidationFailed(N_("Invalid month"), {"month": [N_("only a month that has ended can be reported")]})
@@ -116,6 +117,11 @@ def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
     if baseline is None:
         raise ValidationFailed(N_("Publish a pool cut first: it is the report's baseline"),
                                {"month": [N_("no published pool cut on or before this month")]})
+    return start, end, baseline
+
+
+def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
+    start, end, baseline = check_report_month(pool, month)
     memberships = list(db.session.scalars(
         select(PoolMembership).where(PoolMembership.pool_id == pool.id, PoolMembership.added_on <= end,
                                      (PoolMembership.removed_on.is_(None)) | (PoolMembership.removed_on > start))))

@@ -318,8 +318,7 @@ def report_new(pool_id):
     try:
         if not form.validate_on_submit():
             raise ValidationFailed("Invalid month", {"month": ["write the month as YYYY-MM"]})
-        reporting.compute_report(pool, form.month.data.strip())  # refuse bad months here, not in the job
-        db.session.rollback()
+        reporting.check_report_month(pool, form.month.data.strip())  # refuse bad months here, not in the job
         job = enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": form.month.data.strip()},
                       title=_("Servicer report %(code)s %(month)s", code=pool.code, month=form.month.data.strip()))
         commit()
