@@ -40,10 +40,20 @@ def wait_until_ready(url: str, timeout: float = 60) -> None:
     raise TimeoutError(f"{url} did not become ready")
 
 
+class Stack(str):
+    """The base URL of a running stack, which also knows its processes."""
+
+    web: subprocess.Popen
+    rq_workers: list[subprocess.Popen]
+
+
 @contextmanager
 def running_stack(database_url: str, redis_url: str, instance: Path, web_workers: int = 2, rq_workers: int = 2,
-                  threads: int = 4, extra_env: dict | None = None) -> Iterator[str]:
-    """Yield the base URL of ``web_workers`` gunicorn processes, with ``rq_workers`` rq workers running."""
+                  threads: int = 4, extra_env: dict | None = None) -> Iterator[Stack]:
+    """Yield the base URL of ``web_workers`` gunicorn processes, with ``rq_workers`` rq workers running.
+
+    Each process leads its own process group, so a test can kill a worker and its work horse.
+    """
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GREENFIN_INSTANCE": str(instance),
            "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "LOG_REQUESTS": "0", **(extra_env or {})}
@@ -61,7 +71,8 @@ def running_stack(database_url: str, redis_url: str, instance: Path, web_workers
              "--threads", str(threads), "-b", f"127.0.0.1:{port}", "greenfin:create_app()"],
             cwd=ROOT, env=env, stdout=open(logs / "gunicorn.log", "wb"), stderr=subprocess.STDOUT,
             start_new_session=True))
-        url = f"http://127.0.0.1:{port}"
+        url = Stack(f"http://127.0.0.1:{port}")
+        url.web, url.rq_workers = procs[-1], procs[:-1]
         wait_until_ready(url)
         yield url
     finally:

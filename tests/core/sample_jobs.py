@@ -13,3 +13,14 @@ def fail_after_write(ctx, party_id: int):
     services.update_party(services.get_party(party_id), {"name": "half-done"})
     db.session.flush()
     raise RuntimeError("worker died half-way")
+
+
+def slow_rename(ctx, party_id: int, name: str, seconds: float):
+    """Long enough for a test to kill the worker in the middle."""
+    import time
+
+    services.update_party(services.get_party(party_id), {"name": name})
+    db.session.flush()
+    for step in range(10):
+        ctx.progress(step * 10, "working")
+        time.sleep(seconds / 10)

@@ -32,4 +32,5 @@ def stack(tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
     with running_stack(url, STACK_REDIS, instance) as base_url:
-        yield {"url": base_url, "tokens": tokens, "app": app, "database_url": url, "instance": instance}
+        yield {"url": base_url, "tokens": tokens, "app": app, "database_url": url, "instance": instance,
+               "redis_url": STACK_REDIS}

@@ -66,3 +66,61 @@ def test_database_restart_gives_clean_503_and_loses_nothing(stack):
         stored = set(db.session.scalars(select(Party.uscc).where(Party.uscc.in_(created))))
         db.session.remove()
     assert stored == set(created), "every request answered 201 was committed"
+
+
+def test_killed_worker_leaves_nothing_and_the_retry_completes_once(stack):
+    """SIGKILL the rq worker (and its work horse) half-way through a job; rq's abandoned-job
+    handling re-queues it and the other worker completes it exactly once."""
+    import os
+    import signal
+
+    from redis import Redis
+    from rq import Worker
+    from rq.registry import StartedJobRegistry
+
+    from greenfin.core import services
+    from greenfin.core.models import Job, Party
+    from greenfin.extensions import commit
+    from greenfin.jobs import enqueue
+
+    app, conn = stack["app"], Redis.from_url(stack["redis_url"])
+    with app.app_context():
+        party = services.create_party({"kind": "firm", "name": "杀进程前", "uscc": make_uscc(),
+                                       "township_code": "wucun"})
+        commit()
+        job_id = enqueue("tests.core.sample_jobs.slow_rename", {"party_id": party.id, "name": "杀进程后",
+                                                                 "seconds": 6}, title="slow").id
+        commit()  # dispatched to the stack's Redis: a stack worker takes it
+        party_id = party.id
+        db.session.remove()
+
+    deadline = time.time() + 30
+    victim = None
+    while time.time() < deadline and victim is None:
+        for worker in Worker.all(connection=conn):
+            if worker.get_current_job_id() == job_id:
+                victim = worker
+        time.sleep(0.1)
+    assert victim is not None, "a worker picked the job up"
+    time.sleep(1.5)  # half-way: the party row is renamed inside the job's open transaction
+    proc = next(p for p in stack["url"].rq_workers if p.pid == victim.pid)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    with app.app_context():
+        assert db.session.get(Party, party_id).name == "杀进程前", "nothing of the killed attempt is visible"
+        db.session.remove()
+    # rq finds abandoned jobs when its registry maintenance runs; run it now rather than wait for it.
+    StartedJobRegistry("default", connection=conn).cleanup(timestamp=time.time() + 3600)
+
+    deadline = time.time() + 60
+    with app.app_context():
+        while time.time() < deadline:
+            db.session.expire_all()
+            job = db.session.get(Job, job_id)
+            if job.status == "finished":
+                break
+            time.sleep(0.3)
+        assert job.status == "finished" and job.attempts == 2
+        assert db.session.get(Party, party_id).name == "杀进程后"
+        db.session.remove()
