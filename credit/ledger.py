@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 
-from flask import current_app, g, has_app_context
-from sqlalchemy import Select, func, literal, or_, select
+from flask import current_app, g, has_app_context, has_request_context
+from sqlalchemy import Select, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 
 from credit.catalogue import CATEGORIES, rule_rows
 from credit.models import (
@@ -198,10 +199,10 @@ def _canonical(value: dict) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def canonical_posting(p: CreditPosting) -> str:
-    """The fields a posting's hash covers, in a stable text form."""
+def canonical_body(p: CreditPosting) -> str:
+    """Every stored field of a posting except its place in the chain, in a stable text form."""
     return _canonical({
-        "account_id": p.account_id, "seq": p.seq, "party_id": p.party_id, "rule_id": p.rule_id,
+        "party_id": p.party_id, "rule_id": p.rule_id,
         "rule_code": p.rule_code, "points": p.points, "effective_date": p.effective_date.isoformat(),
         "expires_on": p.expires_on.isoformat(),
         "recorded_at": p.recorded_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
@@ -210,6 +211,15 @@ def canonical_posting(p: CreditPosting) -> str:
         "idempotency_key": p.idempotency_key, "request_hash": p.request_hash, "reverses_id": p.reverses_id,
         "reason": p.reason,
     })
+
+
+def canonical_posting(p: CreditPosting) -> str:
+    """What a posting's hash covers: ``account_id|seq|body``.
+
+    The same text is built by the PostgreSQL function ``credit_append_posting``
+    (migration credit_0002) from the body this module computes.
+    """
+    return f"{p.account_id}|{p.seq}|{canonical_body(p)}"
 
 
 def chain_hash(prev_hash: str, canonical: str) -> str:
@@ -317,6 +327,51 @@ def _append(account: CreditAccount, *, rule: CreditRule, points: int, effective_
     return posting
 
 
+_APPEND_SQL = text(
+    "SELECT * FROM credit_append_posting(:party_id, :kinds, :key, :body, :rule_id, :rule_code, :points, "
+    ":effective_date, :expires_on, :recorded_at, CAST(:evidence AS jsonb), :entered_by_id, :entered_by, :source, "
+    ":source_id, :request_hash, :actor_label, :request_id, CAST(:audit_after AS jsonb))")
+
+
+def _append_in_database(party_id: int, *, rule: CreditRule, effective_date: date, evidence: dict, source: str,
+                        source_id: str, key: str, digest: str, entered_by: Optional[User],
+                        entered_label: str) -> Optional[CreditPosting]:
+    """PostgreSQL: lock, idempotency check, chain append, balance and audit in one round trip.
+
+    The body is built here; the function adds ``account_id|seq|`` and the previous
+    hash under the account's row lock. Returns None when the key was already used.
+    """
+    posting = CreditPosting(
+        party_id=party_id, rule_id=rule.id, rule_code=rule.code, points=rule.points, effective_date=effective_date,
+        expires_on=add_months(effective_date, rule.display_months), recorded_at=utcnow(), evidence=evidence,
+        entered_by_id=entered_by.id if entered_by else None, entered_by=entered_label, approved_by_id=None,
+        source=source, source_id=source_id, idempotency_key=key, request_hash=digest, reverses_id=None, reason=None)
+    after = {"rule_code": rule.code, "points": rule.points, "effective_date": effective_date.isoformat(),
+             "source": source, "source_id": source_id, "reverses_id": None}
+    row = db.session.execute(_APPEND_SQL, {
+        "party_id": party_id, "kinds": list(rule.party_kinds), "key": key, "body": canonical_body(posting),
+        "rule_id": rule.id, "rule_code": rule.code, "points": rule.points, "effective_date": effective_date,
+        "expires_on": posting.expires_on, "recorded_at": posting.recorded_at, "evidence": _canonical(evidence),
+        "entered_by_id": posting.entered_by_id, "entered_by": entered_label, "source": source,
+        "source_id": source_id, "request_hash": digest, "actor_label": entered_label,
+        "request_id": g.get("request_id") if has_request_context() else None, "audit_after": _canonical(after),
+    }).one()
+    if row.o_status == "seen":
+        return None
+    if row.o_status == "no_party":
+        raise NotFound(f"party {party_id} not found")
+    if row.o_status == "kind":
+        raise ValidationFailed("Invalid posting", {"rule_code": [f"rule {rule.code} does not apply to a {row.o_kind}"]})
+    posting.id, posting.account_id, posting.seq = row.o_posting_id, row.o_account_id, row.o_seq
+    posting.prev_hash, posting.hash = row.o_prev_hash, row.o_hash
+    make_transient_to_detached(posting)
+    db.session.add(posting)  # persistent, as if loaded: no second INSERT
+    cached = db.session.identity_map.get(db.session.identity_key(CreditAccount, row.o_account_id))
+    if cached is not None:
+        db.session.expire(cached)
+    return posting
+
+
 # ---------------------------------------------------------------- posting
 
 
@@ -413,6 +468,11 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
         return PostingResult("pending", pending=pending)
     # A concurrent twin with the same key blocks on the lock, then fails on the unique key:
     # callers roll back and call again, which replays the first posting.
+    if db.session.get_bind().dialect.name == "postgresql":
+        posting = _append_in_database(party_id, rule=rule, effective_date=day, evidence=clean, source=source,
+                                      source_id=source_id, key=key, digest=digest, entered_by=actor,
+                                      entered_label=label)
+        return PostingResult("posted", posting=posting) if posting is not None else earlier()
     account, kind, seen = lock_account(party_id, key)
     if seen:
         return earlier()
