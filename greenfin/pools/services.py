@@ -274,8 +274,8 @@ def update_pool(pool: Pool, data: dict) -> Pool:
     changes = {k: v for k, v in data.items() if k in POOL_FIELDS}
     for key, fn in (("criteria", validate_criteria), ("structure", validate_structure)):
         if key in changes:
-            try:
-                changes[key] = fn(changes[key])
+            try:  # a partial change keeps the pool's other settings
+                changes[key] = fn(dict(getattr(pool, key) or {}) | dict(changes[key] or {}))
             except ValidationFailed as exc:
                 errors.update(exc.errors)
     if errors:

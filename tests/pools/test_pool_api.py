@@ -121,3 +121,36 @@ def test_report_job_and_pdf(officer, pool_id, create_loan, pay_through, drain_jo
     pdf = officer.get(f"/api/v1/pools/{pool_id}/reports/2026-08/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert db.session.scalar(select(func.count()).select_from(ServicerReport)) == 1
+
+
+def test_statistics_candidates_remove_and_substitute(officer, pool_id, create_loan):
+    a = recent_loan(create_loan, amount="100000")
+    b = recent_loan(create_loan, amount="50000")
+    late = create_loan(disbursed_on=date(2025, 2, 1))
+    officer.post(f"/api/v1/pools/{pool_id}/loans", json={"loan_ids": [a.id]})
+    stats = officer.get(f"/api/v1/pools/{pool_id}/statistics").json
+    assert stats["headline"]["count"] == 1 and stats["headline"]["total_balance"] == 100000
+    assert set(stats["strata"]) == {"product", "township", "colour", "ltv", "dpd", "remaining_term"}
+    found = {c["loan_id"]: c for c in officer.get(f"/api/v1/pools/{pool_id}/candidates").json}
+    assert found[b.id]["eligible"] and not found[late.id]["eligible"] and a.id not in found
+    assert_error(officer.post(f"/api/v1/pools/{pool_id}/substitutions",
+                              json={"out_loan_id": a.id, "in_loan_id": late.id, "reason": "swap"}), 422)
+    swapped = officer.post(f"/api/v1/pools/{pool_id}/substitutions",
+                           json={"out_loan_id": a.id, "in_loan_id": b.id, "reason": "prepaid"})
+    assert swapped.status_code == 201 and swapped.json["loan_id"] == b.id
+    assert_error(officer.post(f"/api/v1/pools/{pool_id}/loans/{a.id}/remove", json={"reason": "x"}), 404)
+    assert_error(officer.post(f"/api/v1/pools/{pool_id}/loans/{b.id}/remove", json={}), 422)
+    removed = officer.post(f"/api/v1/pools/{pool_id}/loans/{b.id}/remove", json={"reason": "repurchased"})
+    assert removed.status_code == 200 and removed.json["removed_on"] == date.today().isoformat()
+    assert officer.get(f"/api/v1/pools/{pool_id}/loans").json == []
+
+
+def test_patch_pool_with_bad_structure_is_422(officer, pool_id):
+    response = officer.patch(f"/api/v1/pools/{pool_id}", json={"structure": {"cleanup_call": "1.5"}})
+    assert_error(response, 422)
+    assert "structure.cleanup_call" in response.json["errors"]
+    officer.patch(f"/api/v1/pools/{pool_id}", json={"structure": {"cleanup_call": "0.05"}})
+    ok = officer.patch(f"/api/v1/pools/{pool_id}", json={"structure": {"principal_mode": "sequential"}})
+    assert ok.status_code == 200 and ok.json["structure"]["principal_mode"] == "sequential"
+    assert ok.json["structure"]["cleanup_call"] == "0.05"  # a partial change keeps the rest
+    assert ok.json["criteria"]["max_obligor_share"] is None
