@@ -99,6 +99,18 @@ class ApplicationCollateral(MethodView):
         return pledge
 
 
+@blp.route("/applications/<int:application_id>/withdraw")
+class ApplicationWithdraw(MethodView):
+    @access(*OFFICERS)
+    @blp.arguments(schemas.WithdrawSchema)
+    @blp.response(200, schemas.ApplicationSchema)
+    def post(self, data, application_id):
+        """Withdraw a live application; its proposed collateral is released."""
+        app = services.withdraw_application(services.get_application(application_id), data["reason"])
+        commit()
+        return app
+
+
 @blp.route("/applications/<int:application_id>/score")
 class ApplicationScore(MethodView):
     @access(*OFFICERS)

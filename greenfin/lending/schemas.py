@@ -139,6 +139,10 @@ class OverrideReviewSchema(Schema):
     note = fields.Str(load_default="", validate=validate.Length(max=2000))
 
 
+class WithdrawSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class BookSchema(Schema):
     disbursed_on = fields.Date(load_default=None)
 

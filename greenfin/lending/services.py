@@ -252,13 +252,15 @@ def application_query(*, status: Optional[str] = None, party_id: Optional[int] =
 
 
 def withdraw_application(app: Application, reason: str) -> Application:
+    if not (reason or "").strip():
+        raise ValidationFailed.field("reason", "a reason is required")
     if app.status not in LIVE_APPLICATION_STATUSES:
         raise Conflict(f"application {app.number} is {app.status}; it cannot be withdrawn")
     before = app.status
     app.status = "withdrawn"
     for pledge in app.collateral:
         if pledge.status == "proposed":
-            pledge.status = "released"
+            set_pledge_status(pledge, "released", app.party_id)
     record_audit("lending.application.withdraw", "loan_application", app.id, before={"status": before},
                  after={"status": "withdrawn", "reason": reason}, party_id=app.party_id)
     return app
@@ -508,10 +510,20 @@ def get_decision(decision_id: int) -> Decision:
     return decision
 
 
+def set_pledge_status(pledge: CollateralPledge, status: str, party_id: int, loan_id: Optional[int] = None) -> None:
+    """Move a pledge to a new status (audited): pledged at booking, released, enforced at write-off."""
+    before = {"status": pledge.status, "loan_id": pledge.loan_id}
+    pledge.status = status
+    if loan_id is not None:
+        pledge.loan_id = loan_id
+    record_audit(f"lending.collateral.{status}", "collateral_pledge", pledge.id, before=before,
+                 after={"status": status, "loan_id": pledge.loan_id, "parcel_id": pledge.parcel_id}, party_id=party_id)
+
+
 def _release_proposed(app: Application) -> None:
     for pledge in app.collateral:
         if pledge.status == "proposed":
-            pledge.status = "released"
+            set_pledge_status(pledge, "released", app.party_id)
 
 
 def _repropose(app: Application) -> None:
@@ -524,4 +536,4 @@ def _repropose(app: Application) -> None:
             CollateralPledge.parcel_id == pledge.parcel_id, CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
         if other is not None:
             raise Conflict(f"parcel {pledge.parcel.code} has been pledged elsewhere since the decline")
-        pledge.status = "proposed"
+        set_pledge_status(pledge, "proposed", app.party_id)

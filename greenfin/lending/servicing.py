@@ -22,7 +22,7 @@ ZERO = Decimal("0.00")
 
 def book_loan(app: Application, disbursed_on: Optional[date] = None) -> Loan:
     """Disburse an approved application: the loan, its schedule, collateral pledged to it."""
-    from greenfin.lending.services import collateral_summary, current_decision
+    from greenfin.lending.services import collateral_summary, current_decision, set_pledge_status
 
     if app.status != "approved":
         raise Conflict(f"application {app.number} is {app.status}; only approved applications are booked")
@@ -51,7 +51,7 @@ def book_loan(app: Application, disbursed_on: Optional[date] = None) -> Loan:
                                   closing_balance=line.closing_balance))
     for pledge in app.collateral:
         if pledge.status == "proposed":
-            pledge.status, pledge.loan_id = "pledged", loan.id
+            set_pledge_status(pledge, "pledged", app.party_id, loan_id=loan.id)
     app.status = "booked"
     db.session.flush()
     record_audit("lending.loan.book", "loan", loan.id,
@@ -81,6 +81,7 @@ def loan_query(*, party_id: Optional[int] = None, status: Optional[str] = None, 
 
 def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: Optional[str] = None) -> Repayment:
     """Allocate a receipt to fees, then interest, then principal (due instalments first)."""
+    from greenfin.lending.services import set_pledge_status
     if loan.status != "active":
         raise Conflict(f"loan {loan.number} is {loan.status}; no repayments can be recorded")
     try:
@@ -123,7 +124,7 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
         loan.status, loan.closed_on = "repaid", received_on
         for pledge in loan.collateral:
             if pledge.status == "pledged":
-                pledge.status = "released"
+                set_pledge_status(pledge, "released", loan.party_id)
         record_audit("lending.loan.repaid", "loan", loan.id, before={"status": "active"}, after={"status": "repaid"},
                      party_id=loan.party_id)
         late = late_before > 0 or any(i.paid_on and i.paid_on > i.due_date for i in loan.instalments)
@@ -177,6 +178,7 @@ def refresh_delinquency(as_of: Optional[date] = None) -> int:
 
 def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:
     """Write off the outstanding principal; collateral goes to enforcement."""
+    from greenfin.lending.services import set_pledge_status
     if loan.status != "active":
         raise Conflict(f"loan {loan.number} is {loan.status}; only active loans are written off")
     if not (reason or "").strip():
@@ -188,7 +190,7 @@ def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:
     loan.status, loan.closed_on, loan.write_off_reason = "written_off", on, reason.strip()
     for pledge in loan.collateral:
         if pledge.status == "pledged":
-            pledge.status = "enforced"
+            set_pledge_status(pledge, "enforced", loan.party_id)
     record_audit("lending.loan.write_off", "loan", loan.id, before=before,
                  after={"status": "written_off", "written_off_amount": loan.written_off_amount, "reason": reason.strip()},
                  party_id=loan.party_id)

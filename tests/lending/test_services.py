@@ -173,3 +173,23 @@ def test_update_product_checks_ranges(products):
     assert "max_amount" in err.value.errors
     services.update_product(products["eco_credit"], {"max_amount": "600000"})
     assert products["eco_credit"].max_amount == Decimal("600000")
+
+
+def test_withdraw_releases_collateral_with_audit(create_application, create_parcel, create_party, seams, api):
+    party = create_party()
+    parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
+    app = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    pledge = services.add_collateral(app, {"parcel_id": parcel.id, "appraised_value": "300000"})
+    db.session.commit()
+    officer = api("loan_officer")
+    assert officer.post(f"/api/v1/lending/applications/{app.id}/withdraw", json={"reason": ""}).status_code == 422
+    response = officer.post(f"/api/v1/lending/applications/{app.id}/withdraw", json={"reason": "改用其他产品"})
+    assert response.status_code == 200 and response.json["status"] == "withdrawn"
+    db.session.expire_all()
+    assert db.session.get(CollateralPledge, pledge.id).status == "released"
+    actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "collateral_pledge",
+                                                                      AuditEvent.entity_id == str(pledge.id))))
+    assert actions == ["lending.collateral.add", "lending.collateral.released"]
+    # the parcel is free again
+    again = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    assert services.add_collateral(again, {"parcel_id": parcel.id, "appraised_value": "300000"}).status == "proposed"
