@@ -54,7 +54,7 @@ def prepare(instance: Path) -> dict:
 
     Redis.from_url(REDIS_URL).flushdb()
     url = reset_postgres(DB_NAME)
-    app = migrated_app(url, INSTANCE_PATH=str(instance), TESTING=False, PUBLIC_BASE_URL="http://bench.local")
+    app = migrated_app(url, instance=instance, TESTING=False, PUBLIC_BASE_URL="http://bench.local")
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     if result.exit_code != 0:
         raise SystemExit(result.output)
@@ -185,7 +185,8 @@ def main() -> None:
             "by_kind": {k: sum(1 for r in results if r[0] == k) for k in
                         ("scan", "api_read", "api_write", "label_job", "scoring")},
             "errors": sum(1 for r in results if r[1] >= 400),
-            "error_statuses": sorted({r[1] for r in results if r[1] >= 400}),
+            "errors_by_kind": {f"{k}:{st}": sum(1 for r in results if r[0] == k and r[1] == st)
+                               for k, st in sorted({(r[0], r[1]) for r in results if r[1] >= 400})},
         })
     base_rate = runs[0]["throughput_rps"] or 1
     for run in runs:

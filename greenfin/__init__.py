@@ -52,7 +52,7 @@ def installed_features() -> list[Any]:
 def create_app(config: Optional[Any] = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(getattr(config, "INSTANCE_PATH", None) or ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )

@@ -11,13 +11,17 @@ import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = Path(os.environ.get("GREENFIN_INSTANCE", ROOT / "instance"))
+
+
+def instance_dir() -> Path:
+    """``GREENFIN_INSTANCE`` or ``instance/``, read when a configuration is built (not at import)."""
+    return Path(os.environ.get("GREENFIN_INSTANCE", ROOT / "instance"))
 
 # Keys generated on first use when absent from the environment.
 GENERATED_KEYS = ("SECRET_KEY", "LABEL_SIGNING_KEY", "PII_HASH_KEY")
 
 
-def instance_key(name: str, instance: Path = INSTANCE) -> str:
+def instance_key(name: str, instance: Path) -> str:
     """Return the key ``name`` from the environment or from ``instance/<name>``.
 
     The file is created with mode 0600 the first time; concurrent first starts
@@ -53,16 +57,16 @@ def _bool(name: str, default: bool = False) -> bool:
 
 
 class Config:
-    def __init__(self) -> None:
-        INSTANCE.mkdir(parents=True, exist_ok=True)
-        self.INSTANCE_PATH = str(INSTANCE)
+    def __init__(self, instance: Path | None = None) -> None:
+        instance = Path(instance) if instance else instance_dir()
+        instance.mkdir(parents=True, exist_ok=True)
+        self.INSTANCE_PATH = str(instance)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
-            "DATABASE_URL", f"sqlite:///{INSTANCE / 'greenfin.sqlite'}"
+            "DATABASE_URL", f"sqlite:///{instance / 'greenfin.sqlite'}"
         )
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
-        self.SECRET_KEY = instance_key("SECRET_KEY", INSTANCE)
-        self.LABEL_SIGNING_KEY = instance_key("LABEL_SIGNING_KEY", INSTANCE)
-        self.PII_HASH_KEY = instance_key("PII_HASH_KEY", INSTANCE)
+        for key in GENERATED_KEYS:
+            setattr(self, key, instance_key(key, instance))
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
@@ -103,8 +107,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
 
-    def __init__(self, database_url: str | None = None) -> None:
-        super().__init__()
+    def __init__(self, database_url: str | None = None, instance: Path | None = None) -> None:
+        super().__init__(instance)
         self.SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"
         self.REDIS_URL = None
         self.PUBLIC_BASE_URL = "https://trace.example.test"

@@ -54,11 +54,15 @@ def reset_postgres(name: str) -> str:
     return f"{PG_BASE}/{name}"
 
 
-def migrated_app(database_url: str, **overrides):
-    """A fresh app whose database was built by the Alembic migrations."""
+def migrated_app(database_url: str, instance=None, **overrides):
+    """A fresh app whose database was built by the Alembic migrations.
+
+    ``instance`` is where its keys live (generated there when missing); processes
+    started with ``GREENFIN_INSTANCE`` set to the same folder share them.
+    """
     from flask_migrate import upgrade
 
-    config = TestConfig(database_url)
+    config = TestConfig(database_url, instance=instance)
     for key, value in overrides.items():
         setattr(config, key, value)
     app = create_app(config)
@@ -77,7 +81,7 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
-    overrides = {"INSTANCE_PATH": str(instance)}
+    overrides = {"instance": instance}
     if using_redis():
         from redis import Redis
 
@@ -104,8 +108,8 @@ def demo_app(tmp_path_factory):
     session is bound to the test transaction of the other database.
     """
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    app = migrated_app(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, TESTING=False,
-                       INSTANCE_PATH=str(tmp_path_factory.mktemp("demo-instance")))
+    app = migrated_app(f"sqlite:///{path}", instance=tmp_path_factory.mktemp("demo-instance"),
+                       WTF_CSRF_ENABLED=True, TESTING=False)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     app.config["SEED_OUTPUT"] = result.output

@@ -43,7 +43,7 @@ def test_backup_restores_into_empty_database(app, runner, tmp_path, empty_databa
         header = json.loads(gzip.open(out, "rt").readline())
         assert header["keys"]["LABEL_SIGNING_KEY"] == app.config["LABEL_SIGNING_KEY"]
 
-        target = migrated_app(empty_database_url, INSTANCE_PATH=str(tmp_path / "restored-instance"))
+        target = migrated_app(empty_database_url, instance=tmp_path / "restored-instance")
         with target.app_context():
             for key in ("SECRET_KEY", "LABEL_SIGNING_KEY", "PII_HASH_KEY"):
                 target.config[key] = "something-else"

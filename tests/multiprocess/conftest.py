@@ -21,7 +21,7 @@ def stack(tmp_path_factory):
     Redis.from_url(STACK_REDIS).flushdb()
     url = reset_postgres("greenfin_test_stack")
     instance = tmp_path_factory.mktemp("stack-instance")
-    app = migrated_app(url, INSTANCE_PATH=str(instance), REDIS_URL=STACK_REDIS)
+    app = migrated_app(url, instance=instance, REDIS_URL=STACK_REDIS)
     tokens = {}
     with app.app_context():
         services.ensure_townships()
