@@ -93,6 +93,10 @@ def create_app(config: Optional[Any] = None) -> Flask:
     for feature in installed_features():
         feature.init_app(app)
 
+    from greenfin.api_utils import mark_public_operations
+
+    mark_public_operations(app)
+
     # The API authenticates with bearer tokens, not cookies: no CSRF there.
     for name, blueprint in app.blueprints.items():
         if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/"):

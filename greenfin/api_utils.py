@@ -49,3 +49,18 @@ def init_api_docs(app: Flask) -> None:
 
 
 ERROR_EXAMPLE = error_body(422, "validation_error", "Invalid input", {"field": ["message"]})
+
+
+def mark_public_operations(app: Flask) -> None:
+    """Operations open to anonymous callers say so in the OpenAPI document (``security: []``)."""
+    import re
+
+    from greenfin.extensions import api
+    from greenfin.security import PUBLIC, declared_access
+
+    paths = api.spec._paths  # apispec keeps the registered paths here until the document is built
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method, operation in paths.get(path, {}).items():
+            if isinstance(operation, dict) and PUBLIC in (declared_access(app, rule.endpoint, method.upper()) or ()):
+                operation["security"] = []
