@@ -54,7 +54,6 @@ def main() -> None:
     out["greenfin"] = {k: result.metrics[k] for k in ("auc", "ks", "gini", "brier")} | {
         "seconds": round(time.perf_counter() - t, 2), "features": len(result.scorecard.bins)}
 
-    features = [c for c in frame.columns if c != "creditability"]
     x_train, x_test = frame.iloc[train_idx].reset_index(drop=True), frame.iloc[test_idx].reset_index(drop=True)
     kinds, _ = sc.detect_columns(frame, "creditability")
     xt, xs = sc.clean_features(x_train, kinds), sc.clean_features(x_test, kinds)

@@ -5,7 +5,6 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from greenfin.api_utils import api_blueprint, paginate
-from greenfin.errors import Conflict
 from greenfin.extensions import commit, db
 from greenfin.lending import modelling, schemas, services
 from greenfin.lending.models import ModelVersion

@@ -15,7 +15,7 @@ from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
 from greenfin.lending.models import Application, ModelVersion, Score
-from greenfin.lending.scorecard import Scaling, Scorecard, TrainingResult, psi, train
+from greenfin.lending.scorecard import Scaling, Scorecard, TrainingResult, psi
 from greenfin.security import current_actor
 
 PSI_WARN = 0.10

@@ -6,6 +6,7 @@ repayments and delinquency in ``servicing`` (re-exported here: other packages us
 """
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
@@ -23,7 +24,7 @@ from greenfin.lending.models import (
     LoanProduct,
 )
 from greenfin.lending.modelling import latest_score, premium_for, score_application  # noqa: F401
-from greenfin.lending.servicing import (  # noqa: F401  (re-exported)
+from greenfin.lending.servicing import (  # noqa: F401  (re-exported for other packages)
     book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency, write_off_loan,
 )
 from greenfin.security import current_actor
@@ -166,11 +167,6 @@ APPLICATION_FIELDS = ("number", "party_id", "product_id", "amount", "term_months
                       "applied_on")
 
 
-def _next_number(prefix: str, model, year: int) -> str:
-    count = db.session.scalar(select(func.count(model.id)).where(model.number.like(f"{prefix}{year}-%"))) or 0
-    return f"{prefix}{year}-{count + 1:05d}"
-
-
 def create_application(data: dict) -> Application:
     """Validate and file an application. Amount and term must fit the product."""
     errors: dict[str, list[str]] = {}
@@ -219,13 +215,15 @@ def create_application(data: dict) -> Application:
     applied_on = data.get("applied_on") or date.today()
     user = current_actor()
     app = Application(
-        number=_next_number("LA", Application, applied_on.year), party_id=party.id, product_id=product.id,
+        number=f"LA-{uuid.uuid4().hex[:16]}", party_id=party.id, product_id=product.id,
         amount=amount.quantize(CENT), term_months=term, purpose=data["purpose"].strip(),
         years_in_business=years, guarantors=[{k: g.get(k) for k in ("name", "party_id", "relation")} for g in guarantors],
         documents=[{k: d.get(k) for k in ("kind", "reference")} for d in (data.get("documents") or [])],
         status="submitted", applied_on=applied_on, created_by_id=user.id if user else None, **financial,
     )
     db.session.add(app)
+    db.session.flush()
+    app.number = f"LA{applied_on.year}-{app.id:05d}"  # from the id: concurrent filings never collide
     db.session.flush()
     record_audit("lending.application.create", "loan_application", app.id, after=snapshot(app, APPLICATION_FIELDS),
                  party_id=party.id)

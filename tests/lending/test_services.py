@@ -1,5 +1,5 @@
 """Applications, collateral, policy, pricing, overrides, booking, repayments, delinquency, points."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,7 @@ from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import modelling, services
-from greenfin.lending.models import Application, CollateralPledge, Decision, Loan
+from greenfin.lending.models import Application, CollateralPledge
 
 
 def count(model):
@@ -193,3 +193,32 @@ def test_withdraw_releases_collateral_with_audit(create_application, create_parc
     # the parcel is free again
     again = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
     assert services.add_collateral(again, {"parcel_id": parcel.id, "appraised_value": "300000"}).status == "proposed"
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payments=st.lists(st.tuples(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9000"), places=2),
+                                   st.integers(min_value=0, max_value=400)), min_size=1, max_size=8))
+def test_repayments_keep_the_books_balanced(create_application, champion, seams, monkeypatch, payments):
+    monkeypatch.setattr(services, "APPROVE_AT", 0)
+    application = create_application(amount=Decimal("24000"), term_months=12)
+    services.decide_application(application)
+    loan = services.book_loan(application, date(2026, 1, 10))
+    received = Decimal("0")
+    for amount, day in sorted(payments, key=lambda p: p[1]):
+        if loan.status != "active":
+            break
+        owed = sum(i.amount_unpaid for i in loan.instalments)
+        amount = min(amount, owed)
+        repayment = services.record_repayment(loan, amount, date(2026, 1, 10) + timedelta(days=day))
+        assert repayment.fee_part + repayment.interest_part + repayment.principal_part == amount
+        received += amount
+    paid = sum(i.principal_paid + i.interest_paid + i.fee_paid for i in loan.instalments)
+    assert paid == received
+    assert loan.outstanding_principal == loan.principal - sum(i.principal_paid for i in loan.instalments)
+    assert all(Decimal("0") <= i.principal_paid <= i.principal_due and i.interest_paid <= i.interest_due
+               for i in loan.instalments)
+    assert loan.outstanding_principal >= 0
