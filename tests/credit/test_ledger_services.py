@@ -159,3 +159,20 @@ def test_checkpoint_covers_closed_days_and_verify_checks_it(create_party, post):
     post(party, "GREEN_TREE_PLANTING")
     assert services.checkpoint_ledger() == []  # today is not closed yet
     assert services.verify_ledger().ok
+
+
+def test_checkpoint_then_added_posting_breaks_that_day(create_party, post, monkeypatch):
+    from credit import ledger
+
+    party = create_party(kind="individual")
+    post(party, "GREEN_TREE_PLANTING")
+    post(party, "GREEN_RIVER_PATROL")
+    tomorrow = date.today() + timedelta(days=1)
+    monkeypatch.setattr(ledger, "today", lambda: tomorrow)  # today has closed
+    made = services.checkpoint_ledger()
+    assert made and made[-1].day == date.today() and made[-1].posting_count >= 2
+    assert services.checkpoint_ledger() == []  # nothing new to checkpoint
+    assert services.verify_ledger().ok
+    post(party, "GREEN_WASTE_SORTING")  # recorded on a day already checkpointed
+    report = services.verify_ledger()
+    assert not report.ok and any("checkpoint" in p for p in report.problems)
