@@ -64,12 +64,14 @@ def decode_page(args) -> list[str]:
 
 
 def child_memory(count: int) -> dict:
-    """Render ``count`` labels in a fresh process and report its peak RSS."""
+    """Render ``count`` labels in a fresh process and report its peak RSS (VmHWM: ru_maxrss would
+    carry over the parent's high-water mark across fork and exec on Linux)."""
     code = (
         "import resource, sys, time; sys.path.insert(0, %r); import labels as b; "
         "t = time.perf_counter(); n = b.render_label_sheet(%r, b.LAYOUT, b.TEXT, b.labels(%d)); "
         "d = time.perf_counter() - t; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n / d)"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+        "print(hwm, n / d)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "sheet.pdf")
@@ -132,6 +134,8 @@ def main() -> None:
         "memory": memory,
         "memory_growth_mb_1k_to_max": round(memory[-1]["peak_rss_mb"] - memory[0]["peak_rss_mb"], 1),
         "parent_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "memory_note": "peak RSS (VmHWM) of a fresh process drawing the sheet; the same for 1,000 and 100,000 labels "
+                       "means memory does not grow with the count",
     }, indent=2, ensure_ascii=False))
 
 

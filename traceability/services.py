@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Optional
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, insert, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select, text
 
 from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, validate_gs1_ai82
 from greenfin.core.models import Parcel, Party
@@ -864,25 +864,53 @@ def judge_scan(prior: list, now: datetime, region: Optional[str], lat, lon, reca
     return ("genuine", None) if not prior else ("genuine_repeat", None)
 
 
+_SCAN_COLUMNS = ("label_id", "lot_id", "scanned_at", "verdict", "reason", "region", "lat", "lon", "ip_prefix",
+                 "user_agent", "path")
+_PG_SCAN_INSERT = (
+    "INSERT INTO trace_scans (" + ", ".join(_SCAN_COLUMNS) + ") SELECT "
+    "CAST(:label_id AS integer), CAST(:lot_id AS integer), CAST(:scanned_at AS timestamptz), "
+    "CAST(:verdict AS varchar), CAST(:reason AS varchar), CAST(:region AS varchar), CAST(:lat AS numeric), "
+    "CAST(:lon AS numeric), CAST(:ip_prefix AS varchar), CAST(:user_agent AS varchar), CAST(:path AS varchar) "
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+)
+
+
+def _fast_scan_path() -> bool:
+    """On PostgreSQL, outside tests and before anything else touched the session, run the scan's
+    look-up and its insert as two autocommitted statements: no BEGIN and COMMIT round trips.
+
+    The insert is one statement (atomic on its own) and asks for ``synchronous_commit`` off for
+    itself only: a scan is telemetry, its commit need not wait for the WAL flush (the record reaches
+    the disk within wal_writer_delay; a crash may lose the last fraction of a second of scans).
+    """
+    session = db.session()
+    if current_app.testing or session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+def _record_scan(values: dict, fast: bool) -> None:
+    if fast:
+        db.session.execute(text(_PG_SCAN_INSERT), {c: values.get(c) for c in _SCAN_COLUMNS})
+    else:
+        db.session.execute(insert(Scan), [values])
+
+
 def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], meta: dict) -> dict:
     """Check a scanned code and record the scan. Bad signature and unknown serial answer alike."""
     now = utcnow()
     label = lot = None
     valid = False
     prior = []
-    extra_cols = []
-    if db.session.get_bind().dialect.name == "postgresql":
-        # A scan is telemetry: its commit need not wait for the WAL flush (it reaches the disk
-        # within wal_writer_delay; a crash may lose the last fraction of a second of scans).
-        # Set in the same round trip as the look-up, for this transaction only.
-        extra_cols = [func.set_config("synchronous_commit", "off", True)]
+    fast = _fast_scan_path()
     try:
         gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
         if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
             # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
             rows = db.session.execute(
                 select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin,
-                       Scan.scanned_at, Scan.region, Scan.lat, Scan.lon, *extra_cols)
+                       Scan.scanned_at, Scan.region, Scan.lat, Scan.lon)
                 .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
                 .outerjoin(Scan, Scan.label_id == Label.id)
                 .where(Label.serial == serial).order_by(Scan.scanned_at, Scan.id).limit(SCAN_LIMIT)).all()
@@ -895,12 +923,11 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
     scan = dict(scanned_at=now, region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
                 ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None)
     if not valid:
-        db.session.execute(insert(Scan), [scan | {"verdict": "not_genuine", "reason": "unknown",
-                                                  "path": (meta.get("path") or "")[:160]}])
+        _record_scan(scan | {"verdict": "not_genuine", "reason": "unknown", "path": (meta.get("path") or "")[:160]},
+                     fast)
         return {"verdict": "not_genuine", "reason": None}
     verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], lot.recalled_at is not None)
-    db.session.execute(insert(Scan), [scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict,
-                                              "reason": reason}])
+    _record_scan(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason}, fast)
     first = prior[0] if prior else None
     return {"verdict": verdict, "reason": reason, "previous_scans": len(prior),
             "first_scan_at": first.scanned_at if first else None, "first_scan_region": first.region if first else None,
