@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -64,7 +65,10 @@ def import_parcels_command(file: Path, fmt):
 @click.option("--year", type=int, required=True)
 @click.option("--prices", "version_code", help="Price version code (default: the newest for the year).")
 @click.option("--township", help="Only one township (code or name).")
-def compute_command(year, version_code, township):
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With rq: follow the job's progress until it ends.")
+@click.option("--timeout", type=int, default=3600, show_default=True, help="Stop following after this many seconds.")
+def compute_command(year, version_code, township, wait, timeout):
     """Account every parcel of the district for YEAR as a background job (rq with REDIS_URL)."""
     from greenfin.core.models import Job
     from greenfin.gep import services
@@ -83,6 +87,17 @@ def compute_command(year, version_code, township):
     db.session.expire_all()
     job = db.session.get(Job, job_id)
     click.echo(f"job {job_id}: {job.status} ({job.progress}%) - /jobs/{job_id}")
+    last, deadline = None, time.monotonic() + timeout
+    while wait and job.status in ("queued", "started"):
+        if time.monotonic() > deadline:
+            click.echo(f"still {job.status} after {timeout} s; follow it at /jobs/{job_id}")
+            return
+        time.sleep(1)
+        db.session.rollback()  # end the read transaction: see the worker's commits
+        job = db.session.get(Job, job_id)
+        if (job.status, job.progress, job.message) != last:
+            last = (job.status, job.progress, job.message)
+            click.echo(f"  {job.status} {job.progress:3d}% {job.message or ''}")
     if job.status == "finished" and job.result:
         r = job.result
         click.echo(f"{r['parcels']} parcels, {r['created']} new accounts, {r['unchanged']} unchanged; "

@@ -103,15 +103,27 @@ def test_import_rejects_non_collection(runner, tmp_path):
 
 def test_compute_command_runs_job(runner, versions, gep_parcel, drain_jobs):
     parcel = gep_parcel()
-    result = runner.invoke(args=["gep", "compute", "--year", "2025", "--prices", "GF-2024"])
+    # --no-wait: with Redis the test's worker runs the job below (drain_jobs), not a separate process.
+    result = runner.invoke(args=["gep", "compute", "--year", "2025", "--prices", "GF-2024", "--no-wait"])
     assert result.exit_code == 0, result.output
     drain_jobs()
     account = services.latest_account(parcel.id)
     assert account.year == 2025 and account.version.code == "GF-2024" and account.job_id
-    again = runner.invoke(args=["gep", "compute", "--year", "2025", "--prices", "GF-2024"])
+    again = runner.invoke(args=["gep", "compute", "--year", "2025", "--prices", "GF-2024", "--no-wait"])
     assert again.exit_code == 0
     drain_jobs()
     assert db.session.scalar(select(func.count(GepAccount.id)).where(GepAccount.parcel_id == parcel.id)) == 1
+
+
+def test_compute_command_waits_with_timeout(runner, app, versions, gep_parcel, drain_jobs):
+    gep_parcel()
+    result = runner.invoke(args=["gep", "compute", "--year", "2025", "--timeout", "0"])
+    assert result.exit_code == 0, result.output
+    if app.config.get("REDIS_URL"):
+        assert "still queued after 0 s" in result.output  # no worker outside the test: it stops following
+        drain_jobs()
+    else:
+        assert "1 new accounts" in result.output
 
 
 def test_compute_command_unknown_version(runner, versions):
