@@ -169,7 +169,7 @@ def main() -> None:
         with running_stack(material["database_url"], REDIS_URL, instance, web_workers=workers, rq_workers=2,
                            threads=4, extra_env={"PUBLIC_BASE_URL": "http://bench.local"}) as base:
             with Pool(args.clients) as pool:
-                chunks = pool.map(client, [(base, material, args.seconds, args.threads, i)
+                chunks = pool.map(client, [(str(base), material, args.seconds, args.threads, i)
                                            for i in range(args.clients)])
         results = [r for chunk in chunks for r in chunk]
         ok = [r for r in results if r[1] < 400]

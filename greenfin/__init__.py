@@ -89,6 +89,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     app.extensions["greenfin_nav"] = []
     app.extensions["greenfin_home"] = []
     app.extensions["greenfin_slots"] = {}
+    app.extensions["greenfin_exporters"] = {}
 
     for feature in installed_features():
         feature.init_app(app)
@@ -130,3 +131,8 @@ def slot(app: Flask, name: str, template: str, order: int = 50) -> None:
     entries = app.extensions["greenfin_slots"].setdefault(name, [])
     entries.append((order, template))
     entries.sort()
+
+
+def data_exporter(app: Flask, name: str, func) -> None:
+    """Register ``func(party_id) -> JSON-able`` as the package's part of a party's data export (PIPL)."""
+    app.extensions["greenfin_exporters"][name] = func

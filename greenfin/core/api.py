@@ -69,6 +69,18 @@ class PartyById(MethodView):
         return party
 
 
+@blp.route("/parties/<int:party_id>/export")
+class PartyExport(MethodView):
+    @access("admin", "regulator", "producer")
+    @blp.response(200, schemas.PartyExportSchema)
+    def get(self, party_id):
+        """Everything held about a party (PIPL access right); producers only for their own party."""
+        require_party_access(party_id)
+        data = services.export_party_data(party_id)
+        commit()  # the export itself is audited
+        return data
+
+
 @blp.route("/parcels")
 class Parcels(MethodView):
     @access(*STAFF, "producer")

@@ -52,6 +52,17 @@ class PartyQueryArgsSchema(Schema):
     township = fields.Str(validate=validate.Length(max=32))
 
 
+class PartyExportSchema(Schema):
+    exported_at = fields.Str()
+    party = fields.Dict()
+    parcels = fields.List(fields.Dict())
+    users = fields.List(fields.Dict())
+    audit_events = fields.List(fields.Dict())
+
+    class Meta:
+        unknown = "include"  # each package adds its own section
+
+
 class ParcelSchema(Schema):
     id = fields.Int(dump_only=True)
     code = fields.Str(required=True, validate=validate.Length(min=1, max=32))

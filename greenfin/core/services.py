@@ -475,3 +475,30 @@ def user_for_token(plain: str) -> Optional[User]:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     return token.user
+
+
+# ---------------------------------------------------------------- personal data export (PIPL art. 45)
+
+
+def export_party_data(party_id: int) -> dict:
+    """Everything the platform holds about a party, for the party itself.
+
+    The core's records plus each package's part (registered with
+    ``greenfin.data_exporter``). Resident ID numbers appear masked only: the
+    platform never had them in plain text after registration.
+    """
+    party = get_party(party_id)
+    data = {
+        "exported_at": utcnow().isoformat(),
+        "party": snapshot(party, ("id",) + PARTY_FIELDS + ("created_at",)),
+        "parcels": [snapshot(p, ("id",) + PARCEL_FIELDS) for p in db.session.scalars(parcel_query(holder_id=party_id))],
+        "users": [snapshot(u, ("id", "username", "display_name", "role", "active", "created_at", "last_login_at"))
+                  for u in db.session.scalars(select(User).where(User.party_id == party_id))],
+        "audit_events": [snapshot(e, ("occurred_at", "action", "entity_type", "entity_id", "actor_label"))
+                         for e in db.session.scalars(select(AuditEvent).where(AuditEvent.party_id == party_id)
+                                                     .order_by(AuditEvent.id))],
+    }
+    for name, exporter in sorted(current_app.extensions.get("greenfin_exporters", {}).items()):
+        data[name] = _jsonable(exporter(party_id))
+    record_audit("party.export", "party", party_id, party_id=party_id)
+    return data

@@ -75,6 +75,18 @@ def party_detail(party_id):
     return render_template("core/party_detail.html", party=party, parcels=parcels)
 
 
+@bp.route("/parties/<int:party_id>/export.json")
+@access("admin", "regulator", "producer")
+def party_export(party_id):
+    """Download everything held about a party as JSON (PIPL access right)."""
+    require_party_access(party_id)
+    data = services.export_party_data(party_id)
+    commit()
+    response = current_app.response_class(current_app.json.dumps(data, indent=1), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="party-{party_id}-data.json"'
+    return response
+
+
 # ---------------------------------------------------------------- parcels
 
 

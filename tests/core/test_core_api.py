@@ -131,3 +131,26 @@ def test_token_issue_shows_secret_once(api, create_user):
     assert response.status_code == 201 and response.json["token"].startswith("gf_")
     listing = admin.get("/api/v1/tokens").json
     assert all("token" not in t or t["token"] is None for t in listing)
+
+
+def test_party_export_holds_own_data_only(api, create_parcel, create_party):
+    producer = api("producer")
+    create_parcel(holder_id=producer.user.party_id, code="EXP-1")
+    other = create_party()
+    response = producer.get(f"/api/v1/parties/{producer.user.party_id}/export")
+    assert response.status_code == 200
+    body = response.json
+    assert body["party"]["id"] == producer.user.party_id
+    assert [p["code"] for p in body["parcels"]] == ["EXP-1"]
+    assert any(e["action"] == "party.create" for e in body["audit_events"])
+    assert producer.get(f"/api/v1/parties/{other.id}/export").status_code == 404
+    assert api("loan_officer").get(f"/api/v1/parties/{other.id}/export").status_code == 403
+
+
+def test_party_export_of_individual_is_masked(api, create_party):
+    from tests.conftest import make_resident_id
+
+    number = make_resident_id()
+    person = create_party(kind="individual", resident_id=number)
+    text = api("regulator").get(f"/api/v1/parties/{person.id}/export").get_data(as_text=True)
+    assert number not in text and number[-4:] in text
