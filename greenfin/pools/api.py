@@ -7,7 +7,7 @@ from flask.views import MethodView
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
-from greenfin.pools import reporting, schemas, services
+from greenfin.pools import cuts, projections, reporting, schemas, services
 from greenfin.pools.pdf import servicer_report_pdf
 from greenfin.security import access
 
@@ -68,7 +68,7 @@ class PoolStatistics(MethodView):
     @blp.response(200)
     def get(self, pool_id):
         """Pool statistics and stratification tables of the loans in the pool today."""
-        return services._jsonable(services.live_statistics(services.get_pool(pool_id)))
+        return services.jsonable(services.live_statistics(services.get_pool(pool_id)))
 
 
 @blp.route("/<int:pool_id>/loans")
@@ -132,7 +132,7 @@ class PoolCuts(MethodView):
     @blp.response(200, schemas.CutSchema(many=True))
     @blp.paginate()
     def get(self, pool_id, pagination_parameters):
-        return paginate(services.cut_query(services.get_pool(pool_id)), pagination_parameters)
+        return paginate(cuts.cut_query(services.get_pool(pool_id)), pagination_parameters)
 
     @access(*MANAGERS)
     @blp.arguments(schemas.CutCreateSchema)
@@ -141,9 +141,9 @@ class PoolCuts(MethodView):
         """Snapshot every loan of the pool as of a date (a draft; ``publish`` publishes it at once).
         A correction names the published cut it corrects (``corrects_id``) and says why (``note``)."""
         pool = services.get_pool(pool_id)
-        cut = services.create_cut(pool, data.get("as_of"), data.get("corrects_id"), data.get("note"))
+        cut = cuts.create_cut(pool, data.get("as_of"), data.get("corrects_id"), data.get("note"))
         if data.get("publish"):
-            services.publish_cut(cut)
+            cuts.publish_cut(cut)
         commit()
         return cut
 
@@ -153,13 +153,13 @@ class PoolCutById(MethodView):
     @access(*READERS)
     @blp.response(200, schemas.CutDetailSchema)
     def get(self, pool_id, cut_id):
-        return services.get_cut(cut_id, services.get_pool(pool_id))
+        return cuts.get_cut(cut_id, services.get_pool(pool_id))
 
     @access(*MANAGERS)
     @blp.response(204)
     def delete(self, pool_id, cut_id):
         """Discard a draft cut; a published cut refuses (409)."""
-        services.discard_cut(services.get_cut(cut_id, services.get_pool(pool_id)))
+        cuts.discard_cut(cuts.get_cut(cut_id, services.get_pool(pool_id)))
         commit()
 
 
@@ -169,7 +169,7 @@ class PoolCutPublish(MethodView):
     @blp.response(200, schemas.CutSchema)
     def post(self, pool_id, cut_id):
         """Publish a draft cut; from now on it never changes."""
-        cut = services.publish_cut(services.get_cut(cut_id, services.get_pool(pool_id)))
+        cut = cuts.publish_cut(cuts.get_cut(cut_id, services.get_pool(pool_id)))
         commit()
         return cut
 
@@ -180,8 +180,8 @@ class PoolCutTape(MethodView):
     @blp.response(200, content_type="text/csv")
     def get(self, pool_id, cut_id):
         """The cut's loan tape: one CSV row per loan, ESMA-style field names, No-Data codes ND1-ND5."""
-        cut = services.get_cut(cut_id, services.get_pool(pool_id))
-        return Response(services.tape_csv(cut), mimetype="text/csv", headers={
+        cut = cuts.get_cut(cut_id, services.get_pool(pool_id))
+        return Response(cuts.tape_csv(cut), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{cut.pool.code}-cut{cut.seq}-tape.csv"'})
 
 
@@ -194,9 +194,9 @@ class PoolProjection(MethodView):
         """Project the pool (its latest published cut, else today's loans) through the tranche waterfall.
         Rates outside 0-100% are refused (422)."""
         pool = services.get_pool(pool_id)
-        cut = services.get_cut(args["cut_id"], pool) if args.get("cut_id") else None
-        result = services.project(pool, args, cut)
-        return services._jsonable(services.projection_summary(result) | {"months": services.projection_rows(result)})
+        cut = cuts.get_cut(args["cut_id"], pool) if args.get("cut_id") else None
+        result = projections.project(pool, args, cut)
+        return services.jsonable(projections.projection_summary(result) | {"months": projections.projection_rows(result)})
 
 
 @blp.route("/<int:pool_id>/reports")

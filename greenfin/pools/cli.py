@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, rollback
-from greenfin.pools import reporting, services
+from greenfin.pools import cuts, projections, reporting, services
 from greenfin.pools.pdf import servicer_report_pdf
 
 pools_cli = AppGroup("pools", help="Asset pools: cuts, loan tapes, cash-flow projections, servicer reports.")
@@ -42,9 +42,9 @@ def cut_command(pool_id, as_of, corrects, note, draft):
     g.actor_label = "cli"
     try:
         pool = services.get_pool(pool_id)
-        cut = services.create_cut(pool, as_of.date() if as_of else None, corrects, note)
+        cut = cuts.create_cut(pool, as_of.date() if as_of else None, corrects, note)
         if not draft:
-            services.publish_cut(cut)
+            cuts.publish_cut(cut)
         commit()
     except DomainError as exc:
         _fail(exc)
@@ -60,12 +60,12 @@ def tape_command(pool_id, cut_id, out):
     """Write the loan tape (CSV, ESMA-style fields, No-Data codes) of a published cut."""
     try:
         pool = services.get_pool(pool_id)
-        cut = services.get_cut(cut_id, pool) if cut_id else services.latest_published_cut(pool)
+        cut = cuts.get_cut(cut_id, pool) if cut_id else cuts.latest_published_cut(pool)
         if cut is None:
             raise ValidationFailed("Publish a pool cut first", {"cut": ["the pool has no published cut"]})
     except DomainError as exc:
         _fail(exc)
-    _write(out, services.tape_csv(cut))
+    _write(out, cuts.tape_csv(cut))
     click.echo(f"{len(cut.lines)} loans written to {out} (cut #{cut.seq} as of {cut.as_of}, {cut.status})")
 
 
@@ -81,12 +81,12 @@ def project_command(pool_id, cpr, cdr, severity, recovery_lag, months, out):
     """Project the pool's cash flows through the tranche waterfall; monthly rows to CSV."""
     try:
         pool = services.get_pool(pool_id)
-        result = services.project(pool, {"cpr": cpr, "cdr": cdr, "severity": severity,
+        result = projections.project(pool, {"cpr": cpr, "cdr": cdr, "severity": severity,
                                          "recovery_lag": recovery_lag, "months": months})
     except DomainError as exc:
         _fail(exc)
-    _write(out, services.projection_csv(result))
-    summary = services.projection_summary(result)
+    _write(out, projections.projection_csv(result))
+    summary = projections.projection_summary(result)
     click.echo(f"{result.projection.months} months projected from {summary['source']} "
                f"({summary['opening_balance']:,.2f} CNY); written to {out}")
     for t in summary["tranches"]:

@@ -1,8 +1,8 @@
 """Asset pools: pools with eligibility criteria, audited membership, immutable cuts, servicer reports.
 
 - ``asset_pools``: a pool of green loans to be securitised; its eligibility criteria and
-  its tranche structure are data (JSON), see ``services.DEFAULT_CRITERIA`` and
-  ``services.DEFAULT_STRUCTURE``.
+  its tranche structure are data (JSON), see ``validation.DEFAULT_CRITERIA`` and
+  ``validation.DEFAULT_STRUCTURE``.
 - ``pool_memberships``: a loan's stay in a pool, from ``added_on`` to ``removed_on``.
   A loan is in at most one pool at a time: the partial unique index refuses a second
   live membership even under concurrent requests. A substitution ends one membership

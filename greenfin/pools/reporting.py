@@ -32,7 +32,7 @@ from sqlalchemy import select
 from greenfin.core.services import record_audit
 from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db
-from greenfin.pools import services
+from greenfin.pools import cuts, services
 from greenfin.pools.models import Pool, PoolMembership, ServicerReport
 from greenfin.pools.stats import DPD_BUCKETS, dpd_bucket
 from greenfin.security import current_actor
@@ -113,7 +113,7 @@ def check_report_month(pool: Pool, month: str):
     start, end = parse_month(month)
     if end >= date.today():
         raise ValidationFailed(N_("Invalid month"), {"month": [N_("only a month that has ended can be reported")]})
-    baseline = services.latest_published_cut(pool, on_or_before=end)
+    baseline = cuts.latest_published_cut(pool, on_or_before=end)
     if baseline is None:
         raise ValidationFailed(N_("Publish a pool cut first: it is the report's baseline"),
                                {"month": [N_("no published pool cut on or before this month")]})

@@ -15,7 +15,7 @@ from greenfin.core.models import Party
 from greenfin.errors import DomainError
 from greenfin.extensions import db
 from greenfin.lending.models import Loan
-from greenfin.pools import reporting, services
+from greenfin.pools import cuts, reporting, services
 
 CUT_OFF_CANDIDATES = (date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31))
 POOL_CODE = "GF-GREEN-2026-1"
@@ -77,8 +77,8 @@ def seed_demo(rng, context: dict) -> dict:
     if not chosen:
         return {"pool": pool, "cut": None, "reports": []}
     services.add_loans(pool, chosen, "首期入池：符合合格标准的绿色贷款", added_on=best, as_of=best)
-    cut = services.create_cut(pool, best, note="首期资产池封包（基准日）")
-    services.publish_cut(cut)
+    cut = cuts.create_cut(pool, best, note="首期资产池封包（基准日）")
+    cuts.publish_cut(cut)
     reports = []
     for month in _month_ends(best, date.today()):
         try:

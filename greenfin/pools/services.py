@@ -1,4 +1,6 @@
-"""Pool business functions: pools, eligibility, membership, cuts, tapes, projections.
+"""Pool business functions: pools, loans as of a date, eligibility, membership, statistics.
+
+Cuts and loan tapes are in ``cuts.py``, projections in ``projections.py``.
 
 They add and flush, never commit, and raise ``ValidationFailed`` / ``NotFound`` /
 ``Conflict``. Servicer reports live in ``reporting.py``. Loans are read from the
@@ -9,48 +11,29 @@ may be absent).
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from greenfin.core import geography
 from greenfin.core.models import Party
 from greenfin.core.services import record_audit, snapshot
 from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending.models import Loan, LoanProduct
-from greenfin.pools import cashflow, stats, tape, waterfall
-from greenfin.pools.models import DESIGNATIONS, Pool, PoolCut, PoolCutLoan, PoolMembership
+from greenfin.pools import stats
+from greenfin.pools.models import DESIGNATIONS, Pool, PoolMembership
+from greenfin.pools.validation import COLOURS, validate_criteria, validate_structure
 from greenfin.security import current_actor
 
 CENT = Decimal("0.01")
-COLOURS = ("green", "blue", "yellow", "red")  # best to worst
 # The lending package's amortisation methods as the projection's types. Seasonal loans
 # (instalments at the harvest) are projected as equal-principal loans: an approximation.
 AMORTISATION_MAP = {"annuity": "annuity", "equal_principal": "linear", "interest_only": "bullet", "seasonal": "linear"}
-
-DEFAULT_CRITERIA: dict[str, Any] = {
-    "performing": True, "zero_dpd": True, "green_tagged": True, "min_remaining_term": 3, "max_remaining_term": 360,
-    "max_obligor_share": "0.25", "max_township_share": "0.60", "min_colour": None,
-}
-DEFAULT_STRUCTURE: dict[str, Any] = {
-    "tranches": [
-        {"name": "A", "kind": "senior", "share": "0.80", "coupon": "0.028"},
-        {"name": "B", "kind": "mezzanine", "share": "0.10", "coupon": "0.038"},
-        {"name": "C", "kind": "subordinated", "share": "0.08", "coupon": "0"},
-    ],
-    "servicer_fee": "0.005", "fixed_fees": "0", "principal_mode": "pro_rata", "oc_trigger": "1.05",
-    "ic_trigger": "1.10", "reserve_target": "0.01", "cleanup_call": "0.10",
-    "cumulative_default_trigger": "0.05", "delinquency_trigger": "0.08",
-}
 
 # Why a loan fails the criteria: a code, an English message (translated on pages) and its values.
 REASONS = {
@@ -85,127 +68,6 @@ def reason_text(item: dict, translate=None) -> str:
 
 def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
-
-
-# ---------------------------------------------------------------- validation helpers
-
-
-def _fraction(value: Any, field: str, errors: dict, *, allow_none: bool = False, hi: Decimal = Decimal("1")) -> Optional[str]:
-    if value is None or value == "":
-        if allow_none:
-            return None
-        errors.setdefault(field, []).append(N_("is required"))
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        errors.setdefault(field, []).append(N_("must be a number"))
-        return None
-    if not number.is_finite() or number < 0 or number > hi:
-        errors.setdefault(field, []).append(
-            N_("must lie between 0 and 100%") if hi == 1 else N_("must not be negative or too large"))
-        return None
-    return str(number)
-
-
-def _whole(value: Any, field: str, errors: dict, lo: int = 0, hi: int = cashflow.MAX_MONTHS) -> Optional[int]:
-    try:
-        number = int(value)
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError
-    except (TypeError, ValueError):
-        errors.setdefault(field, []).append(N_("must be a whole number"))
-        return None
-    if not lo <= number <= hi:
-        errors.setdefault(field, []).append(N_("is out of range"))
-        return None
-    return number
-
-
-def validate_criteria(data: Optional[dict]) -> dict:
-    """Eligibility criteria as stored (shares as decimal strings); raises ValidationFailed."""
-    data = DEFAULT_CRITERIA | (data or {})
-    errors: dict[str, list[str]] = {}
-    out: dict[str, Any] = {}
-    unknown = set(data) - set(DEFAULT_CRITERIA)
-    for key in sorted(unknown):
-        errors[f"criteria.{key}"] = [N_("unknown criterion")]
-    for key in ("performing", "zero_dpd", "green_tagged"):
-        if not isinstance(data[key], bool):
-            errors[f"criteria.{key}"] = [N_("must be true or false")]
-        out[key] = bool(data[key])
-    out["min_remaining_term"] = _whole(data["min_remaining_term"], "criteria.min_remaining_term", errors, 0)
-    out["max_remaining_term"] = _whole(data["max_remaining_term"], "criteria.max_remaining_term", errors, 1)
-    if (out["min_remaining_term"] is not None and out["max_remaining_term"] is not None
-            and out["min_remaining_term"] > out["max_remaining_term"]):
-        errors["criteria.max_remaining_term"] = [N_("must not be below the minimum remaining term")]
-    out["max_obligor_share"] = _fraction(data["max_obligor_share"], "criteria.max_obligor_share", errors, allow_none=True)
-    out["max_township_share"] = _fraction(data["max_township_share"], "criteria.max_township_share", errors,
-                                          allow_none=True)
-    for key in ("max_obligor_share", "max_township_share"):
-        if out[key] is not None and Decimal(out[key]) == 0:
-            errors[f"criteria.{key}"] = [N_("must be above 0")]
-    colour = data["min_colour"] or None
-    if colour is not None and colour not in COLOURS:
-        errors["criteria.min_colour"] = [N_("must be green, blue, yellow or red")]
-    out["min_colour"] = colour
-    if errors:
-        raise ValidationFailed(N_("Invalid eligibility criteria"), errors)
-    return out
-
-
-STRUCTURE_FRACTIONS = ("servicer_fee", "reserve_target", "cleanup_call", "cumulative_default_trigger",
-                       "delinquency_trigger")
-
-
-def validate_structure(data: Optional[dict]) -> dict:
-    """Tranche shares and coupons, fees and triggers as stored; raises ValidationFailed."""
-    data = DEFAULT_STRUCTURE | (data or {})
-    errors: dict[str, list[str]] = {}
-    out: dict[str, Any] = {}
-    tranches = data.get("tranches") or []
-    if not isinstance(tranches, list) or not tranches:
-        errors["structure.tranches"] = [N_("at least one tranche is needed")]
-        tranches = []
-    clean = []
-    for i, item in enumerate(tranches):
-        prefix = f"structure.tranches.{i}"
-        if not isinstance(item, dict):
-            errors[prefix] = [N_("must be an object")]
-            continue
-        name = str(item.get("name") or "").strip()
-        if not name or len(name) > 16:
-            errors[f"{prefix}.name"] = [N_("is required (at most 16 characters)")]
-        kind = item.get("kind")
-        if kind not in waterfall.TRANCHE_KINDS:
-            errors[f"{prefix}.kind"] = [N_("must be senior, mezzanine or subordinated")]
-        share = _fraction(item.get("share"), f"{prefix}.share", errors)
-        coupon = _fraction(item.get("coupon", "0"), f"{prefix}.coupon", errors)
-        if share is not None and Decimal(share) == 0:
-            errors[f"{prefix}.share"] = [N_("must be above 0")]
-        clean.append({"name": name, "kind": kind, "share": share, "coupon": coupon})
-    if not errors and clean:
-        if sum(Decimal(t["share"]) for t in clean) > 1:
-            errors["structure.tranches"] = [N_("the tranche shares add up to more than 100%")]
-        kinds = [waterfall.TRANCHE_KINDS.index(t["kind"]) for t in clean]
-        if kinds != sorted(kinds):
-            errors["structure.tranches"] = [N_("list tranches senior first, subordinated last")]
-        if len({t["name"] for t in clean}) != len(clean):
-            errors["structure.tranches"] = [N_("tranche names must differ")]
-        if sum(1 for t in clean if t["kind"] == "subordinated") > 1:
-            errors["structure.tranches"] = [N_("at most one subordinated tranche")]
-    out["tranches"] = clean
-    for key in STRUCTURE_FRACTIONS:
-        out[key] = _fraction(data.get(key), f"structure.{key}", errors, allow_none=key.endswith("trigger"))
-    out["fixed_fees"] = _fraction(data.get("fixed_fees", "0"), "structure.fixed_fees", errors, hi=Decimal("1e12"))
-    for key in ("oc_trigger", "ic_trigger"):
-        out[key] = _fraction(data.get(key), f"structure.{key}", errors, allow_none=True, hi=Decimal("10"))
-    if data.get("principal_mode") not in ("sequential", "pro_rata"):
-        errors["structure.principal_mode"] = [N_("must be sequential or pro_rata")]
-    out["principal_mode"] = data.get("principal_mode")
-    if errors:
-        raise ValidationFailed(N_("Invalid tranche structure"), errors)
-    return out
 
 
 # ---------------------------------------------------------------- pools
@@ -718,108 +580,12 @@ def product_names(locale: str = "zh") -> dict[str, str]:
     return {p.code: p.name(locale) for p in db.session.scalars(select(LoanProduct))}
 
 
-# ---------------------------------------------------------------- cuts
 
-LINE_FIELDS = ("loan_id", "loan_number", "party_id", "township_code", "sector", "product_code", "amortisation",
-               "disbursed_on", "maturity_date", "original_principal", "original_term", "balance", "rate",
-               "remaining_term", "days_past_due", "status", "collateral_value", "ltv", "colour", "collateral_gep",
-               "green_category")
-
-
-def get_cut(cut_id: int, pool: Optional[Pool] = None) -> PoolCut:
-    cut = db.session.get(PoolCut, cut_id)
-    if cut is None or (pool is not None and cut.pool_id != pool.id):
-        raise NotFound(N_("pool cut not found"), {"cut_id": [f"no cut with id {cut_id}"]})
-    return cut
-
-
-def cut_query(pool: Pool) -> Select:
-    return select(PoolCut).where(PoolCut.pool_id == pool.id).order_by(PoolCut.seq.desc())
-
-
-def latest_published_cut(pool: Pool, on_or_before: Optional[date] = None) -> Optional[PoolCut]:
-    stmt = select(PoolCut).where(PoolCut.pool_id == pool.id, PoolCut.status == "published")
-    if on_or_before is not None:
-        stmt = stmt.where(PoolCut.as_of <= on_or_before)
-    return db.session.scalar(stmt.order_by(PoolCut.as_of.desc(), PoolCut.seq.desc()).limit(1))
-
-
-def superseded_by(cut: PoolCut) -> Optional[PoolCut]:
-    return db.session.scalar(select(PoolCut).where(PoolCut.corrects_id == cut.id, PoolCut.status == "published")
-                             .order_by(PoolCut.id).limit(1))
-
-
-def _cut_snapshot(cut: PoolCut) -> dict:
-    return {"pool_id": cut.pool_id, "seq": cut.seq, "as_of": cut.as_of, "status": cut.status,
-            "corrects_id": cut.corrects_id, "note": cut.note, "loan_count": cut.loan_count,
-            "total_balance": cut.total_balance}
-
-
-def create_cut(pool: Pool, as_of: Optional[date] = None, corrects_id: Optional[int] = None,
-               note: Optional[str] = None) -> PoolCut:
-    """Snapshot every loan in the pool at ``as_of`` (a draft until published)."""
-    as_of = _check_date(as_of, "as_of")
-    corrects = None
-    if corrects_id is not None:
-        corrects = get_cut(corrects_id, pool)
-        if not corrects.published:
-            raise ValidationFailed(N_("Invalid input"), {"corrects_id": [N_("only a published cut is corrected")]})
-        if not (note or "").strip():
-            raise ValidationFailed(N_("Invalid input"), {"note": [N_("say what the correction corrects")]})
-    records = live_records(pool, as_of)
-    if not records:
-        raise ValidationFailed(N_("The pool holds no loans at that date"), {"as_of": [N_("no loans in the pool")]})
-    seq = (db.session.scalar(select(func.max(PoolCut.seq)).where(PoolCut.pool_id == pool.id)) or 0) + 1
-    actor = current_actor()
-    statistics = statistics_of(records)
-    everyone = [r for r in records if r["balance"] > 0]
-    cut = PoolCut(pool_id=pool.id, seq=seq, as_of=as_of, status="draft", corrects_id=corrects.id if corrects else None,
-                  note=(note or "").strip() or None, loan_count=len(records),
-                  total_balance=sum((r["balance"] for r in records), Decimal("0")),
-                  statistics=_jsonable(statistics), created_by_id=actor.id if actor else None)
-    db.session.add(cut)
-    db.session.flush()
-    extra = concentration_reasons(pool.criteria, everyone, everyone)
-    for r in records:
-        reasons = loan_reasons(pool.criteria, r) + extra.get(r["loan_id"], [])
-        line = PoolCutLoan(cut_id=cut.id, added_on=r.get("added_on"), eligible=not reasons, reasons=reasons,
-                           **{k: r[k] for k in LINE_FIELDS})
-        db.session.add(line)
-    db.session.flush()
-    record_audit("pool_cut.create", "pool_cut", cut.id, after=_cut_snapshot(cut))
-    return cut
-
-
-def publish_cut(cut: PoolCut) -> PoolCut:
-    if cut.published:
-        raise Conflict(N_("A published cut never changes"), code="cut_published")
-    before = _cut_snapshot(cut)
-    actor = current_actor()
-    cut.status = "published"
-    from greenfin.core.types import utcnow
-
-    cut.published_at, cut.published_by_id = utcnow(), actor.id if actor else None
-    db.session.flush()
-    record_audit("pool_cut.publish", "pool_cut", cut.id, before=before, after=_cut_snapshot(cut))
-    return cut
-
-
-def discard_cut(cut: PoolCut) -> None:
-    if cut.published:
-        raise Conflict(N_("A published cut never changes; issue a correction instead"), code="cut_published")
-    before = _cut_snapshot(cut)
-    for line in list(cut.lines):
-        db.session.delete(line)
-    db.session.delete(cut)
-    db.session.flush()
-    record_audit("pool_cut.discard", "pool_cut", before["seq"], before=before)
-
-
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k) if k is not None else "": _jsonable(v) for k, v in value.items()}
+        return {str(k) if k is not None else "": jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, date):
@@ -827,142 +593,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-# ---------------------------------------------------------------- tape
-
-
-def tape_records(cut: PoolCut) -> list[dict]:
-    pool = cut.pool
-    out = []
-    for line in cut.lines:
-        out.append({
-            "pool_code": pool.code, "loan_ref": line.loan_number, "obligor_ref": f"GF-O{line.party_id:06d}",
-            "cut_off_date": cut.as_of, "pool_addition_date": line.added_on,
-            "township": f"CN-{geography.DISTRICT_CODE}-{line.township_code}" if line.township_code else None,
-            "sector": line.sector, "product": line.product_code, "origination_date": line.disbursed_on,
-            "maturity_date": line.maturity_date, "original_term": line.original_term,
-            "remaining_term": line.remaining_term, "currency": "CNY", "original_balance": line.original_principal,
-            "balance": line.balance, "amortisation": line.amortisation, "rate": line.rate,
-            "dpd": line.days_past_due, "status": line.status,
-            "collateral_type": "land_use_rights" if line.collateral_value else None,
-            "collateral_value": line.collateral_value, "ltv": line.ltv, "green_category": line.green_category,
-            "colour": line.colour,
-            # No GEP for pledged land: not required by the product (ND1); no collateral at all: ND5.
-            "collateral_gep": line.collateral_gep if line.collateral_gep is not None else (
-                "ND1" if line.collateral_value else None),
-        })
-    return out
-
-
-def tape_csv(cut: PoolCut) -> str:
-    return tape.loan_tape_csv(tape_records(cut))
-
-
-# ---------------------------------------------------------------- projection
-
-
-@dataclass
-class Projection:
-    pool: Pool
-    source: str          # "cut" or "live"
-    cut: Optional[PoolCut]
-    assumptions: dict
-    projection: cashflow.PoolProjection
-    waterfall: waterfall.WaterfallResult
-
-
-def structure_for(pool: Pool, collateral: float) -> waterfall.Structure:
-    s = pool.structure
-    tranches = tuple(waterfall.Tranche(t["name"], t["kind"], round(collateral * float(t["share"]), 2), float(t["coupon"]))
-                     for t in s["tranches"] if round(collateral * float(t["share"]), 2) > 0)
-    opt = lambda key: float(s[key]) if s.get(key) is not None else None  # noqa: E731
-    return waterfall.Structure(
-        tranches, servicer_fee=float(s["servicer_fee"]), fixed_fees=float(s.get("fixed_fees") or 0),
-        principal_mode=s["principal_mode"], oc_trigger=opt("oc_trigger"), ic_trigger=opt("ic_trigger"),
-        reserve_initial=float(s["reserve_target"]) * sum(t.balance for t in tranches if t.rated),
-        reserve_target=float(s["reserve_target"]), cleanup_call=float(s["cleanup_call"]))
-
-
-def validate_assumptions(data: dict) -> dict:
-    errors: dict[str, list[str]] = {}
-    out = {}
-    for key in ("cpr", "cdr", "severity"):
-        out[key] = _fraction(data.get(key, 0), key, errors)
-    lag = data.get("recovery_lag", 6)
-    out["recovery_lag"] = _whole(lag if lag is not None else 6, "recovery_lag", errors, 0, 120)
-    months = data.get("months")
-    out["months"] = _whole(months, "months", errors, 1) if months not in (None, "") else None
-    if errors:
-        raise ValidationFailed(N_("Invalid assumptions"), errors)
-    return {k: (float(v) if k in ("cpr", "cdr", "severity") else v) for k, v in out.items()}
-
-
-def project(pool: Pool, data: dict, cut: Optional[PoolCut] = None) -> Projection:
-    """Project the pool from a cut (the latest published one by default, else today's loans)."""
-    assumptions = validate_assumptions(data)
-    cut = cut or latest_published_cut(pool)
-    if cut is not None:
-        rows = [{"balance": line.balance, "rate": line.rate, "remaining_term": line.remaining_term,
-                 "amortisation": line.amortisation} for line in cut.lines]
-        source = "cut"
-    else:
-        rows = live_records(pool)
-        source = "live"
-    rows = [r for r in rows if r["balance"] > 0]
-    if not rows:
-        raise ValidationFailed(N_("The pool holds no loans to project"), {"pool_id": [N_("no loans in the pool")]})
-    try:
-        loans = cashflow.loan_arrays([float(r["balance"]) for r in rows], [float(r["rate"]) for r in rows],
-                                     [int(r["remaining_term"]) for r in rows],
-                                     [AMORTISATION_MAP.get(r["amortisation"], "annuity") for r in rows])
-        proj = cashflow.project_pool(loans, assumptions["months"], cpr=assumptions["cpr"], cdr=assumptions["cdr"],
-                                     severity=assumptions["severity"], recovery_lag=assumptions["recovery_lag"])
-        result = waterfall.run_waterfall(proj, structure_for(pool, proj.opening_balance))
-    except cashflow.AssumptionError as exc:
-        raise ValidationFailed(N_("Invalid assumptions"), {exc.field: [exc.message]}) from None
-    assumptions["months"] = proj.months
-    return Projection(pool=pool, source=source, cut=cut, assumptions=assumptions, projection=proj, waterfall=result)
-
-
-def projection_rows(p: Projection) -> list[dict]:
-    rows = p.projection.rows()
-    wf = {r["month"]: r for r in p.waterfall.rows()}
-    out = []
-    for row in rows:
-        merged = dict(row)
-        extra = wf.get(row["month"])
-        if extra:
-            merged.update({k: v for k, v in extra.items() if k != "month"})
-        out.append(merged)
-    return out
-
-
-def projection_csv(p: Projection) -> str:
-    rows = projection_rows(p)
-    keys: list[str] = []
-    for row in rows:
-        for k in row:
-            if k not in keys:
-                keys.append(k)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\r\n", restval="")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in row.items()})
-    return buf.getvalue()
-
-
-def projection_summary(p: Projection) -> dict:
-    proj = p.projection
-    return {
-        "pool_id": p.pool.id, "source": p.source, "cut_id": p.cut.id if p.cut else None,
-        "assumptions": p.assumptions, "opening_balance": proj.opening_balance,
-        "wal_years": proj.wal_years(), "total_interest": float(proj.interest.sum()),
-        "total_prepayment": float(proj.prepayment.sum()), "total_default": float(proj.default.sum()),
-        "total_loss": float(proj.loss.sum()), "call_month": p.waterfall.call_month,
-        "months_to_end": p.waterfall.months,
-        "trigger_breached_month": (int(p.waterfall.trigger_breached.argmax()) + 1
-                                   if p.waterfall.trigger_breached.any() else None),
-        "tranches": [_jsonable(t.summary()) for t in p.waterfall.tranches],
-    }

@@ -14,7 +14,7 @@ from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.jobs import enqueue
 from greenfin.pages import page_of
-from greenfin.pools import reporting, services
+from greenfin.pools import cuts, projections, reporting, services
 from greenfin.pools.forms import (
     AddLoansForm,
     CutForm,
@@ -108,9 +108,9 @@ def detail(pool_id):
     pool = services.get_pool(pool_id)
     stats = services.live_statistics(pool)
     members = page_of(services.membership_query(pool, include_removed=request.args.get("all") == "1"), per_page=50)
-    cuts = list(db.session.scalars(services.cut_query(pool)))
+    pool_cuts = list(db.session.scalars(cuts.cut_query(pool)))
     reports = list(db.session.scalars(reporting.report_query(pool)))
-    return render_template("pools/detail.html", pool=pool, stats=stats, members=members, cuts=cuts,
+    return render_template("pools/detail.html", pool=pool, stats=stats, members=members, cuts=pool_cuts,
                            reports=reports, products=services.product_names(_locale()), strata_names=list(STRATA),
                            remove_form=RemoveLoanForm(), cut_form=_cut_form(pool), report_form=ReportForm(),
                            today=date.today())
@@ -192,7 +192,7 @@ def substitute(pool_id):
 
 def _cut_form(pool) -> CutForm:
     form = CutForm()
-    published = [c for c in db.session.scalars(services.cut_query(pool)) if c.published]
+    published = [c for c in db.session.scalars(cuts.cut_query(pool)) if c.published]
     form.corrects_id.choices = [(0, "—")] + [(c.id, f"#{c.seq} · {c.as_of}") for c in published]
     return form
 
@@ -206,9 +206,9 @@ def cut_new(pool_id):
         flash(_("Please correct the fields marked below."), "error")
         return redirect(url_for("pools.detail", pool_id=pool.id))
     try:
-        cut = services.create_cut(pool, form.as_of.data, form.corrects_id.data or None, form.note.data)
+        cut = cuts.create_cut(pool, form.as_of.data, form.corrects_id.data or None, form.note.data)
         if form.publish.data:
-            services.publish_cut(cut)
+            cuts.publish_cut(cut)
         commit()
         flash(_("Pool cut taken."), "success")
         return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut.id))
@@ -221,9 +221,9 @@ def cut_new(pool_id):
 @access(*READERS)
 def cut_detail(pool_id, cut_id):
     pool = services.get_pool(pool_id)
-    cut = services.get_cut(cut_id, pool)
+    cut = cuts.get_cut(cut_id, pool)
     return render_template("pools/cut_detail.html", pool=pool, cut=cut, stats=cut.statistics,
-                           superseded=services.superseded_by(cut), products=services.product_names(_locale()),
+                           superseded=cuts.superseded_by(cut), products=services.product_names(_locale()),
                            strata_names=list(STRATA), reason_text=lambda r: services.reason_text(r, _))
 
 
@@ -232,7 +232,7 @@ def cut_detail(pool_id, cut_id):
 def cut_publish(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     try:
-        services.publish_cut(services.get_cut(cut_id, pool))
+        cuts.publish_cut(cuts.get_cut(cut_id, pool))
         commit()
         flash(_("Cut published; it can no longer change."), "success")
     except Conflict as exc:
@@ -245,7 +245,7 @@ def cut_publish(pool_id, cut_id):
 def cut_discard(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     try:
-        services.discard_cut(services.get_cut(cut_id, pool))
+        cuts.discard_cut(cuts.get_cut(cut_id, pool))
         commit()
         flash(_("Draft cut discarded."), "success")
         return redirect(url_for("pools.detail", pool_id=pool.id))
@@ -258,8 +258,8 @@ def cut_discard(pool_id, cut_id):
 @access(*READERS)
 def cut_tape(pool_id, cut_id):
     pool = services.get_pool(pool_id)
-    cut = services.get_cut(cut_id, pool)
-    return Response(services.tape_csv(cut), mimetype="text/csv",
+    cut = cuts.get_cut(cut_id, pool)
+    return Response(cuts.tape_csv(cut), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{pool.code}-cut{cut.seq}-tape.csv"'})
 
 
@@ -288,22 +288,22 @@ def projection(pool_id):
     data = {"cpr": "0.06", "cdr": "0.02", "severity": "0.4", "recovery_lag": "6"} | args
     result, errors = None, {}
     try:
-        result = services.project(pool, data)
+        result = projections.project(pool, data)
     except ValidationFailed as exc:
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
     if result is not None and request.args.get("format") == "csv":
-        return Response(services.projection_csv(result), mimetype="text/csv",
+        return Response(projections.projection_csv(result), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{pool.code}-projection.csv"'})
     context = {"pool": pool, "data": data, "errors": errors, "result": result}
     if result is not None:
         proj, wf = result.projection, result.waterfall
-        context["summary"] = services.projection_summary(result)
+        context["summary"] = projections.projection_summary(result)
         context["balance_by_period"] = _sampled(proj.balance_end + proj.pending_end, proj.months)
         step = _step(wf.months)
         ends = list(range(step - 1, wf.months, step)) or [wf.months - 1]
         context["tranche_periods"] = [(str(e + 1), [round(float(t.balance_end[e]) / 1e4, 1) for t in wf.tranches])
                                       for e in ends]
-        context["rows"] = services.projection_rows(result)
+        context["rows"] = projections.projection_rows(result)
     return render_template("pools/projection.html", **context), 422 if errors else 200
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DatabaseError
 
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
-from greenfin.pools import services
+from greenfin.pools import cuts, projections, services
 from greenfin.pools.models import PoolCut, PoolCutLoan
 from greenfin.pools.tape import read_loan_tape
 
@@ -28,7 +28,7 @@ def pooled(create_pool, create_loan, pay_through):
 
 def test_cut_snapshots_every_loan(pooled):
     pool, secured, plain = pooled
-    cut = services.create_cut(pool, date(2026, 6, 30))
+    cut = cuts.create_cut(pool, date(2026, 6, 30))
     db.session.commit()
     assert cut.status == "draft" and cut.seq == 1 and cut.loan_count == 2
     line = next(l for l in cut.lines if l.loan_id == secured.id)
@@ -44,12 +44,12 @@ def test_cut_snapshots_every_loan(pooled):
 
 def test_published_cut_refuses_every_change(pooled):
     pool, *_ = pooled
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     db.session.commit()
     with pytest.raises(Conflict):
-        services.publish_cut(cut)
+        cuts.publish_cut(cut)
     with pytest.raises(Conflict):
-        services.discard_cut(cut)
+        cuts.discard_cut(cut)
     cut.note = "edited"
     with pytest.raises(Conflict):
         db.session.flush()
@@ -63,7 +63,7 @@ def test_published_cut_refuses_every_change(pooled):
 
 def test_database_triggers_guard_published_cuts(pooled):
     pool, *_ = pooled
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     db.session.commit()
     for statement in (f"UPDATE pool_cut_loans SET balance = 1 WHERE cut_id = {cut.id}",
                       f"DELETE FROM pool_cut_loans WHERE cut_id = {cut.id}",
@@ -79,22 +79,22 @@ def test_database_triggers_guard_published_cuts(pooled):
 
 def test_correction_is_a_new_cut_referencing_the_old(pooled):
     pool, *_ = pooled
-    first = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    first = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     db.session.commit()
     with pytest.raises(ValidationFailed):
-        services.create_cut(pool, date(2026, 6, 30), corrects_id=first.id)  # no note
-    correction = services.publish_cut(services.create_cut(pool, date(2026, 6, 30), corrects_id=first.id,
+        cuts.create_cut(pool, date(2026, 6, 30), corrects_id=first.id)  # no note
+    correction = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30), corrects_id=first.id,
                                                           note="collateral value corrected"))
     db.session.commit()
     assert correction.corrects_id == first.id and correction.seq == 2
-    assert services.superseded_by(first).id == correction.id
+    assert cuts.superseded_by(first).id == correction.id
 
 
 def test_discard_draft_cut(pooled):
     pool, *_ = pooled
-    cut = services.create_cut(pool, date(2026, 6, 30))
+    cut = cuts.create_cut(pool, date(2026, 6, 30))
     db.session.commit()
-    services.discard_cut(cut)
+    cuts.discard_cut(cut)
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(PoolCut)) == 0
 
@@ -102,15 +102,15 @@ def test_discard_draft_cut(pooled):
 def test_cut_of_an_empty_pool_or_future_date_is_refused(create_pool):
     pool = create_pool()
     with pytest.raises(ValidationFailed):
-        services.create_cut(pool, date(2026, 6, 30))
+        cuts.create_cut(pool, date(2026, 6, 30))
     with pytest.raises(ValidationFailed):
-        services.create_cut(pool, date.today() + timedelta(days=1))
+        cuts.create_cut(pool, date.today() + timedelta(days=1))
 
 
 def test_tape_from_cut_writes_no_data_codes(pooled):
     pool, secured, plain = pooled
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
-    rows = {r["Original Underlying Exposure Identifier"]: r for r in read_loan_tape(services.tape_csv(cut))}
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
+    rows = {r["Original Underlying Exposure Identifier"]: r for r in read_loan_tape(cuts.tape_csv(cut))}
     assert set(rows) == {secured.number, plain.number}
     unsecured = rows[plain.number]
     assert unsecured["Current Valuation Amount"] == "ND5" and unsecured["Current Loan-To-Value"] == "ND5"
@@ -123,13 +123,13 @@ def test_tape_from_cut_writes_no_data_codes(pooled):
 
 def test_projection_from_the_cut_returns_all_principal(pooled):
     pool, *_ = pooled
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     db.session.commit()
-    result = services.project(pool, {"cpr": 0, "cdr": 0, "severity": 0})
+    result = projections.project(pool, {"cpr": 0, "cdr": 0, "severity": 0})
     assert result.source == "cut" and result.cut.id == cut.id
     proj = result.projection
     assert proj.scheduled_principal.sum() == pytest.approx(float(cut.total_balance), rel=1e-9)
-    csv_text = services.projection_csv(result)
+    csv_text = projections.projection_csv(result)
     assert csv_text.splitlines()[0].startswith("month,balance_start,interest")
 
 
@@ -138,5 +138,5 @@ def test_projection_from_the_cut_returns_all_principal(pooled):
 def test_projection_refuses_bad_rates(pooled, data, field):
     pool, *_ = pooled
     with pytest.raises(ValidationFailed) as info:
-        services.project(pool, data)
+        projections.project(pool, data)
     assert field in info.value.errors

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from greenfin.extensions import db
-from greenfin.pools import reporting, services
+from greenfin.pools import cuts, reporting, services
 from greenfin.pools.models import Pool, PoolMembership
 
 
@@ -16,7 +16,7 @@ def seeded(create_pool, create_loan, pay_through):
     for loan in loans:
         pay_through(loan, date.today())
     services.add_loans(pool, [l.id for l in loans], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     reporting.generate_servicer_report(pool, "2026-08")
     db.session.commit()
     return pool, cut, loans
@@ -109,14 +109,14 @@ def test_cut_publish_and_discard_from_pages(client, create_user, login, seeded):
     pool, cut, _ = seeded
     login(create_user("loan_officer"))
     assert client.post(f"/pools/{pool.id}/cuts/{cut.id}/discard").status_code == 302
-    assert services.get_cut(cut.id).published  # a published cut is not discarded
+    assert cuts.get_cut(cut.id).published  # a published cut is not discarded
     response = client.post(f"/pools/{pool.id}/cuts", data={"as_of": "2026-07-31", "corrects_id": "0", "note": ""})
     assert response.status_code == 302
-    draft = max(db.session.scalars(services.cut_query(pool)), key=lambda c: c.seq)
+    draft = max(db.session.scalars(cuts.cut_query(pool)), key=lambda c: c.seq)
     assert draft.status == "draft" and draft.as_of == date(2026, 7, 31)
     client.post(f"/pools/{pool.id}/cuts/{draft.id}/publish")
     db.session.expire_all()
-    assert services.get_cut(draft.id).published
+    assert cuts.get_cut(draft.id).published
 
 
 def test_edit_pool_page(client, create_user, login, seeded):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending.servicing import record_repayment
-from greenfin.pools import reporting, services
+from greenfin.pools import cuts, reporting, services
 from greenfin.pools.models import ServicerReport
 from greenfin.pools.pdf import servicer_report_pdf
 
@@ -27,7 +27,7 @@ def book(create_pool, create_loan, pay_through):
     record_repayment(prepayer, aug.amount_unpaid + Decimal("10000"), aug.due_date)
     pay_through(stopper, date(2026, 6, 30))
     services.add_loans(pool, [on_time.id, prepayer.id, stopper.id], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
-    cut = services.publish_cut(services.create_cut(pool, date(2026, 6, 30)))
+    cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     db.session.commit()
     return pool, cut, on_time, prepayer, stopper
 
