@@ -286,15 +286,19 @@ def projection(pool_id):
     pool = services.get_pool(pool_id)
     args = {k: request.args.get(k) for k in ("cpr", "cdr", "severity", "recovery_lag", "months") if request.args.get(k)}
     data = {"cpr": "0.06", "cdr": "0.02", "severity": "0.4", "recovery_lag": "6"} | args
+    published = [c for c in db.session.scalars(cuts.cut_query(pool)) if c.published]
+    cut_id = request.args.get("cut_id", type=int)
     result, errors = None, {}
     try:
-        result = projections.project(pool, data)
-    except ValidationFailed as exc:
+        cut = cuts.get_cut(cut_id, pool) if cut_id else None
+        result = projections.project(pool, data, cut)
+    except (ValidationFailed, NotFound) as exc:
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
     if result is not None and request.args.get("format") == "csv":
         return Response(projections.projection_csv(result), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{pool.code}-projection.csv"'})
-    context = {"pool": pool, "data": data, "errors": errors, "result": result}
+    context = {"pool": pool, "data": data, "errors": errors, "result": result, "published": published,
+               "cut_id": cut_id}
     if result is not None:
         proj, wf = result.projection, result.waterfall
         context["summary"] = projections.projection_summary(result)

@@ -219,3 +219,18 @@ def test_update_pool_refuses_bad_criteria_and_keeps_the_old(create_pool):
     assert pool.criteria["min_colour"] == "green" and pool.name == "新名称"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pool.update"))
     assert event.before["criteria"]["min_colour"] is None
+
+
+def test_race_for_the_same_loan_ends_in_conflict(create_pool, create_loan, monkeypatch):
+    """Two requests that both passed the membership check: the unique index decides, cleanly."""
+    first, second = create_pool(), create_pool()
+    loan = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    services.add_loans(first, [loan.id])
+    db.session.commit()
+    monkeypatch.setattr(services, "_refuse_pooled", lambda *args: None)  # the other request's view of the world
+    monkeypatch.setattr(services, "evaluate", lambda pool, ids, as_of=None, without=(): {
+        i: {"record": {}, "reasons": []} for i in ids})
+    with pytest.raises(Conflict):
+        services.add_loans(second, [loan.id])
+    db.session.rollback()
+    assert [m.pool_id for m in db.session.scalars(select(PoolMembership))] == [first.id]

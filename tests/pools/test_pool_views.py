@@ -146,3 +146,11 @@ def test_party_page_shows_its_pooled_loans_to_staff(client, create_user, login, 
     page = client.get(f"/parties/{loans[0].party_id}")
     assert page.status_code == 200
     assert loans[0].number.encode() in page.data and pool.name.encode() in page.data
+
+
+def test_projection_page_from_a_chosen_cut(client, create_user, login, seeded):
+    pool, cut, _ = seeded
+    login(create_user("regulator"))
+    page = client.get(f"/pools/{pool.id}/projection?cut_id={cut.id}&cpr=0.05")
+    assert page.status_code == 200 and f"#{cut.seq}".encode() in page.data
+    assert client.get(f"/pools/{pool.id}/projection?cut_id=99999").status_code == 422
