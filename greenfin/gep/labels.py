@@ -45,6 +45,10 @@ _SERVICE_LABELS = {
     "flood_regulation": _l("Flood regulation"),
     "recreation": _l("Recreation and tourism"),
 }
+_COVER_LABELS = {
+    "forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
+    "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"), "built": _l("Built land"),
+}
 _CATEGORY_LABELS = {"provisioning": _l("Provisioning"), "regulating": _l("Regulating"), "cultural": _l("Cultural")}
 
 
@@ -54,3 +58,7 @@ def service_label(code: str):
 
 def category_label(code: str):
     return _CATEGORY_LABELS.get(code, code)
+
+
+def cover_label(code: str):
+    return _COVER_LABELS.get(code, code)

@@ -140,3 +140,11 @@ def test_import_page_reports_bad_rows(client, login, create_user, create_party):
 def test_producer_cannot_import(client, login, create_user):
     login(create_user("producer"))
     assert client.get("/gep/import").status_code == 403
+
+
+def test_dashboard_without_accounts(client, login, create_user):
+    login(create_user("admin"))
+    response = client.get("/gep/")
+    assert response.status_code == 200
+    assert "尚无GEP核算结果" in response.get_data(as_text=True)
+    assert client.get("/gep/report.pdf?year=2025").status_code == 404
