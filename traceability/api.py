@@ -10,7 +10,7 @@ from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
-from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
+from greenfin.security import access, current_actor, own_party_id, require_party_access
 from traceability import schemas, services
 
 blp = api_blueprint("trace_api", __name__, "/trace", "Traceability: brands, products, lots, EPCIS events, "

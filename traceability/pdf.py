@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Optional
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -342,14 +342,3 @@ def naive_label_sheet(out, text: LabelText, labels: Iterable[tuple[str, str]]) -
     canvas.showPage()
     canvas.save()
     return n
-
-
-def iter_chunks(items: Iterator, size: int) -> Iterator[list]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -21,7 +21,7 @@ from traceability import digital_link as dl
 from traceability import epcis
 from traceability.models import (
     CERT_KINDS, CERT_SCOPES, LOT_UNITS, Brand, BrandAuthorisation, Certification, EpcisEvent, EventLot, Label,
-    LabelBatch, Lot, LotInput, Product, Scan, lot_parcels,
+    LabelBatch, Lot, LotInput, Product, Scan,
 )
 
 CHINA_TZ = timezone(timedelta(hours=8))

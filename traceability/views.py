@@ -24,7 +24,7 @@ from greenfin.pages import page_of
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from traceability import services
 from traceability.forms import CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
-from traceability.models import Brand, Certification, Lot, Product
+from traceability.models import Brand, Lot, Product
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 scan_bp = Blueprint("trace_scan", __name__)

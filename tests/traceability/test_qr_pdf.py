@@ -10,7 +10,6 @@ from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M, ERROR_CORRECT_Q
 from qrcode.util import MODE_8BIT_BYTE, QRData
 from pyzbar.pyzbar import ZBarSymbol, decode
-from reportlab.lib.units import mm
 
 from traceability.pdf import LAYOUTS, LabelText, render_label_sheet
 from traceability.qr import encoder, version_for

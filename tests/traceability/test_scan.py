@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from greenfin.extensions import db
 from traceability import services
-from traceability.models import Label, Scan
+from traceability.models import Scan
 
 
 def first_label_path(batch):
