@@ -114,12 +114,12 @@ def publish_cut(cut: PoolCut) -> PoolCut:
 def discard_cut(cut: PoolCut) -> None:
     if cut.published:
         raise Conflict(N_("A published cut never changes; issue a correction instead"), code="cut_published")
-    before = _cut_snapshot(cut)
+    before, cut_id = _cut_snapshot(cut), cut.id
     for line in list(cut.lines):
         db.session.delete(line)
     db.session.delete(cut)
     db.session.flush()
-    record_audit("pool_cut.discard", "pool_cut", before["seq"], before=before)
+    record_audit("pool_cut.discard", "pool_cut", cut_id, before=before)
 
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
+from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 from greenfin.pools import cuts, projections, services
@@ -94,9 +95,12 @@ def test_discard_draft_cut(pooled):
     pool, *_ = pooled
     cut = cuts.create_cut(pool, date(2026, 6, 30))
     db.session.commit()
+    cut_id = cut.id
     cuts.discard_cut(cut)
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(PoolCut)) == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pool_cut.discard"))
+    assert event.entity_id == str(cut_id) and event.before["status"] == "draft"
 
 
 def test_cut_of_an_empty_pool_or_future_date_is_refused(create_pool):
