@@ -28,6 +28,7 @@ scored alone gets exactly the score it gets in a batch.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -51,7 +52,15 @@ PREBIN = "tree"
 SMOOTH = 0.1  # added to good and bad counts of each bin (keeps WoE finite for pure bins)
 MAX_FEATURES = 30
 ID_NAME = re.compile(r"(^|[_\s-])(id|no|nr|num|number|uuid|key|code|编号|序号)$|^(id|uuid)$|^(loan|app|application|customer|client)_?(id|no|number)", re.I)
-BAD_WORDS = {"bad", "1", "yes", "y", "true", "default", "defaulted", "d", "违约", "坏"}
+BAD_WORDS = {"bad", "1", "yes", "y", "true", "default", "defaulted", "d", "违约", "坏", "是", "逾期"}
+# Thousands separators, spaces and currency signs are dropped before parsing a number.
+NUMBER_NOISE = r"[,，\s¥￥$]"
+
+
+def parse_numbers(text: pd.Series) -> pd.Series:
+    """Text cells as floats: '12,345', ' 7 ', '¥300' parse; anything else is NaN."""
+    cleaned = text.astype("string").str.replace(NUMBER_NOISE, "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce").astype(float)
 
 # Plain-language texts for the features of the Guangfeng loan book; others get a generic text.
 FEATURE_TEXT = {
@@ -97,7 +106,7 @@ def detect_columns(frame: pd.DataFrame, target: str) -> tuple[dict[str, str], di
         if unique <= 1:
             ignored[col] = "constant"
             continue
-        numbers = pd.to_numeric(values, errors="coerce")
+        numbers = parse_numbers(values)
         numeric = numbers.notna().mean() >= 0.95
         unique_share = unique / count
         if ID_NAME.search(str(col)) and unique_share > 0.9:
@@ -161,7 +170,8 @@ def clean_features(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             out[col] = pd.Series(np.nan, index=frame.index, dtype=float if kind == "numeric" else object)
             continue
         if kind == "numeric":
-            out[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+            column = frame[col]
+            out[col] = column.astype(float) if column.dtype.kind in "fiub" else parse_numbers(column)
         else:
             text = frame[col].astype("string").str.strip()
             out[col] = text.mask(text == "").astype(object).where(text.notna() & (text != ""), None)
@@ -216,7 +226,7 @@ class FeatureBins:
                 x = np.asarray(raw, dtype=float)  # numbers, None and clean numeric text
             except (TypeError, ValueError):  # messy text: parse each distinct value once
                 codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-                parsed = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce")
+                parsed = parse_numbers(pd.Series(uniques, dtype=object).astype(str))
                 x = np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
             # count of edges <= x (searchsorted side="right"): a few vector compares beat a search
             idx = np.zeros(len(x), dtype=np.int64)
@@ -660,11 +670,17 @@ def psi(expected: list[float], actual: list[float], eps: float = 1e-4) -> float:
 
 
 def read_csv(path: str) -> pd.DataFrame:
-    """Read a loan-book CSV leniently: every cell as text, BOMs and odd separators tolerated."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=True, sep=None, engine="python", encoding="utf-8-sig",
+    """Read a loan-book CSV leniently: every cell as text, BOMs, GB18030 and odd separators tolerated."""
+    def attempt(encoding: str) -> pd.DataFrame:
+        return pd.read_csv(path, dtype=str, keep_default_na=True, sep=None, engine="python", encoding=encoding,
                            on_bad_lines="skip")
-    except UnicodeDecodeError:
-        return pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="gb18030", on_bad_lines="skip")
-    except pd.errors.EmptyDataError:
-        raise TrainingError(f"{path} is empty")
+
+    try:
+        try:
+            return attempt("utf-8-sig")
+        except UnicodeDecodeError:
+            return attempt("gb18030")
+    except (pd.errors.EmptyDataError, csv.Error) as exc:
+        raise TrainingError(f"{path} is empty or not a CSV ({exc})")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise TrainingError(f"{path} cannot be read as a CSV ({exc})")

@@ -123,3 +123,22 @@ def test_reloaded_artefact_scores_identically():
     frame = generate_book(100, seed=9)
     again = Scorecard.loads(card.dumps())
     assert np.array_equal(card.score_frame(frame).raw_score, again.score_frame(frame).raw_score)
+
+
+def test_cli_train_reads_messy_chinese_csv(runner, tmp_path):
+    rng = np.random.default_rng(3)
+    lines = ["客户编号;收入;行业;违约"]
+    for i in range(400):
+        income = int(rng.integers(1000, 90000))
+        bad = rng.random() < 0.15 + (income < 20000) * 0.35
+        lines.append(f"C{i:05d};{income:,};{rng.choice(['茶', '柚', '林', ''])};{'是' if bad else '否'}")
+    book = tmp_path / "book.csv"
+    book.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    result = runner.invoke(args=["lending", "train", "--csv", str(book), "--target", "违约"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output.strip().splitlines()[-1])
+    assert "收入" in line["features"] and "客户编号" not in line["features"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = runner.invoke(args=["lending", "train", "--csv", str(empty), "--target", "x"])
+    assert result.exit_code == 2 and "empty" in result.output
