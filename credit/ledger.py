@@ -200,11 +200,9 @@ def _canonical(value: dict) -> str:
 
 
 def canonical_body(p: CreditPosting) -> str:
-    """Every stored field of a posting except its place in the chain, in a stable text form."""
+    """The stored fields of a posting other than its place in the chain and what its rule decides."""
     return _canonical({
-        "party_id": p.party_id, "rule_id": p.rule_id,
-        "rule_code": p.rule_code, "points": p.points, "effective_date": p.effective_date.isoformat(),
-        "expires_on": p.expires_on.isoformat(),
+        "party_id": p.party_id, "rule_code": p.rule_code, "effective_date": p.effective_date.isoformat(),
         "recorded_at": p.recorded_at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
         "evidence": p.evidence or {}, "entered_by_id": p.entered_by_id, "entered_by": p.entered_by,
         "approved_by_id": p.approved_by_id, "source": p.source, "source_id": p.source_id,
@@ -214,12 +212,12 @@ def canonical_body(p: CreditPosting) -> str:
 
 
 def canonical_posting(p: CreditPosting) -> str:
-    """What a posting's hash covers: ``account_id|seq|body``.
+    """What a posting's hash covers: ``account_id|seq|rule_id|points|expires_on|body``.
 
-    The same text is built by the PostgreSQL function ``credit_append_posting``
-    (migration credit_0002) from the body this module computes.
+    The PostgreSQL function ``credit_append_posting`` (migration credit_0003) builds
+    the same text from the body this module computes and the rule it looks up.
     """
-    return f"{p.account_id}|{p.seq}|{canonical_body(p)}"
+    return f"{p.account_id}|{p.seq}|{p.rule_id}|{p.points}|{p.expires_on.isoformat()}|{canonical_body(p)}"
 
 
 def chain_hash(prev_hash: str, canonical: str) -> str:
@@ -328,41 +326,39 @@ def _append(account: CreditAccount, *, rule: CreditRule, points: int, effective_
 
 
 _APPEND_SQL = text(
-    "SELECT * FROM credit_append_posting(:party_id, :kinds, :key, :body, :rule_id, :rule_code, :points, "
-    ":effective_date, :expires_on, :recorded_at, CAST(:evidence AS jsonb), :entered_by_id, :entered_by, :source, "
-    ":source_id, :request_hash, :actor_label, :request_id, CAST(:audit_after AS jsonb))")
+    "SELECT * FROM credit_append_posting(:party_id, :key, :body, :rule_code, :effective_date, :review_above, "
+    ":recorded_at, CAST(:evidence AS jsonb), :entered_by_id, :entered_by, :source, :source_id, :request_hash, "
+    ":request_id)")
 
 
-def _append_in_database(party_id: int, *, rule: CreditRule, effective_date: date, evidence: dict, source: str,
-                        source_id: str, key: str, digest: str, entered_by: Optional[User],
-                        entered_label: str) -> Optional[CreditPosting]:
-    """PostgreSQL: lock, idempotency check, chain append, balance and audit in one round trip.
+def _append_in_database(party_id: int, rule_code: str, *, effective_date: date, evidence: dict, source: str,
+                        source_id: str, key: str, digest: str, entered_by: Optional[User], entered_label: str,
+                        review_above: Optional[int]):
+    """PostgreSQL: rule lookup, lock, idempotency check, chain append, balance and audit in one round trip.
 
-    The body is built here; the function adds ``account_id|seq|`` and the previous
-    hash under the account's row lock. Returns None when the key was already used.
+    Returns the posting, or a status for the general path: ``seen`` (key used),
+    ``review`` (the rule's points need a regulator) or ``no_rule``.
     """
     posting = CreditPosting(
-        party_id=party_id, rule_id=rule.id, rule_code=rule.code, points=rule.points, effective_date=effective_date,
-        expires_on=add_months(effective_date, rule.display_months), recorded_at=utcnow(), evidence=evidence,
-        entered_by_id=entered_by.id if entered_by else None, entered_by=entered_label, approved_by_id=None,
-        source=source, source_id=source_id, idempotency_key=key, request_hash=digest, reverses_id=None, reason=None)
-    after = {"rule_code": rule.code, "points": rule.points, "effective_date": effective_date.isoformat(),
-             "source": source, "source_id": source_id, "reverses_id": None}
+        party_id=party_id, rule_code=rule_code, effective_date=effective_date, recorded_at=utcnow(),
+        evidence=evidence, entered_by_id=entered_by.id if entered_by else None, entered_by=entered_label,
+        approved_by_id=None, source=source, source_id=source_id, idempotency_key=key, request_hash=digest,
+        reverses_id=None, reason=None)
     row = db.session.execute(_APPEND_SQL, {
-        "party_id": party_id, "kinds": list(rule.party_kinds), "key": key, "body": canonical_body(posting),
-        "rule_id": rule.id, "rule_code": rule.code, "points": rule.points, "effective_date": effective_date,
-        "expires_on": posting.expires_on, "recorded_at": posting.recorded_at, "evidence": _canonical(evidence),
-        "entered_by_id": posting.entered_by_id, "entered_by": entered_label, "source": source,
-        "source_id": source_id, "request_hash": digest, "actor_label": entered_label,
-        "request_id": g.get("request_id") if has_request_context() else None, "audit_after": _canonical(after),
+        "party_id": party_id, "key": key, "body": canonical_body(posting), "rule_code": rule_code,
+        "effective_date": effective_date, "review_above": review_above, "recorded_at": posting.recorded_at,
+        "evidence": _canonical(evidence), "entered_by_id": posting.entered_by_id, "entered_by": entered_label,
+        "source": source, "source_id": source_id, "request_hash": digest,
+        "request_id": g.get("request_id") if has_request_context() else None,
     }).one()
-    if row.o_status == "seen":
-        return None
     if row.o_status == "no_party":
         raise NotFound(f"party {party_id} not found")
     if row.o_status == "kind":
-        raise ValidationFailed("Invalid posting", {"rule_code": [f"rule {rule.code} does not apply to a {row.o_kind}"]})
+        raise ValidationFailed("Invalid posting", {"rule_code": [f"rule {rule_code} does not apply to a {row.o_kind}"]})
+    if row.o_status != "ok":
+        return row.o_status
     posting.id, posting.account_id, posting.seq = row.o_posting_id, row.o_account_id, row.o_seq
+    posting.rule_id, posting.points, posting.expires_on = row.o_rule_id, row.o_points, row.o_expires
     posting.prev_hash, posting.hash = row.o_prev_hash, row.o_hash
     make_transient_to_detached(posting)
     db.session.add(posting)  # persistent, as if loaded: no second INSERT
@@ -434,6 +430,18 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
         return None if existing is None else _result(_replay(existing, digest, key), replayed=True)
 
     day = _effective(effective_date, errors)
+    source_id = (source_id or key)[:128]
+    label = _actor_label(actor)
+    if not errors and db.session.get_bind().dialect.name == "postgresql":
+        # The common case in one round trip; "review", "no_rule" and "seen" continue below.
+        outcome = _append_in_database(party_id, code, effective_date=day, evidence=clean, source=source,
+                                      source_id=source_id, key=key, digest=digest, entered_by=actor,
+                                      entered_label=label,
+                                      review_above=setting("CREDIT_REVIEW_ABOVE") if review else None)
+        if isinstance(outcome, CreditPosting):
+            return PostingResult("posted", posting=outcome)
+        if outcome == "seen":
+            return earlier()
     rule = None
     if not errors.get("effective_date"):
         try:
@@ -447,8 +455,6 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
         if replay is not None:
             return replay
         raise ValidationFailed("Invalid posting", errors)
-    source_id = (source_id or key)[:128]
-    label = _actor_label(actor)
     if review and needs_review(rule.points):
         replay = earlier()
         if replay is not None:
@@ -468,11 +474,6 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
         return PostingResult("pending", pending=pending)
     # A concurrent twin with the same key blocks on the lock, then fails on the unique key:
     # callers roll back and call again, which replays the first posting.
-    if db.session.get_bind().dialect.name == "postgresql":
-        posting = _append_in_database(party_id, rule=rule, effective_date=day, evidence=clean, source=source,
-                                      source_id=source_id, key=key, digest=digest, entered_by=actor,
-                                      entered_label=label)
-        return PostingResult("posted", posting=posting) if posting is not None else earlier()
     account, kind, seen = lock_account(party_id, key)
     if seen:
         return earlier()
