@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
@@ -302,9 +303,14 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
                               appraised_value=appraised.quantize(CENT), appraiser=data.get("appraiser"),
                               gep_value=gep.value.quantize(CENT) if gep else None, gep_year=gep.year if gep else None,
                               gep_account_id=gep.account_id if gep else None, haircut=haircut, status="proposed")
-    db.session.add(pledge)
-    db.session.flush()
-    app.collateral.append(pledge) if pledge not in app.collateral else None
+    try:
+        with db.session.begin_nested():  # the partial unique index settles a race between two requests
+            db.session.add(pledge)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(f"parcel {parcel.code} is already pledged", {"parcel_id": ["already pledged to a live application or loan"]})
+    if pledge not in app.collateral:
+        app.collateral.append(pledge)
     record_audit("lending.collateral.add", "collateral_pledge", pledge.id,
                  after=snapshot(pledge, ("application_id", "parcel_id", "cert_no", "appraised_value", "gep_value",
                                          "haircut", "status")), party_id=app.party_id)

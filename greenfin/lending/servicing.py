@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 
 from greenfin.core.services import record_audit
 from greenfin.errors import Conflict, NotFound, ValidationFailed
@@ -42,8 +43,12 @@ def book_loan(app: Application, disbursed_on: Optional[date] = None) -> Loan:
         score=score.score if score else None, collateral_value=summary["lendable"], collateral_gep=summary["gep"],
         days_past_due=0, max_days_past_due=0, bucket="current", dpd_as_of=disbursed_on,
     )
-    db.session.add(loan)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # one loan per application, even when two officers click at once
+            db.session.add(loan)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(f"application {app.number} is already booked")
     for line in lines:
         db.session.add(Instalment(loan_id=loan.id, seq=line.seq, due_date=line.due_date,
                                   opening_balance=line.opening_balance, principal_due=line.principal,

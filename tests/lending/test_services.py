@@ -222,3 +222,26 @@ def test_repayments_keep_the_books_balanced(create_application, champion, seams,
     assert all(Decimal("0") <= i.principal_paid <= i.principal_due and i.interest_paid <= i.interest_due
                for i in loan.instalments)
     assert loan.outstanding_principal >= 0
+
+
+def test_database_refuses_a_second_live_pledge(create_application, create_parcel, create_party, seams, monkeypatch):
+    """Even if the service's check is raced, the partial unique index refuses the second pledge."""
+    party = create_party()
+    parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
+    first = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    services.add_collateral(first, {"parcel_id": parcel.id, "appraised_value": "300000"})
+    db.session.commit()
+
+    class Blind:  # the look-up misses the live pledge, as under a race
+        def __getattr__(self, name):
+            return getattr(db.session, name)
+
+        def scalar(self, stmt, *a, **kw):
+            return None if "collateral_pledges" in str(stmt) else db.session.scalar(stmt, *a, **kw)
+
+    monkeypatch.setattr(services, "db", type("DB", (), {"session": Blind()})())
+    with pytest.raises(Conflict):
+        services.add_collateral(second, {"parcel_id": parcel.id, "appraised_value": "300000"})
+    monkeypatch.undo()
+    assert db.session.scalar(select(func.count(CollateralPledge.id))) == 1
