@@ -176,3 +176,17 @@ def test_checkpoint_then_added_posting_breaks_that_day(create_party, post, monke
     post(party, "GREEN_WASTE_SORTING")  # recorded on a day already checkpointed
     report = services.verify_ledger()
     assert not report.ok and any("checkpoint" in p for p in report.problems)
+
+
+def test_submit_posting_unknown_party_is_not_found():
+    with pytest.raises(NotFound):
+        services.submit_posting(999999, "FIRM_DISCLOSURE", idempotency_key="nobody", review=False)
+    assert db.session.scalar(select(func.count(CreditPosting.id))) == 0
+
+
+def test_retry_replays_even_after_rule_is_revised(create_party):
+    party = create_party(kind="individual")
+    first = services.submit_posting(party.id, "GREEN_TREE_PLANTING", idempotency_key="before-revision").posting
+    services.revise_rule("GREEN_TREE_PLANTING", {"points": 5, "effective_from": date.today()})
+    again = services.submit_posting(party.id, "GREEN_TREE_PLANTING", idempotency_key="before-revision")
+    assert again.replayed and again.posting.id == first.id and again.posting.points == 3
