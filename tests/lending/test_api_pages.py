@@ -1,4 +1,6 @@
 """API and pages: access, producer scoping, the full officer flow, the decision letter PDF."""
+import shutil
+import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -76,6 +78,26 @@ def test_decision_letter_pdf_states_reasons(client, login, create_user, create_a
     login(create_user("loan_officer"))
     response = client.get(f"/lending/applications/{app.id}/letter.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True).stdout.decode()
+        assert "DECLINED" in text and "Eco-credit rating is red" in text and "生态信用等级为红色" in text
+
+
+def test_approval_letter_states_terms(client, login, create_user, create_application, champion, seams, monkeypatch):
+    from greenfin.lending import services
+
+    monkeypatch.setattr(services, "APPROVE_AT", 0)
+    app = create_application()
+    seams.colours[app.party_id] = "green"
+    decision = services.decide_application(app)
+    services.book_loan(app, date(2026, 1, 10))
+    db.session.commit()
+    login(create_user("loan_officer"))
+    response = client.get(f"/lending/applications/{app.id}/letter.pdf")
+    assert response.status_code == 200
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True).stdout.decode()
+        assert "APPROVED" in text and f"{decision.rate * 100:.2f}%" in text and "2026-02-10" in text
 
 
 def test_new_application_form_reshows_errors(client, login, create_user, create_party, products):
