@@ -875,24 +875,66 @@ _PG_SCAN_INSERT = (
 )
 
 
-def _fast_scan_path() -> bool:
-    """On PostgreSQL, outside tests and before anything else touched the session, run the scan's
-    look-up and its insert as two autocommitted statements: no BEGIN and COMMIT round trips.
+_SCAN_ENGINE = None
+_LOOKUP = None
+
+
+def _lookup_statement():
+    """The label, its lot's recall state and its earlier scans (oldest first), built once."""
+    global _LOOKUP
+    if _LOOKUP is None:
+        from sqlalchemy import bindparam
+
+        _LOOKUP = (select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin,
+                          Scan.scanned_at, Scan.region, Scan.lat, Scan.lon)
+                   .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
+                   .outerjoin(Scan, Scan.label_id == Label.id)
+                   .where(Label.serial == bindparam("serial")).order_by(Scan.scanned_at, Scan.id)
+                   .limit(SCAN_LIMIT))
+    return _LOOKUP
+
+
+def _scan_engine():
+    """On PostgreSQL outside tests: a small pool of this process's own, autocommitting connections
+    for scans, without the per-checkout pre-ping (a dead connection is replaced and the statement
+    retried once). A scan is then two round trips: the look-up and the insert.
 
     The insert is one statement (atomic on its own) and asks for ``synchronous_commit`` off for
     itself only: a scan is telemetry, its commit need not wait for the WAL flush (the record reaches
     the disk within wal_writer_delay; a crash may lose the last fraction of a second of scans).
     """
-    session = db.session()
-    if current_app.testing or session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return False
-    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True
+    global _SCAN_ENGINE
+    if current_app.testing or db.engine.dialect.name != "postgresql":
+        return None
+    if _SCAN_ENGINE is None or _SCAN_ENGINE.url != db.engine.url:
+        from sqlalchemy import create_engine
+
+        _SCAN_ENGINE = create_engine(db.engine.url, pool_pre_ping=False, pool_size=2, max_overflow=4,
+                                     isolation_level="AUTOCOMMIT")
+    return _SCAN_ENGINE
 
 
-def _record_scan(values: dict, fast: bool) -> None:
-    if fast:
-        db.session.execute(text(_PG_SCAN_INSERT), {c: values.get(c) for c in _SCAN_COLUMNS})
+def _run(stmt, params=None):
+    """Execute on the scan engine (retrying once on a dropped connection) or on the session."""
+    engine = _scan_engine()
+    if engine is None:
+        return db.session.execute(stmt, params) if params is not None else db.session.execute(stmt)
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(stmt, params) if params is not None else conn.execute(stmt)
+                return result.all() if result.returns_rows else None
+        except OperationalError:
+            if attempt == 2:
+                raise
+            engine.dispose()
+
+
+def _record_scan(values: dict) -> None:
+    if _scan_engine() is not None:
+        _run(text(_PG_SCAN_INSERT), {c: values.get(c) for c in _SCAN_COLUMNS})
     else:
         db.session.execute(insert(Scan), [values])
 
@@ -903,17 +945,12 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
     label = lot = None
     valid = False
     prior = []
-    fast = _fast_scan_path()
     try:
         gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
         if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
             # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
-            rows = db.session.execute(
-                select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin,
-                       Scan.scanned_at, Scan.region, Scan.lat, Scan.lon)
-                .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
-                .outerjoin(Scan, Scan.label_id == Label.id)
-                .where(Label.serial == serial).order_by(Scan.scanned_at, Scan.id).limit(SCAN_LIMIT)).all()
+            rows = _run(_lookup_statement(), {"serial": serial})
+            rows = rows.all() if hasattr(rows, "all") else rows
             if rows and rows[0].gtin == gtin and rows[0].code == lot_code:
                 label = lot = rows[0]
                 valid = True
@@ -923,11 +960,10 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
     scan = dict(scanned_at=now, region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
                 ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None)
     if not valid:
-        _record_scan(scan | {"verdict": "not_genuine", "reason": "unknown", "path": (meta.get("path") or "")[:160]},
-                     fast)
+        _record_scan(scan | {"verdict": "not_genuine", "reason": "unknown", "path": (meta.get("path") or "")[:160]})
         return {"verdict": "not_genuine", "reason": None}
     verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], lot.recalled_at is not None)
-    _record_scan(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason}, fast)
+    _record_scan(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason})
     first = prior[0] if prior else None
     return {"verdict": verdict, "reason": reason, "previous_scans": len(prior),
             "first_scan_at": first.scanned_at if first else None, "first_scan_region": first.region if first else None,
