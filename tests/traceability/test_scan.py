@@ -121,3 +121,24 @@ def test_scan_page_is_chinese_first(client, create_lot, issue_labels):
     path, _ = first_label_path(issue_labels(lot, 1))
     html = client.get(path).get_data(as_text=True)
     assert 'lang="zh-CN"' in html and "正品" in html and "这是此标签第一次被扫码" in html and "采收日期" in html
+
+
+def test_postgres_scan_statements(app, create_lot, issue_labels):
+    """The statements of the PostgreSQL scan path (autocommit pool outside tests) work as written."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        import pytest
+
+        pytest.skip("PostgreSQL only")
+    lot = create_lot()
+    batch = issue_labels(lot, 1)
+    _uri, serial = next(services.iter_batch_labels(batch))
+    rows = db.session.execute(services._lookup_statement(), {"serial": serial}).all()
+    assert len(rows) == 1 and rows[0].scanned_at is None and rows[0].code == lot.code
+    values = {c: None for c in services._SCAN_COLUMNS} | {
+        "label_id": rows[0].id, "lot_id": lot.id, "scanned_at": services.utcnow(), "verdict": "genuine",
+        "region": "CN-SH"}
+    db.session.execute(text(services._PG_SCAN_INSERT), values)
+    rows = db.session.execute(services._lookup_statement(), {"serial": serial}).all()
+    assert [r.region for r in rows] == ["CN-SH"]
