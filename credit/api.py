@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 
 from flask import g, jsonify, request
 from flask.views import MethodView

@@ -1,196 +1,33 @@
-"""The points ledger: rules, postings, pending approvals, balances, hash chains and checkpoints.
+"""The points ledger: postings, pending approvals, reversals and balances.
 
 Functions add and flush, never commit. Appending to an account locks its row
-(``SELECT ... FOR UPDATE`` on PostgreSQL), so chains of different accounts grow in
-parallel and one account's postings are strictly sequenced.
+(``SELECT ... FOR UPDATE`` on PostgreSQL, or the function ``credit_append_posting``),
+so chains of different accounts grow in parallel and one account's postings are
+strictly sequenced. The rule catalogue lives in ``credit.rules``, verification and
+checkpoints in ``credit.integrity``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from calendar import monthrange
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import g, has_request_context
 from sqlalchemy import Select, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 
-from credit.catalogue import CATEGORIES, rule_rows
-from credit.models import (
-    GENESIS_HASH,
-    CreditAccount,
-    CreditCheckpoint,
-    CreditPendingPosting,
-    CreditPosting,
-    CreditRule,
-)
+from credit.common import _actor, _actor_label, add_months, setting, today
+from credit.models import GENESIS_HASH, CreditAccount, CreditPendingPosting, CreditPosting, CreditRule
+from credit.rules import get_rule, rule_applies
 from greenfin.core.models import Party, User
-from greenfin.core.services import record_audit, snapshot
+from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
-
-KINDS = ("firm", "organisation", "individual")
-DEFAULTS = {
-    "CREDIT_REVIEW_ABOVE": 10,  # positive manual postings above this wait for a regulator
-    "CREDIT_PENDING_DAYS": 14,  # pending postings expire after this many days
-    "CREDIT_MAX_BACKDATE_DAYS": 3 * 366,
-}
-RULE_FIELDS = ("code", "version", "effective_from", "effective_to", "category", "description_zh", "description_en",
-               "party_kinds", "points", "evidence_required", "legal_basis", "display_months", "veto")
-
-
-def setting(name: str):
-    return current_app.config.get(name, DEFAULTS.get(name)) if has_app_context() else DEFAULTS.get(name)
-
-
-def _actor() -> Optional[User]:
-    return g.get("user") if has_app_context() else None
-
-
-def _actor_label(actor: Optional[User]) -> str:
-    if actor is not None:
-        return actor.username
-    return (g.get("actor_label") if has_app_context() else None) or "system"
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
-def today() -> date:
-    return utcnow().date()
-
-
-# ---------------------------------------------------------------- rule catalogue
-
-
-def ensure_rule_catalogue() -> int:
-    """Insert version 1 of catalogue rules missing from the database; returns how many."""
-    existing = set(db.session.scalars(select(CreditRule.code)))
-    added = 0
-    for row in rule_rows():
-        if row["code"] not in existing:
-            db.session.add(CreditRule(**row))
-            added += 1
-    db.session.flush()
-    return added
-
-
-def rule_query(*, on: Optional[date] = None, category: Optional[str] = None, history: bool = False) -> Select:
-    """Rules in force on ``on`` (default today), or every version with ``history``."""
-    stmt = select(CreditRule).order_by(CreditRule.category, CreditRule.code, CreditRule.version)
-    if not history:
-        day = on or today()
-        stmt = stmt.where(CreditRule.effective_from <= day,
-                          or_(CreditRule.effective_to.is_(None), CreditRule.effective_to > day))
-    if category:
-        stmt = stmt.where(CreditRule.category == category)
-    return stmt
-
-
-def get_rule(code: str, on: Optional[date] = None) -> CreditRule:
-    """The version of rule ``code`` in force on ``on``."""
-    day = on or today()
-    rule = db.session.scalar(
-        select(CreditRule).where(CreditRule.code == (code or "").strip().upper(), CreditRule.effective_from <= day,
-                                 or_(CreditRule.effective_to.is_(None), CreditRule.effective_to > day))
-        .order_by(CreditRule.version.desc()).limit(1))
-    if rule is None:
-        known = db.session.scalar(select(CreditRule.id).where(CreditRule.code == (code or "").strip().upper()).limit(1))
-        if known:
-            raise ValidationFailed.field("rule_code", f"rule {code} is not in force on {day.isoformat()}")
-        raise NotFound(f"rule {code} not found")
-    return rule
-
-
-def rule_versions(code: str) -> list[CreditRule]:
-    return list(db.session.scalars(select(CreditRule).where(CreditRule.code == code).order_by(CreditRule.version)))
-
-
-def _validate_rule(data: dict, errors: dict) -> None:
-    if data.get("category") not in CATEGORIES:
-        errors["category"] = ["must be one of " + ", ".join(CATEGORIES)]
-    kinds = data.get("party_kinds") or []
-    if not kinds or any(k not in KINDS for k in kinds):
-        errors["party_kinds"] = ["choose one or more of firm, organisation, individual"]
-    points = data.get("points")
-    if not isinstance(points, int) or isinstance(points, bool) or points == 0 or abs(points) > 100:
-        errors["points"] = ["must be a whole number between -100 and 100, not 0"]
-    months = data.get("display_months")
-    if not isinstance(months, int) or not (3 <= months <= 36):
-        errors["display_months"] = ["must be between 3 and 36 months (credit-repair rules)"]
-    for name in ("description_zh", "description_en"):
-        if not (data.get(name) or "").strip():
-            errors[name] = ["is required"]
-    if data.get("veto") and (points or 0) >= 0:
-        errors["veto"] = ["only negative rules can veto"]
-
-
-def create_rule(data: dict) -> CreditRule:
-    """Add a new rule code (version 1)."""
-    errors: dict[str, list[str]] = {}
-    code = (data.get("code") or "").strip().upper()
-    if not code or not code.replace("_", "").isalnum() or len(code) > 48:
-        errors["code"] = ["use capital letters, digits and underscores (at most 48)"]
-    elif db.session.scalar(select(CreditRule.id).where(CreditRule.code == code).limit(1)):
-        errors["code"] = [f"rule {code} exists; add a version instead"]
-    _validate_rule(data, errors)
-    if errors:
-        raise ValidationFailed("Invalid rule", errors)
-    rule = CreditRule(code=code, version=1, effective_from=data.get("effective_from") or today(),
-                      created_by=_actor_label(_actor()),
-                      **{k: data.get(k) for k in RULE_FIELDS if k not in ("code", "version", "effective_from",
-                                                                            "effective_to")})
-    rule.veto = bool(data.get("veto"))
-    db.session.add(rule)
-    db.session.flush()
-    record_audit("credit.rule.create", "credit_rule", rule.id, after=snapshot(rule, RULE_FIELDS))
-    return rule
-
-
-def revise_rule(code: str, data: dict) -> CreditRule:
-    """A new version of ``code`` from ``effective_from`` on; the version before it closes that day.
-
-    Postings keep pointing at the version in force on their effective date.
-    """
-    versions = rule_versions(code)
-    if not versions:
-        raise NotFound(f"rule {code} not found")
-    latest = versions[-1]
-    merged = snapshot(latest, RULE_FIELDS) | {k: v for k, v in data.items() if k in RULE_FIELDS}
-    merged["points"] = data.get("points", latest.points)
-    merged["display_months"] = data.get("display_months", latest.display_months)
-    merged["party_kinds"] = data.get("party_kinds", latest.party_kinds)
-    merged["veto"] = bool(data.get("veto", latest.veto))
-    errors: dict[str, list[str]] = {}
-    starts = data.get("effective_from") or today()
-    if starts <= latest.effective_from:
-        errors["effective_from"] = [f"must be after {latest.effective_from.isoformat()} (the current version's start)"]
-    _validate_rule(merged, errors)
-    if errors:
-        raise ValidationFailed("Invalid rule", errors)
-    before = snapshot(latest, RULE_FIELDS)
-    latest.effective_to = starts
-    rule = CreditRule(code=latest.code, version=latest.version + 1, effective_from=starts, effective_to=None,
-                      created_by=_actor_label(_actor()),
-                      **{k: merged[k] for k in RULE_FIELDS if k not in ("code", "version", "effective_from",
-                                                                         "effective_to")})
-    db.session.add(rule)
-    db.session.flush()
-    record_audit("credit.rule.revise", "credit_rule", rule.id, before=before, after=snapshot(rule, RULE_FIELDS))
-    return rule
-
-
-def rule_applies(rule: CreditRule, kind: str) -> bool:
-    return kind in (rule.party_kinds or [])
-
 
 # ---------------------------------------------------------------- canonical forms and hashes
 
@@ -735,114 +572,3 @@ def active_vetoes(on: date) -> dict[int, str]:
     for party_id, code in rows:
         vetoes.setdefault(party_id, code)
     return vetoes
-
-
-# ---------------------------------------------------------------- verification and checkpoints
-
-
-@dataclass
-class VerifyReport:
-    postings: int = 0
-    accounts: int = 0
-    checkpoints: int = 0
-    problems: list[str] = field(default_factory=list)
-    first_broken_posting_id: Optional[int] = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def _batched(stmt, size: int = 2000) -> Iterable:
-    return db.session.execute(stmt.execution_options(yield_per=size)).scalars()
-
-
-def verify_ledger() -> VerifyReport:
-    """Recompute every chain, cached balance and checkpoint; report the first broken posting."""
-    report = VerifyReport()
-    accounts = {a.id: a for a in db.session.scalars(select(CreditAccount))}
-    seen: dict[int, tuple[int, str, int]] = {}  # account_id -> (seq, last hash, sum)
-
-    def broken(posting_id: Optional[int], message: str) -> None:
-        if report.first_broken_posting_id is None and posting_id is not None:
-            report.first_broken_posting_id = posting_id
-        report.problems.append(message)
-
-    stmt = select(CreditPosting).order_by(CreditPosting.account_id, CreditPosting.seq)
-    for posting in _batched(stmt):
-        report.postings += 1
-        seq, prev, total = seen.get(posting.account_id, (0, GENESIS_HASH, 0))
-        if posting.seq != seq + 1:
-            broken(posting.id, f"posting {posting.id}: sequence {posting.seq} follows {seq} in account {posting.account_id}")
-        if posting.prev_hash != prev:
-            broken(posting.id, f"posting {posting.id}: previous hash does not match posting #{seq} of account {posting.account_id}")
-        if chain_hash(posting.prev_hash, canonical_posting(posting)) != posting.hash:
-            broken(posting.id, f"posting {posting.id}: content does not match its hash (altered)")
-        seen[posting.account_id] = (posting.seq, posting.hash, total + posting.points)
-        db.session.expunge(posting)
-    for account_id, account in accounts.items():
-        report.accounts += 1
-        seq, last, total = seen.get(account_id, (0, GENESIS_HASH, 0))
-        if (account.posting_count, account.last_hash, account.balance) != (seq, last, total):
-            report.problems.append(
-                f"account {account_id} (party {account.party_id}): cached balance {account.balance}, count "
-                f"{account.posting_count} or head differ from the postings (sum {total}, count {seq})")
-    for problem in verify_checkpoints():
-        report.problems.append(problem)
-    report.checkpoints = db.session.scalar(select(func.count(CreditCheckpoint.id))) or 0
-    return report
-
-
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    return start, start + timedelta(days=1)
-
-
-def day_head(prev_head: str, day: date) -> tuple[str, int]:
-    """The ledger-wide head after ``day``: every posting recorded that day, in id order."""
-    start, end = _day_bounds(day)
-    digest = hashlib.sha256(f"{prev_head}|{day.isoformat()}".encode())
-    count = 0
-    for posting_hash in db.session.scalars(select(CreditPosting.hash).where(
-            CreditPosting.recorded_at >= start, CreditPosting.recorded_at < end).order_by(CreditPosting.id)):
-        digest.update(posting_hash.encode())
-        count += 1
-    return digest.hexdigest(), count
-
-
-def checkpoint_ledger(through: Optional[date] = None) -> list[CreditCheckpoint]:
-    """Checkpoint every closed day (UTC) up to ``through`` (default yesterday) not yet checkpointed."""
-    last_closed = today() - timedelta(days=1)
-    through = min(through or last_closed, last_closed)
-    latest = db.session.scalar(select(CreditCheckpoint).order_by(CreditCheckpoint.day.desc()).limit(1))
-    if latest is not None:
-        day, prev = latest.day + timedelta(days=1), latest.head
-    else:
-        first = db.session.scalar(select(func.min(CreditPosting.recorded_at)))
-        if first is None:
-            return []
-        day, prev = first.astimezone(timezone.utc).date(), GENESIS_HASH
-    made = []
-    while day <= through:
-        head, count = day_head(prev, day)
-        checkpoint = CreditCheckpoint(day=day, prev_head=prev, head=head, posting_count=count)
-        db.session.add(checkpoint)
-        made.append(checkpoint)
-        prev, day = head, day + timedelta(days=1)
-    db.session.flush()
-    if made:
-        record_audit("credit.checkpoint.create", "credit_checkpoint", made[-1].id,
-                     after={"through": made[-1].day, "head": made[-1].head, "days": len(made)})
-    return made
-
-
-def verify_checkpoints() -> list[str]:
-    problems = []
-    prev = GENESIS_HASH
-    for checkpoint in db.session.scalars(select(CreditCheckpoint).order_by(CreditCheckpoint.day)):
-        head, count = day_head(prev, checkpoint.day)
-        if checkpoint.prev_head != prev or checkpoint.head != head or checkpoint.posting_count != count:
-            problems.append(f"checkpoint {checkpoint.day.isoformat()}: ledger head differs (postings of that day "
-                            f"changed, added or removed: {count} now, {checkpoint.posting_count} then)")
-        prev = checkpoint.head
-    return problems

@@ -15,7 +15,8 @@ from typing import Callable, Optional
 
 from sqlalchemy import Select, func, or_, select
 
-from credit.ledger import _actor, _actor_label, active_vetoes, scores, setting
+from credit.common import _actor, _actor_label, setting
+from credit.ledger import active_vetoes, scores
 from credit.models import (
     CreditRepair,
     Rating,

@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from credit import ledger, ratings
+from credit.common import add_months, today as today_utc
+from credit.rules import ensure_rule_catalogue
 from credit.models import RatingRun
 from greenfin.core.models import User
 from greenfin.extensions import db
@@ -31,7 +33,7 @@ def _monthly(start: date, end: date, day: int = 25) -> list[date]:
     out, current = [], date(start.year, start.month, day)
     while current <= end:
         out.append(current)
-        current = ledger.add_months(current, 1)
+        current = add_months(current, 1)
     return out
 
 
@@ -40,11 +42,11 @@ def _noon(day: date) -> datetime:
 
 
 def seed_demo(rng: random.Random, context: dict) -> dict:
-    ledger.ensure_rule_catalogue()
+    ensure_rule_catalogue()
     parties = context["greenfin.core"]["parties"]
     users = {u.username: u for u in db.session.scalars(select(User))}
     regulator, second = users.get("regulator"), users.get("regulator2")
-    today = ledger.today()
+    today = today_utc()
     end = min(today, date(2026, 11, 20))
     serial = 0
 

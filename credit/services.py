@@ -11,20 +11,16 @@ For other capabilities:
 """
 from __future__ import annotations
 
+from credit.common import add_months  # noqa: F401
+from credit.integrity import VerifyReport, checkpoint_ledger, verify_checkpoints, verify_ledger  # noqa: F401
 from credit.ledger import (  # noqa: F401
     PostingResult,
-    VerifyReport,
-    add_months,
     approve_pending,
     balance,
-    checkpoint_ledger,
-    ensure_rule_catalogue,
     expire_pending,
     get_account,
     get_pending,
     get_posting,
-    get_rule,
-    create_rule,
     needs_review,
     pending_query,
     post_event_points,
@@ -33,13 +29,17 @@ from credit.ledger import (  # noqa: F401
     replayed_balance,
     reversal_of,
     reverse_posting,
+    score,
+    submit_posting,
+)
+from credit.rules import (  # noqa: F401
+    create_rule,
+    ensure_rule_catalogue,
+    get_rule,
     revise_rule,
     rule_applies,
     rule_query,
     rule_versions,
-    score,
-    submit_posting,
-    verify_ledger,
 )
 from credit.ratings import (  # noqa: F401
     COLOURS,

@@ -30,7 +30,7 @@ from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
-from greenfin.security import PUBLIC, STAFF, access, current_actor, own_party_id, require_party_access
+from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
 
 bp = Blueprint("credit", __name__, url_prefix="/credit")
 REVIEWERS = ("admin", "regulator")

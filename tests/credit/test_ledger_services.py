@@ -162,13 +162,13 @@ def test_checkpoint_covers_closed_days_and_verify_checks_it(create_party, post):
 
 
 def test_checkpoint_then_added_posting_breaks_that_day(create_party, post, monkeypatch):
-    from credit import ledger
+    from credit import integrity
 
     party = create_party(kind="individual")
     post(party, "GREEN_TREE_PLANTING")
     post(party, "GREEN_RIVER_PATROL")
     tomorrow = date.today() + timedelta(days=1)
-    monkeypatch.setattr(ledger, "today", lambda: tomorrow)  # today has closed
+    monkeypatch.setattr(integrity, "today", lambda: tomorrow)  # today has closed
     made = services.checkpoint_ledger()
     assert made and made[-1].day == date.today() and made[-1].posting_count >= 2
     assert services.checkpoint_ledger() == []  # nothing new to checkpoint
