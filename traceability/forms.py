@@ -68,6 +68,13 @@ class RevokeForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class AuthoriseForm(FlaskForm):
+    brand_id = SelectField(_l("Brand"), coerce=int)
+    party_id = SelectField(_l("Producer"), coerce=int)
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+
+
 class ProductForm(FlaskForm):
     gtin = StringField(_l("GTIN"), validators=[DataRequired(), Length(max=14)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])

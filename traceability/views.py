@@ -23,8 +23,8 @@ from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from traceability import services
-from traceability.forms import CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
-from traceability.models import Brand, Lot, Product
+from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
+from traceability.models import Brand, BrandAuthorisation, Lot, Product
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 scan_bp = Blueprint("trace_scan", __name__)
@@ -330,8 +330,34 @@ def products():
                 apply_errors(form, exc.errors)
         status = 422
     brands = db.session.scalars(select(Brand).order_by(Brand.id)).all()
+    auth_form = AuthoriseForm(prefix="au")
+    auth_form.brand_id.choices = [(b.id, b.name) for b in brands]
+    auth_form.party_id.choices = _party_choices(None)
+    authorisations = db.session.scalars(select(BrandAuthorisation).order_by(BrandAuthorisation.brand_id,
+                                                                             BrandAuthorisation.id)).all()
     return render_template("traceability/products.html", page=page_of(services.product_query(scope)), form=form,
-                           brands=brands), status
+                           brands=brands, auth_form=auth_form, authorisations=authorisations,
+                           today=services.today()), status
+
+
+@bp.route("/brands/authorise", methods=["POST"])
+@access("admin", "regulator")
+def brand_authorise():
+    form = AuthoriseForm(prefix="au")
+    form.brand_id.choices = [(b.id, b.name) for b in db.session.scalars(select(Brand))]
+    form.party_id.choices = _party_choices(None)
+    if form.validate_on_submit():
+        try:
+            services.authorise_brand(form.brand_id.data, form.party_id.data, form.valid_from.data,
+                                     form.valid_until.data)
+            commit()
+            flash(_("Producer authorised to use the brand."), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message + "".join(f" {k}: {'; '.join(v)}" for k, v in exc.errors.items()), "error")
+    else:
+        flash(_("Please correct the fields marked below."), "error")
+    return redirect(url_for("trace.products") + "#brands")
 
 
 # ---------------------------------------------------------------- the public scan page

@@ -87,3 +87,28 @@ def test_parcel_page_lists_its_lots(client, create_user, login, create_lot):
     login(create_user("admin"))
     html = client.get(f"/parcels/{lot.parcels[0].id}").get_data(as_text=True)
     assert lot.code in html
+
+
+def test_regulator_authorises_a_producer_for_a_brand(client, create_user, login, create_brand, create_party):
+    from traceability.models import BrandAuthorisation
+    from greenfin.extensions import db
+    from sqlalchemy import select
+
+    brand, party = create_brand(), create_party(name="新果农合作社")
+    login(create_user("regulator"))
+    response = client.post("/trace/brands/authorise", data={"au-brand_id": brand.id, "au-party_id": party.id,
+                                                            "au-valid_from": "2026-01-01"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(BrandAuthorisation).where(BrandAuthorisation.party_id == party.id))
+    assert "新果农合作社" in client.get("/trace/products").get_data(as_text=True)
+
+
+def test_lapse_certificates_cli(runner, create_party):
+    from datetime import date
+
+    party = create_party()
+    services.grant_certification({"kind": "test_report", "number": "T-OLD", "issuer": "x", "scope": "producer",
+                                  "party_id": party.id, "valid_from": date(2020, 1, 1), "valid_until": date(2021, 1, 1)})
+    result = runner.invoke(args=["trace", "lapse-certificates"])
+    assert result.exit_code == 0 and "1 certificates lapsed" in result.output
+    assert "0 certificates lapsed" in runner.invoke(args=["trace", "lapse-certificates"]).output
