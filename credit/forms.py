@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -69,3 +70,7 @@ class OverrideForm(FlaskForm):
 class RepairForm(FlaskForm):
     statement = TextAreaField(_l("Correction made and supporting documents"),
                               validators=[DataRequired(), Length(max=4000)])
+
+
+class ImportForm(FlaskForm):
+    csv_file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired()])

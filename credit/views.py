@@ -12,6 +12,7 @@ from credit import services
 from credit.catalogue import CATEGORIES
 from credit.forms import (
     AnswerForm,
+    ImportForm,
     NoteForm,
     ObjectionForm,
     OverrideForm,
@@ -342,6 +343,27 @@ def posting_new():
         except DomainError as exc:
             _fail(exc)
     return render_template("credit/posting_form.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@access(*REVIEWERS)
+def import_csv():
+    """Batch import of inspection results and penalty notices, as ``credit import --csv``."""
+    from credit.cli import IMPORT_COLUMNS, import_rows
+
+    form = ImportForm()
+    counts, errors = None, []
+    if form.validate_on_submit():
+        raw = form.csv_file.data.read(5 * 1024 * 1024 + 1)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.csv_file.errors = [_("The file is not UTF-8 text.")]
+        else:
+            counts, errors = import_rows(text)
+            commit()
+    return render_template("credit/import.html", form=form, counts=counts, errors=errors, columns=IMPORT_COLUMNS), \
+        422 if form.errors else 200
 
 
 @bp.route("/ledger")
