@@ -45,11 +45,26 @@ def _feature(name: str):
         return None
 
 
+def _guarded(call, *args):
+    """Another package's read for the public scan page: a failure there must not break the page.
+
+    Runs in a savepoint so that a failed statement does not abort the request's transaction.
+    """
+    import logging
+
+    try:
+        with db.session.begin_nested():
+            return call(*args)
+    except Exception:  # noqa: BLE001  (logged; the page shows the item as unavailable)
+        logging.getLogger(__name__).exception("%s failed for the scan page", getattr(call, "__name__", call))
+        return None
+
+
 def credit_colour(party_id: int) -> Optional[str]:
     credit = _feature("credit.services")
     if credit is None or not hasattr(credit, "current_rating"):
         return None
-    rating = credit.current_rating(party_id)
+    rating = _guarded(credit.current_rating, party_id)
     return getattr(rating, "colour", None) if rating is not None else None
 
 
@@ -57,7 +72,7 @@ def gep_summary(parcel_id: int) -> Optional[dict]:
     gep = _feature("greenfin.gep.services")
     if gep is None or not hasattr(gep, "scan_summary"):
         return None
-    return gep.scan_summary(parcel_id)
+    return _guarded(gep.scan_summary, parcel_id)
 
 
 def _gep_brief(parcel_id: int) -> Optional[dict]:

@@ -142,3 +142,20 @@ def test_postgres_scan_statements(app, create_lot, issue_labels):
     db.session.execute(text(services._PG_SCAN_INSERT), values)
     rows = db.session.execute(services._lookup_statement(), {"serial": serial}).all()
     assert [r.region for r in rows] == ["CN-SH"]
+
+
+def test_scan_page_survives_a_failing_credit_package(client, create_lot, issue_labels, monkeypatch):
+    class Broken:
+        @staticmethod
+        def current_rating(party_id):
+            from sqlalchemy import text
+
+            db.session.execute(text("select * from no_such_table"))
+
+    real = services._feature
+    monkeypatch.setattr(services, "_feature", lambda name: Broken if name == "credit.services" else real(name))
+    lot = create_lot()
+    path, _ = first_label_path(issue_labels(lot, 1))
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 200 and response.json["producer"]["credit_colour"] is None
+    assert scans_count() == 1
