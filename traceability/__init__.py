@@ -20,6 +20,16 @@ def init_app(app: Flask) -> None:
     home_card(app, "traceability/_card.html", ("admin", "regulator", "producer"), order=40)
     slot(app, "parcel", "traceability/_slot_parcel.html", order=40)
     app.jinja_env.globals["trace_parcel_lots"] = _parcel_lots
+    app.jinja_env.filters["trace_qty"] = _quantity
+
+
+def _quantity(value) -> str:
+    """A quantity without trailing zeros or exponent: 4200, 12.5."""
+    from decimal import Decimal
+
+    if value is None:
+        return ""
+    return format(Decimal(value).normalize(), "f")
 
 
 def _parcel_lots(parcel_id: int, limit: int = 10):

@@ -112,3 +112,12 @@ def test_lapse_certificates_cli(runner, create_party):
     result = runner.invoke(args=["trace", "lapse-certificates"])
     assert result.exit_code == 0 and "1 certificates lapsed" in result.output
     assert "0 certificates lapsed" in runner.invoke(args=["trace", "lapse-certificates"]).output
+
+
+def test_quantities_show_without_exponent(client, create_user, login, create_lot):
+    from decimal import Decimal
+
+    lot = create_lot(quantity=Decimal("4200"))
+    login(create_user("admin"))
+    html = client.get(f"/trace/lots/{lot.id}").get_data(as_text=True)
+    assert "4200 KGM" in html and "E+3" not in html
