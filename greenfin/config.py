@@ -65,6 +65,10 @@ class Config:
             "DATABASE_URL", f"sqlite:///{instance / 'greenfin.sqlite'}"
         )
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        # No pre-ping by default (it costs every request a round trip): a connection lost to a
+        # database restart fails that one request with a clean 503, SQLAlchemy then discards the
+        # whole stale pool; connections are also recycled after 30 minutes.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": _bool("DB_POOL_PRE_PING", False), "pool_recycle": 1800}
         for key in GENERATED_KEYS:
             setattr(self, key, instance_key(key, instance))
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -77,7 +81,6 @@ class Config:
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
