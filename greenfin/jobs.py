@@ -27,6 +27,7 @@ import click
 from flask import Flask, current_app, g, has_request_context
 from flask.cli import AppGroup
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from greenfin.core.models import Job
 from greenfin.core.types import utcnow
@@ -103,9 +104,14 @@ class JobContext:
     def progress(self, percent: int, message: Optional[str] = None) -> None:
         """Publish progress at once, outside the job's own transaction."""
         percent = max(0, min(100, int(percent)))
-        self.job.progress, self.job.message = percent, message
         if db.engine.dialect.name == "sqlite":
-            return  # one writer at a time: the value lands with the job's commit
+            # One writer at a time: the value lands with the job's commit.
+            self.job.progress, self.job.message = percent, message
+            return
+        # Elsewhere it is written at once on its own connection; the job's own transaction must
+        # never write the row too (it would hold the row lock the next progress write waits for).
+        set_committed_value(self.job, "progress", percent)
+        set_committed_value(self.job, "message", message)
         with db.engine.begin() as conn:
             conn.execute(update(Job).where(Job.id == self.job_id).values(progress=percent, message=message))
 

@@ -260,6 +260,7 @@ def lot_epcis(lot_id):
 
 @bp.route("/certificates", methods=["GET", "POST"])
 @access(*STAFF_AND_PRODUCER)
+@access("admin", "regulator", methods=("POST",))
 def certificates():
     scope = own_party_id()
     form = CertificationForm()
@@ -271,8 +272,6 @@ def certificates():
     can_grant = current_actor().role in ("admin", "regulator")
     status = 200
     if request.method == "POST":
-        if not can_grant:
-            abort(403)
         if form.validate_on_submit():
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
             try:
@@ -308,6 +307,7 @@ def certificate_revoke(cert_id):
 
 @bp.route("/products", methods=["GET", "POST"])
 @access(*STAFF_AND_PRODUCER)
+@access("admin", "producer", methods=("POST",))
 def products():
     scope = own_party_id()
     form = ProductForm()
@@ -315,8 +315,6 @@ def products():
     form.brand_id.choices = [(0, "—")] + [(b.id, b.name) for b in db.session.scalars(select(Brand).order_by(Brand.id))]
     status = 200
     if request.method == "POST":
-        if current_actor().role not in ("admin", "producer"):
-            abort(403)
         if form.validate_on_submit():
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
             try:
