@@ -73,3 +73,33 @@ def test_restore_refuses_foreign_file(runner, tmp_path):
         fh.write('{"format": "other"}\n')
     result = runner.invoke(args=["restore", str(bogus)])
     assert result.exit_code != 0 and "not a GreenFin backup" in result.output
+
+
+@pytest.mark.no_db_isolation
+def test_demo_district_restores_with_ledger_and_labels_verifying(demo_app, tmp_path):
+    """The whole demo district round-trips: `credit verify` passes and every label still verifies."""
+    from traceability import digital_link
+    from traceability.models import Label, LabelBatch
+    from traceability.services import iter_batch_labels
+
+    out = tmp_path / "demo-backup.gz"
+    with demo_app.app_context():  # CLI commands run in the app context already pushed
+        assert demo_app.test_cli_runner().invoke(args=["backup", "--out", str(out)]).exit_code == 0
+    target = migrated_app(f"sqlite:///{tmp_path / 'demo-restored.sqlite'}", instance=tmp_path / "demo-restored-instance")
+    with target.app_context():
+        runner = target.test_cli_runner()
+        restored = runner.invoke(args=["restore", str(out)])
+        assert restored.exit_code == 0, restored.output
+        verified = runner.invoke(args=["credit", "verify"])
+        assert verified.exit_code == 0, verified.output
+        key = target.config["LABEL_SIGNING_KEY"]
+        labels = 0
+        for batch in db.session.scalars(select(LabelBatch)):
+            for uri, serial in iter_batch_labels(batch):
+                parts = uri.split("/")
+                gtin, lot, signature = parts[-5], parts[-3], uri.rsplit("s=", 1)[1]
+                assert digital_link.verify(key, gtin, lot, serial, signature), uri
+                labels += 1
+        assert labels == db.session.scalar(select(func.count(Label.id))) > 0
+        db.session.remove()
+        db.engine.dispose()
