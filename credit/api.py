@@ -20,6 +20,7 @@ from credit.models import CreditCheckpoint, CreditIdempotencyKey, RatingRun
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import commit, db, rollback
+from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
 
 blp = api_blueprint("credit_api", __name__, "/credit",
@@ -466,6 +467,7 @@ class RepairDecision(MethodView):
 @blp.route("/public/ratings")
 class PublicRatings(MethodView):
     @access(PUBLIC)
+    @rate_limited("disclosure", 60, 60)
     @blp.arguments(schemas.CreditPublicQueryArgsSchema, location="query")
     @blp.response(200, schemas.CreditPublicRatingSchema(many=True))
     @blp.paginate()

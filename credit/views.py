@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from credit import services
+from greenfin.ratelimit import rate_limited
 from credit.catalogue import CATEGORIES
 from credit.forms import (
     AnswerForm,
@@ -449,6 +450,7 @@ def charts():
 
 @bp.route("/public")
 @access(PUBLIC)
+@rate_limited("disclosure", 60, 60)
 def public():
     q = (request.args.get("q") or "").strip()[:64]
     page = page_of(services.public_rating_query(q=q or None))

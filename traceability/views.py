@@ -20,7 +20,9 @@ from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.jobs import enqueue
+from greenfin.core.services import record_audit
 from greenfin.pages import page_of
+from greenfin.ratelimit import client_address, counter, rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
@@ -369,14 +371,33 @@ def _jsonable(value):
     return value
 
 
+ENUMERATION_THRESHOLD = 10  # codes not recognised from one address in 10 minutes
+
+
+def flag_enumeration() -> None:
+    """Many unrecognised codes from one address look like serial guessing: tell the regulators.
+
+    The caller's answer does not change (it must not learn anything); the audit trail gets
+    one event per address and window.
+    """
+    misses, _reset = counter(f"scan-miss:{client_address()}", 600)
+    if misses == ENUMERATION_THRESHOLD:
+        current_app.logger.warning("possible serial enumeration from %s", client_address())
+        record_audit("trace.scan.enumeration_suspected", "scan_client", client_address(),
+                     after={"unrecognised_codes_in_10_minutes": misses, "last_path": request.path[:160]})
+        commit()
+
+
 @scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
 @access(PUBLIC)
+@rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
     result = services.scan_label(gtin, lot, serial, request.args.get("s"), services.scan_meta(request))
     commit()
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "not_genuine":
+        flag_enumeration()
         return _not_recognised()
     view = services.lot_public_view(result["lot_id"])
     if _wants_json():
