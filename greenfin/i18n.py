@@ -14,6 +14,9 @@ ROLE_LABELS = {"admin": _l("Administrator"), "loan_officer": _l("Loan officer"),
 # The four eco-credit levels: 环保诚信 / 良好 / 警示 / 不良.
 COLOUR_LABELS = {"green": _l("Green · trustworthy"), "blue": _l("Blue · good"),
                  "yellow": _l("Yellow · warning"), "red": _l("Red · poor")}
+LAND_COVER_LABELS = {"forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
+                     "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"),
+                     "built": _l("Built land")}
 KIND_LABELS = {"firm": _l("Firm"), "organisation": _l("Organisation"), "individual": _l("Individual")}
 
 
@@ -43,6 +46,7 @@ def init_i18n(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         colour_label=lambda colour: COLOUR_LABELS.get(colour, colour),
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        land_cover_label=lambda cover: LAND_COVER_LABELS.get(cover, cover),
         township_name=township_name,
         page_url=page_url,
         slot_templates=lambda name: [t for _o, t in current_app.extensions["greenfin_slots"].get(name, [])],

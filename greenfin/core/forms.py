@@ -8,6 +8,7 @@ from wtforms import BooleanField, DecimalField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, Length, Optional
 
 from greenfin.core.services import CERT_TYPES, LAND_COVERS
+from greenfin.i18n import LAND_COVER_LABELS
 
 KIND_CHOICES = [("firm", _l("Firm")), ("organisation", _l("Organisation")), ("individual", _l("Individual"))]
 ROLE_CHOICES = [("admin", _l("Administrator")), ("loan_officer", _l("Loan officer")),
@@ -34,7 +35,7 @@ class ParcelForm(FlaskForm):
     township_code = SelectField(_l("Township"))
     village = StringField(_l("Village"), validators=[Optional(), Length(max=64)])
     area_ha = DecimalField(_l("Area (ha)"), places=4, validators=[DataRequired()])
-    land_cover = SelectField(_l("Land cover"), choices=[(c, c) for c in LAND_COVERS])
+    land_cover = SelectField(_l("Land cover"), choices=[(c, LAND_COVER_LABELS[c]) for c in LAND_COVERS])
     lat = DecimalField(_l("Latitude"), places=6, validators=[DataRequired()])
     lon = DecimalField(_l("Longitude"), places=6, validators=[DataRequired()])
     cert_type = SelectField(_l("Rights certificate"), choices=list(CERT_TYPES.items()))
