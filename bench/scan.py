@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     instance = tempfile.mkdtemp(prefix="trace-bench-")
-    os.environ.update({"GREENFIN_INSTANCE": instance, "GREENFIN_FEATURES": FEATURES,
+    os.environ.update({"GREENFIN_INSTANCE": instance, "GREENFIN_FEATURES": FEATURES, "RATELIMIT_ENABLED": "0",
                        "LABEL_SIGNING_KEY": secrets.token_urlsafe(32),
                        "PUBLIC_BASE_URL": f"http://127.0.0.1:{PORT}", "LOG_LEVEL": "WARNING"})
     os.environ["DATABASE_URL"] = reset_database()

@@ -59,6 +59,11 @@ def create_app(config: Optional[Any] = None) -> Flask:
     app.config.from_object(config if config is not None else Config())
     app.json.ensure_ascii = False  # Chinese stays readable in JSON and in pages
     app.url_map.converters["int"] = BoundedInt
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from greenfin.logs import init_logging
 
     init_logging(app)

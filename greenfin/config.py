@@ -78,6 +78,9 @@ class Config:
         self.JOB_RETRIES = int(os.environ.get("JOB_RETRIES", "3"))
         self.BABEL_TRANSLATION_DIRECTORIES = translation_directories()
         self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json" in production
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0: none, addresses as seen).
+        self.PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
 
@@ -108,10 +111,10 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
-    RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
 
     def __init__(self, database_url: str | None = None, instance: Path | None = None) -> None:
         super().__init__(instance)
+        self.RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
         self.SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"
         self.REDIS_URL = None
         self.PUBLIC_BASE_URL = "https://trace.example.test"

@@ -173,8 +173,11 @@ def register_error_handlers(app: Flask) -> None:
         rollback()
         return render(409, "conflict", "The change conflicts with an existing record; reload and try again")
 
+    @app.errorhandler(DBAPIError)
     @app.errorhandler(OperationalError)
     def handle_db_down(exc: DBAPIError):
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            return handle_unexpected(exc)
         # A lost connection (database restart) is a clean 503, never a stack trace.
         log.warning("database unavailable: %s", exc.__class__.__name__)
         try:

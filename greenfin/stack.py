@@ -55,8 +55,10 @@ def running_stack(database_url: str, redis_url: str, instance: Path, web_workers
     Each process leads its own process group, so a test can kill a worker and its work horse.
     """
     port = free_port()
+    # Rate limits off: every test and benchmark client comes from 127.0.0.1.
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GREENFIN_INSTANCE": str(instance),
-           "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "LOG_REQUESTS": "0", **(extra_env or {})}
+           "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING", "LOG_REQUESTS": "0", "RATELIMIT_ENABLED": "0",
+           **(extra_env or {})}
     env.pop("GREENFIN_TEST_DB", None)
     procs: list[subprocess.Popen] = []
     logs = instance / "logs"
