@@ -79,7 +79,8 @@ def prepare(instance: Path) -> dict:
         from greenfin.core.models import Party
 
         parties = [p for p in db.session.scalars(select(Party.id).where(Party.kind == "individual"))]
-        applications = list(db.session.scalars(select(Application.id)))
+        applications = list(db.session.scalars(select(Application.id).where(
+            Application.status.in_(("submitted", "scored", "referred")))))
         db.session.commit()
         db.engine.dispose()
     return {"database_url": url, "tokens": tokens, "scans": scans, "lot_ids": lot_ids, "rule": rule,

@@ -163,9 +163,10 @@ def _append(account: CreditAccount, *, rule: CreditRule, points: int, effective_
 
 
 _APPEND_SQL = text(
-    "SELECT * FROM credit_append_posting(:party_id, :key, :body, :rule_code, :effective_date, :review_above, "
-    ":recorded_at, CAST(:evidence AS jsonb), :entered_by_id, :entered_by, :source, :source_id, :request_hash, "
-    ":request_id)")
+    # Explicit casts: the driver sends a large Python int as bigint, which would match no signature.
+    "SELECT * FROM credit_append_posting(CAST(:party_id AS integer), :key, :body, :rule_code, :effective_date, "
+    "CAST(:review_above AS integer), :recorded_at, CAST(:evidence AS jsonb), CAST(:entered_by_id AS integer), "
+    ":entered_by, :source, :source_id, :request_hash, :request_id)")
 
 
 def _append_in_database(party_id: int, rule_code: str, *, effective_date: date, evidence: dict, source: str,

@@ -188,11 +188,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
+        try:
+            rollback()  # never leave the session in a failed transaction
+        except Exception:
+            pass
         if current_app.debug or (current_app.testing and current_app.config.get("PROPAGATE_UNEXPECTED", True)):
             raise exc
         log.exception("unhandled error")
-        try:
-            rollback()
-        except Exception:
-            pass
         return render(500, "internal_error", "Internal error")
