@@ -78,14 +78,28 @@ def running_stack(database_url: str, redis_url: str, instance: Path, web_workers
         wait_until_ready(url)
         yield url
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        _stop(procs)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every process group, give them 10 s, then SIGKILL whatever is left (work horses too)."""
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 10
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            pass
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # an idle rq worker may sit in a blocking Redis call
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def http(method: str, url: str, token: str | None = None, json_body=None, headers: dict | None = None,
