@@ -13,6 +13,7 @@ production, and never the data a test set up.
 """
 from __future__ import annotations
 
+import logging
 import os
 import random
 import secrets
@@ -274,3 +275,36 @@ def api(app, create_user):
         return ApiClient(user or create_user(role, **user_overrides))
 
     return factory
+
+
+# ---------------------------------------------------------------- PIPL: no resident ID in any log line
+
+
+class _LogCollector(logging.Handler):
+    """Keeps every formatted log line of the run, to be scanned for resident ID numbers at the end."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a broken record must not break the run
+            pass
+
+
+LOG_COLLECTOR = _LogCollector()
+logging.getLogger().addHandler(LOG_COLLECTOR)
+logging.getLogger().setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.test_personal_information import resident_ids_in
+
+    leaked = sorted({number[:3] + "…" for line in LOG_COLLECTOR.lines for number in resident_ids_in(line)})
+    if leaked:
+        print(f"\nPIPL: {len(leaked)} resident ID number(s) appeared in log lines: {leaked}")
+        session.exitstatus = 1
+    else:
+        print(f"\nPIPL: {len(LOG_COLLECTOR.lines)} log lines scanned, no resident ID number in any")
