@@ -7,7 +7,6 @@ from marshmallow import fields
 from sqlalchemy import Select, func, select
 
 from greenfin.extensions import db
-from greenfin.errors import error_body
 
 
 def paginate(stmt: Select, pagination_parameters) -> list:
@@ -47,8 +46,6 @@ def init_api_docs(app: Flask) -> None:
 
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
 
-
-ERROR_EXAMPLE = error_body(422, "validation_error", "Invalid input", {"field": ["message"]})
 
 
 def mark_public_operations(app: Flask) -> None:

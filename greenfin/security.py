@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from functools import wraps
 from typing import Callable, Iterable, Optional
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
@@ -153,7 +152,3 @@ def require_party_access(party_id: Optional[int]) -> None:
     scope = own_party_id()
     if scope is not None and party_id != scope:
         abort(404)
-
-
-def roles_allowed(rule: Iterable[str]) -> list[str]:
-    return sorted(rule)

@@ -151,6 +151,21 @@ def runner(app):
 
 
 @pytest.fixture
+def limits_on(app, monkeypatch):
+    """Rate limits switched on, with fresh counters (in this process and in Redis)."""
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
+    from greenfin import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_local", {})
+    if app.config.get("REDIS_URL"):
+        from greenfin.jobs import redis_connection
+
+        conn = redis_connection()
+        for key in conn.scan_iter("greenfin:rl:*"):
+            conn.delete(key)
+
+
+@pytest.fixture
 def drain_jobs(app):
     """Run queued jobs: a real rq worker on Redis when configured; inline jobs already ran."""
 

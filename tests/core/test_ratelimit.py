@@ -2,20 +2,6 @@
 import pytest
 
 
-@pytest.fixture
-def limits_on(app, monkeypatch):
-    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
-    from greenfin import ratelimit
-
-    monkeypatch.setattr(ratelimit, "_local", {})
-    if app.config.get("REDIS_URL"):
-        from greenfin.jobs import redis_connection
-
-        conn = redis_connection()
-        for key in conn.scan_iter("greenfin:rl:*"):
-            conn.delete(key)
-
-
 def test_login_failures_lock_the_account(client, create_user, limits_on):
     user = create_user("regulator")
     for _ in range(10):

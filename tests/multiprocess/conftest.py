@@ -6,7 +6,7 @@ import pytest
 from greenfin.core import services
 from greenfin.extensions import db
 from greenfin.stack import running_stack
-from tests.conftest import PG_BASE, migrated_app, reset_postgres, using_postgres, using_redis
+from tests.conftest import migrated_app, reset_postgres, using_postgres, using_redis
 
 pytestmark = pytest.mark.multiprocess
 STACK_REDIS = "redis://127.0.0.1:6379/13"

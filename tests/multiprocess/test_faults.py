@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 
 from greenfin.core.models import Party
 from greenfin.extensions import db

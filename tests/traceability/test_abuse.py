@@ -1,25 +1,10 @@
 """The public scan route under abuse: rate limits, and serial guessing that learns nothing but is flagged."""
 import secrets
 
-import pytest
 from sqlalchemy import select
 
 from greenfin.core.models import AuditEvent
 from greenfin.extensions import db
-
-
-@pytest.fixture
-def limits_on(app, monkeypatch):
-    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
-    from greenfin import ratelimit
-
-    monkeypatch.setattr(ratelimit, "_local", {})
-    if app.config.get("REDIS_URL"):
-        from greenfin.jobs import redis_connection
-
-        conn = redis_connection()
-        for key in conn.scan_iter("greenfin:rl:*"):
-            conn.delete(key)
 
 
 def _guess(client, gtin="06901234560015", lot="MJY2026-A01"):
