@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import importlib.util
 import os
 from typing import Any, Optional
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from greenfin.config import ROOT, Config
@@ -109,8 +111,17 @@ def create_app(config: Optional[Any] = None) -> Flask:
             ext.csrf.exempt(blueprint)
 
     @app.teardown_appcontext
-    def drop_pending_jobs(exc):
+    def close_session(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (registered later, called first).
         ext.db.session.info.pop("greenfin_pending_jobs", None)
+        try:
+            ext.db.session.remove()
+        except DBAPIError as error:
+            # The connection died with a transaction open (a database restart after the
+            # response was built): the pool has invalidated it; the response still stands.
+            ext.db.session.registry.clear()
+            logging.getLogger("greenfin.errors").warning("session closed on a lost connection: %s",
+                                                         error.__class__.__name__)
 
     return app
 
