@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.cli.add_command(trace_cli)
     nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40)
+    nav_item(app, "trace.enumeration_flags", _l("Serial guessing"), ("admin", "regulator"), order=41)
     home_card(app, "traceability/_card.html", ("admin", "regulator", "producer"), order=40)
     slot(app, "parcel", "traceability/_slot_parcel.html", order=40)
     app.jinja_env.globals["trace_parcel_lots"] = _parcel_lots

@@ -229,6 +229,17 @@ class CertificationRevoke(MethodView):
         return cert
 
 
+@blp.route("/enumeration-flags")
+class EnumerationFlags(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.TraceEnumerationFlagQueryArgsSchema, location="query")
+    @blp.response(200, schemas.TraceEnumerationFlagSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """Suspected serial guessing on the public scan route, newest first (regulators and admins)."""
+        return services.enumeration_flags(paginate(services.enumeration_flag_query(**args), pagination_parameters))
+
+
 @blp.route("/epcis/capture")
 class EpcisCapture(MethodView):
     @access("admin", "regulator", "producer")

@@ -1,10 +1,11 @@
 """marshmallow schemas of the traceability API. They load into dicts; services build models."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from traceability.models import CERT_KINDS, CERT_SCOPES, LOT_UNITS
 from traceability.pdf import LAYOUTS
+from traceability.services import REVIEW_FIRST_DAY, REVIEW_LAST_DAY
 
 
 class TraceBrandSchema(Schema):
@@ -169,3 +170,39 @@ class TraceResultSchema(Schema):
                                           "village": p.village, "lat": str(p.lat), "lon": str(p.lon)}
                                          for p in t["parcels"]])
     shipments = fields.List(fields.Nested(TraceShipmentSchema))
+
+
+class TraceEnumerationFlagQueryArgsSchema(Schema):
+    since = fields.Date(validate=validate.Range(min=REVIEW_FIRST_DAY, max=REVIEW_LAST_DAY),
+                        metadata={"description": "first day, China time (UTC+8), included"})
+    until = fields.Date(validate=validate.Range(min=REVIEW_FIRST_DAY, max=REVIEW_LAST_DAY),
+                        metadata={"description": "last day, China time (UTC+8), included"})
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            raise ValidationError("must not be before since", "until")
+
+
+class TraceEnumerationFlagSchema(Schema):
+    """One flag of serial guessing on the public scan route."""
+
+    id = fields.Int(metadata={"description": "the audit event"})
+    occurred_at = fields.DateTime()
+    client = fields.Str(metadata={"description": "the client address as recorded"})
+    network = fields.Str(allow_none=True, metadata={"description": "its /24 (IPv4) or /48 (IPv6), as scans keep it"})
+    gtin = fields.Str(allow_none=True, metadata={"description": "GTIN of the code probed, as sent"})
+    lot = fields.Str(allow_none=True, metadata={"description": "lot code of the code probed, as sent"})
+    lot_id = fields.Int(allow_none=True, metadata={"description": "our lot, when GTIN and lot code name one"})
+    product = fields.Str(allow_none=True)
+    product_en = fields.Str(allow_none=True)
+    brand = fields.Str(allow_none=True)
+    brand_id = fields.Int(allow_none=True)
+    unrecognised_codes = fields.Int(metadata={
+        "description": "codes not recognised from the client's network in the window (at least the threshold)"})
+    window_start = fields.DateTime()
+    window_end = fields.DateTime()
+    last_path = fields.Str(allow_none=True, metadata={"description": "the path scanned when the flag was raised"})
+
+    class Meta:
+        ordered = True

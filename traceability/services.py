@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+import re
 import secrets
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Iterator, Optional
@@ -13,7 +15,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select, text
 
 from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, validate_gs1_ai82
 from greenfin.core.models import Parcel, Party
-from greenfin.core.services import record_audit, snapshot
+from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -1087,12 +1089,122 @@ def scan_meta(request) -> dict:
                 meta["lat"], meta["lon"] = lat_d.quantize(Decimal("0.000001")), lon_d.quantize(Decimal("0.000001"))
     except (InvalidOperation, ValueError):
         pass
-    addr = request.remote_addr or ""
-    if addr.count(".") == 3:
-        meta["ip_prefix"] = ".".join(addr.split(".")[:3]) + ".0/24"
-    elif ":" in addr:
-        meta["ip_prefix"] = ":".join(addr.split(":")[:3]) + "::/48"
+    prefix = network_of(request.remote_addr or "")
+    if prefix:
+        meta["ip_prefix"] = prefix
     return meta
+
+
+def network_of(address: str) -> Optional[str]:
+    """What a scan record keeps of a client address: its /24 (IPv4) or /48 (IPv6) prefix."""
+    if address.count(".") == 3:
+        return ".".join(address.split(".")[:3]) + ".0/24"
+    if ":" in address:
+        return ":".join(address.split(":")[:3]) + "::/48"
+    return None
+
+
+# ---------------------------------------------------------------- serial guessing
+
+ENUMERATION_ACTION = "trace.scan.enumeration_suspected"
+ENUMERATION_THRESHOLD = 10   # codes not recognised from one address in one window
+ENUMERATION_WINDOW = 600     # seconds; fixed windows, counted like the rate limits
+REVIEW_FIRST_DAY, REVIEW_LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+_PROBED = re.compile(r"^/01/([^/]*)(?:/10/([^/]*))?")
+
+
+def _probed(path: str) -> tuple[Optional[str], Optional[str]]:
+    """The GTIN and lot code of a scanned path, as sent (they need not exist)."""
+    match = _PROBED.match(path or "")
+    if not match:
+        return None, None
+    return (match.group(1) or None), (match.group(2) or None)
+
+
+def note_unrecognised_scan(client: str, path: str):
+    """Count a code not recognised from ``client``; at the threshold, flag serial guessing.
+
+    Many unrecognised codes from one address look like serial guessing. The caller's answer
+    does not change (it must not learn anything); the regulators get one audit event per address
+    and window, naming the code probed (GTIN and lot). Returns the event, or None.
+    """
+    from greenfin.ratelimit import counter
+
+    misses, _reset = counter(f"scan-miss:{client}", ENUMERATION_WINDOW)
+    if misses != ENUMERATION_THRESHOLD:
+        return None
+    start = int(time.time() // ENUMERATION_WINDOW) * ENUMERATION_WINDOW
+    gtin, lot = _probed(path)
+    current_app.logger.warning("possible serial enumeration from %s", client)
+    return record_audit(ENUMERATION_ACTION, "scan_client", client, after={
+        "unrecognised_codes_in_10_minutes": misses, "last_path": (path or "")[:160],
+        "gtin": gtin[:32] if gtin else None, "lot": lot[:32] if lot else None,
+        "window_start": datetime.fromtimestamp(start, timezone.utc)})
+
+
+def _china_day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+
+
+def enumeration_flag_query(since: Optional[date] = None, until: Optional[date] = None) -> Select:
+    """Serial-guessing flags, newest first; ``since`` and ``until`` are days in China time, both included."""
+    errors: dict = {}
+    for name, day in (("since", since), ("until", until)):
+        if day is not None and not REVIEW_FIRST_DAY <= day <= REVIEW_LAST_DAY:
+            _errors_add(errors, name, f"must be between {REVIEW_FIRST_DAY} and {REVIEW_LAST_DAY}")
+    if not errors and since and until and until < since:
+        _errors_add(errors, "until", "must not be before since")
+    if errors:
+        raise ValidationFailed("Invalid date range", errors)
+    return audit_query(action=ENUMERATION_ACTION,
+                       since=_china_day_start(since) if since else None,
+                       until=_china_day_start(until + timedelta(days=1)) if until else None)
+
+
+def enumeration_flags(events: Iterable) -> list[dict]:
+    """What the review shows of each flag (audit events of ENUMERATION_ACTION).
+
+    The probed code's GTIN and lot, with the product and brand when the GTIN is ours; and
+    how many codes were not recognised: the scan records from the client's network (the /24 or
+    /48 they keep) in the flag's 10-minute window, never fewer than were counted when it was raised.
+    """
+    items = []
+    for event in events:
+        after = event.after or {}
+        path = str(after.get("last_path") or "")
+        gtin, lot = (after.get("gtin"), after.get("lot")) if "gtin" in after else _probed(path)
+        try:
+            start = datetime.fromisoformat(after["window_start"])
+        except (KeyError, TypeError, ValueError):  # recorded before the window was: the one it fell in
+            stamp = int(event.occurred_at.timestamp() // ENUMERATION_WINDOW) * ENUMERATION_WINDOW
+            start = datetime.fromtimestamp(stamp, timezone.utc)
+        end = start + timedelta(seconds=ENUMERATION_WINDOW)
+        network = network_of(event.entity_id)
+        seen = db.session.scalar(select(func.count(Scan.id)).where(
+            Scan.label_id.is_(None), Scan.verdict == "not_genuine", Scan.ip_prefix == network,
+            Scan.scanned_at >= start, Scan.scanned_at < end)) if network else 0
+        counted = after.get("unrecognised_codes_in_10_minutes")
+        items.append({"id": event.id, "occurred_at": event.occurred_at, "client": event.entity_id,
+                      "network": network, "gtin": gtin, "lot": lot, "lot_id": None, "product": None,
+                      "product_en": None, "brand": None, "brand_id": None, "last_path": path or None,
+                      "unrecognised_codes": max(seen or 0, counted if isinstance(counted, int) else 0),
+                      "window_start": start, "window_end": end})
+    gtins = {item["gtin"] for item in items if item["gtin"]}
+    if gtins:
+        products = {p.gtin: p for p in db.session.scalars(select(Product).where(Product.gtin.in_(gtins)))}
+        codes = {item["lot"] for item in items if item["lot"]}
+        lots = {(product_id, code): lot_id for lot_id, product_id, code in db.session.execute(
+            select(Lot.id, Lot.product_id, Lot.code).where(
+                Lot.product_id.in_([p.id for p in products.values()]), Lot.code.in_(codes)))} if codes else {}
+        for item in items:
+            product = products.get(item["gtin"])
+            if product is None:
+                continue
+            item.update(product=product.name, product_en=product.name_en,
+                        lot_id=lots.get((product.id, item["lot"])))
+            if product.brand is not None:
+                item.update(brand=product.brand.name, brand_id=product.brand_id)
+    return items
 
 
 def scan_statistics(lot_id: int, days: int = 30) -> dict:

@@ -20,9 +20,8 @@ from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.jobs import enqueue
-from greenfin.core.services import record_audit
 from greenfin.pages import page_of
-from greenfin.ratelimit import client_address, counter, rate_limited
+from greenfin.ratelimit import client_address, rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
@@ -360,6 +359,37 @@ def brand_authorise():
     return redirect(url_for("trace.products") + "#brands")
 
 
+# ---------------------------------------------------------------- serial guessing (regulators)
+
+
+def _day_arg(name: str):
+    value = request.args.get(name) or None
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        flash(_("Dates are written YYYY-MM-DD."), "error")
+        return None
+
+
+@bp.route("/enumeration")
+@access("admin", "regulator")
+def enumeration_flags():
+    """Flags of serial guessing on the public scan route, newest first, by date range."""
+    try:
+        stmt = services.enumeration_flag_query(_day_arg("since"), _day_arg("until"))
+    except ValidationFailed:
+        flash(_("The date range is not valid: the first day must not be after the last, both between "
+                "%(first)s and %(last)s.", first=services.REVIEW_FIRST_DAY, last=services.REVIEW_LAST_DAY), "error")
+        stmt = services.enumeration_flag_query()
+    page = page_of(stmt)
+    return render_template("traceability/enumeration_flags.html", page=page,
+                           flags=services.enumeration_flags(page.items),
+                           threshold=services.ENUMERATION_THRESHOLD,
+                           minutes=services.ENUMERATION_WINDOW // 60)
+
+
 # ---------------------------------------------------------------- the public scan page
 
 VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404}
@@ -371,20 +401,9 @@ def _jsonable(value):
     return value
 
 
-ENUMERATION_THRESHOLD = 10  # codes not recognised from one address in 10 minutes
-
-
 def flag_enumeration() -> None:
-    """Many unrecognised codes from one address look like serial guessing: tell the regulators.
-
-    The caller's answer does not change (it must not learn anything); the audit trail gets
-    one event per address and window.
-    """
-    misses, _reset = counter(f"scan-miss:{client_address()}", 600)
-    if misses == ENUMERATION_THRESHOLD:
-        current_app.logger.warning("possible serial enumeration from %s", client_address())
-        record_audit("trace.scan.enumeration_suspected", "scan_client", client_address(),
-                     after={"unrecognised_codes_in_10_minutes": misses, "last_path": request.path[:160]})
+    """Count an unrecognised code from this client; serial guessing is flagged to the regulators."""
+    if services.note_unrecognised_scan(client_address(), request.path) is not None:
         commit()
 
 
