@@ -26,7 +26,7 @@ from typing import Any, Optional
 import click
 from flask import Flask, current_app, g, has_request_context
 from flask.cli import AppGroup
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from greenfin.core.models import Job
@@ -134,6 +134,21 @@ def run_job(job_id: str) -> None:
         _run_job(job_id)
 
 
+def _wait_for_other_attempt(job: Job) -> bool:
+    """Wait while another attempt of the job runs; False when that attempt finished it.
+
+    rq runs a job in a work horse with a process group of its own: when only the worker is
+    killed, the horse goes on and rq re-queues the job as abandoned, so two attempts could
+    write at once. A transaction-scoped advisory lock (PostgreSQL) makes the second wait for
+    the first's commit or rollback. On SQLite (development, jobs inline) nothing runs twice at once.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return True
+    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(job.id, 0))))
+    db.session.refresh(job)
+    return job.status != "finished"
+
+
 def _run_job(job_id: str) -> None:
     from greenfin.extensions import commit, rollback
 
@@ -146,6 +161,9 @@ def _run_job(job_id: str) -> None:
     job.error = None
     commit()
     try:
+        if not _wait_for_other_attempt(job):
+            rollback()
+            return
         ctx = JobContext(job)
         resolve(job.func)(ctx, **job.kwargs)
         job.status, job.progress, job.finished_at = "finished", 100, utcnow()

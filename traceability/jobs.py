@@ -16,12 +16,18 @@ def sheet_path(batch_id: int) -> Path:
 
 
 def render_label_sheet(ctx, batch_id: int) -> None:
-    """Issue the batch's serials, then draw the sheet to instance/labels/ (atomic rename)."""
+    """Issue the batch's serials, then draw the sheet to instance/labels/ (atomic rename).
+
+    A worker killed while drawing leaves its partial file behind (named by its process id);
+    the retry removes it, so the folder ends with the one sheet.
+    """
     batch = services.get_batch(batch_id)
     total = batch.count
     ctx.progress(1, "serials")
     services.issue_labels(batch, progress=lambda n: ctx.progress(1 + int(29 * n / total), "serials"))
     path = sheet_path(batch.id)
+    for partial in path.parent.glob(f"{path.stem}.*.tmp"):
+        partial.unlink(missing_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     services.render_batch_pdf(batch, str(tmp), progress=lambda n: ctx.progress(30 + int(69 * n / total), "drawing"))
     os.replace(tmp, path)

@@ -24,3 +24,13 @@ def slow_rename(ctx, party_id: int, name: str, seconds: float):
     for step in range(10):
         ctx.progress(step * 10, "working")
         time.sleep(seconds / 10)
+
+
+def audit_slowly(ctx, party_id: int, seconds: float):
+    """Writes an audit event, shows it half-way, then works on (two attempts at once would write two)."""
+    import time
+
+    services.record_audit("test.job.write", "party", party_id)
+    db.session.flush()
+    ctx.progress(50, "written")
+    time.sleep(seconds)
