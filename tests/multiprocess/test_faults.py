@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select, text
 
 from greenfin.core.models import Party
 from greenfin.extensions import db
-from greenfin.stack import http
+from greenfin.stack import http, kill_rq_worker
 from tests.conftest import PG_BASE, make_uscc
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.no_db_isolation]
@@ -71,8 +71,6 @@ def test_database_restart_gives_clean_503_and_loses_nothing(stack):
 def test_killed_worker_leaves_nothing_and_the_retry_completes_once(stack):
     """SIGKILL the rq worker (and its work horse) half-way through a job; rq's abandoned-job
     handling re-queues it and the other worker completes it exactly once."""
-    import os
-    import signal
 
     from redis import Redis
     from rq import Worker
@@ -104,8 +102,7 @@ def test_killed_worker_leaves_nothing_and_the_retry_completes_once(stack):
     assert victim is not None, "a worker picked the job up"
     time.sleep(1.5)  # half-way: the party row is renamed inside the job's open transaction
     proc = next(p for p in stack["url"].rq_workers if p.pid == victim.pid)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_rq_worker(proc)  # the worker and its work horse (a process group of its own)
 
     with app.app_context():
         assert db.session.get(Party, party_id).name == "杀进程前", "nothing of the killed attempt is visible"
