@@ -196,19 +196,8 @@ def score_csv(frame: pd.DataFrame, model: ModelVersion) -> pd.DataFrame:
     out = frame.copy()
     out["score"] = result.score
     out["pd"] = result.pd.round(6)
-    for k in range(4):
-        codes, texts = [], []
-        for i in range(len(frame)):
-            j = result.reason_idx[i, k]
-            if j < 0:
-                codes.append("")
-                texts.append("")
-            else:
-                reason = card.reasons_for(result, i)[k]
-                codes.append(reason["code"])
-                texts.append(f"{reason['zh']} / {reason['en']}")
-        out[f"reason_{k + 1}"] = codes
-        out[f"reason_{k + 1}_text"] = texts
+    for column, values in card.reason_columns(result).items():
+        out[column] = values
     return out
 
 

@@ -24,7 +24,8 @@ the fitted ``Scorecard`` with its metrics.
   attribute; the top four with a loss are reported.
 
 Scoring is row-wise arithmetic done feature by feature (no matrix products), so a record
-scored alone gets exactly the score it gets in a batch.
+scored alone gets exactly the score it gets in a batch. ``compiled.py`` holds the fast path:
+the fitted card as numpy arrays (bin edges, category -> bin, points and reason-rank tables).
 """
 from __future__ import annotations
 
@@ -35,13 +36,16 @@ import math
 import pickle
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from sklearn.tree import DecisionTreeClassifier
+
+if TYPE_CHECKING:
+    from greenfin.lending.compiled import CompiledScorecard
 
 MIN_BIN_SHARE = 0.03
 RARE_SHARE = 0.01
@@ -61,6 +65,20 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     """Text cells as floats: '12,345', ' 7 ', '¥300' parse; anything else is NaN."""
     cleaned = text.astype("string").str.replace(NUMBER_NOISE, "", regex=True)
     return pd.to_numeric(cleaned, errors="coerce").astype(float)
+
+
+def numeric_values(raw: np.ndarray) -> np.ndarray:
+    """Raw cells of a numeric feature as float64 (NaN = missing); no copy for float64 input.
+
+    Numbers, None and clean numeric text convert directly; messy text ('12,345', '¥300',
+    'n/a') is parsed once per distinct value.
+    """
+    try:
+        return np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        parsed = parse_numbers(pd.Series(uniques, dtype=object).astype(str))
+        return np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
 
 # Plain-language texts for the features of the Guangfeng loan book; others get a generic text.
 FEATURE_TEXT = {
@@ -217,36 +235,30 @@ class FeatureBins:
         """Bin index per raw value; -1 for missing (or unseen with no "other" bin).
 
         Takes raw cells (numbers or text, surrounding spaces allowed); text is parsed once per
-        distinct value, so a batch costs little more than a vectorised look-up.
+        distinct value. Used while fitting and for the WoE matrix; scoring goes through the
+        compiled arrays (``Scorecard.compiled``), which share ``numeric_values`` and
+        ``category_table`` with this.
         """
         series = values if isinstance(values, pd.Series) else pd.Series(values)
         raw = series.to_numpy()
         if self.kind == "numeric":
-            try:
-                x = np.asarray(raw, dtype=float)  # numbers, None and clean numeric text
-            except (TypeError, ValueError):  # messy text: parse each distinct value once
-                codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-                parsed = parse_numbers(pd.Series(uniques, dtype=object).astype(str))
-                x = np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
-            # count of edges <= x (searchsorted side="right"): a few vector compares beat a search
+            x = numeric_values(raw)
             idx = np.zeros(len(x), dtype=np.int64)
-            for edge in self._edges_array():
+            for edge in self.edges:  # count of edges <= x
                 idx += x >= edge
             idx[np.isnan(x)] = -1
             return idx
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        return np.append(self.category_table(uniques), -1)[codes]
+
+    def category_table(self, values) -> np.ndarray:
+        """Bin of each distinct raw value: its stripped text looked up, unseen -> "other", empty -> -1."""
         fallback = -1 if self.other_bin is None else self.other_bin
         table = []
-        for value in uniques:
+        for value in values:
             text = str(value).strip()
             table.append(-1 if text == "" else self.categories.get(text, fallback))
-        return np.asarray(table + [-1], dtype=np.int64)[codes]
-
-    def _edges_array(self) -> np.ndarray:
-        cached = self.__dict__.get("_edges_cache")
-        if cached is None:
-            cached = self.__dict__["_edges_cache"] = np.asarray(self.edges, dtype=float)
-        return cached
+        return np.asarray(table, dtype=np.int64)
 
     def lookup(self, idx: np.ndarray, table: list[float], missing: float) -> np.ndarray:
         arr = np.append(np.asarray(table, dtype=float), missing)  # index -1 -> missing
@@ -406,7 +418,7 @@ class ScoreResult:
     pd: np.ndarray
     reason_idx: np.ndarray  # (n, 4) feature index, -1 = none
     reason_loss: np.ndarray  # (n, 4) points lost
-    bin_idx: np.ndarray  # (n, k) bin per feature
+    bin_idx: np.ndarray  # (n, k) bin per feature, -1 = missing (small ints from the fast path)
 
 
 class Scorecard:
@@ -470,6 +482,7 @@ class Scorecard:
         for b, beta in zip(self.bins, self.coefs):
             b.points = [-f * beta * w for w in b.woe]
             b.missing_points = -f * beta * b.missing_woe
+        self.__dict__.pop("_compiled", None)
         return self
 
     # -- scoring
@@ -487,53 +500,68 @@ class Scorecard:
         idx = self.bin_indices(frame)
         return np.column_stack([b.lookup(idx[:, j], b.woe, b.missing_woe) for j, b in enumerate(self.bins)])
 
+    def compiled(self) -> "CompiledScorecard":
+        """The scorecard as numpy arrays for scoring, built once (not pickled with the artefact)."""
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            from greenfin.lending.compiled import CompiledScorecard
+
+            compiled = self._compiled = CompiledScorecard(self.bins)
+        return compiled
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_compiled", None)
+        return state
+
     def score_frame(self, frame: pd.DataFrame) -> ScoreResult:
         """Score raw rows (text or numbers, as read from a CSV or built from an application)."""
-        n = len(frame)
-        idx = self.bin_indices(frame)
-        raw = np.full(n, self.base_points)
-        loss = np.empty((len(self.bins), n))  # feature-major: contiguous rows per feature
-        for j, b in enumerate(self.bins):
-            table = np.append(np.asarray(b.points, dtype=float), b.missing_points)  # index -1 -> missing
-            pts = table[idx[:, j]]
-            raw = raw + pts
-            np.subtract(table.max(), pts, out=loss[j])
-        # score = offset - factor * logit, so the logit (and PD) follow from the points.
-        logit = (self.scaling.offset - raw) / self.scaling.factor
-        pd_ = 1.0 / (1.0 + np.exp(-logit))
-        # Top four losses: repeated max (the first feature wins ties, like a stable sort).
-        rows = np.arange(n)
-        order = np.full((n, 4), -1, dtype=np.int64)
-        top = np.zeros((n, 4))
-        features = np.arange(len(self.bins))
-        for r in range(min(4, len(self.bins))):
-            value = loss.max(axis=0)  # row-wise vector max over features: fast on this layout
-            j = np.full(n, len(self.bins) - 1)
-            for k in features[::-1]:  # the first feature holding the maximum wins ties
-                j = np.where(loss[k] == value, k, j)
-            order[:, r] = np.where(value > 0.5, j, -1)
-            top[:, r] = np.where(value > 0.5, value, 0.0)
-            loss[j, rows] = -np.inf
-        return ScoreResult(score=np.rint(raw).astype(int), raw_score=raw, pd=pd_, reason_idx=order,
-                           reason_loss=top, bin_idx=idx)
+        return self.compiled().score(lambda name: frame[name] if name in frame else None, len(frame), self)
 
     def reasons_for(self, result: ScoreResult, row: int) -> list[dict[str, Any]]:
         """The reason codes of one scored row, in Chinese and English."""
-        out = []
-        for j, lost in zip(result.reason_idx[row], result.reason_loss[row]):
-            if j < 0:
-                continue
-            b = self.bins[j]
-            label = b.label(int(result.bin_idx[row, j]))
-            zh, en = FEATURE_TEXT.get(b.name, (f"“{b.name}”的取值拉低了评分", f"The value of '{b.name}' lowered the score"))
-            out.append({"code": f"RC_{re.sub(r'[^A-Z0-9]+', '_', b.name.upper())}", "feature": b.name,
-                        "value": label, "points_lost": round(float(lost), 1),
-                        "zh": f"{zh}（{label}）", "en": f"{en} ({label})"})
+        return [self._reason(int(j), int(result.bin_idx[row, j]), lost)
+                for j, lost in zip(result.reason_idx[row], result.reason_loss[row]) if j >= 0]
+
+    def _reason(self, j: int, bin_index: int, lost: float) -> dict[str, Any]:
+        b = self.bins[j]
+        label = b.label(bin_index)
+        zh, en = FEATURE_TEXT.get(b.name, (f"“{b.name}”的取值拉低了评分", f"The value of '{b.name}' lowered the score"))
+        return {"code": f"RC_{re.sub(r'[^A-Z0-9]+', '_', b.name.upper())}", "feature": b.name,
+                "value": label, "points_lost": round(float(lost), 1),
+                "zh": f"{zh}（{label}）", "en": f"{en} ({label})"}
+
+    def reason_columns(self, result: ScoreResult) -> dict[str, np.ndarray]:
+        """``reason_1..4`` (codes) and ``reason_1..4_text`` ("zh / en") of every row of a batch,
+        as ``reasons_for`` words them ("" where a row has fewer reasons); one text per bin."""
+        codes, texts, offsets = [], [], []
+        for j, b in enumerate(self.bins):
+            offsets.append(len(codes))
+            for i in [*range(b.n_bins), -1]:  # slot n_bins: missing
+                reason = self._reason(j, i, 0.0)
+                codes.append(reason["code"])
+                texts.append(f"{reason['zh']} / {reason['en']}")
+        codes, texts = np.array(codes + [""], dtype=object), np.array(texts + [""], dtype=object)
+        offsets, widths = np.asarray(offsets), np.array([b.n_bins for b in self.bins])
+        rows = np.arange(len(result.reason_idx))
+        out = {}
+        for k in range(result.reason_idx.shape[1]):
+            j = result.reason_idx[:, k]
+            has = j >= 0
+            feature = np.where(has, j, 0)
+            bin_index = result.bin_idx[rows, feature].astype(np.int64)
+            slot = np.where(has, offsets[feature] + np.where(bin_index < 0, widths[feature], bin_index), len(codes) - 1)
+            out[f"reason_{k + 1}"], out[f"reason_{k + 1}_text"] = codes[slot], texts[slot]
         return out
 
     def score_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        frame = pd.DataFrame.from_records(records, columns=list(self.kinds))
-        result = self.score_frame(frame)
+        """Score dicts of raw values (one application from the API): no DataFrame, each value as given."""
+        columns = {}
+        for name in self.kinds:
+            column = columns[name] = np.empty(len(records), dtype=object)
+            for i, record in enumerate(records):
+                column[i] = record.get(name)
+        result = self.compiled().score(columns.get, len(records), self)
         return [{"score": int(result.score[i]), "pd": float(result.pd[i]), "reasons": self.reasons_for(result, i)}
                 for i in range(len(records))]
 
