@@ -9,7 +9,14 @@ Prints JSON. In the same run, against the same fresh database:
 The raw rate is measured before and after the ledger run; their mean is the baseline.
 Afterwards ``verify_ledger`` must pass and no posting may be lost or duplicated.
 
-    .venv/bin/python bench/ledger.py [--writers 8] [--postings 400] [--accounts 32]
+Each writer also reports the CPU time it used and, when PostgreSQL runs on this machine,
+the CPU time of its server process (``/proc``), read outside the timed loop: the JSON gives
+both per transaction, so a run shows where the time goes. ``--floors`` adds two reference
+runs at the same concurrency: ``credit_append_posting`` called on bare psycopg (the database's
+part of a posting) and an empty unit of work through the application (``SELECT 1`` +
+``commit()``: what the Flask-SQLAlchemy session costs before any posting logic).
+
+    .venv/bin/python bench/ledger.py [--writers 8] [--postings 400] [--accounts 32] [--floors]
 """
 from __future__ import annotations
 
@@ -75,41 +82,114 @@ def prepare(accounts: int) -> list[int]:
     return ids
 
 
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a PostgreSQL server process, when it runs on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """The writer's and its server process's CPU time over the timed loop (read outside it)."""
+
+    def __init__(self, backend_pid: int) -> None:
+        self.backend_pid = backend_pid
+        self.client, self.server = time.process_time(), server_cpu(backend_pid)
+
+    def report(self, cpu) -> None:
+        server = server_cpu(self.backend_pid)
+        cpu.put((time.process_time() - self.client,
+                 None if server is None or self.server is None else server - self.server))
+
+
 def raw_writer(args) -> None:
     import psycopg
 
-    writer, count, start = args
+    writer, count, start, cpu = args
     with psycopg.connect(URL.replace("postgresql+psycopg", "postgresql")) as conn:
         start.wait()
+        meter = CpuMeter(conn.info.backend_pid)
         with conn.cursor() as cur:
             for n in range(count):
                 cur.execute("INSERT INTO bench_raw (party_id, rule_code, points, key, hash) VALUES (%s, %s, %s, %s, %s)",
                             (n, "FIRM_DISCLOSURE", 3, f"r{time.monotonic_ns()}-{writer}-{n}", "0" * 64))
                 conn.commit()
+        meter.report(cpu)
 
 
 def ledger_writer(args) -> None:
-    writer, count, party_ids, start = args
+    writer, count, party_ids, start, cpu = args
+    from sqlalchemy import text
+
     from credit import services
     from greenfin.extensions import commit, db
 
     app = make_app()
     with app.app_context():
         services.get_rule("FIRM_DISCLOSURE")  # warm the connection pool
+        backend_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
         db.session.rollback()
         start.wait()
+        meter = CpuMeter(backend_pid)
         for n in range(count):
             party_id = party_ids[(writer * 7 + n) % len(party_ids)]
             services.submit_posting(party_id, "FIRM_DISCLOSURE", idempotency_key=f"w{writer}-{n}", review=False)
             commit()
+        meter.report(cpu)
         db.session.remove()
         db.engine.dispose()
 
 
-def run(target, writers: int, make_args) -> float:
+def function_writer(args) -> None:
+    """Floor: the append function on bare psycopg, with the body the application would send."""
+    import psycopg
+
+    from credit.ledger import body_json
+    from greenfin.core.types import utcnow
+
+    writer, count, party_ids, start, cpu = args
+    with psycopg.connect(URL.replace("postgresql+psycopg", "postgresql")) as conn:
+        start.wait()
+        meter = CpuMeter(conn.info.backend_pid)
+        for n in range(count):
+            key = f"f{writer}-{n}"
+            body = body_json(party_id=party_ids[(writer * 7 + n) % len(party_ids)], rule_code="FIRM_DISCLOSURE",
+                             effective_date=utcnow().date(), recorded_at=utcnow(), evidence={}, entered_by_id=None,
+                             entered_by="system", approved_by_id=None, source="manual", source_id=key,
+                             idempotency_key=key, request_hash="0" * 64, reverses_id=None, reason=None)
+            conn.execute("SELECT * FROM credit_append_posting(%s, NULL, NULL)", (body,)).fetchone()
+            conn.commit()
+        meter.report(cpu)
+
+
+def empty_writer(args) -> None:
+    """Floor: an empty unit of work through the application's session (SELECT 1 + commit())."""
+    from sqlalchemy import text
+
+    from greenfin.extensions import commit, db
+
+    _writer, count, _party_ids, start, cpu = args
+    app = make_app()
+    with app.app_context():
+        backend_pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.rollback()
+        start.wait()
+        meter = CpuMeter(backend_pid)
+        for _n in range(count):
+            db.session.execute(text("SELECT 1")).one()
+            commit()
+        meter.report(cpu)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def run(target, writers: int, make_args) -> tuple[float, dict]:
+    """Seconds from the start signal until every writer is done, and CPU microseconds per transaction."""
     ctx = mp.get_context("fork")
-    start = ctx.Barrier(writers + 1)
-    procs = [ctx.Process(target=target, args=(make_args(w, start),)) for w in range(writers)]
+    start, cpu = ctx.Barrier(writers + 1), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(make_args(w, start) + (cpu,),)) for w in range(writers)]
     for proc in procs:
         proc.start()
     start.wait()
@@ -118,7 +198,16 @@ def run(target, writers: int, make_args) -> float:
         proc.join()
         if proc.exitcode != 0:
             raise SystemExit(f"a writer failed ({proc.exitcode})")
-    return time.perf_counter() - began
+    elapsed = time.perf_counter() - began
+    used = [cpu.get() for _ in procs]
+    return elapsed, used
+
+
+def cpu_per_transaction(used: list, transactions: int) -> dict:
+    client = sum(u[0] for u in used)
+    server = None if any(u[1] is None for u in used) else sum(u[1] for u in used)
+    return {"client_us": round(client / transactions * 1e6),
+            "server_us": None if server is None else round(server / transactions * 1e6)}
 
 
 def main() -> None:
@@ -126,14 +215,22 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--postings", type=int, default=400, help="per writer")
     parser.add_argument("--accounts", type=int, default=32)
+    parser.add_argument("--floors", action="store_true",
+                        help="also time the append function on bare psycopg and an empty unit of work in the app")
     args = parser.parse_args()
     reset_database()
     party_ids = prepare(args.accounts)
     total = args.writers * args.postings
 
-    raw_before = run(raw_writer, args.writers, lambda w, s: (w, args.postings, s))
-    ledger = run(ledger_writer, args.writers, lambda w, s: (w, args.postings, party_ids, s))
-    raw_after = run(raw_writer, args.writers, lambda w, s: (w, args.postings, s))
+    raw_before, raw_cpu = run(raw_writer, args.writers, lambda w, s: (w, args.postings, s))
+    ledger, ledger_cpu = run(ledger_writer, args.writers, lambda w, s: (w, args.postings, party_ids, s))
+    raw_after, raw_cpu_after = run(raw_writer, args.writers, lambda w, s: (w, args.postings, s))
+    floors = {}
+    if args.floors:
+        for name, target in (("append_function_on_psycopg", function_writer),
+                             ("empty_unit_of_work_in_app", empty_writer)):
+            elapsed, used = run(target, args.writers, lambda w, s: (w, args.postings, party_ids, s))
+            floors[name] = {"per_s": round(total / elapsed, 1), "cpu_per_transaction": cpu_per_transaction(used, total)}
 
     from sqlalchemy import func, select
 
@@ -143,25 +240,31 @@ def main() -> None:
 
     app = make_app()
     with app.app_context():
-        stored = db.session.scalar(select(func.count(CreditPosting.id)))
+        stored = db.session.scalar(select(func.count(CreditPosting.id)).where(CreditPosting.idempotency_key.like("w%")))
         report = services.verify_ledger()
+        pre_ping = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping", False)
         db.engine.dispose()
     raw_rate = total / ((raw_before + raw_after) / 2)
     ledger_rate = total / ledger
-    print(json.dumps({
+    result = {
         "benchmark": "credit ledger postings per second, PostgreSQL",
         "writers": args.writers, "postings_per_writer": args.postings, "accounts": args.accounts,
         "cpus": os.cpu_count(), "load_average_1min_after": round(os.getloadavg()[0], 2),
         "round_trips": {"raw": "BEGIN, INSERT, COMMIT",
-                        "ledger": "pool pre-ping, BEGIN, credit_append_posting(), COMMIT"},
+                        "ledger": ("pool pre-ping, " if pre_ping else "") + "BEGIN, credit_append_posting(), COMMIT"},
         "raw_insert_commit_per_s": round(raw_rate, 1),
         "raw_runs_per_s": [round(total / raw_before, 1), round(total / raw_after, 1)],
         "ledger_postings_per_s": round(ledger_rate, 1),
         "ratio": round(ledger_rate / raw_rate, 3),
         "target_ratio": 0.4,
+        "cpu_per_transaction": {"raw": cpu_per_transaction(raw_cpu + raw_cpu_after, 2 * total),
+                                "ledger": cpu_per_transaction(ledger_cpu, total)},
         "postings_stored": stored, "postings_expected": total,
         "ledger_verifies": report.ok,
-    }, indent=2))
+    }
+    if floors:
+        result["floors"] = floors
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Runs in a database of its own (the postings cannot be deleted afterwards: the
 ledger is insert-only). Every thread also retries some of another thread's keys:
-none may be lost, none duplicated, and every chain must verify.
+none may be lost, none duplicated, every posting has exactly one audit event
+carrying its hash, and every chain must verify.
 """
 import threading
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from credit import services
 from credit.models import CreditAccount, CreditPosting
 from greenfin.core import services as core
+from greenfin.core.models import AuditEvent
 from greenfin.extensions import commit, db, rollback
 from tests.conftest import PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 
@@ -66,6 +68,10 @@ def test_concurrent_postings_are_neither_lost_nor_duplicated():
             assert account.posting_count == db.session.scalar(select(func.count(CreditPosting.id)).where(
                 CreditPosting.account_id == account.id))
             assert account.balance == 3 * account.posting_count == services.replayed_balance(account.party_id)
+        audited = sorted(tuple(row) for row in db.session.execute(
+            select(AuditEvent.entity_id, AuditEvent.after["hash"].as_string())
+            .where(AuditEvent.action == "credit.posting.create")))
+        assert audited == sorted((str(i), h) for i, h in db.session.execute(select(CreditPosting.id, CreditPosting.hash)))
         report = services.verify_ledger()
         assert report.ok, report.problems[:3]
         assert report.postings == THREADS * EACH
