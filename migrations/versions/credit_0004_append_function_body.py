@@ -2,7 +2,7 @@
 
 Revision ID: credit_0004
 Revises: credit_0003
-Create Date: 2026-12-02 10:00:00
+Create Date: 2026-11-29 14:00:00
 
 Replaces credit_0003's function. ``credit_append_posting(body, review_above, request_id)``
 takes the canonical JSON body that Python hashes (credit.ledger.canonical_body) and
