@@ -294,6 +294,8 @@ def submit_posting(party_id: int, rule_code: str, *, idempotency_key: str, effec
     key = (idempotency_key or "").strip()
     if not key or len(key) > 200:
         raise ValidationFailed.field("idempotency_key", "is required (at most 200 characters)")
+    if not isinstance(party_id, int) or isinstance(party_id, bool):
+        raise NotFound(f"party {party_id!r} not found")  # "12" would be hashed as text but stored as 12
     actor = actor if actor is not None else _actor()
     errors: dict[str, list[str]] = {}
     clean = _clean_evidence(evidence, errors)

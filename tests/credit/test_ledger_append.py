@@ -10,6 +10,7 @@ from credit import services
 from credit.ledger import canonical_body, canonical_posting, chain_hash
 from credit.models import CreditAccount, CreditPosting
 from greenfin.core.models import AuditEvent
+from greenfin.errors import NotFound
 from greenfin.extensions import db
 from tests.conftest import using_postgres
 
@@ -68,3 +69,11 @@ def test_append_function_takes_new_postings_only(create_party):
                                {"body": json.dumps(body, sort_keys=True, separators=(",", ":"))})
     assert db.session.scalar(select(CreditPosting.id).where(CreditPosting.idempotency_key == "fn-2")) is None
     assert services.verify_ledger().ok
+
+
+def test_submit_posting_takes_integer_party_ids_only(create_party):
+    party = create_party(kind="firm")
+    for wrong in (str(party.id), float(party.id), True):
+        with pytest.raises(NotFound):
+            services.submit_posting(wrong, "FIRM_DISCLOSURE", idempotency_key=f"type-{wrong!r}", review=False)
+    assert db.session.scalar(select(CreditPosting.id).where(CreditPosting.party_id == party.id)) is None
