@@ -26,6 +26,7 @@ import multiprocessing as mp
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -192,7 +193,12 @@ def run(target, writers: int, make_args) -> tuple[float, dict]:
     procs = [ctx.Process(target=target, args=(make_args(w, start) + (cpu,),)) for w in range(writers)]
     for proc in procs:
         proc.start()
-    start.wait()
+    try:
+        start.wait(timeout=300)  # a writer that dies before the start would otherwise leave us waiting
+    except threading.BrokenBarrierError:
+        for proc in procs:
+            proc.terminate()
+        raise SystemExit("a writer failed before the start") from None
     began = time.perf_counter()
     for proc in procs:
         proc.join()
