@@ -1,6 +1,8 @@
 """Scan page benchmark: requests per second under gunicorn (2 workers) on PostgreSQL.
 
-Prints JSON. In one run, against one gunicorn server on a throwaway PostgreSQL database:
+Prints JSON. In one run, against one gunicorn server on a throwaway PostgreSQL database
+(2 workers with the rest of production's settings from gunicorn.conf.py: gthread workers of
+4 threads, recycled every ~5,000 requests):
 - the baseline: a trivial public route (``/bench/ping``) added to the same app, so it
   pays the same request overhead (security hooks, i18n) but touches no data;
 - the GS1 Digital Link scan route, cycling over many labels, every scan recorded.
@@ -177,7 +179,8 @@ def main() -> None:
     try:
         paths = prepare(args.labels)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--pythonpath",
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
+             "-b", f"127.0.0.1:{PORT}", "--pythonpath",
              f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning", "scan:bench_app()"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -208,7 +211,8 @@ def main() -> None:
         drop_database()
     ratios = sorted(r["ratio"] for r in rounds)
     print(json.dumps({
-        "benchmark": "scan page under gunicorn (2 workers, sync) on PostgreSQL",
+        "benchmark": "scan page under gunicorn (2 gthread workers, gunicorn.conf.py) on PostgreSQL",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "clients": args.clients, "seconds_per_measure": args.seconds, "labels": len(paths),
         "rounds": rounds,
         "scan_requests_answered": sum(r["scan_requests"] for r in rounds),

@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 import re
 import secrets
+import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, NamedTuple, Optional
 from urllib.parse import quote
 
 from flask import current_app
@@ -883,6 +884,10 @@ def judge_scan(prior: list, now: datetime, region: Optional[str], lat, lon, reca
 
 _SCAN_COLUMNS = ("label_id", "lot_id", "scanned_at", "verdict", "reason", "region", "lat", "lon", "ip_prefix",
                  "user_agent", "path")
+# The scan record on PostgreSQL (the scan pool autocommits): one statement that also turns
+# synchronous_commit off for its own transaction. A scan is analytics, so its commit does not wait
+# for the WAL flush: a crash of the database server can lose the scans of the last few hundred
+# milliseconds (up to 3 x wal_writer_delay), never anything else. Not for ledger or money rows.
 _PG_SCAN_INSERT = (
     "INSERT INTO trace_scans (" + ", ".join(_SCAN_COLUMNS) + ") SELECT "
     "CAST(:label_id AS integer), CAST(:lot_id AS integer), CAST(:scanned_at AS timestamptz), "
@@ -890,9 +895,6 @@ _PG_SCAN_INSERT = (
     "CAST(:lon AS numeric), CAST(:ip_prefix AS varchar), CAST(:user_agent AS varchar), CAST(:path AS varchar) "
     "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
 )
-
-
-_SCAN_ENGINE = None
 _LOOKUP = None
 
 
@@ -911,87 +913,169 @@ def _lookup_statement():
     return _LOOKUP
 
 
-def _scan_engine():
-    """On PostgreSQL outside tests: a small pool of this process's own, autocommitting connections
-    for scans, without the per-checkout pre-ping (a dead connection is replaced and the statement
-    retried once). A scan is then two round trips: the look-up and the insert.
+class _SessionScans:
+    """A scan's two statements through the request's ORM session (SQLite, and while testing)."""
 
-    The insert is one statement (atomic on its own) and asks for ``synchronous_commit`` off for
-    itself only: a scan is telemetry, its commit need not wait for the WAL flush (the record reaches
-    the disk within wal_writer_delay; a crash may lose the last fraction of a second of scans).
+    def lookup(self, serial: str) -> list:
+        return db.session.execute(_lookup_statement(), {"serial": serial}).all()
+
+    def record(self, values: dict) -> None:
+        db.session.execute(insert(Scan), [values])
+
+    def close(self) -> None:
+        pass
+
+
+class _ScanPool:
+    """On PostgreSQL outside tests: this process's own small pool of autocommitting connections
+    for scans, without the per-checkout pre-ping, and the scan's two statements compiled once.
+    A scan is one checkout and two round trips (look-up, insert) on the driver's cursor: no ORM
+    session (no transaction to begin and commit) and no per-statement SQLAlchemy execution context.
     """
-    global _SCAN_ENGINE
-    if current_app.testing or db.engine.dialect.name != "postgresql":
-        return None
-    if _SCAN_ENGINE is None or _SCAN_ENGINE.url != db.engine.url:
+
+    def __init__(self, url):
         from sqlalchemy import create_engine
 
-        _SCAN_ENGINE = create_engine(db.engine.url, pool_pre_ping=False, pool_size=2, max_overflow=4,
-                                     isolation_level="AUTOCOMMIT")
-    return _SCAN_ENGINE
+        self.engine = create_engine(url, pool_pre_ping=False, pool_size=2, max_overflow=4,
+                                    isolation_level="AUTOCOMMIT")
+        lookup = _lookup_statement().compile(dialect=self.engine.dialect)
+        self.lookup_sql, self.lookup_params = lookup.string, dict(lookup.params)
+        self.insert_sql = text(_PG_SCAN_INSERT).compile(dialect=self.engine.dialect).string
 
 
-def _run(stmt, params=None):
-    """Execute on the scan engine (retrying once on a dropped connection) or on the session."""
-    engine = _scan_engine()
-    if engine is None:
-        return db.session.execute(stmt, params) if params is not None else db.session.execute(stmt)
-    from sqlalchemy.exc import OperationalError
+class _LookupRow(NamedTuple):
+    """A row of the look-up read through the driver (named like the ORM's rows)."""
 
-    for attempt in (1, 2):
+    id: int
+    lot_id: int
+    code: str
+    recalled_at: Optional[datetime]
+    recall_reason: Optional[str]
+    gtin: str
+    scanned_at: Optional[datetime]
+    region: Optional[str]
+    lat: Optional[Decimal]
+    lon: Optional[Decimal]
+
+
+class _PooledScans:
+    """A scan's two statements on one connection of the scan pool.
+
+    Driver errors are raised as SQLAlchemy's (a lost database answers 503 like everywhere else).
+    The first statement is retried once when the pooled connection turns out dead (a database
+    restart: the pool is emptied and the retry connects afresh). The insert after a look-up is
+    not retried: it could record the scan twice.
+    """
+
+    def __init__(self, pool: _ScanPool):
+        self.pool, self.dbapi_conn, self.first = pool, pool.engine.raw_connection(), True
+
+    def _execute(self, sql: str, params: dict):
+        from sqlalchemy.exc import DBAPIError
+
+        first, self.first = self.first, False
         try:
-            with engine.connect() as conn:
-                result = conn.execute(stmt, params) if params is not None else conn.execute(stmt)
-                return result.all() if result.returns_rows else None
-        except OperationalError:
-            if attempt == 2:
+            return self._cursor(sql, params)
+        except DBAPIError as exc:
+            if not (first and exc.connection_invalidated):
                 raise
-            engine.dispose()
+        self.pool.engine.dispose()
+        self.dbapi_conn = self.pool.engine.raw_connection()
+        return self._cursor(sql, params)
+
+    def _cursor(self, sql: str, params: dict):
+        from sqlalchemy.exc import DBAPIError
+
+        dialect = self.pool.engine.dialect
+        cursor = self.dbapi_conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor
+        except dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            dead = dialect.is_disconnect(exc, self.dbapi_conn.dbapi_connection, cursor)
+            if dead:
+                self.dbapi_conn.invalidate(exc)
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=dead, dialect=dialect) from exc
+
+    def lookup(self, serial: str) -> list:
+        cursor = self._execute(self.pool.lookup_sql, self.pool.lookup_params | {"serial": serial})
+        rows = [_LookupRow(*row) for row in cursor.fetchall()]
+        cursor.close()
+        return rows
+
+    def record(self, values: dict) -> None:
+        self._execute(self.pool.insert_sql, {c: values.get(c) for c in _SCAN_COLUMNS}).close()
+
+    def close(self) -> None:
+        self.dbapi_conn.close()
 
 
-def _record_scan(values: dict) -> None:
-    if _scan_engine() is not None:
-        _run(text(_PG_SCAN_INSERT), {c: values.get(c) for c in _SCAN_COLUMNS})
-    else:
-        db.session.execute(insert(Scan), [values])
+_SCAN_POOL_LOCK = threading.Lock()
+
+
+def _scan_store():
+    """Where this scan is looked up and recorded. ``TRACE_SCAN_POOL`` (default: on, except while
+    testing) uses the scan pool on PostgreSQL; otherwise, and on SQLite, the ORM session."""
+    app = current_app._get_current_object()
+    pool = app.extensions.get("trace_scan_pool", False)
+    if pool is False:
+        with _SCAN_POOL_LOCK:  # gthread workers: one pool per app and process
+            pool = app.extensions.get("trace_scan_pool", False)
+            if pool is False:
+                pool = None
+                if app.config.get("TRACE_SCAN_POOL", not app.testing) and db.engine.dialect.name == "postgresql":
+                    pool = _ScanPool(db.engine.url)
+                app.extensions["trace_scan_pool"] = pool
+    return _PooledScans(pool) if pool is not None else _SessionScans()
+
+
+def _as_utc(value: Optional[datetime]) -> Optional[datetime]:
+    """Rows read through the driver carry the connection's time zone; the ORM's carry UTC."""
+    return value.astimezone(timezone.utc) if value is not None else None
 
 
 def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], meta: dict) -> dict:
     """Check a scanned code and record the scan. Bad signature and unknown serial answer alike."""
     now = utcnow()
-    label = lot = None
-    valid = False
-    prior = []
-    try:
-        gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
-        if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
-            # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
-            rows = _run(_lookup_statement(), {"serial": serial})
-            rows = rows.all() if hasattr(rows, "all") else rows
-            if rows and rows[0].gtin == gtin and rows[0].code == lot_code:
-                label = lot = rows[0]
-                valid = True
-                prior = [r for r in rows if r.scanned_at is not None]
-    except InvalidIdentifier:
-        pass
     scan = dict(scanned_at=now, region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
                 ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None)
-    if not valid:
-        _record_scan(scan | {"verdict": "not_genuine", "reason": "unknown", "path": (meta.get("path") or "")[:160]})
-        return {"verdict": "not_genuine", "reason": None}
-    verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], lot.recalled_at is not None)
-    _record_scan(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason})
+    store = _scan_store()
+    try:
+        label = None
+        prior = []
+        try:
+            gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
+            if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
+                # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
+                rows = store.lookup(serial)
+                if rows and rows[0].gtin == gtin and rows[0].code == lot_code:
+                    label = rows[0]
+                    prior = [r for r in rows if r.scanned_at is not None]
+        except InvalidIdentifier:
+            pass
+        if label is None:
+            store.record(scan | {"verdict": "not_genuine", "reason": "unknown",
+                                 "path": (meta.get("path") or "")[:160]})
+            return {"verdict": "not_genuine", "reason": None}
+        recalled_at = _as_utc(label.recalled_at)
+        verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], recalled_at is not None)
+        store.record(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason})
+    finally:
+        store.close()
     first = prior[0] if prior else None
     return {"verdict": verdict, "reason": reason, "previous_scans": len(prior),
-            "first_scan_at": first.scanned_at if first else None, "first_scan_region": first.region if first else None,
-            "lot_id": label.lot_id, "serial": serial, "recalled_at": lot.recalled_at,
-            "recall_reason": lot.recall_reason}
+            "first_scan_at": _as_utc(first.scanned_at) if first else None,
+            "first_scan_region": first.region if first else None,
+            "lot_id": label.lot_id, "serial": serial, "recalled_at": recalled_at,
+            "recall_reason": label.recall_reason}
 
 
 # Lot facts for the scan page change rarely; each process keeps them a few seconds.
 # The recall state is never cached: it is read with the label on every scan.
 _LOT_CACHE: dict[int, tuple[float, dict]] = {}
-_PAGE_CACHE: dict[tuple, tuple[float, str]] = {}
+_PAGE_CACHE: dict[tuple, tuple[float, Any]] = {}
 LOT_CACHE_SECONDS = 10.0
 
 
@@ -1006,8 +1090,8 @@ def invalidate_lot_cache(lot_id: Optional[int] = None) -> None:
             _PAGE_CACHE.pop(key, None)
 
 
-def cached_fragment(key: tuple, build) -> str:
-    """A rendered page fragment of a lot, kept like the lot facts (never while testing)."""
+def cached_fragment(key: tuple, build):
+    """A lot's rendered page (or its parts), kept like the lot facts (never while testing)."""
     import time
 
     hit = _PAGE_CACHE.get(key)

@@ -12,7 +12,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from greenfin.core.forms import apply_errors
@@ -407,13 +407,18 @@ def flag_enumeration() -> None:
         commit()
 
 
+# Where the per-scan parts go into a lot's cached page. Data is autoescaped ("<" becomes "&lt;"),
+# so these markers can only come from here.
+_LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
+
+
 @scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
     result = services.scan_label(gtin, lot, serial, request.args.get("s"), services.scan_meta(request))
-    commit()
+    _commit_scan()
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "not_genuine":
         flag_enumeration()
@@ -423,13 +428,23 @@ def scan(gtin, lot, serial):
         body = {k: _jsonable(v) for k, v in result.items() if k != "lot_id"}
         body.update(view)
         return jsonify(body), status
-    locale = str(get_locale())
-    lot_html = services.cached_fragment(
-        (result["lot_id"], locale),
-        lambda: render_template("traceability/_scan_lot.html", view=view, event_labels=EVENT_LABELS))
-    return render_template("traceability/scan.html", result=result, lot_html=Markup(lot_html),
-                           title=view["product"]["name"] if locale.startswith("zh") else
-                           (view["product"]["name_en"] or view["product"]["name"]), lang_url=_lang_url()), status
+    # The page around the verdict is the same for every label of the lot: rendered once per lot
+    # and language, kept like the lot's facts. Per scan: the language link and the verdict.
+    head, middle, tail = services.cached_fragment(
+        (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
+    verdict = render_template("traceability/_scan_verdict.html", result=result)
+    return "".join((head, str(escape(_lang_url())), middle, verdict, tail)), status
+
+
+def _scan_page_parts(view: dict) -> tuple[str, str, str]:
+    zh = str(get_locale()).startswith("zh")
+    lot_html = render_template("traceability/_scan_lot.html", view=view, event_labels=EVENT_LABELS)
+    page = render_template("traceability/scan.html", lang_url=Markup(_LANG_SLOT),
+                           body=Markup(_VERDICT_SLOT) + Markup(lot_html),
+                           title=view["product"]["name"] if zh else (view["product"]["name_en"] or view["product"]["name"]))
+    head, _slot, rest = page.partition(_LANG_SLOT)
+    middle, _slot, tail = rest.partition(_VERDICT_SLOT)
+    return head, middle, tail
 
 
 @scan_bp.route("/01/<path:rest>")
@@ -437,15 +452,21 @@ def scan(gtin, lot, serial):
 def scan_malformed(rest):
     """Anything else under /01/: a friendly "code not recognised", recorded like a bad code."""
     services.scan_label("", "", "", None, services.scan_meta(request))
-    commit()
+    _commit_scan()
     return _not_recognised()
+
+
+def _commit_scan() -> None:
+    """Commit the scan record when it went through the session (SQLite, tests). On PostgreSQL the
+    scan pool has committed it already and the request has no session to commit."""
+    if db.session.registry.has() and db.session().in_transaction():
+        commit()
 
 
 def _not_recognised():
     if _wants_json():
         return jsonify({"verdict": "not_genuine", "reason": None}), 404
-    return render_template("traceability/scan.html", result={"verdict": "not_genuine"}, lot_html="", title=None,
-                           lang_url=_lang_url()), 404
+    return render_template("traceability/scan.html", body=None, title=None, lang_url=_lang_url()), 404
 
 
 def _lang_url() -> str:

@@ -159,3 +159,32 @@ def test_scan_page_survives_a_failing_credit_package(client, create_lot, issue_l
     response = client.get(path, headers={"Accept": "application/json"})
     assert response.status_code == 200 and response.json["producer"]["credit_colour"] is None
     assert scans_count() == 1
+
+
+def test_cached_page_carries_each_scans_own_verdict_serial_and_recall(client, app, create_lot, issue_labels,
+                                                                       monkeypatch):
+    """Outside tests the page around the verdict is cached per lot and language: nothing of one scan
+    may show on another, and a recall made by another process shows on the next scan."""
+    from sqlalchemy import update
+
+    from traceability.models import Lot
+
+    monkeypatch.setattr(app, "testing", False)  # the caches are on
+    monkeypatch.setitem(app.config, "TRACE_SCAN_POOL", False)
+    monkeypatch.setattr(services, "_PAGE_CACHE", {})
+    monkeypatch.setattr(services, "_LOT_CACHE", {})
+    lot = create_lot()
+    batch = issue_labels(lot, 2)
+    (uri_a, serial_a), (uri_b, serial_b) = list(services.iter_batch_labels(batch))
+    path_a, path_b = (urlsplit(u).path + "?" + urlsplit(u).query for u in (uri_a, uri_b))
+    first = client.get(path_a).get_data(as_text=True)
+    assert "这是此标签第一次被扫码" in first and serial_a in first
+    other = client.get(path_b).get_data(as_text=True)
+    assert serial_b in other and serial_a not in other and "这是此标签第一次被扫码" in other
+    assert urlsplit(uri_b).path + "?s=" in other and urlsplit(uri_a).path not in other
+    assert "此标签此前已被扫码 1 次" in client.get(path_a).get_data(as_text=True)
+    db.session.execute(update(Lot).where(Lot.id == lot.id).values(recalled_at=services.utcnow(),
+                                                                 recall_reason="农残超标"))
+    db.session.commit()  # no cache invalidation: as if another process recalled the lot
+    recalled = client.get(path_b).get_data(as_text=True)
+    assert "召回" in recalled and "农残超标" in recalled and serial_b in recalled
