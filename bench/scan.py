@@ -2,7 +2,7 @@
 
 Prints JSON. In one run, against one gunicorn server on a throwaway PostgreSQL database
 (2 workers with the rest of production's settings from gunicorn.conf.py: gthread workers of
-4 threads, recycled every ~5,000 requests):
+4 threads; worker recycling off, so no worker boots again in the middle of a round):
 - the baseline: a trivial public route (``/bench/ping``) added to the same app, so it
   pays the same request overhead (security hooks, i18n) but touches no data;
 - the GS1 Digital Link scan route, cycling over many labels, every scan recorded.
@@ -180,6 +180,7 @@ def main() -> None:
         paths = prepare(args.labels)
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
+             "--max-requests", "0",  # no worker recycling mid-round: a restart is noise, not scan cost
              "-b", f"127.0.0.1:{PORT}", "--pythonpath",
              f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning", "scan:bench_app()"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
