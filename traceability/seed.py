@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.core.models import Parcel, Party
+from greenfin.core.services import record_audit
 from greenfin.extensions import db
 from traceability import services
 from traceability.models import Label, Scan
@@ -154,6 +155,18 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
     for k in range(7):
         rows.append({"verdict": "not_genuine", "reason": "unknown", "scanned_at": now - timedelta(days=k, hours=3),
                      "region": rng.choice(REGIONS), "path": f"/01/{box.gtin}/10/{main.code}/21/FAKE{k:04d}"})
+    # Someone guessing serials of the gift box from one address (a documentation network, RFC 5737):
+    # 14 unrecognised codes in a few minutes, flagged at the 10th for the regulators' review.
+    window = datetime.fromtimestamp((now - timedelta(days=2)).timestamp() // services.ENUMERATION_WINDOW
+                                    * services.ENUMERATION_WINDOW, timezone.utc)
+    for k in range(14):
+        rows.append({"verdict": "not_genuine", "reason": "unknown", "scanned_at": window + timedelta(seconds=25 * k),
+                     "ip_prefix": "203.0.113.0/24", "user_agent": "python-requests/2.32",
+                     "path": f"/01/{box.gtin}/10/{main.code}/21/{rng.randrange(16**8):08X}"})
+    flag = record_audit(services.ENUMERATION_ACTION, "scan_client", "203.0.113.45", after={
+        "unrecognised_codes_in_10_minutes": services.ENUMERATION_THRESHOLD, "last_path": rows[-5]["path"],
+        "gtin": box.gtin, "lot": main.code, "window_start": window})
+    flag.occurred_at = rows[-5]["scanned_at"]
     db.session.execute(insert(Scan), rows)
     services.recall_lot(lots[3], "抽检发现农药残留（毒死蜱）超过 GB 2763 限量，依法召回", actor_id=None)
     return {"brand": brand, "products": [box, tea, peel], "lots": lots + [tea_lot, peel_lot]}
