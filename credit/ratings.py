@@ -154,6 +154,8 @@ def rate_all(run: RatingRun, progress: Optional[Callable[[int, str], None]] = No
         rating.run_id, rating.points, rating.computed_colour, rating.colour = run.id, points, colour, colour
         rating.veto_rule_code, rating.computed_at = veto, utcnow()
         rated += 1
+        if index % 500 == 0:
+            db.session.flush()  # write as we go, so that the progress bar tells the truth
         if progress and index % 50 == 0:
             progress(int(100 * index / max(1, len(parties))), f"{index}/{len(parties)}")
     run.status, run.rated, run.finished_at = "finished", rated, utcnow()

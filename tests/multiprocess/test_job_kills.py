@@ -306,7 +306,7 @@ def test_killed_rating_run_rates_every_party_once(kills):
     assert status == 202, body
     run_id, job_id = json.loads(body)["id"], json.loads(body)["job_id"]
 
-    # Its progress reaches 99 % once the colours are computed; then it writes the 20,000 ratings.
+    # It writes the ratings 500 at a time as it computes them: killed once the inserts have begun.
     kill_worker_mid_job(kills, job_id, token, ready=inserting_into(kills, "credit_ratings"))
     with app.app_context():
         assert db.session.scalar(select(func.count(Rating.id)).where(Rating.run_id == run_id)) == 0
