@@ -34,8 +34,9 @@ from greenfin.core import services as core
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.core.models import AuditEvent, Parcel, Party
 from greenfin.extensions import commit, db
-from greenfin.stack import http, kill_rq_worker, running_stack
-from tests.conftest import make_uscc, migrated_app, reset_postgres, using_postgres, using_redis
+from greenfin.stack import http, kill_rq_worker
+from tests.conftest import make_uscc
+from tests.multiprocess.conftest import own_stack
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.no_db_isolation, pytest.mark.slow]
 
@@ -52,27 +53,9 @@ SERIAL = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{16}\b")  # traceability.digital_link.
 @pytest.fixture(scope="module")
 def kills(tmp_path_factory):
     """A stack of its own: 1 gunicorn process (4 threads) and 2 rq workers."""
-    if not (using_postgres() and using_redis()):
-        pytest.skip("the multi-process tests run on PostgreSQL and Redis (make test's second pass)")
-    from redis import Redis
-
-    Redis.from_url(KILLS_REDIS).flushdb()
-    url = reset_postgres(KILLS_DB)
-    instance = tmp_path_factory.mktemp("kills-instance")
-    app = migrated_app(url, instance=instance, REDIS_URL=KILLS_REDIS)
-    tokens = {}
-    with app.app_context():
-        core.ensure_townships()
-        for role in ("admin", "regulator"):
-            user = core.create_user({"username": f"kills-{role}", "role": role, "password": "stack-password-1"})
-            tokens[role] = core.issue_token(user, "kills")[1]
-        commit()
-        db.session.remove()
-    with running_stack(url, KILLS_REDIS, instance, web_workers=1) as base_url:
-        yield {"url": base_url, "tokens": tokens, "app": app, "instance": instance,
-               "redis": Redis.from_url(KILLS_REDIS)}
-    with app.app_context():
-        db.engine.dispose()
+    with own_stack(tmp_path_factory, KILLS_DB, KILLS_REDIS, "kills", ("admin", "regulator"),
+                   web_workers=1) as stack:
+        yield stack
 
 
 # ---------------------------------------------------------------- helpers
