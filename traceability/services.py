@@ -1090,29 +1090,24 @@ def invalidate_lot_cache(lot_id: Optional[int] = None) -> None:
             _PAGE_CACHE.pop(key, None)
 
 
-def cached_fragment(key: tuple, build):
-    """A lot's rendered page (or its parts), kept like the lot facts (never while testing)."""
-    import time
-
-    hit = _PAGE_CACHE.get(key)
+def _cached(cache: dict, key, build):
+    """``build()``, kept LOT_CACHE_SECONDS in this process under ``key`` (never while testing)."""
+    hit = cache.get(key)
     now = time.monotonic()
     if hit and now - hit[0] < LOT_CACHE_SECONDS and not current_app.testing:
         return hit[1]
-    html = build()
-    _PAGE_CACHE[key] = (now, html)
-    return html
+    value = build()
+    cache[key] = (now, value)
+    return value
+
+
+def cached_fragment(key: tuple, build):
+    """A lot's rendered page (or its parts), kept like the lot facts; ``key`` starts with the lot id."""
+    return _cached(_PAGE_CACHE, key, build)
 
 
 def lot_public_view(lot_id: int) -> dict:
-    import time
-
-    hit = _LOT_CACHE.get(lot_id)
-    now = time.monotonic()
-    if hit and now - hit[0] < LOT_CACHE_SECONDS and not current_app.testing:
-        return hit[1]
-    view = _build_lot_view(get_lot(lot_id))
-    _LOT_CACHE[lot_id] = (now, view)
-    return view
+    return _cached(_LOT_CACHE, lot_id, lambda: _build_lot_view(get_lot(lot_id)))
 
 
 def _build_lot_view(lot: Lot) -> dict:
