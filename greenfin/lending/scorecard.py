@@ -565,9 +565,6 @@ class Scorecard:
         return [{"score": int(result.score[i]), "pd": float(result.pd[i]), "reasons": self.reasons_for(result, i)}
                 for i in range(len(records))]
 
-    def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.score_frame(frame).pd
-
     # -- artefact
 
     def dumps(self) -> bytes:
