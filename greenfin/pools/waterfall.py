@@ -194,16 +194,24 @@ class WaterfallResult:
         return next(t for t in self.tranches if t.name == name)
 
     def rows(self) -> list[dict]:
+        """One row a month. Every row reconciles: collections (the call proceeds included) =
+        fees + each tranche's interest and principal + reserve_change + residual."""
+        residual = self.residual_to_originator + sum((tr.residual for tr in self.tranches), np.zeros(self.months))
         out = []
         for t in range(self.months):
-            row = {"month": t + 1, "collections": float(self.collections[t]), "fees": float(self.fees[t]),
-                   "reserve_end": float(self.reserve_end[t]), "trigger_breached": bool(self.trigger_breached[t]),
-                   "principal_mode": "sequential" if self.sequential[t] else "pro_rata"}
+            row = {"month": t + 1, "collections": float(self.collections[t]),
+                   "call_proceeds": float(self.call_proceeds[t]), "fees": float(self.fees[t])}
             for tr in self.tranches:
                 row[f"{tr.name}_interest"] = float(tr.interest[t])
                 row[f"{tr.name}_principal"] = float(tr.principal[t])
                 row[f"{tr.name}_writedown"] = float(tr.writedown[t])
                 row[f"{tr.name}_balance"] = float(tr.balance_end[t])
+            row |= {"reserve_change": float(self.reserve_end[t] - self.reserve_start[t]),
+                    "reserve_end": float(self.reserve_end[t]),
+                    # excess spread released: to the subordinated tranche, or the originator without one
+                    "residual": float(residual[t]),
+                    "trigger_breached": bool(self.trigger_breached[t]),
+                    "principal_mode": "sequential" if self.sequential[t] else "pro_rata"}
             out.append(row)
         return out
 

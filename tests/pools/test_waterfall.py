@@ -122,6 +122,31 @@ def test_waterfall_cleanup_call_ends_the_deal():
     assert all(tr.balance_end[-1] == 0 for tr in result.tranches)
 
 
+def row_paid_out(row: dict, names) -> float:
+    return (row["fees"] + sum(row[f"{n}_interest"] + row[f"{n}_principal"] for n in names)
+            + row["reserve_change"] + row["residual"])
+
+
+@pytest.mark.parametrize("subordinated", [0.08, 0.0])
+def test_waterfall_rows_reconcile_every_month(subordinated):
+    """Each row: collections (call proceeds included) = fees + interest + principal + reserve change + residual."""
+    proj = project_pool(pool(n=40, seed=7), cpr=0.08, cdr=0.05, severity=0.4, recovery_lag=3)
+    structure = standard_structure(proj.opening_balance, subordinated=subordinated, fixed_fees=30.0,
+                                   reserve_initial=0.01 * proj.opening_balance, reserve_target=0.015, cleanup_call=0.1)
+    result = run_waterfall(proj, structure)
+    rows = result.rows()
+    names = [t.name for t in result.tranches]
+    assert len(rows) == result.months and result.call_month == rows[-1]["month"]
+    assert rows[-1]["call_proceeds"] > 0 and all(r["call_proceeds"] == 0 for r in rows[:-1])
+    assert any(r["reserve_change"] > 0 for r in rows) and any(r["reserve_change"] < 0 for r in rows)
+    assert sum(r["residual"] for r in rows) > 0
+    for row in rows:
+        assert abs(row["collections"] - row_paid_out(row, names)) < 0.005, row["month"]
+    # The residual goes to the subordinated tranche, or to the originator without one.
+    expected = result.tranche("C").residual if subordinated else result.residual_to_originator
+    assert [r["residual"] for r in rows] == pytest.approx(list(expected))
+
+
 def test_waterfall_reserve_pays_senior_interest_shortfall():
     loans = loan_arrays([1_000_000.0], [0.0], [12], "bullet")  # no interest at all
     proj = project_pool(loans)
