@@ -7,20 +7,13 @@ import click
 from flask import g
 from flask.cli import AppGroup
 
+from greenfin.cli_errors import fail as _fail
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, rollback
+from greenfin.extensions import commit
 from greenfin.pools import cuts, projections, reporting, services
 from greenfin.pools.pdf import servicer_report_pdf
 
 pools_cli = AppGroup("pools", help="Asset pools: cuts, loan tapes, cash-flow projections, servicer reports.")
-
-
-def _fail(exc: DomainError) -> None:
-    rollback()
-    click.echo(f"error: {exc.message}", err=True)
-    for field, messages in exc.errors.items():
-        click.echo(f"  {field}: {'; '.join(messages)}", err=True)
-    raise SystemExit(2)
 
 
 def _write(path: str, data, binary: bool = False) -> None:

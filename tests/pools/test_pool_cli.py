@@ -45,13 +45,17 @@ def test_cli_errors_are_clear(runner, pool, tmp_path):
     assert result.exit_code == 2 and "pool not found" in result.output
     result = runner.invoke(args=["pools", "tape", "--pool", str(pool.id), "--out", str(tmp_path / "t.csv")])
     assert result.exit_code == 2 and "Publish a pool cut first" in result.output
-    result = runner.invoke(args=["pools", "project", "--pool", str(pool.id), "--cpr", "-0.5", "--out",
+    result = runner.invoke(args=["pools", "project", "--pool", str(pool.id), "--cpr", "-0.5", "--cdr", "2", "--out",
                                  str(tmp_path / "p.csv")])
-    assert result.exit_code == 2 and "cpr" in result.output
+    assert result.exit_code == 2
+    # The message once, then each bad field once on its own line.
+    assert result.output.splitlines() == ["error: Invalid assumptions", "  cpr: must lie between 0 and 100%",
+                                          "  cdr: must lie between 0 and 100%"]
     assert not (tmp_path / "p.csv").exists()
     result = runner.invoke(args=["pools", "report", "--pool", str(pool.id), "--month", "2026-8",
                                  "--out", str(tmp_path / "r.pdf")])
     assert result.exit_code == 2 and "YYYY-MM" in result.output
+    assert result.output.count("YYYY-MM") == 1 and result.output.count("error:") == 1
 
 
 def test_cli_projection_rows_reconcile(runner, pool, tmp_path):
