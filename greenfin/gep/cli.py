@@ -8,19 +8,13 @@ from pathlib import Path
 import click
 from flask import g
 from flask.cli import AppGroup
+from marshmallow import ValidationError
 
-from greenfin.errors import DomainError
-from greenfin.extensions import commit, db, rollback
+from greenfin.cli_errors import fail as _fail
+from greenfin.errors import DomainError, ValidationFailed
+from greenfin.extensions import commit, db
 
 gep_cli = AppGroup("gep", help="GEP (生态产品总值) accounting.")
-
-
-def _fail(exc: DomainError) -> None:
-    rollback()
-    click.echo(f"error: {exc.message}", err=True)
-    for field, messages in exc.errors.items():
-        click.echo(f"  {field}: {'; '.join(messages)}", err=True)
-    sys.exit(2)
 
 
 @gep_cli.command("init-prices")
@@ -72,10 +66,17 @@ def compute_command(year, version_code, township, wait, timeout):
     """Account every parcel of the district for YEAR as a background job (rq with REDIS_URL)."""
     from greenfin.core.models import Job
     from greenfin.gep import services
+    from greenfin.gep.schemas import GepRunSchema
     from greenfin.jobs import enqueue
 
     g.actor_label = "cli"
     try:
+        # What POST /api/v1/gep/runs checks, checked before anything is queued.
+        try:
+            GepRunSchema().load({"year": year, "prices": version_code, "township": township})
+        except ValidationError as exc:
+            errors = {field: [str(m) for m in messages] for field, messages in exc.normalized_messages().items()}
+            raise ValidationFailed("Invalid input", errors) from None
         version = services.get_version(version_code) if version_code else services.default_version(year)
         code = services.find_township(township).code if township else None
     except DomainError as exc:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import AuditEvent, Parcel
+from greenfin.core.models import AuditEvent, Job, Parcel
 from greenfin.extensions import db
 from greenfin.gep import importer, services
 from greenfin.gep.models import GepAccount, GepParcelAttribute, GepVersion
@@ -129,6 +129,21 @@ def test_compute_command_waits_with_timeout(runner, app, versions, gep_parcel, d
 def test_compute_command_unknown_version(runner, versions):
     result = runner.invoke(args=["gep", "compute", "--year", "2025", "--prices", "nope"])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--year", "1800"], "  year: Must be greater than or equal to 1990 and less than or equal to 2100."),
+    (["--year", "2101"], "  year: Must be greater than or equal to 1990 and less than or equal to 2100."),
+    (["--year", "2025", "--prices", "P" * 33], "  prices: Longer than maximum length 32."),
+    (["--year", "2025", "--township", "t" * 65], "  township: Longer than maximum length 64."),
+])
+def test_compute_command_refuses_what_the_api_refuses(runner, versions, args, line):
+    """Checked before queueing: a clear message once, exit status 2, no job stored."""
+    jobs = db.session.scalar(select(func.count(Job.id)))
+    result = runner.invoke(args=["gep", "compute", *args, "--no-wait"])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == ["error: Invalid input", line]
+    assert db.session.scalar(select(func.count(Job.id))) == jobs
 
 
 def test_report_command_writes_pdf(runner, versions, gep_parcel, tmp_path):
