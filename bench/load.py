@@ -6,16 +6,21 @@ client processes drive a closed loop for a fixed time with this mix:
 
     80 %  consumer scans of demo labels (GS1 Digital Link route; every scan recorded)
      8 %  API reads (parties list, public ratings)
-     8 %  API writes (eco-credit postings with fresh idempotency keys)
+     7 %  API writes (eco-credit postings with fresh idempotency keys)
      2 %  label jobs (a 20-label batch printed by an rq worker)
      2 %  scoring (an application scored by the champion model)
+     1 %  batch-scoring jobs (a 200-row applicants CSV uploaded, scored by an rq worker)
 
 Reported per worker count: throughput (requests/s), p50 and p99 latency (ms) overall and for
-scans, and errors; and the scaling relative to one process. The client processes share the
-machine with the servers, so on a 2-core machine the curve flattens early: run the clients
-on another host for a cleaner curve.
+scans, and errors; the batch-scoring jobs by final status; and the scaling relative to one
+process. The client processes share the machine with the servers, so on a 2-core machine the
+curve flattens early: run the clients on another host for a cleaner curve.
 
     .venv/bin/python bench/load.py [--seconds 15] [--clients 2] [--threads 8] [--workers 1,2,4]
+
+The database (``GREENFIN_BENCH_LOAD_DB``, default ``greenfin_bench_load``) is dropped and rebuilt,
+and the Redis database (``GREENFIN_BENCH_REDIS_URL``) flushed: give a second run beside a first
+its own names.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from multiprocessing import Pool
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,7 +45,9 @@ sys.path.insert(0, str(ROOT))
 
 PG_BASE = os.environ.get("GREENFIN_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("GREENFIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-DB_NAME = "greenfin_bench_load"
+DB_NAME = os.environ.get("GREENFIN_BENCH_LOAD_DB", "greenfin_bench_load")
+BATCH_ROWS = 200
+KINDS = ("scan", "api_read", "api_write", "label_job", "scoring", "score_batch")
 
 
 def prepare(instance: Path) -> dict:
@@ -83,8 +91,43 @@ def prepare(instance: Path) -> dict:
             Application.status.in_(("submitted", "scored", "referred")))))
         db.session.commit()
         db.engine.dispose()
+    from greenfin.lending.synthetic import generate_book
+
+    # A few applicants files as the bank would upload them: the loan book's columns without the outcome.
+    batches = [multipart({"file": (f"applicants-{seed}.csv", generate_book(BATCH_ROWS, seed=seed).drop(
+        columns=["defaulted"]).to_csv(index=False).encode())}) for seed in range(4)]
     return {"database_url": url, "tokens": tokens, "scans": scans, "lot_ids": lot_ids, "rule": rule,
-            "parties": parties, "applications": applications}
+            "parties": parties, "applications": applications, "score_batches": batches}
+
+
+def multipart(files: dict[str, tuple[str, bytes]]) -> tuple[str, bytes]:
+    """(content type, body) of a multipart/form-data upload."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for field, (name, data) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                     f"Content-Type: text/csv\r\n\r\n".encode() + data + b"\r\n")
+    return f"multipart/form-data; boundary={boundary}", b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+def batch_jobs(database_url: str, since: datetime, wait: float = 60) -> dict[str, int]:
+    """The batch-scoring jobs created since ``since`` by status, once none is queued or running
+    (or ``wait`` seconds passed)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    deadline = time.time() + wait
+    try:
+        while True:
+            with engine.connect() as conn:
+                counts = dict(conn.execute(text(
+                    "SELECT status, count(*) FROM jobs WHERE func = 'greenfin.lending.jobs.score_batch' "
+                    "AND created_at >= :since GROUP BY status"), {"since": since}).all())
+            if not (counts.get("queued") or counts.get("started")) or time.time() > deadline:
+                return counts
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
 
 
 def client(args) -> list[tuple[str, int, float]]:
@@ -110,20 +153,26 @@ def client(args) -> list[tuple[str, int, float]]:
             elif roll < 0.88:
                 kind, headers = "api_read", officer
                 path = rng.choice(["/api/v1/parties?page_size=20", "/api/v1/credit/public/ratings?page_size=20"])
-            elif roll < 0.96:
+            elif roll < 0.95:
                 kind, method, headers, path = "api_write", "POST", regulator, "/api/v1/credit/postings"
                 body = {"party_id": rng.choice(material["parties"]), "rule_code": material["rule"],
                         "idempotency_key": uuid.uuid4().hex, "evidence": {"note": "load test"}}
-            elif roll < 0.98 and material["lot_ids"]:
+            elif roll < 0.97 and material["lot_ids"]:
                 kind, method, headers = "label_job", "POST", producer
                 path = f"/api/v1/trace/lots/{rng.choice(material['lot_ids'])}/label-batches"
                 body = {"count": 20, "layout": "a4-3x8"}
-            else:
+            elif roll < 0.99:
                 kind, method, headers = "scoring", "POST", officer
                 path = f"/api/v1/lending/applications/{rng.choice(material['applications'])}/score"
+            else:
+                kind, method, path = "score_batch", "POST", "/api/v1/lending/score-batches"
+                content_type, upload = rng.choice(material["score_batches"])
+                headers = {**officer, "Content-Type": content_type}
             data = json.dumps(body).encode() if body is not None else None
             if data is not None:
                 headers = {**headers, "Content-Type": "application/json"}
+            elif kind == "score_batch":
+                data = upload
             started = time.perf_counter()
             try:
                 conn.request(method, path, body=data, headers={**headers, "Accept": "text/html"})
@@ -169,9 +218,11 @@ def main() -> None:
     for workers in [int(w) for w in args.workers.split(",")]:
         with running_stack(material["database_url"], REDIS_URL, instance, web_workers=workers, rq_workers=2,
                            threads=4, extra_env={"PUBLIC_BASE_URL": "http://bench.local"}) as base:
+            run_started = datetime.now(timezone.utc)
             with Pool(args.clients) as pool:
                 chunks = pool.map(client, [(str(base), material, args.seconds, args.threads, i)
                                            for i in range(args.clients)])
+            jobs = batch_jobs(material["database_url"], run_started)
         results = [r for chunk in chunks for r in chunk]
         ok = [r for r in results if r[1] < 400]
         scans = [r[2] for r in results if r[0] == "scan" and r[1] < 400]
@@ -183,8 +234,8 @@ def main() -> None:
             "p99_ms": percentile([r[2] for r in ok], 0.99),
             "scan_p50_ms": percentile(scans, 0.50),
             "scan_p99_ms": percentile(scans, 0.99),
-            "by_kind": {k: sum(1 for r in results if r[0] == k) for k in
-                        ("scan", "api_read", "api_write", "label_job", "scoring")},
+            "by_kind": {k: sum(1 for r in results if r[0] == k) for k in KINDS},
+            "score_batch_jobs": jobs,
             "errors": sum(1 for r in results if r[1] >= 400),
             "errors_by_kind": {f"{k}:{st}": sum(1 for r in results if r[0] == k and r[1] == st)
                                for k, st in sorted({(r[0], r[1]) for r in results if r[1] >= 400})},

@@ -5,6 +5,8 @@ from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import Select, func, select
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from greenfin.extensions import db
 
@@ -18,8 +20,22 @@ def paginate(stmt: Select, pagination_parameters) -> list:
     )
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' Flask parser with one more location, ``multipart``: the form fields and the files of
+    one multipart/form-data body, loaded by one schema (an upload with its options)."""
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
 class ApiBlueprint(Blueprint):
     """flask-smorest's Blueprint, documenting X-Pagination as what it is on the wire: a JSON string."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
 
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {

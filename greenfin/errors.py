@@ -81,7 +81,7 @@ def _flatten(errors: Any) -> dict[str, list[str]]:
     """webargs nests messages by location ({"json": {"name": [...]}}); flatten it."""
     if not isinstance(errors, dict):
         return {"_schema": [str(errors)]}
-    if set(errors) <= {"json", "query", "form", "files", "headers", "path", "view_args", "cookies"}:
+    if set(errors) <= {"json", "query", "form", "files", "multipart", "headers", "path", "view_args", "cookies"}:
         merged: dict[str, Any] = {}
         for location_errors in errors.values():
             if isinstance(location_errors, dict):

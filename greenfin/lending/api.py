@@ -1,11 +1,17 @@
 """REST API of lending: products, applications, scoring, decisions, loans, repayments, models."""
 from __future__ import annotations
 
+import io
+
+from flask import Response, send_file, url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
 from greenfin.api_utils import api_blueprint, paginate
-from greenfin.extensions import commit, db
+from greenfin.core.schemas import JobSchema
+from greenfin.errors import Conflict
+from greenfin.extensions import commit
+from greenfin.jobs import enqueue
 from greenfin.lending import modelling, schemas, services
 from greenfin.lending.models import ModelVersion
 from greenfin.security import STAFF, access, own_party_id, require_party_access
@@ -222,9 +228,10 @@ class LoanWriteOff(MethodView):
 class Models(MethodView):
     @access(*STAFF)
     @blp.response(200, schemas.ModelSchema(many=True))
-    def get(self):
-        """Registered scoring models (champion, challengers, retired)."""
-        return list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Registered scoring models (champion, challengers, retired), newest first."""
+        return paginate(select(ModelVersion).order_by(ModelVersion.id.desc()), pagination_parameters)
 
 
 @blp.route("/models/<int:model_id>/promote")
@@ -235,3 +242,65 @@ class ModelPromote(MethodView):
         model = modelling.promote_model(modelling.get_model(model_id))
         commit()
         return model
+
+
+@blp.route("/score-batches")
+class ScoreBatches(MethodView):
+    @access(*OFFICERS)
+    @blp.response(200, schemas.ScoreBatchSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Batch scorings, newest first."""
+        return paginate(modelling.score_batch_query(), pagination_parameters)
+
+    @access(*OFFICERS)
+    @blp.arguments(schemas.ScoreBatchUploadSchema, location="multipart")
+    @blp.response(202, JobSchema, headers={"Location": {"description": "the batch: /api/v1/lending/score-batches/<id>",
+                                                        "schema": {"type": "string"}}})
+    def post(self, data):
+        """Score an applicants CSV in a job (default model: the champion); follow /api/v1/jobs/<id>.
+
+        The file is checked first (readable CSV, at least one row, every feature column of the
+        model): a bad file or an unknown version is answered 422 and nothing is kept. When the job
+        has finished, its ``result.api_url`` downloads the scored CSV.
+        """
+        upload = data["file"]
+        batch = modelling.create_score_batch(upload.read(), upload.filename or "", data.get("version"))
+        job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
+                      title=f"Scoring {batch.filename} ({batch.rows} rows, {batch.model.version})")
+        batch.job_id = job.id
+        commit()
+        return job, 202, {"Location": url_for("lending_api.ScoreBatchById", batch_id=batch.id)}
+
+
+@blp.route("/score-batches/<int:batch_id>")
+class ScoreBatchById(MethodView):
+    @access(*OFFICERS)
+    @blp.response(200, schemas.ScoreBatchSchema)
+    def get(self, batch_id):
+        """A batch scoring: file name, rows, model version and its job's status."""
+        return modelling.get_score_batch(batch_id)
+
+
+@blp.route("/score-batches/<int:batch_id>/scored.csv")
+class ScoreBatchCsv(MethodView):
+    @access(*OFFICERS)
+    @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4 and "
+                                                           "reason_1..4_text")
+    def get(self, batch_id):
+        """The scored CSV of a finished batch (409 while its job has not finished)."""
+        return scored_csv_response(modelling.get_score_batch(batch_id))
+
+
+def scored_csv_response(batch) -> Response:
+    """The batch's scored file; rebuilt from the stored upload where this machine lacks it."""
+    from greenfin.lending.jobs import scored_path
+
+    if batch.status != "finished":
+        raise Conflict(f"batch {batch.id} is not scored yet (job {batch.status or 'missing'})")
+    name = f"scored-{batch.id}-{batch.filename.rsplit('.', 1)[0]}.csv"
+    path = scored_path(batch.id)
+    if path.exists():
+        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=name)
+    body = io.BytesIO(modelling.score_batch_frame(batch).to_csv(index=False).encode())
+    return send_file(body, mimetype="text/csv", as_attachment=True, download_name=name)

@@ -55,18 +55,14 @@ def train_command(csv_path, target, bad_value, test_csv, name, champion):
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--version", default=None, help="Model version (default: the champion).")
 def score_command(csv_path, out_path, version):
-    """Batch-score a CSV: adds score, pd and four reason codes per row."""
-    from greenfin.lending.modelling import champion, model_by_version, score_csv
-    from greenfin.lending.scorecard import TrainingError, read_csv
+    """Batch-score a CSV: adds score, pd and four reason codes per row (as the batch-scoring job does)."""
+    from greenfin.lending.modelling import score_applicants, scoring_model
 
     try:
-        model = model_by_version(version) if version else champion()
-        if model is None:
-            _fail("no champion model: train one or pass --version")
-        frame = read_csv(csv_path)
-        out = score_csv(frame, model)
-    except (TrainingError, DomainError) as exc:
-        _fail(getattr(exc, "message", None) or str(exc))
+        model = scoring_model(version)
+        out = score_applicants(csv_path, model, csv_path)
+    except DomainError as exc:
+        _fail(exc.message)
     out.to_csv(out_path, index=False)
     click.echo(json.dumps({"version": model.version, "rows": len(out), "out": out_path}))
 

@@ -79,6 +79,11 @@ class TrainForm(FlaskForm):
     champion = BooleanField(_l("Make it the champion"))
 
 
+class ScoreBatchForm(FlaskForm):
+    file = FileField(_l("Applicants CSV"), validators=[FileRequired(), FileAllowed(["csv", "txt"], _l("A CSV file"))])
+    version = SelectField(_l("Model version"), choices=[], validate_choice=False)
+
+
 def parse_lines(text: str | None, keys: tuple[str, str]) -> list[dict]:
     """'name, relation' lines into dicts."""
     out = []

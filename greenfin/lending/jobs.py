@@ -1,14 +1,19 @@
-"""Background jobs of lending: train a scorecard from an uploaded CSV, refresh delinquency.
+"""Background jobs of lending: train a scorecard from an uploaded CSV, score a batch of
+applicants, refresh delinquency.
 
-Both are safe to run twice: a training run whose upload is already registered returns that
-version; a delinquency refresh recomputes the same values. Uploads are kept under
-``instance/lending/uploads``: workers on other machines need that folder shared.
+All are safe to run twice: a training run whose upload is already registered returns that
+version; a batch scoring writes the same file again; a delinquency refresh recomputes the same
+values. Training uploads are kept under ``instance/lending/uploads``: workers on other machines
+need that folder shared. Batch-scoring uploads are kept in the database (``score_batches``).
 """
 from __future__ import annotations
 
+import os
 from datetime import date
+from pathlib import Path
 from typing import Optional
 
+from flask import current_app
 from sqlalchemy import select
 
 from greenfin.extensions import db
@@ -43,3 +48,35 @@ def refresh_delinquency(ctx, as_of: Optional[str] = None) -> None:
     ctx.progress(10, "recomputing days past due")
     changed = refresh(date.fromisoformat(as_of) if as_of else None)
     ctx.set_result(url="/lending/loans", data={"changed_bucket": changed})
+
+
+def scored_path(batch_id: int) -> Path:
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "scores"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"batch-{batch_id}.csv"
+
+
+def score_batch(ctx, batch_id: int) -> None:
+    """Score an uploaded applicants CSV and write the scored CSV to instance/lending/scores/ (atomic rename).
+
+    The columns are those of ``flask lending score``: the input plus score, pd and four reason codes.
+    A worker killed while writing leaves its partial file behind (named by its process id); the
+    retry removes it.
+    """
+    from greenfin.lending.modelling import finish_score_batch, get_score_batch, score_batch_frame
+
+    batch = get_score_batch(batch_id)
+    ctx.progress(10, "scoring")
+    out = score_batch_frame(batch)
+    ctx.progress(70, "writing")
+    path = scored_path(batch.id)
+    for partial in path.parent.glob(f"{path.stem}.*.tmp"):
+        partial.unlink(missing_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    out.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    finish_score_batch(batch, len(out))
+    # Paths, not url_for: a worker has no request. The page link needs a session, the API link a token.
+    ctx.set_result(url=f"/lending/score-batches/{batch.id}/scored.csv",
+                   data={"batch_id": batch.id, "rows": len(out), "version": batch.model.version,
+                         "api_url": f"/api/v1/lending/score-batches/{batch.id}/scored.csv"})

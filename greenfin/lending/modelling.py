@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from greenfin.core.services import record_audit
-from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
-from greenfin.lending.models import Application, ModelVersion, Score
+from greenfin.lending.models import Application, ModelVersion, Score, ScoreBatch
 from greenfin.lending.scorecard import Scaling, Scorecard, TrainingResult, psi
 from greenfin.security import current_actor
 
@@ -199,6 +202,121 @@ def score_csv(frame: pd.DataFrame, model: ModelVersion) -> pd.DataFrame:
     for column, values in card.reason_columns(result).items():
         out[column] = values
     return out
+
+
+# ---------------------------------------------------------------- batch scoring (``lending score`` and its job)
+
+CSV_SUFFIXES = (".csv", ".txt")
+
+
+def scoring_model(version: Optional[str] = None) -> ModelVersion:
+    """The version named, or the champion when none is."""
+    if version:
+        return model_by_version(version)
+    model = champion()
+    if model is None:
+        raise Conflict("no champion model is registered: train one or name a version")
+    return model
+
+
+def read_applicants(path: str, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
+    """Read an applicants CSV and check that it carries every feature column of ``model``.
+
+    Raises ValidationFailed on the field ``file``, naming the problem: unreadable (code
+    ``unreadable_csv``), no rows, or the feature columns it lacks (code ``missing_columns``).
+    """
+    from greenfin.lending.scorecard import TrainingError, read_csv
+
+    try:
+        frame = read_csv(path)
+    except TrainingError as exc:
+        detail = str(exc).replace(str(path), name or "the file", 1)
+        raise ValidationFailed("Unreadable CSV", {"file": [detail]}, code="unreadable_csv") from None
+    if frame.empty:
+        raise ValidationFailed("Empty CSV", {"file": [N_("has no rows")]})
+    missing = [f for f in model.features if f not in frame.columns]
+    if missing:
+        error = ValidationFailed("The CSV lacks feature columns",
+                                 {"file": [f"lacks the feature columns of {model.version}: {', '.join(missing)}"]},
+                                 code="missing_columns")
+        error.columns = missing
+        raise error
+    return frame
+
+
+def score_applicants(path: str, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
+    """Batch-score an applicants CSV: its columns plus ``score, pd, reason_1..4, reason_1..4_text``."""
+    return score_csv(read_applicants(path, model, name), model)
+
+
+@contextmanager
+def _as_file(data: bytes) -> Iterator[str]:
+    """The bytes of an upload as a temporary file (the CSV reader retries encodings from the start)."""
+    handle, path = tempfile.mkstemp(suffix=".csv", prefix="greenfin-score-")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def create_score_batch(data: bytes, filename: str, version: Optional[str] = None) -> ScoreBatch:
+    """Check an uploaded applicants CSV and keep it for the batch-scoring job.
+
+    Bad input (no file, not a CSV, an unknown version, an unreadable file or missing feature
+    columns) raises ValidationFailed naming the field; nothing is stored then.
+    """
+    errors: dict[str, list[str]] = {}
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[-255:]
+    if not data:
+        errors["file"] = [N_("is required")]
+    elif not name.lower().endswith(CSV_SUFFIXES) or b"\x00" in data[:4096]:
+        errors["file"] = [N_("must be a CSV file")]
+    model = None
+    if version:
+        model = db.session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+        if model is None:
+            errors["version"] = [N_("unknown model version")]
+    if errors:
+        raise ValidationFailed("Invalid score batch", errors)
+    model = model or scoring_model()
+    with _as_file(data) as path:
+        frame = read_applicants(path, model, name)
+    user = current_actor()
+    batch = ScoreBatch(filename=name, model_id=model.id, rows=len(frame), input=data,
+                       input_sha256=hashlib.sha256(data).hexdigest(), created_by_id=user.id if user else None)
+    db.session.add(batch)
+    db.session.flush()
+    record_audit("lending.score_batch.create", "score_batch", batch.id,
+                 after={"filename": name, "rows": batch.rows, "model": model.version, "sha256": batch.input_sha256})
+    return batch
+
+
+def get_score_batch(batch_id: int) -> ScoreBatch:
+    batch = db.session.get(ScoreBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"score batch {batch_id} not found")
+    return batch
+
+
+def score_batch_query() -> Select:
+    return select(ScoreBatch).order_by(ScoreBatch.id.desc())
+
+
+def score_batch_frame(batch: ScoreBatch) -> pd.DataFrame:
+    """The scored rows of a batch, from its stored upload (what ``lending score`` writes)."""
+    with _as_file(batch.input) as path:
+        return score_applicants(path, batch.model, batch.filename)
+
+
+def finish_score_batch(batch: ScoreBatch, rows: int) -> ScoreBatch:
+    """Record that the batch's scored file is written (by its job)."""
+    batch.scored_rows = rows
+    db.session.flush()
+    record_audit("lending.score_batch.score", "score_batch", batch.id, before={"scored_rows": None},
+                 after={"scored_rows": rows, "model": batch.model.version})
+    return batch
 
 
 # ---------------------------------------------------------------- monitoring

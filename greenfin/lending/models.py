@@ -27,7 +27,7 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from greenfin.core.models import Parcel, Party, User
+from greenfin.core.models import Job, Parcel, Party, User
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
 from greenfin.extensions import db
 
@@ -196,6 +196,35 @@ class ModelVersion(db.Model):
     reference: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScoreBatch(db.Model):
+    """An uploaded applicants CSV scored in a job by one model version.
+
+    The upload itself is kept (``input``), so a worker on any machine can score it and the
+    scored file can be rebuilt where it is missing; ``scored_rows`` is set when the job finishes.
+    """
+
+    __tablename__ = "score_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    model_id: Mapped[int] = mapped_column(ForeignKey("scoring_models.id"), index=True)
+    rows: Mapped[int]
+    input: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    scored_rows: Mapped[Optional[int]]
+    job_id: Mapped[Optional[str]] = mapped_column(String(36))
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    model: Mapped[ModelVersion] = relationship(lazy="joined")
+    job: Mapped[Optional[Job]] = relationship(primaryjoin="foreign(ScoreBatch.job_id) == Job.id", viewonly=True)
+
+    @property
+    def status(self) -> Optional[str]:
+        """The job's status: queued, started, finished or failed."""
+        return self.job.status if self.job is not None else None
 
 
 class Score(db.Model):

@@ -1,6 +1,7 @@
 """marshmallow schemas of the lending API. They load into dicts; services build models."""
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from greenfin.lending.models import AMORTISATIONS, APPLICATION_STATUSES, LOAN_STATUSES
@@ -226,4 +227,25 @@ class ModelSchema(Schema):
     artefact_sha256 = fields.Str()
     metrics = fields.Dict()
     scaling = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class ScoreBatchUploadSchema(Schema):
+    """One multipart/form-data body: the applicants CSV and, optionally, the model version."""
+
+    file = Upload(required=True, metadata={"description": "applicants CSV (UTF-8 or GB18030) with the model's "
+                                                          "feature columns"})
+    version = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                         metadata={"description": "model version, e.g. v3 (default: the champion)"})
+
+
+class ScoreBatchSchema(Schema):
+    id = fields.Int()
+    filename = fields.Str()
+    rows = fields.Int()
+    scored_rows = fields.Int(allow_none=True)
+    input_sha256 = fields.Str()
+    version = fields.Str(attribute="model.version")
+    job_id = fields.Str(allow_none=True)
+    status = fields.Str(metadata={"description": "the job's status: queued, started, finished or failed"})
     created_at = fields.DateTime()

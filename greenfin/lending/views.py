@@ -11,10 +11,10 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import Conflict, DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
-from greenfin.lending import links, modelling, services
+from greenfin.lending import STATUS_LABELS, links, modelling, services
 from greenfin.lending.forms import (
     ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
-    TrainForm, WriteOffForm, parse_lines,
+    ScoreBatchForm, TrainForm, WriteOffForm, parse_lines,
 )
 from greenfin.lending.models import APPLICATION_STATUSES, ModelVersion
 from greenfin.lending.pdf import decision_letter
@@ -274,11 +274,75 @@ def portfolio():
 
 @bp.route("/models")
 @access(*STAFF)
-def models(form: TrainForm | None = None):
-    """The registry; admins upload a loan-book CSV to train a new version in the background."""
+def models(form: TrainForm | None = None, score_form: ScoreBatchForm | None = None):
+    """The registry; admins upload a loan-book CSV to train a new version in the background;
+    officers upload applicants to score them in the background."""
     form = form or TrainForm()
     versions = list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
-    return render_template("lending/models.html", versions=versions, form=form), 422 if form.errors else 200
+    score_form = score_form or ScoreBatchForm(prefix="sb")
+    score_form.version.choices = _version_choices(versions)
+    batches = db.session.scalars(modelling.score_batch_query().limit(10)).all() \
+        if current_actor().role in OFFICERS else []
+    status = 422 if form.errors or score_form.errors else 200
+    return render_template("lending/models.html", versions=versions, form=form, score_form=score_form,
+                           batches=batches), status
+
+
+def _version_choices(versions) -> list[tuple[str, str]]:
+    champion = next((v.version for v in versions if v.role == "champion"), None)
+    first = _("The champion (%(version)s)", version=champion) if champion else _("The champion")
+    return [("", first)] + [(v.version, f"{v.version} · {STATUS_LABELS.get(v.role, v.role)}") for v in versions]
+
+
+@bp.route("/score-batches", methods=["POST"])
+@access(*OFFICERS)
+def score_batch_new():
+    """Upload applicants; they are scored in a job whose page shows the progress and the download."""
+    from greenfin.jobs import enqueue
+
+    form = ScoreBatchForm(prefix="sb")
+    form.version.choices = _version_choices(db.session.scalars(select(ModelVersion)).all())
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            batch = modelling.create_score_batch(upload.read(), upload.filename or "", form.version.data or None)
+            job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
+                          title=_("Scoring %(file)s (%(rows)s rows, %(version)s)", file=batch.filename,
+                                  rows=batch.rows, version=batch.model.version))
+            batch.job_id = job.id
+            commit()
+            return redirect(url_for("core.job_detail", job_id=job.id))
+        except ValidationFailed as exc:
+            rollback()
+            _batch_errors(form, exc)
+        except Conflict:
+            rollback()
+            form.version.errors = list(form.version.errors) + [_("No champion model is registered: choose a version.")]
+    return models(score_form=form)
+
+
+def _batch_errors(form: ScoreBatchForm, exc: ValidationFailed) -> None:
+    """The service's field errors on the form, in the user's language."""
+    if exc.code == "missing_columns":
+        form.file.errors = list(form.file.errors) + [
+            _("The CSV lacks the model's feature columns: %(columns)s", columns=", ".join(exc.columns))]
+    elif exc.code == "unreadable_csv":
+        form.file.errors = list(form.file.errors) + [_("The file cannot be read as a CSV.")]
+    else:
+        apply_errors(form, exc.errors)
+
+
+@bp.route("/score-batches/<int:batch_id>/scored.csv")
+@access(*OFFICERS)
+def score_batch_csv(batch_id):
+    from greenfin.lending.api import scored_csv_response
+
+    batch = modelling.get_score_batch(batch_id)
+    try:
+        return scored_csv_response(batch)
+    except Conflict:
+        flash(_("The batch is not scored yet."), "error")
+        return redirect(url_for("core.job_detail", job_id=batch.job_id) if batch.job_id else url_for("lending.models"))
 
 
 @bp.route("/models/train", methods=["POST"])
