@@ -54,11 +54,12 @@ test: install-dev translations system-deps
 	  GREENFIN_TEST_DB=postgresql GREENFIN_TEST_REDIS=1 $(BIN)/python -m pytest -q -m "not browser"; \
 	else echo "== PostgreSQL or Redis not answering on 127.0.0.1: that pass is skipped"; fi
 
-# Production-style run: gunicorn and rq workers against DATABASE_URL and REDIS_URL.
+# Production-style run: gunicorn and rq workers against DATABASE_URL and REDIS_URL. Both log one
+# JSON object a line unless LOG_FORMAT says otherwise (gunicorn.conf.py does the same for gunicorn).
 serve: install translations
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL"; exit 2; }
 	$(FLASK) db upgrade heads
-	for i in $$(seq $(RQ_WORKERS)); do $(FLASK) rq worker & done; \
+	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker & done; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true
 
 messages: install

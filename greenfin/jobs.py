@@ -131,6 +131,7 @@ def run_job(job_id: str) -> None:
     request that queued it (inline) or the previous job (worker).
     """
     with current_app.app_context():
+        g.job_id = job_id  # JSON log lines name the job
         _run_job(job_id)
 
 

@@ -1,11 +1,16 @@
-"""Structured logs: one JSON object a line, with the request id, when LOG_FORMAT=json."""
+"""Structured logs: one JSON object a line, with the request id (or the job id), when LOG_FORMAT=json.
+
+Every process built by ``create_app`` reads LOG_FORMAT: gunicorn workers (gunicorn.conf.py
+defaults it to json), rq workers (``make serve`` starts them with json) and CLI commands. rq
+adds no handler of its own when the root logger has one, so its lines come out as JSON too.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import time
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +24,8 @@ class JsonFormatter(logging.Formatter):
         if has_request_context():
             entry["request_id"] = g.get("request_id")
             entry["path"] = request.path
+        if has_app_context() and g.get("job_id"):
+            entry["job_id"] = g.job_id  # a line logged while a job runs (rq worker or inline)
         for key in ("status", "duration_ms", "method"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
