@@ -15,6 +15,10 @@ from greenfin.lending.scorecard import train
 from greenfin.lending.synthetic import generate_book
 
 AS_OF = date(2026, 11, 20)
+# A county branch lends a firm or co-operative up to this against collateral, so no single
+# borrower dominates the book (or the demo asset pool cut from it).
+SECURED_FIRM_CAP = Decimal("600000")
+MAX_LOANS = 16  # booked; approved applications beyond this wait for disbursement
 
 
 def seed_demo(rng: random.Random, context: dict) -> dict:
@@ -41,6 +45,8 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         amount = min(product.max_amount, max(product.min_amount, (income * Decimal(rng.uniform(0.3, 0.9))).quantize(Decimal("1000"))))
         if kind == "eco_credit":
             amount = min(amount, Decimal("45000"))
+        elif party.kind != "individual":
+            amount = min(amount, SECURED_FIRM_CAP)
         applied_on = AS_OF - timedelta(days=rng.randint(30, 420))
         if i >= 20:
             applied_on = AS_OF - timedelta(days=rng.randint(1, 25))
@@ -65,7 +71,8 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
                         db.select(services.CollateralPledge).where(services.CollateralPledge.parcel_id == p.id)))]
             if free:
                 parcel = free[0]
-                appraised = (amount * Decimal(rng.uniform(1.5, 2.6))).quantize(Decimal("1000"))
+                # 1.8-2.8 times the amount: within the secured products' LTV caps (60-70 %)
+                appraised = (amount * Decimal(rng.uniform(1.8, 2.8))).quantize(Decimal("1000"))
                 services.add_collateral(app, {"parcel_id": parcel.id, "appraised_value": appraised,
                                               "appraiser": "上饶市林业资产评估中心" if parcel.land_cover == "forest" else "广丰区农业资产评估所"})
         if i in (24, 25):
@@ -94,7 +101,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
             g.user = officers[0] if officers else None
             services.officer_decision(app, "approve" if i % 2 == 0 else "decline",
                                       "经实地走访，果园管护良好，同意" if i % 2 == 0 else "现金流不足以覆盖还款")
-        if app.status == "approved" and len(loans) < 12 and i < 21:
+        if app.status == "approved" and len(loans) < MAX_LOANS and i < 21:
             disbursed = applied_on + timedelta(days=rng.randint(5, 20))
             loans.append(services.book_loan(app, disbursed))
     # Repayments up to AS_OF: most pay on time, some late, one stops paying.

@@ -35,22 +35,32 @@ def _month_ends(after: date, before: date) -> list[str]:
 
 
 def _eligible_ids(pool, ids: list[int], as_of: date) -> list[int]:
-    """Loans that qualify on ``as_of``, added one by one while each keeps the pool within the
-    concentration limits; of the two orders (largest first, smallest first) the one that
-    keeps more loans, then more balance."""
+    """Loans that qualify on ``as_of`` and together keep the pool within its concentration limits.
+
+    Three ways of picking, the one that keeps more loans (then more balance) wins: all
+    qualifying loans, dropping the largest loan that breaks a limit until none does; and
+    loans added one by one while each keeps the pool within the limits, largest first or
+    smallest first.
+    """
     records = services.evaluate(pool, ids, as_of)
     qualified = [i for i, e in records.items() if not services.loan_reasons(pool.criteria, e["record"])]
-    best: list[int] = []
+
+    def breaking(picked: list[int]) -> dict:
+        trial = [records[i]["record"] for i in picked]
+        return services.concentration_reasons(pool.criteria, trial, trial)
+
+    def size(picked: list[int]):
+        return len(picked), sum(records[i]["record"]["balance"] for i in picked)
+
+    trimmed = list(qualified)
+    while trimmed and (over := breaking(trimmed)):
+        trimmed.remove(max(over, key=lambda i: (records[i]["record"]["balance"], i)))
+    best = trimmed
     for descending in (True, False):
         chosen: list[int] = []
         for loan_id in sorted(qualified, key=lambda i: records[i]["record"]["balance"], reverse=descending):
-            trial = [records[i]["record"] for i in chosen + [loan_id]]
-            if not services.concentration_reasons(pool.criteria, trial, trial):
+            if not breaking(chosen + [loan_id]):
                 chosen.append(loan_id)
-
-        def size(picked):
-            return len(picked), sum(records[i]["record"]["balance"] for i in picked)
-
         if size(chosen) > size(best):
             best = chosen
     return best
@@ -65,7 +75,7 @@ def seed_demo(rng, context: dict) -> dict:
         "originator_id": bank.id, "green_designation": "green",
         "description": "以广丰区生态信用贷、林权抵押贷、GEP质押贷和马家柚果园贷为基础资产的绿色信贷资产支持证券（演示）。",
         "criteria": {"performing": True, "zero_dpd": True, "green_tagged": True, "min_remaining_term": 3,
-                     "max_remaining_term": 120, "max_obligor_share": "0.40", "max_township_share": "0.70",
+                     "max_remaining_term": 120, "max_obligor_share": "0.25", "max_township_share": "0.40",
                      "min_colour": None},
     })
     ids = list(db.session.scalars(select(Loan.id).where(Loan.status == "active").order_by(Loan.id)))

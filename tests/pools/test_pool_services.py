@@ -189,11 +189,15 @@ def test_seed_demo_builds_a_pool_with_a_cut_and_reports(create_party, create_loa
     from greenfin.pools.seed import seed_demo
 
     create_party(name="上饶农村商业银行测试支行", sector="banking")
-    townships = ("danan", "hujiao", "paishan", "wudu")
-    loans = [create_loan(party=create_party(township_code=t), disbursed_on=date(2026, 1, 10),
-                         amount=str(40000 + 1000 * i)) for i, t in enumerate(townships)]
-    same_place = create_loan(party=create_party(township_code="danan"), disbursed_on=date(2026, 1, 10), amount="90000")
-    for loan in loans + [same_place]:
+    # (thousand CNY, township): the demo book's shape. Together these ten keep the largest obligor
+    # at 22% and Danan at 29% (limits 25% and 40%), though adding them one by one, in either
+    # order of size, soon breaks a limit.
+    book = [(600, "danan"), (600, "hujiao"), (550, "wucun"), (450, "tongboshan"), (180, "paishan"),
+            (130, "danan"), (45, "hengshan"), (45, "dashi"), (42, "hujiao"), (34, "danan")]
+    loans = [create_loan(party=create_party(township_code=t), disbursed_on=date(2026, 1, 10), amount=str(k * 1000))
+             for k, t in book]
+    too_big = create_loan(party=create_party(township_code="danan"), disbursed_on=date(2026, 1, 10), amount="900000")
+    for loan in loans + [too_big]:
         pay_through(loan, date.today())
     result = seed_demo(None, {})
     db.session.commit()
@@ -201,10 +205,12 @@ def test_seed_demo_builds_a_pool_with_a_cut_and_reports(create_party, create_loa
     assert cut.published and cut.as_of == date(2026, 5, 31) and cut.loan_count == len(services.live_memberships(pool))
     months = [r.month for r in result["reports"]]
     assert months[0] == "2026-06" and months == sorted(months) and len(months) >= 5
-    # Danan holds 51% and the largest obligor 35% of the pool: within the demo limits (70%, 40%).
     members = {m.loan_id for m in services.live_memberships(pool)}
-    assert members == {l.id for l in loans + [same_place]} and cut.loan_count == 5
-    assert all(r.figures["loan_count_end"] == 5 for r in result["reports"][:3])
+    assert members == {l.id for l in loans} and cut.loan_count == 10 and all(line.eligible for line in cut.lines)
+    headline = cut.statistics["headline"]
+    assert 0.22 < headline["largest_obligor_share"] <= float(pool.criteria["max_obligor_share"])
+    assert max(r["balance_share"] for r in cut.statistics["strata"]["township"]) <= float(pool.criteria["max_township_share"])
+    assert all(r.figures["loan_count_end"] == 10 for r in result["reports"][:3])
 
 
 def test_update_pool_refuses_bad_criteria_and_keeps_the_old(create_pool):
