@@ -103,9 +103,11 @@ class Rules(MethodView):
     @access(*STAFF, "producer")
     @blp.arguments(schemas.CreditRuleQueryArgsSchema, location="query")
     @blp.response(200, schemas.CreditRuleSchema(many=True))
-    def get(self, args):
-        """The rule catalogue in force on a day (default today), or every version with history=true."""
-        return list(db.session.scalars(services.rule_query(**args)))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """The rule catalogue in force on a day (default today), or every version with history=true;
+        by category, code and version."""
+        return paginate(services.rule_query(**args), pagination_parameters)
 
     @access("admin")
     @idempotent

@@ -141,9 +141,10 @@ class Runs(MethodView):
 class Versions(MethodView):
     @access(*STAFF)
     @blp.response(200, schemas.GepVersionSchema(many=True))
-    def get(self):
+    @blp.paginate()
+    def get(self, pagination_parameters):
         """Parameter and price versions, newest base year first."""
-        return services.list_versions()
+        return paginate(services.version_query(), pagination_parameters)
 
     @access("admin")
     @blp.arguments(schemas.GepVersionCopySchema)

@@ -121,9 +121,12 @@ class PoolSubstitutions(MethodView):
 class PoolCandidates(MethodView):
     @access(*READERS)
     @blp.response(200, schemas.CandidateSchema(many=True))
-    def get(self, pool_id):
-        """Active loans in no pool, each with the criteria it fails (empty: eligible)."""
-        return [candidate_dict(c) for c in services.candidates(services.get_pool(pool_id))]
+    @blp.paginate()
+    def get(self, pool_id, pagination_parameters):
+        """Active loans in no pool, by id, each with the criteria it fails (empty: eligible)."""
+        pool = services.get_pool(pool_id)
+        page = paginate(services.candidate_query(), pagination_parameters)
+        return [candidate_dict(c) for c in services.candidates(pool, loan_ids=page)]
 
 
 @blp.route("/<int:pool_id>/cuts")

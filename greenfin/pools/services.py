@@ -370,12 +370,17 @@ def evaluate(pool: Pool, candidate_ids: list[int], as_of: Optional[date] = None,
     return result
 
 
-def candidates(pool: Pool, as_of: Optional[date] = None) -> list[dict]:
-    """Active loans in no pool, each judged alone against the pool as it stands."""
-    as_of = as_of or date.today()
+def candidate_query() -> Select:
+    """Ids of the active loans in no pool, by id (a page of them for ``candidates``)."""
     pooled = select(PoolMembership.loan_id).where(PoolMembership.removed_on.is_(None))
-    ids = list(db.session.scalars(select(Loan.id).where(Loan.status == "active", Loan.id.not_in(pooled))
-                                  .order_by(Loan.id)))
+    return select(Loan.id).where(Loan.status == "active", Loan.id.not_in(pooled)).order_by(Loan.id)
+
+
+def candidates(pool: Pool, as_of: Optional[date] = None, loan_ids: Optional[list[int]] = None) -> list[dict]:
+    """Active loans in no pool (or those of ``loan_ids``, e.g. one page of ``candidate_query``),
+    each judged alone against the pool as it stands."""
+    as_of = as_of or date.today()
+    ids = list(db.session.scalars(candidate_query())) if loan_ids is None else list(loan_ids)
     colours: dict = {}
     member_ids = [m.loan_id for m in live_memberships(pool)]
     loans = _load_loans(set(member_ids) | set(ids))

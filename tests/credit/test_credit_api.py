@@ -158,6 +158,23 @@ def test_rules_api_admin_revises_with_audit(api):
                                  json={"effective_from": str(today), "points": 5}).status_code == 403
 
 
+def test_rules_catalogue_is_paginated(api):
+    import json
+
+    admin = api("admin")
+    first = admin.get("/api/v1/credit/rules?page_size=5")
+    total = json.loads(first.headers["X-Pagination"])["total"]
+    assert first.status_code == 200 and len(first.json) == 5 and total > 5
+    every = [r["code"] for p in range(1, -(-total // 20) + 1)
+             for r in admin.get(f"/api/v1/credit/rules?page={p}&page_size=20").json]
+    assert len(every) == len(set(every)) == total  # one version of each rule in force, none twice
+    today = utcnow().date()
+    admin.post("/api/v1/credit/rules/GREEN_RIVER_PATROL/versions",
+               json={"effective_from": str(today + timedelta(days=1)), "points": 4})
+    history = admin.get("/api/v1/credit/rules?history=true&page_size=1")
+    assert json.loads(history.headers["X-Pagination"])["total"] == total + 1
+
+
 def test_verify_endpoint(api, create_party, post):
     post(create_party(kind="individual"), "GREEN_TREE_PLANTING")
     body = api("regulator").get("/api/v1/credit/ledger/verify").json

@@ -87,8 +87,10 @@ def test_totals_and_services_endpoints(api, versions, gep_parcel):
 
 def test_versions_copy_and_edit(api, versions):
     admin = api("admin")
-    listing = admin.get("/api/v1/gep/versions").json
-    assert [v["code"] for v in listing] == ["GF-2025", "GF-2024"]
+    listing = admin.get("/api/v1/gep/versions")
+    assert [v["code"] for v in listing.json] == ["GF-2025", "GF-2024"]
+    assert '"total": 2' in listing.headers["X-Pagination"]
+    assert [v["code"] for v in admin.get("/api/v1/gep/versions?page=2&page_size=1").json] == ["GF-2024"]
     detail = admin.get("/api/v1/gep/versions/GF-2025").json
     carbon = next(p for p in detail["parameters"] if p["key"] == "price_carbon")
     assert carbon["unit"] == "CNY/tCO₂" and carbon["source"] and carbon["year"] == 2025

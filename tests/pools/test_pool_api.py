@@ -131,7 +131,7 @@ def test_statistics_candidates_remove_and_substitute(officer, pool_id, create_lo
     stats = officer.get(f"/api/v1/pools/{pool_id}/statistics").json
     assert stats["headline"]["count"] == 1 and stats["headline"]["total_balance"] == 100000
     assert set(stats["strata"]) == {"product", "township", "colour", "ltv", "dpd", "remaining_term"}
-    found = {c["loan_id"]: c for c in officer.get(f"/api/v1/pools/{pool_id}/candidates").json}
+    found = {c["loan_id"]: c for c in officer.get(f"/api/v1/pools/{pool_id}/candidates?page_size=100").json}
     assert found[b.id]["eligible"] and not found[late.id]["eligible"] and a.id not in found
     assert_error(officer.post(f"/api/v1/pools/{pool_id}/substitutions",
                               json={"out_loan_id": a.id, "in_loan_id": late.id, "reason": "swap"}), 422)
@@ -143,6 +143,19 @@ def test_statistics_candidates_remove_and_substitute(officer, pool_id, create_lo
     removed = officer.post(f"/api/v1/pools/{pool_id}/loans/{b.id}/remove", json={"reason": "repurchased"})
     assert removed.status_code == 200 and removed.json["removed_on"] == date.today().isoformat()
     assert officer.get(f"/api/v1/pools/{pool_id}/loans").json == []
+
+
+def test_candidates_are_paginated_and_judged_as_in_the_full_list(officer, pool_id, create_loan):
+    loans = [recent_loan(create_loan, amount="60000") for _ in range(3)] + [create_loan(disbursed_on=date(2025, 2, 1))
+                                                                          for _ in range(2)]
+    url = f"/api/v1/pools/{pool_id}/candidates"
+    full = officer.get(f"{url}?page_size=100")
+    assert '"total": 5' in full.headers["X-Pagination"] and [c["loan_id"] for c in full.json] == [l.id for l in loans]
+    page = officer.get(f"{url}?page=2&page_size=2")
+    assert page.status_code == 200 and '"total": 5' in page.headers["X-Pagination"]
+    assert page.json == full.json[2:4]  # a loan is judged against the pool, not against its page
+    assert [c["eligible"] for c in full.json] == [True, True, True, False, False]
+    assert len(officer.get(url).json) == 5  # the default page (10) holds them all
 
 
 def test_patch_pool_with_bad_structure_is_422(officer, pool_id):

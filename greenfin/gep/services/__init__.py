@@ -48,6 +48,7 @@ from greenfin.gep.services.versions import (  # noqa: F401
     install_reference_versions,
     list_versions,
     update_parameter,
+    version_query,
 )
 
 __all__ = [
@@ -88,4 +89,5 @@ __all__ = [
     "install_reference_versions",
     "list_versions",
     "update_parameter",
+    "version_query",
 ]

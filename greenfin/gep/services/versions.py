@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from greenfin.core import services as core
 from greenfin.core.types import utcnow
@@ -19,8 +19,13 @@ PARAMETER_FIELDS = ("value", "unit", "source", "year")
 # ---------------------------------------------------------------- versions
 
 
+def version_query() -> Select:
+    """Every version, newest base year first."""
+    return select(GepVersion).order_by(GepVersion.year.desc(), GepVersion.id.desc())
+
+
 def list_versions() -> list[GepVersion]:
-    return list(db.session.scalars(select(GepVersion).order_by(GepVersion.year.desc(), GepVersion.id.desc())))
+    return list(db.session.scalars(version_query()))
 
 
 def get_version(code: str) -> GepVersion:
