@@ -1,7 +1,7 @@
 """The core REST API: access rules, error shape, pagination, producer scoping."""
 from sqlalchemy import func, select
 
-from greenfin.core.models import Party
+from greenfin.core.models import Parcel, Party
 from greenfin.extensions import db
 from tests.conftest import make_resident_id, make_uscc
 
@@ -43,6 +43,49 @@ def test_create_party_validates_fields(api):
     assert_error_shape(response.json, 422)
     assert {"uscc", "township_code"} <= set(response.json["errors"])
     assert db.session.scalar(select(func.count(Party.id))) == 0
+
+
+def test_create_parcel_names_every_bad_field_in_one_answer(api, create_party):
+    holder = create_party()
+    response = api("admin").post("/api/v1/parcels", json={
+        "code": "P-BAD", "holder_id": holder.id, "township_code": "nowhere", "area_ha": "-1",
+        "land_cover": "moon", "lat": "10.0", "lon": "118.2", "cert_type": "napkin", "cert_no": "  "})
+    assert response.status_code == 422
+    assert_error_shape(response.json, 422)
+    errors = response.json["errors"]
+    assert set(errors) == {"township_code", "area_ha", "land_cover", "lat", "cert_type", "cert_no"}
+    assert errors["township_code"] == ["unknown township of Guangfeng district"]
+    assert errors["area_ha"] == ["must be above 0 and at most 100,000 ha"]
+    assert db.session.scalar(select(func.count(Parcel.id))) == 0
+
+
+def test_create_party_names_every_bad_field_in_one_answer(api):
+    response = api("admin").post("/api/v1/parties", json={
+        "kind": "individual", "name": " ", "uscc": make_uscc(), "resident_id": "36110319900101123",
+        "township_code": "nowhere"})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"name", "uscc", "resident_id", "township_code"}
+    assert db.session.scalar(select(func.count(Party.id))) == 0
+
+
+def test_patch_parcel_checks_fields_in_the_schema(api, create_parcel):
+    parcel = create_parcel()
+    response = api("admin").patch(f"/api/v1/parcels/{parcel.id}", json={"area_ha": "0", "township_code": "x"})
+    assert response.status_code == 422 and set(response.json["errors"]) == {"area_ha", "township_code"}
+    assert api("admin").patch(f"/api/v1/parcels/{parcel.id}", json={"area_ha": "7.25"}).status_code == 200
+
+
+def test_services_still_check_fields_for_other_callers(create_party):
+    import pytest
+
+    from greenfin.core import services
+    from greenfin.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as caught:
+        services.create_parcel({"code": "P-SVC", "holder_id": create_party().id, "township_code": "nowhere",
+                                "area_ha": "-1", "land_cover": "orchard", "lat": "28.4", "lon": "118.2",
+                                "cert_type": "land_contract", "cert_no": "1"})
+    assert {"township_code", "area_ha"} <= set(caught.value.errors)
 
 
 def test_create_party_missing_field_is_named(api):
