@@ -882,19 +882,20 @@ def judge_scan(prior: list, now: datetime, region: Optional[str], lat, lon, reca
     return ("genuine", None) if not prior else ("genuine_repeat", None)
 
 
-_SCAN_COLUMNS = ("label_id", "lot_id", "scanned_at", "verdict", "reason", "region", "lat", "lon", "ip_prefix",
-                 "user_agent", "path")
-# The scan record on PostgreSQL (the scan pool autocommits): one statement that also turns
-# synchronous_commit off for its own transaction. A scan is analytics, so its commit does not wait
-# for the WAL flush: a crash of the database server can lose the scans of the last few hundred
-# milliseconds (up to 3 x wal_writer_delay), never anything else. Not for ledger or money rows.
-_PG_SCAN_INSERT = (
-    "INSERT INTO trace_scans (" + ", ".join(_SCAN_COLUMNS) + ") SELECT "
-    "CAST(:label_id AS integer), CAST(:lot_id AS integer), CAST(:scanned_at AS timestamptz), "
-    "CAST(:verdict AS varchar), CAST(:reason AS varchar), CAST(:region AS varchar), CAST(:lat AS numeric), "
-    "CAST(:lon AS numeric), CAST(:ip_prefix AS varchar), CAST(:user_agent AS varchar), CAST(:path AS varchar) "
-    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
-)
+class Seen(NamedTuple):
+    """What a scan store found and recorded: the verdict, and for a genuine label its facts."""
+
+    verdict: str
+    reason: Optional[str] = None
+    label_id: Optional[int] = None
+    lot_id: Optional[int] = None
+    previous_scans: int = 0
+    first_scan_at: Optional[datetime] = None
+    first_scan_region: Optional[str] = None
+    recalled_at: Optional[datetime] = None
+    recall_reason: Optional[str] = None
+
+
 _LOOKUP = None
 
 
@@ -914,109 +915,104 @@ def _lookup_statement():
 
 
 class _SessionScans:
-    """A scan's two statements through the request's ORM session (SQLite, and while testing)."""
+    """A scan through the request's ORM session (SQLite, and while testing): the label and its
+    earlier scans read, judged by ``judge_scan`` and the scan inserted; the request commits."""
 
-    def lookup(self, serial: str) -> list:
-        return db.session.execute(_lookup_statement(), {"serial": serial}).all()
-
-    def record(self, values: dict) -> None:
-        db.session.execute(insert(Scan), [values])
+    def scan(self, serial: Optional[str], gtin: str, lot_code: str, values: dict) -> Seen:
+        rows = db.session.execute(_lookup_statement(), {"serial": serial}).all() if serial else []
+        if not (rows and rows[0].gtin == gtin and rows[0].code == lot_code):
+            db.session.execute(insert(Scan), [values | {"verdict": "not_genuine", "reason": "unknown"}])
+            return Seen("not_genuine")
+        label = rows[0]
+        prior = [r for r in rows if r.scanned_at is not None]
+        verdict, reason = judge_scan(prior, values["scanned_at"], values["region"], values["lat"], values["lon"],
+                                     label.recalled_at is not None)
+        db.session.execute(insert(Scan), [values | {"label_id": label.id, "lot_id": label.lot_id, "path": None,
+                                                    "verdict": verdict, "reason": reason}])
+        first = prior[0] if prior else None
+        return Seen(verdict, reason, label.id, label.lot_id, len(prior), first and first.scanned_at,
+                    first and first.region, label.recalled_at, label.recall_reason)
 
     def close(self) -> None:
         pass
 
 
+# On PostgreSQL outside tests a scan is one call of trace_record_scan (migration trace_0002):
+# the same look-up and judgement as _SessionScans in one statement and one round trip, the
+# scans of one label taken one at a time, and synchronous_commit off for that transaction only.
+_PG_SCAN = ("SELECT * FROM trace_record_scan(%(serial)s, %(gtin)s, %(lot_code)s, %(scanned_at)s, %(region)s, "
+            "%(lat)s, %(lon)s, %(ip_prefix)s, %(user_agent)s, %(path)s, %(limit)s, %(window)s, %(km)s)")
+
+
+def pg_scan_params(serial: Optional[str], gtin: str, lot_code: str, values: dict) -> dict:
+    return values | {"serial": serial, "gtin": gtin, "lot_code": lot_code, "limit": SCAN_LIMIT,
+                     "window": SPREAD_WINDOW, "km": float(SPREAD_KM)}
+
+
 class _ScanPool:
-    """On PostgreSQL outside tests: this process's own small pool of autocommitting connections
-    for scans, without the per-checkout pre-ping, and the scan's two statements compiled once.
-    A scan is one checkout and two round trips (look-up, insert) on the driver's cursor: no ORM
-    session (no transaction to begin and commit) and no per-statement SQLAlchemy execution context.
-    """
+    """This process's own small pool of autocommitting connections for scans, without the
+    per-checkout pre-ping (a connection the server has closed is noticed without a round trip)."""
 
     def __init__(self, url):
         from sqlalchemy import create_engine
 
         self.engine = create_engine(url, pool_pre_ping=False, pool_size=2, max_overflow=4,
                                     isolation_level="AUTOCOMMIT")
-        lookup = _lookup_statement().compile(dialect=self.engine.dialect)
-        self.lookup_sql, self.lookup_params = lookup.string, dict(lookup.params)
-        self.insert_sql = text(_PG_SCAN_INSERT).compile(dialect=self.engine.dialect).string
-
-
-class _LookupRow(NamedTuple):
-    """A row of the look-up read through the driver (named like the ORM's rows)."""
-
-    id: int
-    lot_id: int
-    code: str
-    recalled_at: Optional[datetime]
-    recall_reason: Optional[str]
-    gtin: str
-    scanned_at: Optional[datetime]
-    region: Optional[str]
-    lat: Optional[Decimal]
-    lon: Optional[Decimal]
 
 
 class _PooledScans:
-    """A scan's two statements on one connection of the scan pool.
+    """A scan on one connection of the scan pool, on the driver's cursor.
 
-    Driver errors are raised as SQLAlchemy's (a lost database answers 503 like everywhere else).
-    The first statement is retried once when the pooled connection turns out dead (a database
-    restart: the pool is emptied and the retry connects afresh). The insert after a look-up is
-    not retried: it could record the scan twice.
+    A pooled connection whose socket is readable while idle has been closed by the server (a
+    restart, a terminated backend): the pool is emptied and a fresh connection used, before
+    anything is sent. A statement that fails is not retried (it may have recorded the scan);
+    driver errors are raised as SQLAlchemy's, so a lost database answers 503 like everywhere else.
     """
 
     def __init__(self, pool: _ScanPool):
-        self.pool, self.dbapi_conn, self.first = pool, pool.engine.raw_connection(), True
+        self.pool, self.dbapi_conn = pool, pool.engine.raw_connection()
+        if _closed_by_server(self.dbapi_conn.dbapi_connection):
+            self.dbapi_conn.invalidate()
+            pool.engine.dispose()
+            self.dbapi_conn = pool.engine.raw_connection()
 
-    def _execute(self, sql: str, params: dict):
+    def scan(self, serial: Optional[str], gtin: str, lot_code: str, values: dict) -> Seen:
         from sqlalchemy.exc import DBAPIError
 
-        first, self.first = self.first, False
-        try:
-            return self._cursor(sql, params)
-        except DBAPIError as exc:
-            if not (first and exc.connection_invalidated):
-                raise
-        self.pool.engine.dispose()
-        self.dbapi_conn = self.pool.engine.raw_connection()
-        return self._cursor(sql, params)
-
-    def _cursor(self, sql: str, params: dict):
-        from sqlalchemy.exc import DBAPIError
-
+        params = pg_scan_params(serial, gtin, lot_code, values)
         dialect = self.pool.engine.dialect
         cursor = self.dbapi_conn.cursor()
         try:
-            cursor.execute(sql, params)
-            return cursor
+            cursor.execute(_PG_SCAN, params)
+            return Seen(*cursor.fetchone())
         except dialect.loaded_dbapi.Error as exc:
-            cursor.close()
             dead = dialect.is_disconnect(exc, self.dbapi_conn.dbapi_connection, cursor)
             if dead:
                 self.dbapi_conn.invalidate(exc)
-            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
+            raise DBAPIError.instance(_PG_SCAN, params, exc, dialect.loaded_dbapi.Error,
                                       connection_invalidated=dead, dialect=dialect) from exc
-
-    def lookup(self, serial: str) -> list:
-        cursor = self._execute(self.pool.lookup_sql, self.pool.lookup_params | {"serial": serial})
-        rows = [_LookupRow(*row) for row in cursor.fetchall()]
-        cursor.close()
-        return rows
-
-    def record(self, values: dict) -> None:
-        self._execute(self.pool.insert_sql, {c: values.get(c) for c in _SCAN_COLUMNS}).close()
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         self.dbapi_conn.close()
+
+
+def _closed_by_server(connection) -> bool:
+    """An idle connection has nothing to read unless the server said goodbye (or closed it)."""
+    import select as select_
+
+    try:
+        return bool(select_.select([connection.pgconn.socket], [], [], 0)[0])
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 _SCAN_POOL_LOCK = threading.Lock()
 
 
 def _scan_store():
-    """Where this scan is looked up and recorded. ``TRACE_SCAN_POOL`` (default: on, except while
+    """Where this scan is judged and recorded. ``TRACE_SCAN_POOL`` (default: on, except while
     testing) uses the scan pool on PostgreSQL; otherwise, and on SQLite, the ORM session."""
     app = current_app._get_current_object()
     pool = app.extensions.get("trace_scan_pool", False)
@@ -1038,38 +1034,25 @@ def _as_utc(value: Optional[datetime]) -> Optional[datetime]:
 
 def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], meta: dict) -> dict:
     """Check a scanned code and record the scan. Bad signature and unknown serial answer alike."""
-    now = utcnow()
-    scan = dict(scanned_at=now, region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
-                ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None)
+    values = dict(scanned_at=utcnow(), region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
+                  ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None,
+                  path=(meta.get("path") or "")[:160], label_id=None, lot_id=None)
+    try:
+        gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
+        signed = dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature)
+    except InvalidIdentifier:
+        signed = False
     store = _scan_store()
     try:
-        label = None
-        prior = []
-        try:
-            gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
-            if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
-                # One round trip: the label, its lot's recall state and its earlier scans (oldest first).
-                rows = store.lookup(serial)
-                if rows and rows[0].gtin == gtin and rows[0].code == lot_code:
-                    label = rows[0]
-                    prior = [r for r in rows if r.scanned_at is not None]
-        except InvalidIdentifier:
-            pass
-        if label is None:
-            store.record(scan | {"verdict": "not_genuine", "reason": "unknown",
-                                 "path": (meta.get("path") or "")[:160]})
-            return {"verdict": "not_genuine", "reason": None}
-        recalled_at = _as_utc(label.recalled_at)
-        verdict, reason = judge_scan(prior, now, scan["region"], scan["lat"], scan["lon"], recalled_at is not None)
-        store.record(scan | {"label_id": label.id, "lot_id": label.lot_id, "verdict": verdict, "reason": reason})
+        seen = store.scan(serial if signed else None, gtin, lot_code, values)
     finally:
         store.close()
-    first = prior[0] if prior else None
-    return {"verdict": verdict, "reason": reason, "previous_scans": len(prior),
-            "first_scan_at": _as_utc(first.scanned_at) if first else None,
-            "first_scan_region": first.region if first else None,
-            "lot_id": label.lot_id, "serial": serial, "recalled_at": recalled_at,
-            "recall_reason": label.recall_reason}
+    if seen.verdict == "not_genuine":
+        return {"verdict": "not_genuine", "reason": None}
+    return {"verdict": seen.verdict, "reason": seen.reason, "previous_scans": seen.previous_scans,
+            "first_scan_at": _as_utc(seen.first_scan_at), "first_scan_region": seen.first_scan_region,
+            "lot_id": seen.lot_id, "serial": serial, "recalled_at": _as_utc(seen.recalled_at),
+            "recall_reason": seen.recall_reason}
 
 
 # Lot facts for the scan page change rarely; each process keeps them a few seconds.

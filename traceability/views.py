@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -432,8 +433,32 @@ def scan(gtin, lot, serial):
     # and language, kept like the lot's facts. Per scan: the language link and the verdict.
     head, middle, tail = services.cached_fragment(
         (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
-    verdict = render_template("traceability/_scan_verdict.html", result=result)
-    return "".join((head, str(escape(_lang_url())), middle, verdict, tail)), status
+    return "".join((head, str(escape(_lang_url())), middle, _verdict_html(result), tail)), status
+
+
+# The verdict is one of a dozen shapes per language (verdict, reason, recall, first scan known,
+# region known); each is rendered once with placeholders, and a scan fills in its own values.
+_VERDICT_FIELDS = ("previous_scans", "first_scan_when", "first_scan_region", "serial", "recall_reason")
+_VERDICT_PLACEHOLDER = re.compile("\x00(" + "|".join(_VERDICT_FIELDS) + ")\x00")
+_VERDICT_SHAPES: dict[tuple, str] = {}
+
+
+def _verdict_html(result: dict) -> str:
+    first, region = result["first_scan_at"], result["first_scan_region"]
+    values = {"previous_scans": str(result["previous_scans"]), "serial": escape(result["serial"]),
+              "first_scan_when": first.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M") if first else "",
+              "first_scan_region": escape(region or ""), "recall_reason": escape(result["recall_reason"] or "")}
+    shape = (str(get_locale()), result["verdict"], result["reason"], result["recalled_at"] is not None,
+             first is not None, bool(region))
+    html = _VERDICT_SHAPES.get(shape)
+    if html is None:
+        placeholders = {name: f"\x00{name}\x00" for name in _VERDICT_FIELDS}
+        if not region:
+            placeholders["first_scan_region"] = None  # the template leaves the region out
+        html = render_template("traceability/_scan_verdict.html", result=result | placeholders)
+        _VERDICT_SHAPES[shape] = html
+    # One pass, so a value is never searched for placeholders itself.
+    return _VERDICT_PLACEHOLDER.sub(lambda m: values[m.group(1)], html)
 
 
 def _scan_page_parts(view: dict) -> tuple[str, str, str]:

@@ -43,6 +43,25 @@ def test_repeat_scan_says_how_often_and_since_when(client, create_lot, issue_lab
     assert scans_count() == 3
 
 
+def test_repeat_scan_page_names_count_first_time_and_region_in_both_languages(client, create_lot, issue_labels):
+    lot = create_lot()
+    batch = issue_labels(lot, 2)
+    (path, serial), (other_path, _other) = [(urlsplit(u).path + "?" + urlsplit(u).query, s)
+                                            for u, s in services.iter_batch_labels(batch)]
+    client.get(path, headers={"X-Geo-Region": "<b>上饶</b>"})
+    first = db.session.scalar(select(Scan.scanned_at).where(Scan.label_id.is_not(None)))
+    when = services._as_utc(first).astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    zh = client.get(path).get_data(as_text=True)
+    assert f"此标签此前已被扫码 1 次，首次扫码于 {when}" in zh and "(&lt;b&gt;上饶&lt;/b&gt;)" in zh
+    assert "<b>上饶" not in zh and serial in zh
+    en = client.get(path + "&lang=en").get_data(as_text=True)
+    assert f"scanned 2 times before, first on {when}" in en and "(&lt;b&gt;上饶&lt;/b&gt;)" in en
+    client.get(other_path)  # first scanned without a region: none is shown
+    plain = client.get(other_path + "&lang=en").get_data(as_text=True)
+    assert "scanned 1 times before" in plain and f"{when[:10]}" in plain and "()" not in plain
+    assert serial not in plain
+
+
 def test_bad_signature_and_unknown_serial_answer_the_same(client, create_lot, issue_labels):
     lot = create_lot()
     path, serial = first_label_path(issue_labels(lot, 1))
@@ -121,27 +140,6 @@ def test_scan_page_is_chinese_first(client, create_lot, issue_labels):
     path, _ = first_label_path(issue_labels(lot, 1))
     html = client.get(path).get_data(as_text=True)
     assert 'lang="zh-CN"' in html and "正品" in html and "这是此标签第一次被扫码" in html and "采收日期" in html
-
-
-def test_postgres_scan_statements(app, create_lot, issue_labels):
-    """The statements of the PostgreSQL scan path (autocommit pool outside tests) work as written."""
-    from sqlalchemy import text
-
-    if db.engine.dialect.name != "postgresql":
-        import pytest
-
-        pytest.skip("PostgreSQL only")
-    lot = create_lot()
-    batch = issue_labels(lot, 1)
-    _uri, serial = next(services.iter_batch_labels(batch))
-    rows = db.session.execute(services._lookup_statement(), {"serial": serial}).all()
-    assert len(rows) == 1 and rows[0].scanned_at is None and rows[0].code == lot.code
-    values = {c: None for c in services._SCAN_COLUMNS} | {
-        "label_id": rows[0].id, "lot_id": lot.id, "scanned_at": services.utcnow(), "verdict": "genuine",
-        "region": "CN-SH"}
-    db.session.execute(text(services._PG_SCAN_INSERT), values)
-    rows = db.session.execute(services._lookup_statement(), {"serial": serial}).all()
-    assert [r.region for r in rows] == ["CN-SH"]
 
 
 def test_scan_page_survives_a_failing_credit_package(client, create_lot, issue_labels, monkeypatch):

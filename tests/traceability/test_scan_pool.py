@@ -131,3 +131,19 @@ def test_a_dead_pool_connection_is_replaced_and_the_scan_still_recorded(pool_app
     with pool_app.app_context():
         assert db.session.scalar(select(func.count(Scan.id)).where(Scan.label_id.is_not(None))) == 2
         db.session.remove()
+
+
+def test_simultaneous_scans_of_one_label_are_judged_one_after_another(pool_app):
+    """Eight phones scan one new label at the same moment: one of them is told it is the first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _lot_id, (path, _other) = make_lot(pool_app)
+
+    def scan(_i):
+        return pool_app.test_client().get(path, headers={"Accept": "application/json"}).json
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(scan, range(8)))
+    assert sorted(a["verdict"] for a in answers) == ["genuine"] + ["genuine_repeat"] * 7
+    assert sorted(a.get("previous_scans", 0) for a in answers) == list(range(8))
+    assert len(recorded(pool_app)) == 8
