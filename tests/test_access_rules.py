@@ -3,6 +3,20 @@ from greenfin.security import AUTHENTICATED, PUBLIC, ROLES, declared_access
 
 ALLOWED = set(ROLES) | {PUBLIC, AUTHENTICATED}
 
+# Everything anyone may open without signing in. A route becomes public only by being added here.
+PUBLIC_ENDPOINTS = {
+    "static", "api-docs.openapi_json", "core.api_docs", "core.api_docs_static", "auth.login", "core.home",
+    "health.healthz", "health.readyz",
+    # eco-credit disclosure
+    "credit.public", "credit.public_rating", "credit.certificate", "credit_api.PublicRatings",
+    "credit_api.PublicRatingByCode",
+    # consumers' label scans
+    "trace_scan.scan", "trace_scan.scan_malformed",
+    # investors: published pool cuts and servicer reports of green ABS
+    "pools.disclosure_index", "pools.disclosure_pool", "pools.disclosure_cut", "pools.disclosure_report",
+    "pools.disclosure_report_pdf",
+}
+
 
 def routes(app):
     for rule in app.url_map.iter_rules():
@@ -19,6 +33,19 @@ def test_every_route_declares_access(app):
 def test_declared_roles_are_known(app):
     for rule, method in routes(app):
         assert set(declared_access(app, rule.endpoint, method) or ()) <= ALLOWED, rule.rule
+
+
+def test_public_routes_are_the_intended_ones(app):
+    public = {rule.endpoint for rule, method in routes(app)
+              if PUBLIC in (declared_access(app, rule.endpoint, method) or ())}
+    assert public - PUBLIC_ENDPOINTS == set(), "public routes not listed in PUBLIC_ENDPOINTS"
+    assert public == PUBLIC_ENDPOINTS & set(app.view_functions), "listed public routes that are not public"
+
+
+def test_investor_disclosure_is_public_and_read_only(app):
+    for rule, method in routes(app):
+        if rule.rule.startswith("/disclosure/"):
+            assert method == "GET" and declared_access(app, rule.endpoint, method) == {PUBLIC}, rule.rule
 
 
 def test_api_writes_are_never_public(app):

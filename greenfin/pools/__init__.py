@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     nav_item(app, "pools.index", _l("Asset pools"), ("admin", "loan_officer", "regulator"), order=60)
     home_card(app, "pools/_card_pools.html", ("admin", "loan_officer", "regulator"), order=60)
     slot(app, "party", "pools/_party_pools.html", order=60)
+    slot(app, "public_home", "pools/_public_home.html", order=60)
     app.jinja_env.globals["party_pool_loans"] = party_pool_loans
 
 

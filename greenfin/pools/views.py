@@ -1,4 +1,5 @@
-"""Pages of asset pools for loan officers, regulators and admins (investor-style disclosure)."""
+"""Pages of asset pools: for loan officers, regulators and admins, and the public investor disclosure
+(``/disclosure/pools``: published cuts and servicer reports, no account needed)."""
 from __future__ import annotations
 
 from datetime import date
@@ -14,7 +15,7 @@ from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.jobs import enqueue
 from greenfin.pages import page_of
-from greenfin.pools import cuts, projections, reporting, services
+from greenfin.pools import cuts, disclosure, projections, reporting, services
 from greenfin.pools.forms import (
     AddLoansForm,
     CutForm,
@@ -26,7 +27,8 @@ from greenfin.pools.forms import (
 )
 from greenfin.pools.pdf import servicer_report_pdf
 from greenfin.pools.stats import STRATA
-from greenfin.security import access
+from greenfin.ratelimit import rate_limited
+from greenfin.security import PUBLIC, access
 
 bp = Blueprint("pools", __name__)
 
@@ -347,6 +349,61 @@ def report_pdf(pool_id, month):
     pool = services.get_pool(pool_id)
     report = reporting.get_report(pool, month)
     body = servicer_report_pdf(pool, report, reporting.history(pool, month))
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
+
+
+# ---------------------------------------------------------------- public investor disclosure
+# Published data only (a pool with a published cut, its published cuts, its servicer reports);
+# nothing loan-level, no obligor names or identifiers.
+
+
+@bp.route("/disclosure/pools")
+@access(PUBLIC)
+def disclosure_index():
+    page = page_of(disclosure.disclosed_pool_query())
+    latest = {p.id: cuts.latest_published_cut(p) for p in page.items}
+    return render_template("pools/disclosure_index.html", page=page, latest=latest)
+
+
+def _disclosure_page(pool, cut):
+    reports = disclosure.disclosed_reports(pool)
+    return render_template("pools/disclosure_pool.html", pool=pool, cut=cut, stats=cut.statistics,
+                           latest=disclosure.get_published_cut(pool), cuts=disclosure.published_cuts(pool),
+                           superseded=disclosure.superseded_by(cut), reports=reports,
+                           products=services.product_names(_locale()), strata_names=list(STRATA))
+
+
+@bp.route("/disclosure/pools/<int:pool_id>")
+@access(PUBLIC)
+def disclosure_pool(pool_id):
+    pool = disclosure.get_disclosed_pool(pool_id)
+    return _disclosure_page(pool, disclosure.get_published_cut(pool))
+
+
+@bp.route("/disclosure/pools/<int:pool_id>/cuts/<int:cut_id>")
+@access(PUBLIC)
+def disclosure_cut(pool_id, cut_id):
+    pool = disclosure.get_disclosed_pool(pool_id)
+    return _disclosure_page(pool, disclosure.get_published_cut(pool, cut_id))
+
+
+@bp.route("/disclosure/pools/<int:pool_id>/reports/<month>")
+@access(PUBLIC)
+def disclosure_report(pool_id, month):
+    pool = disclosure.get_disclosed_pool(pool_id)
+    report = disclosure.get_disclosed_report(pool, month)
+    return render_template("pools/disclosure_report.html", pool=pool, report=report, f=report.figures,
+                           history=disclosure.report_history(pool, month))
+
+
+@bp.route("/disclosure/pools/<int:pool_id>/reports/<month>/pdf")
+@access(PUBLIC)
+@rate_limited("disclosure_pdf", 30, 60)
+def disclosure_report_pdf(pool_id, month):
+    pool = disclosure.get_disclosed_pool(pool_id)
+    report = disclosure.get_disclosed_report(pool, month)
+    body = servicer_report_pdf(pool, report, disclosure.report_history(pool, month))
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
 
