@@ -188,7 +188,8 @@ def test_withdraw_releases_collateral_with_audit(create_application, create_parc
     db.session.expire_all()
     assert db.session.get(CollateralPledge, pledge.id).status == "released"
     actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "collateral_pledge",
-                                                                      AuditEvent.entity_id == str(pledge.id))))
+                                                                      AuditEvent.entity_id == str(pledge.id))
+                                      .order_by(AuditEvent.id)))
     assert actions == ["lending.collateral.add", "lending.collateral.released"]
     # the parcel is free again
     again = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
