@@ -7,7 +7,7 @@
 - bin codes (int8): per numeric feature the number of cut points <= x, a few vector
   comparisons (cheaper than a binary search for at most eight edges); per categorical
   feature the category -> bin mapping applied once per distinct value (``pd.factorize``), or
-  once per category for a pandas Categorical column;
+  once per category for a pandas Categorical column, then read with each row's value code;
 - points: per feature a table of points per bin (the missing bin in slot 0), read with the
   codes. The total is added feature by feature in the card's order, so
   it equals the reference sum bit for bit, and PD follows from it as before;
@@ -17,12 +17,18 @@
   per feature, so its reasons are its four smallest ranks, kept while the features are added
   up by a small sorting network of vector minima and maxima on uint8.
 
-The costly step left is turning Python objects into numbers: hashing text cells (about 30 ns a
-cell) and unboxing object-dtype numbers (about 12 ns a cell). Typed columns (float64 with NaN,
-pandas Categorical) skip it.
+Each raw column is prepared once (the part that holds the GIL): numbers as float64, text as
+codes of its distinct values. The rows then go in blocks, each block's codes, points, PD and
+reasons computed together while they sit in the L2 cache; numpy releases the GIL in its loops,
+so the blocks of a large batch run on several threads, as the BLAS under scikit-learn's
+``predict_proba`` does. The costly step left is turning Python objects into numbers: hashing
+text cells (about 30 ns a cell) and unboxing object-dtype numbers (about 12 ns a cell). Typed
+columns (float64 with NaN, pandas Categorical) skip it.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
@@ -36,6 +42,9 @@ if TYPE_CHECKING:
 REASONS = 4
 MIN_REASON_LOSS = 0.5  # points lost below this are not reported
 MAX_BLOCK = 32_768  # rows per block in step 2, so its working set (< 1 MB) stays in the L2 cache
+# Blocks of a large batch run on this many threads; one application is scored inline.
+THREADS = max(1, min(4, os.cpu_count() or 1))
+PARALLEL_MIN_ROWS = 16_384
 
 # A column getter: the raw values of a feature (pandas Series, numpy array), or None when absent.
 Columns = Callable[[str], Optional[object]]
@@ -74,30 +83,16 @@ class CompiledScorecard:
             self.rank_feature[rank] = j
             self.rank_loss[rank] = lost
 
-    # -- step 1: raw values -> bin codes
+    # -- step 1: each raw column once (the work that holds the GIL)
 
-    def bin_codes(self, column: Columns, n: int) -> np.ndarray:
-        """(features, rows) codes: 0 where missing (or unseen with no "other" bin), else bin + 1."""
-        codes = np.empty((len(self.bins), n), dtype=self.code_dtype)
-        for j in range(len(self.bins)):
-            self.feature_codes(j, column(self.names[j]), codes[j])
-        return codes
-
-    def feature_codes(self, j: int, values, out: np.ndarray) -> None:
-        """Codes of feature ``j`` for raw ``values`` (Series, array or None) into ``out``."""
+    def source(self, j: int, values):
+        """What block coding needs of feature ``j``'s raw column: None (absent), float64 values
+        (numeric), or (table, codes) for a categorical feature: ``codes`` numbers each row's
+        distinct value (-1 missing) and ``table`` gives its bin code, missing in the last slot."""
         if values is None:
-            out.fill(0)
-            return
+            return None
         if self.numeric[j]:
-            raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-            x = numeric_values(raw)
-            above = np.empty(len(x), dtype=bool)
-            np.equal(x, x, out=above)
-            np.copyto(out, above)  # 1 where present, 0 where NaN
-            for edge in self.edges[j]:  # + the number of edges <= x (NaN compares false)
-                np.greater_equal(x, edge, out=above)
-                out += above
-            return
+            return numeric_values(values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values))
         b = self.bins[j]
         array = values.array if isinstance(values, pd.Series) else None
         if isinstance(array, pd.Categorical) and array.categories.dtype.kind == "O":
@@ -107,56 +102,99 @@ class CompiledScorecard:
             raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
             table = b.category_table(uniques)
-        # Slot 0 for factorize's -1 (missing); a bin b becomes code b + 1 (-1 "no bin" -> 0).
-        np.concatenate([[0], table + 1]).astype(out.dtype).take(codes + 1, out=out, mode="clip")
+        # A bin b becomes code b + 1 ("no bin" -1 becomes 0); factorize's -1 wraps to the last slot, 0.
+        return np.append(table + 1, 0).astype(self.code_dtype), codes
 
-    # -- step 2: codes -> points, PD and reason codes, a block of rows at a time
+    # -- step 2: a block of rows: codes, points, PD and reason codes (numpy releases the GIL)
 
-    def score_codes(self, codes: np.ndarray, base_points: float, scaling: "Scaling") -> tuple[np.ndarray, ...]:
-        """Total points (summed in feature order), PD, and (rows, 4) reason features and points lost.
+    def _block_codes(self, j: int, source, rows: slice, out: np.ndarray, present: np.ndarray) -> None:
+        if source is None:
+            out.fill(0)
+        elif isinstance(source, tuple):
+            table, codes = source
+            table.take(codes[rows], out=out, mode="wrap")
+        else:
+            x = source[rows]
+            np.equal(x, x, out=present)
+            np.copyto(out, present)  # 1 where present, 0 where NaN
+            for edge in self.edges[j]:  # + the number of edges <= x (NaN compares false)
+                np.greater_equal(x, edge, out=present)
+                out += present
 
-        Rows go in equal blocks of at most ``MAX_BLOCK`` so a feature's codes, points, running
-        total and the four smallest ranks stay in the L2 cache between the steps (whole
-        100,000-row columns do not; 100,000 rows go as 4 x 25,000).
-        """
-        k, n = codes.shape
-        raw, pd_ = np.full(n, float(base_points)), np.empty(n)
-        reason_idx, reason_loss = np.empty((REASONS, n), dtype=np.int64), np.empty((REASONS, n))
+    def _score_block(self, sources: list, rows: slice, out: "_Output", base_points: float,
+                     scaling: "Scaling") -> None:
+        size = rows.stop - rows.start
+        total, p = out.raw[rows], out.pd[rows]
+        total.fill(base_points)
+        pts, present = np.empty(size), np.empty(size, dtype=bool)
+        rank, spare = np.empty(size, dtype=self.rank_dtype), np.empty(size, dtype=self.rank_dtype)
+        top = np.full((REASONS, size), self.no_reason, dtype=self.rank_dtype)
+        for j, source in enumerate(sources):
+            code = out.codes[j, rows]
+            self._block_codes(j, source, rows, code, present)
+            index = code.astype(np.intp)
+            self.points[j].take(index, out=pts, mode="clip")
+            np.add(total, pts, out=total)
+            self.ranks[j].take(index, out=rank, mode="clip")
+            _insert(top, rank, spare)
+        # score = offset - factor * logit, so the logit (and PD) follow from the points:
+        # pd = 1 / (1 + exp(-(offset - total) / factor)), the reference's operations in its order.
+        np.subtract(scaling.offset, total, out=p)
+        np.divide(p, scaling.factor, out=p)
+        np.negative(p, out=p)
+        np.exp(p, out=p)
+        np.add(p, 1.0, out=p)
+        np.divide(1.0, p, out=p)
+        for r in range(REASONS):
+            self.rank_feature.take(top[r], out=out.reason_idx[r, rows], mode="clip")
+            self.rank_loss.take(top[r], out=out.reason_loss[r, rows], mode="clip")
+
+    def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
+        """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most
+        ``MAX_BLOCK`` (a block's working set stays in the L2 cache), on ``threads`` threads
+        (default ``THREADS``) when there are at least ``PARALLEL_MIN_ROWS`` rows."""
+        sources = [self.source(j, column(name)) for j, name in enumerate(self.names)]
+        return self.score_sources(sources, n, card, threads)
+
+    def score_sources(self, sources: list, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
+        out = _Output(len(self.bins), n, self.code_dtype)
+        threads = (THREADS if threads is None else threads) if n >= PARALLEL_MIN_ROWS else 1
         blocks = max(-(-n // MAX_BLOCK), 1)
-        width = max(-(-n // blocks), 1)  # ceil(n / blocks) rows each
-        pts = np.empty(width)
-        rank, spare = np.empty(width, dtype=self.rank_dtype), np.empty(width, dtype=self.rank_dtype)
-        smallest = np.empty((REASONS, width), dtype=self.rank_dtype)
-        for start in range(0, n, width):
-            rows = slice(start, min(start + width, n))
-            size = rows.stop - start
-            total, p, top = raw[rows], pd_[rows], smallest[:, :size]
-            top.fill(self.no_reason)
-            for j in range(k):
-                code = codes[j, rows].astype(np.intp)
-                self.points[j].take(code, out=pts[:size], mode="clip")
-                np.add(total, pts[:size], out=total)
-                self.ranks[j].take(code, out=rank[:size], mode="clip")
-                _insert(top, rank[:size], spare[:size])
-            # score = offset - factor * logit, so the logit (and PD) follow from the points:
-            # pd = 1 / (1 + exp(-(offset - total) / factor)), the reference's operations in its order.
-            np.subtract(scaling.offset, total, out=p)
-            np.divide(p, scaling.factor, out=p)
-            np.negative(p, out=p)
-            np.exp(p, out=p)
-            np.add(p, 1.0, out=p)
-            np.divide(1.0, p, out=p)
-            for r in range(REASONS):
-                self.rank_feature.take(top[r], out=reason_idx[r, rows], mode="clip")
-                self.rank_loss.take(top[r], out=reason_loss[r, rows], mode="clip")
-        return raw, pd_, reason_idx.T, reason_loss.T
+        blocks = -(-blocks // threads) * threads  # a multiple of the threads, so they finish together
+        width = max(-(-n // blocks), 1)
+        ranges = [slice(start, min(start + width, n)) for start in range(0, n, width)]
 
-    def score(self, column: Columns, n: int, card: "Scorecard") -> ScoreResult:
-        codes = self.bin_codes(column, n)
-        raw, pd_, reason_idx, reason_loss = self.score_codes(codes, card.base_points, card.scaling)
-        codes -= 1
-        return ScoreResult(score=np.rint(raw).astype(int), raw_score=raw, pd=pd_, reason_idx=reason_idx,
-                           reason_loss=reason_loss, bin_idx=codes.T)
+        def run(rows: slice) -> None:
+            self._score_block(sources, rows, out, card.base_points, card.scaling)
+
+        if threads > 1 and len(ranges) > 1:
+            list(_executor(threads).map(run, ranges))
+        else:
+            for rows in ranges:
+                run(rows)
+        out.codes -= 1
+        return ScoreResult(score=np.rint(out.raw).astype(int), raw_score=out.raw, pd=out.pd,
+                           reason_idx=out.reason_idx.T, reason_loss=out.reason_loss.T, bin_idx=out.codes.T)
+
+
+class _Output:
+    """The arrays every block writes its rows into."""
+
+    def __init__(self, k: int, n: int, code_dtype):
+        self.codes = np.empty((k, n), dtype=code_dtype)
+        self.raw, self.pd = np.empty(n), np.empty(n)
+        self.reason_idx, self.reason_loss = np.empty((REASONS, n), dtype=np.int64), np.empty((REASONS, n))
+
+
+_EXECUTOR: Optional[tuple[int, int, ThreadPoolExecutor]] = None
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """This process's scoring threads (made afresh in a forked child: threads do not survive a fork)."""
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR[:2] != (os.getpid(), threads):
+        _EXECUTOR = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="scoring"))
+    return _EXECUTOR[2]
 
 
 def _insert(top: np.ndarray, rank: np.ndarray, spare: np.ndarray) -> None:
