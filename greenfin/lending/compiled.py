@@ -17,18 +17,14 @@
   per feature, so its reasons are its four smallest ranks, kept while the features are added
   up by a small sorting network of vector minima and maxima on uint8.
 
-Each raw column is prepared once (the part that holds the GIL): numbers as float64, text as
-codes of its distinct values. The rows then go in blocks, each block's codes, points, PD and
-reasons computed together while they sit in the L2 cache; numpy releases the GIL in its loops,
-so the blocks of a large batch run on several threads, as the BLAS under scikit-learn's
-``predict_proba`` does. The costly step left is turning Python objects into numbers: hashing
-text cells (about 30 ns a cell) and unboxing object-dtype numbers (about 12 ns a cell). Typed
-columns (float64 with NaN, pandas Categorical) skip it.
+Each raw column is prepared once: numbers as float64, text as codes of its distinct values.
+The rows then go in blocks (``_score_block``), each block's codes, points, PD and reasons
+computed together while they sit in the L2 cache. The costly step left is turning Python
+objects into numbers: hashing text cells (about 30 ns a cell) and unboxing object-dtype
+numbers (about 12 ns a cell). Typed columns (float64 with NaN, pandas Categorical) skip it.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
@@ -42,9 +38,6 @@ if TYPE_CHECKING:
 REASONS = 4
 MIN_REASON_LOSS = 0.5  # points lost below this are not reported
 MAX_BLOCK = 32_768  # rows per block in step 2, so its working set (< 1 MB) stays in the L2 cache
-# Blocks of a large batch run on this many threads; one application is scored inline.
-THREADS = max(1, min(4, os.cpu_count() or 1))
-PARALLEL_MIN_ROWS = 16_384
 
 # A column getter: the raw values of a feature (pandas Series, numpy array), or None when absent.
 Columns = Callable[[str], Optional[object]]
@@ -137,41 +130,23 @@ class CompiledScorecard:
             np.add(total, pts, out=total)
             self.ranks[j].take(index, out=rank, mode="clip")
             _insert(top, rank, spare)
-        # score = offset - factor * logit, so the logit (and PD) follow from the points:
-        # pd = 1 / (1 + exp(-(offset - total) / factor)), the reference's operations in its order.
-        np.subtract(scaling.offset, total, out=p)
-        np.divide(p, scaling.factor, out=p)
-        np.negative(p, out=p)
-        np.exp(p, out=p)
-        np.add(p, 1.0, out=p)
-        np.divide(1.0, p, out=p)
+        _pd(total, p, scaling)
         for r in range(REASONS):
             self.rank_feature.take(top[r], out=out.reason_idx[r, rows], mode="clip")
             self.rank_loss.take(top[r], out=out.reason_loss[r, rows], mode="clip")
 
-    def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
+    def score(self, column: Columns, n: int, card: "Scorecard") -> ScoreResult:
         """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most
-        ``MAX_BLOCK`` (a block's working set stays in the L2 cache), on ``threads`` threads
-        (default ``THREADS``) when there are at least ``PARALLEL_MIN_ROWS`` rows."""
+        ``MAX_BLOCK`` (a block's working set stays in the L2 cache)."""
         sources = [self.source(j, column(name)) for j, name in enumerate(self.names)]
-        return self.score_sources(sources, n, card, threads)
+        return self.score_sources(sources, n, card)
 
-    def score_sources(self, sources: list, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
+    def score_sources(self, sources: list, n: int, card: "Scorecard") -> ScoreResult:
         out = _Output(len(self.bins), n, self.code_dtype)
-        threads = (THREADS if threads is None else threads) if n >= PARALLEL_MIN_ROWS else 1
         blocks = max(-(-n // MAX_BLOCK), 1)
-        blocks = -(-blocks // threads) * threads  # a multiple of the threads, so they finish together
         width = max(-(-n // blocks), 1)
-        ranges = [slice(start, min(start + width, n)) for start in range(0, n, width)]
-
-        def run(rows: slice) -> None:
-            self._score_block(sources, rows, out, card.base_points, card.scaling)
-
-        if threads > 1 and len(ranges) > 1:
-            list(_executor(threads).map(run, ranges))
-        else:
-            for rows in ranges:
-                run(rows)
+        for start in range(0, n, width):
+            self._score_block(sources, slice(start, min(start + width, n)), out, card.base_points, card.scaling)
         out.codes -= 1
         return ScoreResult(score=np.rint(out.raw).astype(int), raw_score=out.raw, pd=out.pd,
                            reason_idx=out.reason_idx.T, reason_loss=out.reason_loss.T, bin_idx=out.codes.T)
@@ -186,15 +161,15 @@ class _Output:
         self.reason_idx, self.reason_loss = np.empty((REASONS, n), dtype=np.int64), np.empty((REASONS, n))
 
 
-_EXECUTOR: Optional[tuple[int, int, ThreadPoolExecutor]] = None
-
-
-def _executor(threads: int) -> ThreadPoolExecutor:
-    """This process's scoring threads (made afresh in a forked child: threads do not survive a fork)."""
-    global _EXECUTOR
-    if _EXECUTOR is None or _EXECUTOR[:2] != (os.getpid(), threads):
-        _EXECUTOR = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="scoring"))
-    return _EXECUTOR[2]
+def _pd(total: np.ndarray, p: np.ndarray, scaling: "Scaling") -> None:
+    """score = offset - factor * logit, so the logit (and PD) follow from the points:
+    pd = 1 / (1 + exp(-(offset - total) / factor)), the reference's operations in its order."""
+    np.subtract(scaling.offset, total, out=p)
+    np.divide(p, scaling.factor, out=p)
+    np.negative(p, out=p)
+    np.exp(p, out=p)
+    np.add(p, 1.0, out=p)
+    np.divide(1.0, p, out=p)
 
 
 def _insert(top: np.ndarray, rank: np.ndarray, spare: np.ndarray) -> None:

@@ -193,20 +193,21 @@ def test_wide_cards_use_int16_codes_and_uint16_ranks():
     assert_same(scorecard.score_frame(frame), reference_score_frame(scorecard, frame))
 
 
-def test_large_batches_score_on_threads_in_blocks_exactly_as_one_block():
-    """Above PARALLEL_MIN_ROWS the rows go in blocks on several threads: the same numbers as
-    one thread, a single application, and the reference (on a sample of rows)."""
+def test_large_batches_in_unequal_blocks_score_as_the_reference():
+    """More rows than one block holds: each block's codes, points and reasons land in its rows."""
     from greenfin.lending import compiled as fast_path
 
     scorecard = card()
-    n = fast_path.PARALLEL_MIN_ROWS + 4321  # blocks of unequal edges
+    n = 2 * fast_path.MAX_BLOCK + 4321
     frame = generate_book(n, seed=13)
     frame.loc[::9, "eco_colour"] = None
-    compiled = scorecard.compiled()
-    columns = lambda name: frame[name] if name in frame else None  # noqa: E731
-    threaded = compiled.score(columns, n, scorecard, threads=3)
-    assert_same(threaded, compiled.score(columns, n, scorecard, threads=1))
+    frame.loc[::7, "annual_income"] = None
+    frame["sector"] = frame["sector"].astype("category")
+    del frame["township"]  # an absent feature
+    result = scorecard.score_frame(frame)
     sample = frame.iloc[::97]
     ref = reference_score_frame(scorecard, sample)
     for name in RESULT_FIELDS:
-        assert np.array_equal(getattr(threaded, name)[::97], getattr(ref, name)), name
+        assert np.array_equal(getattr(result, name)[::97], getattr(ref, name)), name
+    tail = frame.iloc[-50:]
+    assert_same(scorecard.score_frame(tail), reference_score_frame(scorecard, tail))
