@@ -11,6 +11,8 @@ COMPILED := $(CATALOGUES:.po=.mo)
 APT_PACKAGES := chromium zbar-tools libzbar0 poppler-utils fonts-wqy-microhei fonts-noto-cjk
 WORKERS ?= 4
 RQ_WORKERS ?= 2
+PUBLIC_WORKERS ?= 0
+PUBLIC_BIND ?= 127.0.0.1:8001
 
 .PHONY: demo test install install-dev translations system-deps serve messages bench clean
 
@@ -60,6 +62,8 @@ serve: install translations
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL"; exit 2; }
 	$(FLASK) db upgrade heads
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker & done; \
+	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
+	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true
 
 messages: install

@@ -1,8 +1,9 @@
 """Scan page benchmark: requests per second under gunicorn (2 workers) on PostgreSQL.
 
-Prints JSON. In one run, against one gunicorn server on a throwaway PostgreSQL database
-(2 workers with the rest of production's settings from gunicorn.conf.py: gthread workers of
-4 threads; worker recycling off, so no worker boots again in the middle of a round):
+Prints JSON. In one run, on a throwaway PostgreSQL database, against a gunicorn server of 2
+workers with the public pool's settings (docs/deploy.md: gthread workers of one thread, the
+rest from gunicorn.conf.py; worker recycling off, so no worker boots again in the middle of
+a round), then again with the staff pool's (gunicorn.conf.py's 4 threads a worker):
 - the baseline: a trivial public route (``/bench/ping``) added to the same app, so it
   pays the same request overhead (security hooks, i18n) but touches no data;
 - the GS1 Digital Link scan route, cycling over many labels, every scan recorded.
@@ -164,6 +165,46 @@ def wait_ready(proc) -> None:
     raise SystemExit("gunicorn did not start")
 
 
+def run_server(paths: list[str], threads: int, args) -> dict:
+    """gunicorn with 2 workers of ``threads`` threads: interleaved rounds of the two routes."""
+    from sqlalchemy import create_engine, text
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "--threads", str(threads),
+         "--max-requests", "0",  # no worker recycling mid-round: a restart is noise, not scan cost
+         "-b", f"127.0.0.1:{PORT}", "--pythonpath",
+         f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning", "scan:bench_app()"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_ready(proc)
+        measure(["/bench/ping"], 1, args.clients)  # warm both workers
+        measure(paths, 1, args.clients)
+        engine = create_engine(os.environ["DATABASE_URL"])
+        with engine.connect() as conn:
+            before = conn.execute(text("select count(*) from trace_scans")).scalar()
+        # Interleaved rounds: the machine's load changes from second to second, so each
+        # round compares the two routes over neighbouring intervals; the median ratio is reported.
+        rounds = []
+        for _ in range(args.rounds):
+            trivial = measure(["/bench/ping"], args.seconds, args.clients)
+            scan = measure(paths, args.seconds, args.clients)
+            rounds.append({"trivial_per_s": trivial["requests_per_s"], "scan_per_s": scan["requests_per_s"],
+                           "scan_requests": scan["requests"], "errors": trivial["errors"] + scan["errors"],
+                           "ratio": round(scan["requests_per_s"] / trivial["requests_per_s"], 3)})
+        with engine.connect() as conn:
+            recorded = conn.execute(text("select count(*) from trace_scans")).scalar() - before
+        engine.dispose()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    middle = len(rounds) // 2
+    return {"threads_per_worker": threads, "rounds": rounds,
+            "scan_requests_answered": sum(r["scan_requests"] for r in rounds), "scans_recorded": recorded,
+            "median_trivial_per_s": sorted(r["trivial_per_s"] for r in rounds)[middle],
+            "median_scan_per_s": sorted(r["scan_per_s"] for r in rounds)[middle],
+            "median_ratio": sorted(r["ratio"] for r in rounds)[middle], "target_ratio": 0.5}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=4)
@@ -178,50 +219,16 @@ def main() -> None:
     os.environ["DATABASE_URL"] = reset_database()
     try:
         paths = prepare(args.labels)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
-             "--max-requests", "0",  # no worker recycling mid-round: a restart is noise, not scan cost
-             "-b", f"127.0.0.1:{PORT}", "--pythonpath",
-             f"{ROOT},{ROOT / 'bench'}", "--log-level", "warning", "scan:bench_app()"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_ready(proc)
-            measure(["/bench/ping"], 1, args.clients)  # warm both workers
-            measure(paths, 1, args.clients)
-            from sqlalchemy import create_engine, text
-
-            engine = create_engine(os.environ["DATABASE_URL"])
-            with engine.connect() as conn:
-                before = conn.execute(text("select count(*) from trace_scans")).scalar()
-            # Interleaved rounds: the machine's load changes from second to second, so each
-            # round compares the two routes over neighbouring intervals; the median ratio is reported.
-            rounds = []
-            for _ in range(args.rounds):
-                trivial = measure(["/bench/ping"], args.seconds, args.clients)
-                scan = measure(paths, args.seconds, args.clients)
-                rounds.append({"trivial_per_s": trivial["requests_per_s"], "scan_per_s": scan["requests_per_s"],
-                               "scan_requests": scan["requests"], "errors": trivial["errors"] + scan["errors"],
-                               "ratio": round(scan["requests_per_s"] / trivial["requests_per_s"], 3)})
-            with engine.connect() as conn:
-                recorded = conn.execute(text("select count(*) from trace_scans")).scalar() - before
-            engine.dispose()
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+        # The public pool serves the scan route in production (docs/deploy.md): one thread a
+        # worker. The staff pool (gunicorn.conf.py's default, 4 threads) for comparison.
+        servers = {"public_pool": run_server(paths, 1, args), "staff_pool": run_server(paths, 4, args)}
     finally:
         drop_database()
-    ratios = sorted(r["ratio"] for r in rounds)
     print(json.dumps({
         "benchmark": "scan page under gunicorn (2 gthread workers, gunicorn.conf.py) on PostgreSQL",
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "clients": args.clients, "seconds_per_measure": args.seconds, "labels": len(paths),
-        "rounds": rounds,
-        "scan_requests_answered": sum(r["scan_requests"] for r in rounds),
-        "scans_recorded": recorded,
-        "median_trivial_per_s": sorted(r["trivial_per_s"] for r in rounds)[len(rounds) // 2],
-        "median_scan_per_s": sorted(r["scan_per_s"] for r in rounds)[len(rounds) // 2],
-        "median_ratio": ratios[len(ratios) // 2],
-        "target_ratio": 0.5,
+        **servers,
     }, indent=2, ensure_ascii=False))
 
 

@@ -1,6 +1,9 @@
 """Chinese first, English one click away."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
@@ -20,10 +23,16 @@ LAND_COVER_LABELS = {"forest": _l("Forest"), "orchard": _l("Orchard"), "farmland
 KIND_LABELS = {"firm": _l("Firm"), "organisation": _l("Organisation"), "individual": _l("Individual")}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
     wanted = request.args.get("lang") or request.cookies.get(COOKIE)
-    return wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _parsed(wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@lru_cache(maxsize=None)
+def _parsed(identifier: str) -> Locale:
+    """Flask-Babel takes a Locale as it is; parsing the same two names on every request costs."""
+    return Locale.parse(identifier)
 
 
 def init_i18n(app: Flask) -> None:

@@ -231,15 +231,21 @@ class Label(db.Model):
 
 
 class Scan(db.Model):
-    """A consumer's scan of a label. Insert-only."""
+    """A consumer's scan of a label. Insert-only.
+
+    ``label_id`` and ``lot_id`` are indexed but carry no foreign key: every scan is written by the
+    scan path right after finding its label in the same transaction, and labels and lots are never
+    deleted. A foreign key would make each insert lock the label's and the lot's rows (FOR KEY
+    SHARE), so every scan of a lot would queue on one row (migration trace_0003).
+    """
 
     __tablename__ = "trace_scans"
     __table_args__ = (Index("ix_trace_scans_label_time", "label_id", "scanned_at"),
                       Index("ix_trace_scans_lot_time", "lot_id", "scanned_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    label_id: Mapped[Optional[int]] = mapped_column(ForeignKey("trace_labels.id"))
-    lot_id: Mapped[Optional[int]] = mapped_column(ForeignKey("trace_lots.id"))
+    label_id: Mapped[Optional[int]] = mapped_column()
+    lot_id: Mapped[Optional[int]] = mapped_column()
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     verdict: Mapped[str] = mapped_column(String(16))
     reason: Mapped[Optional[str]] = mapped_column(String(32))
