@@ -348,7 +348,11 @@ def report_detail(pool_id, month):
 def report_pdf(pool_id, month):
     pool = services.get_pool(pool_id)
     report = reporting.get_report(pool, month)
-    body = servicer_report_pdf(pool, report, reporting.history(pool, month))
+    return _report_pdf(pool, month, report, reporting.history(pool, month))
+
+
+def _report_pdf(pool, month: str, report, history) -> Response:
+    body = servicer_report_pdf(pool, report, history)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
 
@@ -403,9 +407,7 @@ def disclosure_report(pool_id, month):
 def disclosure_report_pdf(pool_id, month):
     pool = disclosure.get_disclosed_pool(pool_id)
     report = disclosure.get_disclosed_report(pool, month)
-    body = servicer_report_pdf(pool, report, disclosure.report_history(pool, month))
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
+    return _report_pdf(pool, month, report, disclosure.report_history(pool, month))
 
 
 @bp.context_processor
