@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Optional
 from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, insert, or_, select, text
+from sqlalchemy import Select, and_, func, insert, or_, select
 
 from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, validate_gs1_ai82
 from greenfin.core.models import Parcel, Party

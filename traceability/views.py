@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, stream_with_context, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
