@@ -3,13 +3,14 @@
 Prints one JSON line:
 - ``batch``: 100,000 synthetic applicants in a typed table (numbers float64 with NaN, text as
   pandas Categorical) scored end to end (raw values -> bins -> points, PD and four reason
-  codes) against, in the same run, the bare scikit-learn model's ``predict_proba`` on the
-  already-prepared WoE matrix (on the BLAS's threads); ``ratio`` = end-to-end rate / bare
-  rate (target >= 0.5). Best of five runs each, by wall and by CPU time; the load average is
-  printed because this machine is shared. Beside it, in the same run: ``python_objects``, the
-  book as ``generate_book`` makes it (object columns of Python numbers and None, Python ``str``
-  text); ``reference_per_s``, the scoring path before the compiled arrays (``tests/lending/reference.py``); ``steps_ms``, preparing
-  the columns (typed / Python objects) and scoring the rows.
+  codes; one block a core on as many threads) against, in the same run, the bare scikit-learn
+  model's ``predict_proba`` on the already-prepared WoE matrix (on the BLAS's threads);
+  ``ratio`` = end-to-end rate / bare rate (target >= 0.5). Best of five runs each, by wall and
+  by CPU time; the load average is printed because this machine is shared. Beside it, in the
+  same run: ``one_thread``; ``python_objects``, the book as ``generate_book`` makes it (object
+  columns of Python numbers and None, Python ``str`` text); ``reference_per_s``, the scoring
+  path before the compiled arrays (``tests/lending/reference.py``); ``steps_ms``, preparing the
+  columns (typed / Python objects) and scoring the rows.
 - ``api``: p50/p99 latency of ``POST /api/v1/lending/applications/<id>/score`` (champion and
   no challengers) through the Flask test client on a migrated SQLite file.
 """
@@ -57,6 +58,8 @@ def batch(card) -> dict:
     compiled = card.compiled()
     end_to_end, end_to_end_cpu = best_of(lambda: card.score_frame(applicants))
     bare, bare_cpu = best_of(lambda: card.model.predict_proba(matrix))
+    one_thread, _cpu = best_of(lambda: compiled.score_sources(
+        [compiled.source(j, applicants[n]) for j, n in enumerate(compiled.names)], N, card, threads=1))
     objects, _cpu = best_of(lambda: card.score_frame(book))
     reference, _cpu = best_of(lambda: reference_score_frame(card, book), runs=3)
     sources = [compiled.source(j, applicants[name]) for j, name in enumerate(compiled.names)]
@@ -64,6 +67,7 @@ def batch(card) -> dict:
             "end_to_end_per_s": round(N / end_to_end), "bare_predict_proba_per_s": round(N / bare),
             "ratio": round(bare / end_to_end, 3), "ratio_cpu_time": round(bare_cpu / max(end_to_end_cpu, 1e-9), 3),
             "target_ratio": 0.5, "load_average_1min": round(os.getloadavg()[0], 2),
+            "one_thread": {"end_to_end_per_s": round(N / one_thread), "ratio": round(bare / one_thread, 3)},
             "python_objects": {"end_to_end_per_s": round(N / objects), "ratio": round(bare / objects, 3)},
             "reference_per_s": round(N / reference),
             "steps_ms": {

@@ -416,7 +416,7 @@ class ScoreResult:
     score: np.ndarray  # rounded points (int)
     raw_score: np.ndarray
     pd: np.ndarray
-    reason_idx: np.ndarray  # (n, 4) feature index, -1 = none
+    reason_idx: np.ndarray  # (n, 4) feature index (small ints from the fast path), -1 = none
     reason_loss: np.ndarray  # (n, 4) points lost
     bin_idx: np.ndarray  # (n, k) bin per feature, -1 = missing (small ints from the fast path)
 

@@ -211,3 +211,16 @@ def test_large_batches_in_unequal_blocks_score_as_the_reference():
         assert np.array_equal(getattr(result, name)[::97], getattr(ref, name)), name
     tail = frame.iloc[-50:]
     assert_same(scorecard.score_frame(tail), reference_score_frame(scorecard, tail))
+
+
+def test_large_batches_on_threads_score_exactly_as_on_one():
+    """From PARALLEL_MIN_ROWS rows on, one block a thread: the same numbers as one thread."""
+    from greenfin.lending import compiled as fast_path
+
+    scorecard = card()
+    n = fast_path.PARALLEL_MIN_ROWS + 17
+    frame = generate_book(n, seed=21)
+    frame.loc[::5, "debt_to_income"] = None
+    compiled = scorecard.compiled()
+    columns = lambda name: frame[name] if name in frame else None  # noqa: E731
+    assert_same(compiled.score(columns, n, scorecard, threads=3), compiled.score(columns, n, scorecard, threads=1))
