@@ -10,16 +10,8 @@ from greenfin.extensions import rollback
 
 
 def error_lines(exc: DomainError) -> list[str]:
-    """``error: <message>`` and one indented line per bad field.
-
-    ``ValidationFailed`` appends the field details to its message ("Invalid input (cpr: ...)");
-    they are printed once, on their own lines, not again after the message.
-    """
-    details = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.errors.items())
-    message = exc.message
-    if details and message.endswith(f" ({details})"):
-        message = message[: -len(details) - 3]
-    return [f"error: {message}"] + [f"  {field}: {'; '.join(messages)}" for field, messages in exc.errors.items()]
+    """``error: <summary>`` and one indented line per bad field (each detail once)."""
+    return [f"error: {exc.summary}"] + [f"  {field}: {'; '.join(messages)}" for field, messages in exc.errors.items()]
 
 
 def fail(exc: DomainError) -> NoReturn:

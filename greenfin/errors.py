@@ -33,6 +33,7 @@ class DomainError(Exception):
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
+        self.summary = message  # the message without per-field details (ValidationFailed adds them)
         self.errors = errors or {}
         if code:
             self.code = code
@@ -45,10 +46,15 @@ class ValidationFailed(DomainError):
     code = "validation_error"
 
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None, code: str | None = None):
+        summary = message
         if errors:
             details = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
-            message = f"{message} ({details})" if not message.endswith(details) else message
+            if message.endswith(f" ({details})"):
+                summary = message[: -len(details) - 3]
+            else:
+                message = f"{message} ({details})"
         super().__init__(message, errors, code)
+        self.summary = summary
 
     @classmethod
     def field(cls, field: str, message: str) -> "ValidationFailed":

@@ -49,7 +49,7 @@ def _errors_text(exc: DomainError) -> list[str]:
 
 def _flash_error(exc: DomainError) -> None:
     db.session.rollback()
-    flash(_(exc.message) + (" — " + " · ".join(_errors_text(exc)) if exc.errors else ""), "error")
+    flash(_(exc.summary) + (" — " + " · ".join(_errors_text(exc)) if exc.errors else ""), "error")
 
 
 # ---------------------------------------------------------------- pools

@@ -154,3 +154,12 @@ def test_projection_page_from_a_chosen_cut(client, create_user, login, seeded):
     page = client.get(f"/pools/{pool.id}/projection?cut_id={cut.id}&cpr=0.05")
     assert page.status_code == 200 and f"#{cut.seq}".encode() in page.data
     assert client.get(f"/pools/{pool.id}/projection?cut_id=99999").status_code == 422
+
+
+def test_a_refused_change_is_flashed_once_in_the_page_language(client, create_user, login, seeded):
+    pool, _cut, loans = seeded
+    login(create_user("loan_officer"))
+    response = client.post(f"/pools/{pool.id}/loans/{loans[0].id}/remove", data={"reason": ""},
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "输入无效 — reason:" in html and html.count("reason:") == 1
