@@ -118,14 +118,14 @@ class CompiledScorecard:
             table.take(codes[rows], out=out, mode="wrap")
         else:
             x = source[rows]
-            # 1 where present, 0 where NaN; then + the number of edges <= x (NaN compares false).
-            # With int8 codes the comparisons' bytes are added as int8 (no casting loop).
-            same_size = out.dtype.itemsize == 1
-            np.equal(x, x, out=out.view(np.bool_) if same_size else present)
-            if not same_size:
+            if out.dtype == np.int8:  # the comparisons' bytes are added as int8: no casting loop
+                np.equal(x, x, out=out.view(np.bool_))  # 1 where present, 0 where NaN
+                step = present.view(np.int8)
+            else:
+                np.equal(x, x, out=present)
                 np.copyto(out, present)
-            step = present.view(out.dtype) if same_size else present
-            for edge in self.edges[j]:
+                step = present
+            for edge in self.edges[j]:  # + the number of edges <= x (NaN compares false)
                 np.greater_equal(x, edge, out=present)
                 np.add(out, step, out=out, casting="unsafe")
 
