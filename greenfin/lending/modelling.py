@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections import defaultdict
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import pandas as pd
 from sqlalchemy import Select, select
@@ -219,18 +216,19 @@ def scoring_model(version: Optional[str] = None) -> ModelVersion:
     return model
 
 
-def read_applicants(path: str, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
-    """Read an applicants CSV and check that it carries every feature column of ``model``.
+def read_applicants(source: str | bytes, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
+    """Read an applicants CSV (a path or an upload's bytes) and check that it carries every
+    feature column of ``model``.
 
     Raises ValidationFailed on the field ``file``, naming the problem: unreadable (code
     ``unreadable_csv``), no rows, or the feature columns it lacks (code ``missing_columns``).
     """
-    from greenfin.lending.scorecard import TrainingError, read_csv
+    from greenfin.lending.scorecard import TrainingError, csv_label, read_csv
 
     try:
-        frame = read_csv(path)
+        frame = read_csv(source)
     except TrainingError as exc:
-        detail = str(exc).replace(str(path), name or "the file", 1)
+        detail = str(exc).replace(csv_label(source), name or "the file", 1)
         raise ValidationFailed("Unreadable CSV", {"file": [detail]}, code="unreadable_csv") from None
     if frame.empty:
         raise ValidationFailed("Empty CSV", {"file": [N_("has no rows")]})
@@ -244,21 +242,9 @@ def read_applicants(path: str, model: ModelVersion, name: Optional[str] = None) 
     return frame
 
 
-def score_applicants(path: str, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
+def score_applicants(source: str | bytes, model: ModelVersion, name: Optional[str] = None) -> pd.DataFrame:
     """Batch-score an applicants CSV: its columns plus ``score, pd, reason_1..4, reason_1..4_text``."""
-    return score_csv(read_applicants(path, model, name), model)
-
-
-@contextmanager
-def _as_file(data: bytes) -> Iterator[str]:
-    """The bytes of an upload as a temporary file (the CSV reader retries encodings from the start)."""
-    handle, path = tempfile.mkstemp(suffix=".csv", prefix="greenfin-score-")
-    try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
-        yield path
-    finally:
-        os.unlink(path)
+    return score_csv(read_applicants(source, model, name), model)
 
 
 def create_score_batch(data: bytes, filename: str, version: Optional[str] = None) -> ScoreBatch:
@@ -281,8 +267,7 @@ def create_score_batch(data: bytes, filename: str, version: Optional[str] = None
     if errors:
         raise ValidationFailed("Invalid score batch", errors)
     model = model or scoring_model()
-    with _as_file(data) as path:
-        frame = read_applicants(path, model, name)
+    frame = read_applicants(data, model, name)
     user = current_actor()
     batch = ScoreBatch(filename=name, model_id=model.id, rows=len(frame), input=data,
                        input_sha256=hashlib.sha256(data).hexdigest(), created_by_id=user.id if user else None)
@@ -306,8 +291,7 @@ def score_batch_query() -> Select:
 
 def score_batch_frame(batch: ScoreBatch) -> pd.DataFrame:
     """The scored rows of a batch, from its stored upload (what ``lending score`` writes)."""
-    with _as_file(batch.input) as path:
-        return score_applicants(path, batch.model, batch.filename)
+    return score_applicants(batch.input, batch.model, batch.filename)
 
 
 def finish_score_batch(batch: ScoreBatch, rows: int) -> ScoreBatch:

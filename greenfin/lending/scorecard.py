@@ -694,10 +694,17 @@ def psi(expected: list[float], actual: list[float], eps: float = 1e-4) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def read_csv(path: str) -> pd.DataFrame:
-    """Read a loan-book CSV leniently: every cell as text, BOMs, GB18030 and odd separators tolerated."""
+def csv_label(path: str | bytes) -> str:
+    """How read_csv's errors name their input."""
+    return "the file" if isinstance(path, bytes) else str(path)
+
+
+def read_csv(path: str | bytes) -> pd.DataFrame:
+    """Read a loan-book CSV (a path, or an upload's bytes) leniently: every cell as text, BOMs,
+    GB18030 and odd separators tolerated."""
     def attempt(encoding: str) -> pd.DataFrame:
-        return pd.read_csv(path, dtype=str, keep_default_na=True, sep=None, engine="python", encoding=encoding,
+        source = io.BytesIO(path) if isinstance(path, bytes) else path  # each attempt from the start
+        return pd.read_csv(source, dtype=str, keep_default_na=True, sep=None, engine="python", encoding=encoding,
                            on_bad_lines="skip")
 
     try:
@@ -706,6 +713,6 @@ def read_csv(path: str) -> pd.DataFrame:
         except UnicodeDecodeError:
             return attempt("gb18030")
     except (pd.errors.EmptyDataError, csv.Error) as exc:
-        raise TrainingError(f"{path} is empty or not a CSV ({exc})")
+        raise TrainingError(f"{csv_label(path)} is empty or not a CSV ({exc})")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise TrainingError(f"{path} cannot be read as a CSV ({exc})")
+        raise TrainingError(f"{csv_label(path)} cannot be read as a CSV ({exc})")
