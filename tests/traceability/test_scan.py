@@ -9,10 +9,14 @@ from traceability import services
 from traceability.models import Scan
 
 
+def label_path(uri):
+    parts = urlsplit(uri)
+    return parts.path + "?" + parts.query
+
+
 def first_label_path(batch):
     uri, serial = next(services.iter_batch_labels(batch))
-    parts = urlsplit(uri)
-    return parts.path + "?" + parts.query, serial
+    return label_path(uri), serial
 
 
 def scans_count():
@@ -46,8 +50,7 @@ def test_repeat_scan_says_how_often_and_since_when(client, create_lot, issue_lab
 def test_repeat_scan_page_names_count_first_time_and_region_in_both_languages(client, create_lot, issue_labels):
     lot = create_lot()
     batch = issue_labels(lot, 2)
-    (path, serial), (other_path, _other) = [(urlsplit(u).path + "?" + urlsplit(u).query, s)
-                                            for u, s in services.iter_batch_labels(batch)]
+    (path, serial), (other_path, _other) = [(label_path(u), s) for u, s in services.iter_batch_labels(batch)]
     client.get(path, headers={"X-Geo-Region": "<b>上饶</b>"})
     first = db.session.scalar(select(Scan.scanned_at).where(Scan.label_id.is_not(None)))
     when = services._as_utc(first).astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
