@@ -15,7 +15,14 @@
   attribute gets a global rank, by points lost (descending) then feature (ascending), which is
   the reference order (repeated maximum, the first feature wins ties). Each row holds one rank
   per feature, so its reasons are its four smallest ranks, kept while the features are added
-  up by a small sorting network of vector minima and maxima on uint8.
+  up by a small sorting network of vector minima and maxima on uint8. The result keeps the
+  ranks (``ScoreResult.reason_rank``); a rank names its feature, bin and points lost.
+
+A table look-up (``take``) is the costly vector step (about 1 ns a row, whatever the table), so
+each is done once: a numeric feature's rank comes from the same comparisons that count its
+code (rank = rank of the missing code + a step for "present" + a step for each edge passed,
+modulo 256, so it is exact for any table), and a categorical feature reads its bin, points and
+rank with tables composed per category.
 
 Each raw column is prepared once: numbers as float64, text as codes of its distinct values.
 The rows then go in blocks (``_score_block``), each block's codes, points, PD and reasons
@@ -26,14 +33,15 @@ cells (about 30 ns a cell) and unboxing object-dtype numbers (about 12 ns a cell
 """
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 
-from greenfin.lending.scorecard import FeatureBins, ScoreResult, numeric_values
+from greenfin.lending.scorecard import FeatureBins, ScoreResult, numeric_values, on_grid
 
 if TYPE_CHECKING:
     from greenfin.lending.scorecard import Scaling, Scorecard
@@ -47,9 +55,19 @@ MAX_BLOCK = 32_768  # rows per block in step 2, so its working set (< 1 MB) stay
 # two threads on 25,000-row blocks 8.5 ms).
 PARALLEL_MIN_ROWS = 65_536
 THREADS = max(1, min(4, os.cpu_count() or 1))
+JOINT_TABLE_MAX = 512  # entries of a joint points table (4 KB: it stays in the L1 cache)
 
 # A column getter: the raw values of a feature (pandas Series, numpy array), or None when absent.
 Columns = Callable[[str], Optional[object]]
+
+
+class Categories(NamedTuple):
+    """A categorical feature's column, prepared: each row's distinct-value number (-1 missing,
+    which wraps to the last slot) and, per distinct value, its bin code and reason rank."""
+
+    values: np.ndarray
+    codes: np.ndarray
+    ranks: np.ndarray
 
 
 class CompiledScorecard:
@@ -59,7 +77,7 @@ class CompiledScorecard:
     non-negative ``take`` (the missing slot first); ``ScoreResult.bin_idx`` is code - 1.
     """
 
-    def __init__(self, bins: list[FeatureBins]):
+    def __init__(self, bins: list[FeatureBins], base_points: Optional[float] = None):
         self.bins = list(bins)
         self.names = [b.name for b in self.bins]
         self.numeric = [b.kind == "numeric" for b in self.bins]
@@ -78,20 +96,62 @@ class CompiledScorecard:
         if len(pairs) >= self.no_reason:
             raise ValueError("too many scorecard attributes for reason ranks")
         self.ranks = [np.full(len(t), self.no_reason, dtype=self.rank_dtype) for t in self.points]
-        # The feature of each rank (-1: none), in the smallest integers that hold a feature index.
+        # What each rank names: its feature (-1: none), bin code and points lost.
         self.rank_feature = np.full(self.no_reason + 1, -1, dtype=np.int8 if len(self.bins) < 127 else np.int32)
+        self.rank_code = np.zeros(self.no_reason + 1, dtype=np.int64)
         self.rank_loss = np.zeros(self.no_reason + 1)
         for rank, (_neg, j, i, lost) in enumerate(pairs):
             self.ranks[j][i] = rank
             self.rank_feature[rank] = j
+            self.rank_code[rank] = i
             self.rank_loss[rank] = lost
+        self.has_reasons = [bool((t != self.no_reason).any()) for t in self.ranks]
+        # A numeric feature's rank as steps (see the module's docstring), when codes and ranks are
+        # bytes: the rank of code 0, then what "present" and each edge passed add (mod 256).
+        # Numbers as numpy scalars: a Python number operand costs a ufunc call more than the work
+        # on a few thousand rows.
+        self.rank_steps: list[Optional[list]] = [None] * len(self.bins)
+        if self.code_dtype == np.int8 and self.rank_dtype == np.uint8:
+            for j, table in enumerate(self.ranks):
+                if self.numeric[j]:
+                    steps = [int(table[0])] + [int(d) % 256 for d in np.diff(table.astype(np.int64))]
+                    self.rank_steps[j] = [np.uint8(v) for v in steps]
+        # Each numeric feature's edges, with the rank step of passing it (0 without steps).
+        self.edge_steps = []
+        for j, steps in enumerate(self.rank_steps):
+            edges = [np.float64(e) for e in self.edges[j]]
+            self.edge_steps.append(list(zip(edges, steps[2:] if steps else [0] * len(edges))))
+        self.point_groups = self._point_groups(base_points)
+
+    def _point_groups(self, base_points: Optional[float]) -> list[tuple[list[int], np.ndarray, list]]:
+        """Features whose points are read together: (features, joint table, their sizes but the first).
+
+        Points on ``GRID`` add up exactly in any order, so several features' points can come from
+        one table of their sums, indexed by the features' codes together (one look-up instead of
+        one a feature); tables stay below ``JOINT_TABLE_MAX`` entries. A card whose points are not
+        on the grid (one trained before it) reads them one feature at a time in the card's order.
+        """
+        values = [base_points] + [v for table in self.points for v in table]
+        exact = (base_points is not None and all(on_grid(v) == v for v in values)
+                 and abs(base_points) + sum(float(np.abs(t).max()) for t in self.points) < 2.0 ** 16)
+        groups: list[list[int]] = []
+        for j, table in enumerate(self.points):
+            size = int(np.prod([len(self.points[i]) for i in groups[-1]])) if groups else 0
+            if exact and groups and size * len(table) <= JOINT_TABLE_MAX:
+                groups[-1].append(j)
+            else:
+                groups.append([j])
+        joint = []
+        for features in groups:
+            table = functools.reduce(np.add.outer, [self.points[j] for j in features]).ravel()
+            joint.append((features, table, [np.int16(len(self.points[j])) for j in features[1:]]))
+        return joint
 
     # -- step 1: each raw column once (the work that holds the GIL)
 
     def source(self, j: int, values):
         """What block coding needs of feature ``j``'s raw column: None (absent), float64 values
-        (numeric), or (table, codes) for a categorical feature: ``codes`` numbers each row's
-        distinct value (-1 missing) and ``table`` gives its bin code, missing in the last slot."""
+        (numeric), or ``Categories`` for a categorical feature."""
         if values is None:
             return None
         if self.numeric[j]:
@@ -100,55 +160,74 @@ class CompiledScorecard:
         array = values.array if isinstance(values, pd.Series) else None
         if isinstance(array, pd.Categorical) and array.categories.dtype.kind == "O":
             # Text categories: map each category once; the codes are already there (-1 = NaN).
-            table, codes = b.category_table(array.categories.to_numpy()), array.codes
+            table, numbers = b.category_table(array.categories.to_numpy()), array.codes
         else:
             raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            numbers, uniques = pd.factorize(raw, use_na_sentinel=True)
             table = b.category_table(uniques)
-        # A bin b becomes code b + 1 ("no bin" -1 becomes 0); factorize's -1 wraps to the last slot, 0.
-        return np.append(table + 1, 0).astype(self.code_dtype), codes
+        # A bin b becomes code b + 1 ("no bin" -1 becomes 0); missing (-1) wraps to the last slot, code 0.
+        codes = np.append(table + 1, 0)
+        return Categories(numbers, codes.astype(self.code_dtype), self.ranks[j].take(codes))
 
     # -- step 2: a block of rows: codes, points, PD and reason codes (numpy releases the GIL)
 
-    def _block_codes(self, j: int, source, rows: slice, out: np.ndarray, present: np.ndarray) -> None:
-        if source is None:
-            out.fill(0)
-        elif isinstance(source, tuple):
-            table, codes = source
-            table.take(codes[rows], out=out, mode="wrap")
-        else:
-            x = source[rows]
-            if out.dtype == np.int8:  # the comparisons' bytes are added as int8: no casting loop
-                np.equal(x, x, out=out.view(np.bool_))  # 1 where present, 0 where NaN
-                step = present.view(np.int8)
-            else:
-                np.equal(x, x, out=present)
-                np.copyto(out, present)
-                step = present
-            for edge in self.edges[j]:  # + the number of edges <= x (NaN compares false)
-                np.greater_equal(x, edge, out=present)
-                np.add(out, step, out=out, casting="unsafe")
-
     def _score_block(self, sources: list, rows: slice, out: "_Output", base_points: float,
                      scaling: "Scaling") -> None:
-        size = rows.stop - rows.start
-        total, p = out.raw[rows], out.pd[rows]
-        total.fill(base_points)
-        pts, present = np.empty(size), np.empty(size, dtype=bool)
-        rank, spare = np.empty(size, dtype=self.rank_dtype), np.empty(size, dtype=self.rank_dtype)
-        top = np.full((REASONS, size), self.no_reason, dtype=self.rank_dtype)
-        for j, source in enumerate(sources):
-            code = out.codes[j, rows]
-            self._block_codes(j, source, rows, code, present)
-            index = code.astype(np.intp)
-            self.points[j].take(index, out=pts, mode="clip")
-            np.add(total, pts, out=total)
-            self.ranks[j].take(index, out=rank, mode="clip")
-            _insert(top, rank, spare)
-        _pd(total, p, scaling)
-        for r in range(REASONS):
-            self.rank_feature.take(top[r], out=out.reason_idx[r, rows], mode="clip")
-            self.rank_loss.take(top[r], out=out.reason_loss[r, rows], mode="clip")
+        b = _Block(out, rows, self.rank_dtype)
+        b.total.fill(base_points)
+        b.top.fill(self.no_reason)
+        for j, source in enumerate(sources):  # codes and reasons
+            code = b.codes[j]
+            if isinstance(source, Categories):
+                values = np.asarray(source.values[rows], dtype=np.intp)  # converted once, not by each take
+                source.codes.take(values, out=code, mode="wrap")
+                source.ranks.take(values, out=b.rank, mode="wrap")
+            elif source is not None and self.rank_steps[j] is not None:
+                self._numeric_codes(j, source[rows], b, with_rank=True)
+            else:  # an absent column (all missing), or codes wider than a byte
+                if source is None:
+                    code.fill(0)
+                else:
+                    self._numeric_codes(j, source[rows], b, with_rank=False)
+                self.ranks[j].take(code.astype(np.intp), out=b.rank, mode="clip")
+            if self.has_reasons[j]:
+                _insert(b.top_rows[:j + 1], b.rank, b.spare)
+        for features, table, sizes in self.point_groups:  # points
+            if sizes:
+                np.copyto(b.joint, b.codes[features[0]])
+                for j, size in zip(features[1:], sizes):
+                    np.multiply(b.joint, size, out=b.joint)
+                    np.add(b.joint, b.codes[j], out=b.joint, casting="unsafe")
+                index = b.joint.astype(np.intp)
+            else:
+                index = b.codes[features[0]].astype(np.intp)
+            table.take(index, out=b.pts, mode="clip")
+            np.add(b.total, b.pts, out=b.total)
+        _pd(b.total, out.pd[rows], scaling)
+        np.rint(b.total, out=out.score[rows], casting="unsafe")
+        np.subtract(b.codes, 1, out=b.codes)
+
+    def _numeric_codes(self, j: int, x: np.ndarray, b: "_Block", with_rank: bool) -> None:
+        """Code = 1 where present + the number of edges <= x (NaN compares false); with the
+        rank too, from the same comparisons (int8 codes and uint8 ranks only)."""
+        code = b.codes[j]
+        if code.dtype == np.int8:  # the comparisons' bytes are added as int8: no casting loop
+            np.equal(x, x, out=b.codes_bool[j])
+            step = b.present_i8
+        else:
+            np.equal(x, x, out=b.present)
+            np.copyto(code, b.present)
+            step = b.present
+        if with_rank:
+            missing, present = self.rank_steps[j][:2]
+            np.multiply(b.codes_u8[j], present, out=b.rank)
+            np.add(b.rank, missing, out=b.rank)
+        for edge, rank_step in self.edge_steps[j]:
+            np.greater_equal(x, edge, out=b.present)
+            np.add(code, step, out=code, casting="unsafe")
+            if with_rank and rank_step:
+                np.multiply(b.present_u8, rank_step, out=b.spare)
+                np.add(b.rank, b.spare, out=b.rank)
 
     def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
         """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most
@@ -158,7 +237,7 @@ class CompiledScorecard:
         return self.score_sources(sources, n, card, threads)
 
     def score_sources(self, sources: list, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
-        out = _Output(len(self.bins), n, self.code_dtype, self.rank_feature.dtype)
+        out = _Output(len(self.bins), n, self.code_dtype, self.rank_dtype)
         threads = (THREADS if threads is None else threads) if n >= PARALLEL_MIN_ROWS else 1
         blocks = threads if threads > 1 else max(-(-n // MAX_BLOCK), 1)
         width = max(-(-n // blocks), 1)
@@ -172,18 +251,33 @@ class CompiledScorecard:
         else:
             for rows in ranges:
                 run(rows)
-        out.codes -= 1
-        return ScoreResult(score=np.rint(out.raw).astype(int), raw_score=out.raw, pd=out.pd,
-                           reason_idx=out.reason_idx.T, reason_loss=out.reason_loss.T, bin_idx=out.codes.T)
+        return ScoreResult(score=out.score, raw_score=out.raw, pd=out.pd, bin_idx=out.codes.T,
+                           reason_rank=out.reason_rank.T, reasons=self)
+
+
+class _Block:
+    """One block's rows of the output, its scratch arrays, and the views the steps use (made
+    once a block: making a view costs as much as the work on a few thousand rows)."""
+
+    def __init__(self, out: "_Output", rows: slice, rank_dtype):
+        size = rows.stop - rows.start
+        self.total, self.codes, self.top = out.raw[rows], out.codes[:, rows], out.reason_rank[:, rows]
+        if self.codes.dtype == np.int8:
+            self.codes_bool, self.codes_u8 = self.codes.view(np.bool_), self.codes.view(np.uint8)
+        self.top_rows = list(self.top)
+        self.pts, self.present = np.empty(size), np.empty(size, dtype=bool)
+        self.present_i8, self.present_u8 = self.present.view(np.int8), self.present.view(np.uint8)
+        self.rank, self.spare = np.empty(size, dtype=rank_dtype), np.empty(size, dtype=rank_dtype)
+        self.joint = np.empty(size, dtype=np.int16)
 
 
 class _Output:
     """The arrays every block writes its rows into."""
 
-    def __init__(self, k: int, n: int, code_dtype, feature_dtype):
+    def __init__(self, k: int, n: int, code_dtype, rank_dtype):
         self.codes = np.empty((k, n), dtype=code_dtype)
-        self.raw, self.pd = np.empty(n), np.empty(n)
-        self.reason_idx, self.reason_loss = np.empty((REASONS, n), dtype=feature_dtype), np.empty((REASONS, n))
+        self.raw, self.pd, self.score = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
+        self.reason_rank = np.empty((REASONS, n), dtype=rank_dtype)
 
 
 _EXECUTOR: Optional[tuple[int, int, ThreadPoolExecutor]] = None
@@ -199,10 +293,10 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 def _pd(total: np.ndarray, p: np.ndarray, scaling: "Scaling") -> None:
     """score = offset - factor * logit, so the logit (and PD) follow from the points:
-    pd = 1 / (1 + exp(-(offset - total) / factor)), the reference's operations in its order."""
-    np.subtract(scaling.offset, total, out=p)
+    pd = 1 / (1 + exp(-(offset - total) / factor)). ``(total - offset) / factor`` is that
+    exponent bit for bit (IEEE subtraction and division are exact under a sign change)."""
+    np.subtract(total, scaling.offset, out=p)
     np.divide(p, scaling.factor, out=p)
-    np.negative(p, out=p)
     np.exp(p, out=p)
     np.add(p, 1.0, out=p)
     np.divide(1.0, p, out=p)

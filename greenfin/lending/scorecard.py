@@ -36,6 +36,7 @@ import math
 import pickle
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -65,6 +66,17 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     """Text cells as floats: '12,345', ' 7 ', '¥300' parse; anything else is NaN."""
     cleaned = text.astype("string").str.replace(NUMBER_NOISE, "", regex=True)
     return pd.to_numeric(cleaned, errors="coerce").astype(float)
+
+
+# Points are kept on this grid (multiples of 2**-36, about 1.5e-11 points): numbers on it add up
+# exactly in any order while the sums stay below 2**16, so a score does not depend on the order
+# its points are added in (the fast path reads several features' points from one joint table).
+GRID = 2.0 ** -36
+
+
+def on_grid(value: float) -> float:
+    """``value`` rounded to the nearest multiple of ``GRID`` (scaling by a power of 2 is exact)."""
+    return float(np.rint(value / GRID) * GRID)
 
 
 def numeric_values(raw: np.ndarray) -> np.ndarray:
@@ -413,12 +425,26 @@ class Scaling:
 
 @dataclass
 class ScoreResult:
+    """Scored rows. The reason codes are kept as ranks into the compiled card's reason table
+    (``reasons``): a rank names one (feature, bin) and the points it loses, most points lost
+    first; ``reason_idx`` and ``reason_loss`` read them out when asked for."""
+
     score: np.ndarray  # rounded points (int)
     raw_score: np.ndarray
     pd: np.ndarray
-    reason_idx: np.ndarray  # (n, 4) feature index (small ints from the fast path), -1 = none
-    reason_loss: np.ndarray  # (n, 4) points lost
     bin_idx: np.ndarray  # (n, k) bin per feature, -1 = missing (small ints from the fast path)
+    reason_rank: np.ndarray  # (n, 4) reason ranks, smallest (most points lost) first
+    reasons: "CompiledScorecard" = field(repr=False)
+
+    @cached_property
+    def reason_idx(self) -> np.ndarray:
+        """(n, 4) feature index of each reason, -1 = none."""
+        return self.reasons.rank_feature.take(self.reason_rank)
+
+    @cached_property
+    def reason_loss(self) -> np.ndarray:
+        """(n, 4) points lost by each reason, 0 = none."""
+        return self.reasons.rank_loss.take(self.reason_rank)
 
 
 class Scorecard:
@@ -478,10 +504,10 @@ class Scorecard:
         self.intercept = float(model.intercept_[0])
         self.coefs = [float(c) for c in model.coef_[0]]
         f = self.scaling.factor
-        self.base_points = self.scaling.offset - f * self.intercept
+        self.base_points = on_grid(self.scaling.offset - f * self.intercept)
         for b, beta in zip(self.bins, self.coefs):
-            b.points = [-f * beta * w for w in b.woe]
-            b.missing_points = -f * beta * b.missing_woe
+            b.points = [on_grid(-f * beta * w) for w in b.woe]
+            b.missing_points = on_grid(-f * beta * b.missing_woe)
         self.__dict__.pop("_compiled", None)
         return self
 
@@ -506,7 +532,7 @@ class Scorecard:
         if compiled is None:
             from greenfin.lending.compiled import CompiledScorecard
 
-            compiled = self._compiled = CompiledScorecard(self.bins)
+            compiled = self._compiled = CompiledScorecard(self.bins, self.base_points)
         return compiled
 
     def __getstate__(self) -> dict:
@@ -520,8 +546,9 @@ class Scorecard:
 
     def reasons_for(self, result: ScoreResult, row: int) -> list[dict[str, Any]]:
         """The reason codes of one scored row, in Chinese and English."""
-        return [self._reason(int(j), int(result.bin_idx[row, j]), lost)
-                for j, lost in zip(result.reason_idx[row], result.reason_loss[row]) if j >= 0]
+        table = result.reasons
+        return [self._reason(int(table.rank_feature[r]), int(table.rank_code[r]) - 1, table.rank_loss[r])
+                for r in result.reason_rank[row] if table.rank_feature[r] >= 0]
 
     def _reason(self, j: int, bin_index: int, lost: float) -> dict[str, Any]:
         b = self.bins[j]
@@ -533,25 +560,17 @@ class Scorecard:
 
     def reason_columns(self, result: ScoreResult) -> dict[str, np.ndarray]:
         """``reason_1..4`` (codes) and ``reason_1..4_text`` ("zh / en") of every row of a batch,
-        as ``reasons_for`` words them ("" where a row has fewer reasons); one text per bin."""
-        codes, texts, offsets = [], [], []
-        for j, b in enumerate(self.bins):
-            offsets.append(len(codes))
-            for i in [*range(b.n_bins), -1]:  # slot n_bins: missing
-                reason = self._reason(j, i, 0.0)
-                codes.append(reason["code"])
-                texts.append(f"{reason['zh']} / {reason['en']}")
-        codes, texts = np.array(codes + [""], dtype=object), np.array(texts + [""], dtype=object)
-        offsets, widths = np.asarray(offsets), np.array([b.n_bins for b in self.bins])
-        rows = np.arange(len(result.reason_idx))
+        as ``reasons_for`` words them ("" where a row has fewer reasons); one text per rank."""
+        table = result.reasons
+        codes = np.full(len(table.rank_feature), "", dtype=object)
+        texts = codes.copy()
+        for r in np.flatnonzero(table.rank_feature >= 0):
+            reason = self._reason(int(table.rank_feature[r]), int(table.rank_code[r]) - 1, 0.0)
+            codes[r], texts[r] = reason["code"], f"{reason['zh']} / {reason['en']}"
         out = {}
-        for k in range(result.reason_idx.shape[1]):
-            j = result.reason_idx[:, k]
-            has = j >= 0
-            feature = np.where(has, j, 0)
-            bin_index = result.bin_idx[rows, feature].astype(np.int64)
-            slot = np.where(has, offsets[feature] + np.where(bin_index < 0, widths[feature], bin_index), len(codes) - 1)
-            out[f"reason_{k + 1}"], out[f"reason_{k + 1}_text"] = codes[slot], texts[slot]
+        for k in range(result.reason_rank.shape[1]):
+            rank = result.reason_rank[:, k]
+            out[f"reason_{k + 1}"], out[f"reason_{k + 1}_text"] = codes.take(rank), texts.take(rank)
         return out
 
     def score_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,10 +7,12 @@ and bins.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
-from greenfin.lending.scorecard import FeatureBins, Scorecard, ScoreResult, parse_numbers
+from greenfin.lending.scorecard import FeatureBins, Scorecard, parse_numbers
 
 
 def reference_index(bins: FeatureBins, values: pd.Series | np.ndarray) -> np.ndarray:
@@ -37,7 +39,7 @@ def reference_index(bins: FeatureBins, values: pd.Series | np.ndarray) -> np.nda
     return np.asarray(table + [-1], dtype=np.int64)[codes]
 
 
-def reference_score_frame(card: Scorecard, frame: pd.DataFrame) -> ScoreResult:
+def reference_score_frame(card: Scorecard, frame: pd.DataFrame) -> SimpleNamespace:
     n = len(frame)
     idx = np.empty((len(frame), len(card.bins)), dtype=np.int64, order="F")
     for j, b in enumerate(card.bins):
@@ -65,9 +67,15 @@ def reference_score_frame(card: Scorecard, frame: pd.DataFrame) -> ScoreResult:
         order[:, r] = np.where(value > 0.5, j, -1)
         top[:, r] = np.where(value > 0.5, value, 0.0)
         loss[j, rows] = -np.inf
-    return ScoreResult(score=np.rint(raw).astype(int), raw_score=raw, pd=pd_, reason_idx=order,
-                       reason_loss=top, bin_idx=idx)
+    return SimpleNamespace(score=np.rint(raw).astype(int), raw_score=raw, pd=pd_, reason_idx=order,
+                           reason_loss=top, bin_idx=idx)
 
 
-def reference_score_records(card: Scorecard, records: list[dict]) -> ScoreResult:
+def reference_score_records(card: Scorecard, records: list[dict]) -> SimpleNamespace:
     return reference_score_frame(card, pd.DataFrame.from_records(records, columns=list(card.kinds)))
+
+
+def reference_reasons(card: Scorecard, result: SimpleNamespace, row: int) -> list[dict]:
+    """The old ``Scorecard.reasons_for``: one row's reasons read from feature indices and bins."""
+    return [card._reason(int(j), int(result.bin_idx[row, j]), lost)
+            for j, lost in zip(result.reason_idx[row], result.reason_loss[row]) if j >= 0]

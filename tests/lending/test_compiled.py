@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from greenfin.lending.scorecard import FeatureBins, Scorecard
 from greenfin.lending.synthetic import generate_book
 from tests.lending.conftest import trained
-from tests.lending.reference import reference_score_frame, reference_score_records
+from tests.lending.reference import reference_reasons, reference_score_frame, reference_score_records
 
 RESULT_FIELDS = ("score", "raw_score", "pd", "reason_idx", "reason_loss", "bin_idx")
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,7 +103,7 @@ def test_score_records_equals_reference_for_one_application(frame):
     [fast] = scorecard.score_records([record])
     ref = reference_score_records(scorecard, [record])
     assert fast["score"] == int(ref.score[0]) and fast["pd"] == float(ref.pd[0])
-    assert fast["reasons"] == scorecard.reasons_for(ref, 0)
+    assert fast["reasons"] == reference_reasons(scorecard, ref, 0)
 
 
 def test_bench_book_scores_identically_and_typed_columns_change_nothing():
@@ -170,8 +170,10 @@ def test_reason_columns_word_reasons_as_reasons_for():
     frame.loc[::4, "years_in_business"] = None  # reasons naming the missing bin
     result = scorecard.score_frame(frame)
     columns = scorecard.reason_columns(result)
+    ref = reference_score_frame(scorecard, frame)
     for i in range(len(frame)):
         reasons = scorecard.reasons_for(result, i)
+        assert reasons == reference_reasons(scorecard, ref, i)
         for k in range(4):
             expected = ("", "")
             if k < len(reasons):
