@@ -81,7 +81,6 @@ class CompiledScorecard:
         self.bins = list(bins)
         self.names = [b.name for b in self.bins]
         self.numeric = [b.kind == "numeric" for b in self.bins]
-        self.edges = [np.asarray(b.edges, dtype=float) for b in self.bins]
         # Points per code: missing first, then the bins (FeatureBins.lookup's table, rotated).
         self.points = [np.concatenate([[b.missing_points], np.asarray(b.points, dtype=float)]) for b in self.bins]
         self.code_dtype = np.int8 if max((len(t) for t in self.points), default=0) <= 127 else np.int16
@@ -106,21 +105,17 @@ class CompiledScorecard:
             self.rank_code[rank] = i
             self.rank_loss[rank] = lost
         self.has_reasons = [bool((t != self.no_reason).any()) for t in self.ranks]
-        # A numeric feature's rank as steps (see the module's docstring), when codes and ranks are
-        # bytes: the rank of code 0, then what "present" and each edge passed add (mod 256).
-        # Numbers as numpy scalars: a Python number operand costs a ufunc call more than the work
-        # on a few thousand rows.
-        self.rank_steps: list[Optional[list]] = [None] * len(self.bins)
+        # A numeric feature's cuts as a column: -inf ("present": NaN compares false), then its
+        # edges, so one broadcast comparison gives a row of booleans per cut, and the code is
+        # their sum. When codes and ranks are bytes, its rank is the rank of code 0 plus the sum
+        # of each cut's step (see the module's docstring), mod 256.
+        self.cuts = [np.array([-np.inf, *b.edges], dtype=float)[:, None] for b in self.bins]
+        self.rank_steps: list[Optional[tuple]] = [None] * len(self.bins)
         if self.code_dtype == np.int8 and self.rank_dtype == np.uint8:
             for j, table in enumerate(self.ranks):
                 if self.numeric[j]:
-                    steps = [int(table[0])] + [int(d) % 256 for d in np.diff(table.astype(np.int64))]
-                    self.rank_steps[j] = [np.uint8(v) for v in steps]
-        # Each numeric feature's edges, with the rank step of passing it (0 without steps).
-        self.edge_steps = []
-        for j, steps in enumerate(self.rank_steps):
-            edges = [np.float64(e) for e in self.edges[j]]
-            self.edge_steps.append(list(zip(edges, steps[2:] if steps else [0] * len(edges))))
+                    steps = np.diff(table.astype(np.int64)) % 256
+                    self.rank_steps[j] = (np.uint8(table[0]), steps.astype(np.uint8)[:, None])
         self.point_groups = self._point_groups(base_points)
 
     def _point_groups(self, base_points: Optional[float]) -> list[tuple[list[int], np.ndarray, list]]:
@@ -173,7 +168,7 @@ class CompiledScorecard:
 
     def _score_block(self, sources: list, rows: slice, out: "_Output", base_points: float,
                      scaling: "Scaling") -> None:
-        b = _Block(out, rows, self.rank_dtype)
+        b = _Block(self, out, rows, self.rank_dtype)
         b.total.fill(base_points)
         b.top.fill(self.no_reason)
         for j, source in enumerate(sources):  # codes and reasons
@@ -208,26 +203,18 @@ class CompiledScorecard:
         np.subtract(b.codes, 1, out=b.codes)
 
     def _numeric_codes(self, j: int, x: np.ndarray, b: "_Block", with_rank: bool) -> None:
-        """Code = 1 where present + the number of edges <= x (NaN compares false); with the
-        rank too, from the same comparisons (int8 codes and uint8 ranks only)."""
+        """Code = the number of cuts <= x (see ``cuts``); with the rank too, from the same
+        comparisons (int8 codes and uint8 ranks only)."""
+        passed = b.passed[:len(self.cuts[j])]
+        np.greater_equal(x, self.cuts[j], out=passed)
         code = b.codes[j]
-        if code.dtype == np.int8:  # the comparisons' bytes are added as int8: no casting loop
-            np.equal(x, x, out=b.codes_bool[j])
-            step = b.present_i8
-        else:
-            np.equal(x, x, out=b.present)
-            np.copyto(code, b.present)
-            step = b.present
+        np.add.reduce(passed.view(np.int8), axis=0, dtype=np.int8 if code.dtype == np.int8 else np.int16, out=code)
         if with_rank:
-            missing, present = self.rank_steps[j][:2]
-            np.multiply(b.codes_u8[j], present, out=b.rank)
-            np.add(b.rank, missing, out=b.rank)
-        for edge, rank_step in self.edge_steps[j]:
-            np.greater_equal(x, edge, out=b.present)
-            np.add(code, step, out=code, casting="unsafe")
-            if with_rank and rank_step:
-                np.multiply(b.present_u8, rank_step, out=b.spare)
-                np.add(b.rank, b.spare, out=b.rank)
+            first, steps = self.rank_steps[j]
+            bytes_ = b.steps[:len(self.cuts[j])]
+            np.multiply(passed.view(np.uint8), steps, out=bytes_)
+            np.add.reduce(bytes_, axis=0, dtype=np.uint8, out=b.rank)
+            np.add(b.rank, first, out=b.rank)
 
     def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
         """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most
@@ -259,14 +246,13 @@ class _Block:
     """One block's rows of the output, its scratch arrays, and the views the steps use (made
     once a block: making a view costs as much as the work on a few thousand rows)."""
 
-    def __init__(self, out: "_Output", rows: slice, rank_dtype):
+    def __init__(self, compiled: CompiledScorecard, out: "_Output", rows: slice, rank_dtype):
         size = rows.stop - rows.start
         self.total, self.codes, self.top = out.raw[rows], out.codes[:, rows], out.reason_rank[:, rows]
-        if self.codes.dtype == np.int8:
-            self.codes_bool, self.codes_u8 = self.codes.view(np.bool_), self.codes.view(np.uint8)
         self.top_rows = list(self.top)
-        self.pts, self.present = np.empty(size), np.empty(size, dtype=bool)
-        self.present_i8, self.present_u8 = self.present.view(np.int8), self.present.view(np.uint8)
+        cuts = max((len(c) for c in compiled.cuts), default=0)
+        self.passed, self.steps = np.empty((cuts, size), dtype=bool), np.empty((cuts, size), dtype=np.uint8)
+        self.pts = np.empty(size)
         self.rank, self.spare = np.empty(size, dtype=rank_dtype), np.empty(size, dtype=rank_dtype)
         self.joint = np.empty(size, dtype=np.int16)
 
