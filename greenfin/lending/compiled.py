@@ -233,11 +233,11 @@ class CompiledScorecard:
         def run(rows: slice) -> None:
             self._score_block(sources, rows, out, card.base_points, card.scaling)
 
-        if threads > 1:
-            list(_executor(threads).map(run, ranges))
-        else:
-            for rows in ranges:
-                run(rows)
+        first, rest = ranges[:1], ranges[1:]
+        others = _executor(threads - 1).map(run, rest) if threads > 1 else map(run, rest)
+        for rows in first:  # the calling thread takes the first block itself
+            run(rows)
+        list(others)
         return ScoreResult(score=out.score, raw_score=out.raw, pd=out.pd, bin_idx=out.codes.T,
                            reason_rank=out.reason_rank.T, reasons=self)
 
