@@ -40,7 +40,7 @@ N = 100_000
 API_CALLS = 300
 
 
-ROUNDS = 21
+ROUNDS = 31
 
 
 def best_of(fn, runs=5) -> tuple[float, float]:

@@ -150,6 +150,21 @@ def test_reason_codes_equal_reference_with_ties_and_many_attributes(case):
     assert_same(scorecard.score_frame(frame), reference_score_frame(scorecard, frame))
 
 
+def test_points_on_the_grid_are_read_by_groups_and_points_off_it_one_feature_at_a_time():
+    from greenfin.lending.scorecard import on_grid
+
+    scorecard = card()
+    points = [scorecard.base_points] + [p for b in scorecard.bins for p in [*b.points, b.missing_points]]
+    assert all(on_grid(p) == p for p in points)  # training puts them there
+    assert len(scorecard.compiled().point_groups) < len(scorecard.bins) / 2
+    old = Scorecard.loads(scorecard.dumps())  # an artefact trained before the grid
+    old.bins[1].points[0] += 1e-7
+    assert [features for features, _table, _sizes in old.compiled().point_groups] == [[j] for j in range(len(old.bins))]
+    frame = generate_book(500, seed=3)
+    assert_same(old.score_frame(frame), reference_score_frame(old, frame))
+    assert not np.array_equal(old.score_frame(frame).raw_score, scorecard.score_frame(frame).raw_score)
+
+
 def test_compiled_arrays_are_not_pickled_and_refit_rebuilds_them():
     scorecard = Scorecard.loads(card().dumps())
     blob = scorecard.dumps()
