@@ -4,8 +4,8 @@
 ``Scorecard.score_frame`` and ``Scorecard.score_records`` both go through it, so a batch of
 100,000 rows and a single application use the same arrays:
 
-- bin codes (int8): per numeric feature the number of its cuts <= x, the cuts being -inf
-  (NaN compares false: missing is code 0) and its edges, one broadcast comparison (cheaper than
+- bin codes (int8, -1 for missing): per numeric feature the number of its cuts <= x less one,
+  the cuts being -inf (NaN compares false) and its edges, one broadcast comparison (cheaper than
   a binary search for a few edges); per categorical feature the category -> bin mapping applied
   once per distinct value (``pd.factorize``), or once per category for a pandas Categorical
   column, then read with each row's value code;
@@ -24,7 +24,7 @@
 
 A table look-up (``take``) is the costly vector step (about 1 ns a row, whatever the table), so
 there are as few as possible: a numeric feature's rank comes from the comparisons that count its
-code (rank = rank of code 0 + the steps of the cuts passed, modulo 256, exact for any table),
+code (rank = the missing bin's rank + the steps of the cuts passed, modulo 256, exact for any table),
 and points come a group of features at a time.
 
 Each raw column is prepared once: numbers as float64, text as codes of its distinct values.
@@ -58,7 +58,7 @@ MAX_BLOCK = 65_536
 # each call, and blocks this large make the calls long enough for the hand-overs not to eat the gain.
 PARALLEL_MIN_ROWS = 65_536
 THREADS = max(1, min(4, os.cpu_count() or 1))
-JOINT_TABLE_MAX = 512  # entries of a joint points table (4 KB: it stays in the L1 cache)
+JOINT_TABLE_MAX = 4096  # entries of a joint points table (at most 32 KB: the L1 cache)
 
 # A column getter: the raw values of a feature (pandas Series, numpy array), or None when absent.
 Columns = Callable[[str], Optional[object]]
@@ -76,8 +76,9 @@ class Categories(NamedTuple):
 class CompiledScorecard:
     """Bins, points and reason ranks of a fitted scorecard as numpy arrays.
 
-    Internally a bin code is the bin + 1, with 0 for missing, so every table look-up is a plain
-    non-negative ``take`` (the missing slot first); ``ScoreResult.bin_idx`` is code - 1.
+    A bin code is the bin, -1 for missing. The tables per feature hold the missing bin first and
+    are read at code + 1; a group's joint table is rotated so that its features' codes in mixed
+    radix (the missing ones counting -1) read it with ``take(mode="wrap")``.
     """
 
     def __init__(self, bins: list[FeatureBins], base_points: Optional[float] = None):
@@ -98,20 +99,20 @@ class CompiledScorecard:
         if len(pairs) >= self.no_reason:
             raise ValueError("too many scorecard attributes for reason ranks")
         self.ranks = [np.full(len(t), self.no_reason, dtype=self.rank_dtype) for t in self.points]
-        # What each rank names: its feature (-1: none), bin code and points lost.
+        # What each rank names: its feature (-1: none), bin (-1: missing) and points lost.
         self.rank_feature = np.full(self.no_reason + 1, -1, dtype=np.int8 if len(self.bins) < 127 else np.int32)
-        self.rank_code = np.zeros(self.no_reason + 1, dtype=np.int64)
+        self.rank_bin = np.zeros(self.no_reason + 1, dtype=np.int64)
         self.rank_loss = np.zeros(self.no_reason + 1)
         for rank, (_neg, j, i, lost) in enumerate(pairs):
             self.ranks[j][i] = rank
             self.rank_feature[rank] = j
-            self.rank_code[rank] = i
+            self.rank_bin[rank] = i - 1
             self.rank_loss[rank] = lost
         self.has_reasons = [bool((t != self.no_reason).any()) for t in self.ranks]
         # A numeric feature's cuts as a column: -inf ("present": NaN compares false), then its
         # edges, so one broadcast comparison gives a row of booleans per cut, and the code is
-        # their sum. When codes and ranks are bytes, its rank is the rank of code 0 plus the sum
-        # of each cut's step (see the module's docstring), mod 256.
+        # their sum less one. When codes and ranks are bytes, its rank is the missing bin's rank
+        # plus the sum of each cut's step (see the module's docstring), mod 256.
         self.cuts = [np.array([-np.inf, *b.edges], dtype=float)[:, None] for b in self.bins]
         self.rank_steps: list[Optional[tuple]] = [None] * len(self.bins)
         if self.code_dtype == np.int8 and self.rank_dtype == np.uint8:
@@ -141,8 +142,12 @@ class CompiledScorecard:
                 groups.append([j])
         joint = []
         for features in groups:
+            sizes = [len(self.points[j]) for j in features]
             table = functools.reduce(np.add.outer, [self.points[j] for j in features]).ravel()
-            joint.append((features, table, [np.int16(len(self.points[j])) for j in features[1:]]))
+            # All codes -1 index -(the strides' sum): rotate the table by that.
+            strides = np.cumprod([1] + sizes[:0:-1])
+            table = np.roll(table, -int(strides.sum()))
+            joint.append((features, table, [np.int16(n) for n in sizes[1:]]))
         return joint
 
     # -- step 1: each raw column once (the work that holds the GIL)
@@ -163,9 +168,9 @@ class CompiledScorecard:
             raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
             numbers, uniques = pd.factorize(raw, use_na_sentinel=True)
             table = b.category_table(uniques)
-        # A bin b becomes code b + 1 ("no bin" -1 becomes 0); missing (-1) wraps to the last slot, code 0.
-        codes = np.append(table + 1, 0)
-        return Categories(numbers, codes.astype(self.code_dtype), self.ranks[j].take(codes))
+        # A missing value (-1) wraps to the last slot: no bin.
+        codes = np.append(table, -1)
+        return Categories(numbers, codes.astype(self.code_dtype), self.ranks[j].take(codes + 1))
 
     # -- step 2: a block of rows: codes, points, PD and reason codes (numpy releases the GIL)
 
@@ -184,10 +189,10 @@ class CompiledScorecard:
                 self._numeric_codes(j, source[rows], b, with_rank=True)
             else:  # an absent column (all missing), or codes wider than a byte
                 if source is None:
-                    code.fill(0)
+                    code.fill(-1)
                 else:
                     self._numeric_codes(j, source[rows], b, with_rank=False)
-                self.ranks[j].take(code.astype(np.intp), out=b.rank, mode="clip")
+                self.ranks[j].take(code.astype(np.intp) + 1, out=b.rank, mode="clip")
             if self.has_reasons[j]:
                 _insert(b.top_rows[:j + 1], b.rank, b.spare)
         for features, table, sizes in self.point_groups:  # points
@@ -199,25 +204,23 @@ class CompiledScorecard:
                 index = b.joint.astype(np.intp)
             else:
                 index = b.codes[features[0]].astype(np.intp)
-            table.take(index, out=b.pts, mode="clip")
+            table.take(index, out=b.pts, mode="wrap")
             np.add(b.total, b.pts, out=b.total)
         _pd(b.total, out.pd[rows], scaling)
         np.rint(b.total, out=out.score[rows], casting="unsafe")
-        np.subtract(b.codes, 1, out=b.codes)
 
     def _numeric_codes(self, j: int, x: np.ndarray, b: "_Block", with_rank: bool) -> None:
-        """Code = the number of cuts <= x (see ``cuts``); with the rank too, from the same
-        comparisons (int8 codes and uint8 ranks only)."""
+        """Code = the number of cuts <= x less one (see ``cuts``); with the rank too, from the
+        same comparisons (int8 codes and uint8 ranks only)."""
         passed = b.passed[:len(self.cuts[j])]
         np.greater_equal(x, self.cuts[j], out=passed)
         code = b.codes[j]
-        np.add.reduce(passed.view(np.int8), axis=0, dtype=np.int8 if code.dtype == np.int8 else np.int16, out=code)
+        np.add.reduce(passed.view(np.int8), axis=0, dtype=code.dtype, out=code, initial=-1)
         if with_rank:
             first, steps = self.rank_steps[j]
             bytes_ = b.steps[:len(self.cuts[j])]
             np.multiply(passed.view(np.uint8), steps, out=bytes_)
-            np.add.reduce(bytes_, axis=0, dtype=np.uint8, out=b.rank)
-            np.add(b.rank, first, out=b.rank)
+            np.add.reduce(bytes_, axis=0, dtype=np.uint8, out=b.rank, initial=first)
 
     def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
         """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most

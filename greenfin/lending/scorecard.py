@@ -547,7 +547,7 @@ class Scorecard:
     def reasons_for(self, result: ScoreResult, row: int) -> list[dict[str, Any]]:
         """The reason codes of one scored row, in Chinese and English."""
         table = result.reasons
-        return [self._reason(int(table.rank_feature[r]), int(table.rank_code[r]) - 1, table.rank_loss[r])
+        return [self._reason(int(table.rank_feature[r]), int(table.rank_bin[r]), table.rank_loss[r])
                 for r in result.reason_rank[row] if table.rank_feature[r] >= 0]
 
     def _reason(self, j: int, bin_index: int, lost: float) -> dict[str, Any]:
@@ -565,7 +565,7 @@ class Scorecard:
         codes = np.full(len(table.rank_feature), "", dtype=object)
         texts = codes.copy()
         for r in np.flatnonzero(table.rank_feature >= 0):
-            reason = self._reason(int(table.rank_feature[r]), int(table.rank_code[r]) - 1, 0.0)
+            reason = self._reason(int(table.rank_feature[r]), int(table.rank_bin[r]), 0.0)
             codes[r], texts[r] = reason["code"], f"{reason['zh']} / {reason['en']}"
         out = {}
         for k in range(result.reason_rank.shape[1]):
