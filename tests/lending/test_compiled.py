@@ -230,14 +230,15 @@ def test_large_batches_in_unequal_blocks_score_as_the_reference():
     assert_same(scorecard.score_frame(tail), reference_score_frame(scorecard, tail))
 
 
-def test_large_batches_on_threads_score_exactly_as_on_one():
-    """From PARALLEL_MIN_ROWS rows on, one block a thread: the same numbers as one thread."""
-    from greenfin.lending import compiled as fast_path
-
+def test_batches_on_threads_score_exactly_as_on_one():
+    """From ``parallel_min_rows`` rows on (PARALLEL_MIN_ROWS by default), one block a thread: the
+    same numbers as one thread, whatever the blocks' sizes."""
     scorecard = card()
-    n = fast_path.PARALLEL_MIN_ROWS + 17
+    n = 20_017
     frame = generate_book(n, seed=21)
     frame.loc[::5, "debt_to_income"] = None
     compiled = scorecard.compiled()
-    columns = lambda name: frame[name] if name in frame else None  # noqa: E731
-    assert_same(compiled.score(columns, n, scorecard, threads=3), compiled.score(columns, n, scorecard, threads=1))
+    sources = [compiled.source(j, frame[name]) for j, name in enumerate(compiled.names)]
+    one = compiled.score_sources(sources, n, scorecard, threads=1, parallel_min_rows=0)
+    assert_same(compiled.score_sources(sources, n, scorecard, threads=3, parallel_min_rows=0), one)
+    assert_same(one, reference_score_frame(scorecard, frame))
