@@ -75,6 +75,14 @@ class Categories(NamedTuple):
     ranks: np.ndarray
 
 
+class PointGroup(NamedTuple):
+    """Consecutive features whose points are read together from one joint table."""
+
+    features: list[int]
+    sizes: list  # each feature's number of codes but the first's (int16 scalars): the index's radices
+    points: np.ndarray  # the features' points summed, rotated so that all codes -1 read index -(strides' sum)
+
+
 class CompiledScorecard:
     """Bins, points and reason ranks of a fitted scorecard as numpy arrays.
 
@@ -124,10 +132,8 @@ class CompiledScorecard:
                     self.rank_steps[j] = (np.uint8(table[0]), steps.astype(np.uint8)[:, None])
         self.point_groups = self._point_groups(base_points)
 
-    def _point_groups(self, base_points: Optional[float]) -> list[tuple[list[int], np.ndarray, list]]:
-        """Features whose points are read together: (features, joint table, their sizes but the first).
-
-        Points on ``GRID`` add up exactly in any order, so several features' points can come from
+    def _point_groups(self, base_points: Optional[float]) -> list[PointGroup]:
+        """Points on ``GRID`` add up exactly in any order, so several features' points can come from
         one table of their sums, indexed by the features' codes together (one look-up instead of
         one a feature); tables stay below ``JOINT_TABLE_MAX`` entries. A card whose points are not
         on the grid (one trained before it) reads them one feature at a time in the card's order.
@@ -146,10 +152,8 @@ class CompiledScorecard:
         for features in groups:
             sizes = [len(self.points[j]) for j in features]
             table = functools.reduce(np.add.outer, [self.points[j] for j in features]).ravel()
-            # All codes -1 index -(the strides' sum): rotate the table by that.
             strides = np.cumprod([1] + sizes[:0:-1])
-            table = np.roll(table, -int(strides.sum()))
-            joint.append((features, table, [np.int16(n) for n in sizes[1:]]))
+            joint.append(PointGroup(features, [np.int16(n) for n in sizes[1:]], np.roll(table, -int(strides.sum()))))
         return joint
 
     # -- step 1: each raw column once (the work that holds the GIL)
@@ -197,16 +201,16 @@ class CompiledScorecard:
                 self.ranks[j].take(code.astype(np.intp) + 1, out=b.rank, mode="clip")
             if self.has_reasons[j]:
                 _insert(b.top_rows[:j + 1], b.rank, b.spare)
-        for features, table, sizes in self.point_groups:  # points
-            if sizes:
-                np.copyto(b.joint, b.codes[features[0]])
-                for j, size in zip(features[1:], sizes):
+        for group in self.point_groups:  # points
+            if group.sizes:
+                np.copyto(b.joint, b.codes[group.features[0]])
+                for j, size in zip(group.features[1:], group.sizes):
                     np.multiply(b.joint, size, out=b.joint)
                     np.add(b.joint, b.codes[j], out=b.joint, casting="unsafe")
                 index = b.joint.astype(np.intp)
             else:
-                index = b.codes[features[0]].astype(np.intp)
-            table.take(index, out=b.pts, mode="wrap")
+                index = b.codes[group.features[0]].astype(np.intp)
+            group.points.take(index, out=b.pts, mode="wrap")
             np.add(b.total, b.pts, out=b.total)
         _pd(b.total, out.pd[rows], scaling)
         np.rint(b.total, out=out.score[rows], casting="unsafe")

@@ -159,7 +159,7 @@ def test_points_on_the_grid_are_read_by_groups_and_points_off_it_one_feature_at_
     assert len(scorecard.compiled().point_groups) < len(scorecard.bins) / 2
     old = Scorecard.loads(scorecard.dumps())  # an artefact trained before the grid
     old.bins[1].points[0] += 1e-7
-    assert [features for features, _table, _sizes in old.compiled().point_groups] == [[j] for j in range(len(old.bins))]
+    assert [group.features for group in old.compiled().point_groups] == [[j] for j in range(len(old.bins))]
     frame = generate_book(500, seed=3)
     assert_same(old.score_frame(frame), reference_score_frame(old, frame))
     assert not np.array_equal(old.score_frame(frame).raw_score, scorecard.score_frame(frame).raw_score)
