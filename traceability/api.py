@@ -49,11 +49,30 @@ class Brands(MethodView):
 @blp.route("/brands/<int:brand_id>/authorisations")
 class BrandAuthorisations(MethodView):
     @access("admin", "regulator")
+    @blp.response(200, schemas.TraceAuthorisationSchema(many=True))
+    def get(self, brand_id):
+        """The brand's authorisations, revoked and lapsed ones included, by producer and period."""
+        return services.brand_authorisations(brand_id)
+
+    @access("admin", "regulator")
     @blp.arguments(schemas.TraceAuthorisationSchema)
     @blp.response(201, schemas.TraceAuthorisationSchema)
     def post(self, data, brand_id):
-        """Authorise a producer to use the brand."""
+        """Authorise a producer to use the brand for a period; renewing one is a new, later period
+        (409 if it overlaps one that stands)."""
         auth = services.authorise_brand(brand_id, data["party_id"], data["valid_from"], data.get("valid_until"))
+        commit()
+        return auth
+
+
+@blp.route("/brands/<int:brand_id>/authorisations/<int:auth_id>/revoke")
+class BrandAuthorisationRevoke(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.TraceRevokeSchema)
+    @blp.response(200, schemas.TraceAuthorisationSchema)
+    def post(self, data, brand_id, auth_id):
+        """Revoke a producer's authorisation (kept on record with the reason)."""
+        auth = services.revoke_brand_authorisation(services.get_brand_authorisation(brand_id, auth_id), data["reason"])
         commit()
         return auth
 

@@ -43,10 +43,11 @@ class Brand(db.Model):
 
 
 class BrandAuthorisation(db.Model):
-    """A producer allowed to use a brand on its labels."""
+    """A producer allowed to use a brand on its labels for a period. A lapsed authorisation is
+    renewed by a new one for a later period (periods of one producer and brand do not overlap);
+    a revoked one stays on record with its reason."""
 
     __tablename__ = "trace_brand_authorisations"
-    __table_args__ = (UniqueConstraint("brand_id", "party_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("trace_brands.id"), index=True)
@@ -54,6 +55,7 @@ class BrandAuthorisation(db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[Optional[date]] = mapped_column(Date)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     brand: Mapped[Brand] = relationship()

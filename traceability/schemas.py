@@ -25,6 +25,7 @@ class TraceAuthorisationSchema(Schema):
     valid_from = fields.Date(required=True)
     valid_until = fields.Date(load_default=None, allow_none=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoke_reason = fields.Str(dump_only=True, allow_none=True)
 
 
 class TraceProductSchema(Schema):

@@ -52,8 +52,11 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         "gi_region": "江西省上饶市广丰区所辖21个乡镇（街道），北纬28°08′–28°36′，东经118°01′–118°28′",
         "description": "广丰马家柚，果皮金黄、果肉红色，甜酸适中；2012年获农产品地理标志登记。",
     })
-    for party in [coop, hujiao, paishan, food, fruit_co] + growers:
+    for party in [coop, hujiao, paishan, food, fruit_co] + growers[:3]:
         services.authorise_brand(brand.id, party.id, date(2020, 1, 1), date(2030, 12, 31))
+    # One grower's first authorisation lapsed and was renewed (a new period, kept beside the old).
+    services.authorise_brand(brand.id, growers[3].id, date(2020, 1, 1), today - timedelta(days=60))
+    services.authorise_brand(brand.id, growers[3].id, today - timedelta(days=45), date(2030, 12, 31))
     box = services.create_product({"gtin": gtin("001"), "name": "马家柚鲜果 5kg 礼盒", "name_en": "Majia pomelo, 5 kg gift box",
                                    "brand_id": brand.id, "owner_id": coop.id, "net_content": "5 kg"})
     tea = services.create_product({"gtin": gtin("002"), "name": "马家柚蜂蜜柚子茶", "name_en": "Majia pomelo honey tea",

@@ -165,16 +165,23 @@ def authorise_brand(brand_id: int, party_id: int, valid_from: Any, valid_until: 
         _errors_add(errors, "valid_until", "must not be before valid_from")
     if errors:
         raise ValidationFailed("Invalid authorisation", errors)
-    existing = db.session.scalar(select(BrandAuthorisation).where(
-        BrandAuthorisation.brand_id == brand_id, BrandAuthorisation.party_id == party_id))
-    if existing is not None:
-        raise Conflict("this producer is already authorised for the brand")
+    # A renewal is a new period; it may not overlap one that stands (revoked ones do not).
+    overlapping = db.session.scalar(select(BrandAuthorisation).where(
+        BrandAuthorisation.brand_id == brand_id, BrandAuthorisation.party_id == party_id,
+        BrandAuthorisation.revoked_at.is_(None),
+        or_(BrandAuthorisation.valid_until.is_(None), BrandAuthorisation.valid_until >= start),
+        *([BrandAuthorisation.valid_from <= end] if end else [])).limit(1))
+    if overlapping is not None:
+        until = overlapping.valid_until.isoformat() if overlapping.valid_until else "open-ended"
+        raise Conflict(f"this producer is already authorised for the brand from {overlapping.valid_from.isoformat()} "
+                       f"to {until}: a renewal starts after that period ends")
     auth = BrandAuthorisation(brand_id=brand_id, party_id=party_id, valid_from=start, valid_until=end)
     db.session.add(auth)
     db.session.flush()
     record_audit("trace.brand.authorise", "trace_brand_authorisation", auth.id,
                  after={"brand_id": brand_id, "party_id": party_id, "valid_from": start, "valid_until": end},
                  party_id=party_id)
+    invalidate_lot_cache()
     return auth
 
 
@@ -219,10 +226,36 @@ def create_product(data: dict) -> Product:
     return product
 
 
+def get_brand_authorisation(brand_id: int, auth_id: int) -> BrandAuthorisation:
+    auth = db.session.get(BrandAuthorisation, auth_id)
+    if auth is None or auth.brand_id != brand_id:
+        raise NotFound(f"authorisation {auth_id} of brand {brand_id} not found")
+    return auth
+
+
+def revoke_brand_authorisation(auth: BrandAuthorisation, reason: str) -> BrandAuthorisation:
+    """Withdraw a producer's right to the brand (e.g. after counterfeit labels); kept on record."""
+    if auth.revoked_at is not None:
+        raise Conflict("the authorisation is already revoked")
+    if not (reason or "").strip():
+        raise ValidationFailed("Invalid revocation", {"reason": ["is required"]})
+    auth.revoked_at, auth.revoke_reason = utcnow(), reason.strip()
+    record_audit("trace.brand.revoke", "trace_brand_authorisation", auth.id, before={"revoked_at": None},
+                 after={"revoked_at": auth.revoked_at, "reason": auth.revoke_reason}, party_id=auth.party_id)
+    invalidate_lot_cache()
+    return auth
+
+
+def brand_authorisations(brand_id: int) -> list[BrandAuthorisation]:
+    get_brand(brand_id)
+    return list(db.session.scalars(select(BrandAuthorisation).where(BrandAuthorisation.brand_id == brand_id)
+                                   .order_by(BrandAuthorisation.party_id, BrandAuthorisation.valid_from)))
+
+
 def brand_authorised(brand_id: int, party_id: int, day: Optional[date] = None) -> bool:
-    auth = db.session.scalar(select(BrandAuthorisation).where(
+    auths = db.session.scalars(select(BrandAuthorisation).where(
         BrandAuthorisation.brand_id == brand_id, BrandAuthorisation.party_id == party_id))
-    return auth is not None and auth.active_on(day or today())
+    return any(auth.active_on(day or today()) for auth in auths)
 
 
 def get_product(product_id: int) -> Product:

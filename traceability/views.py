@@ -337,7 +337,7 @@ def products():
                                                                              BrandAuthorisation.id)).all()
     return render_template("traceability/products.html", page=page_of(services.product_query(scope)), form=form,
                            brands=brands, auth_form=auth_form, authorisations=authorisations,
-                           today=services.today()), status
+                           revoke_form=RevokeForm(prefix="rv"), today=services.today()), status
 
 
 @bp.route("/brands/authorise", methods=["POST"])
@@ -357,6 +357,23 @@ def brand_authorise():
             flash(exc.message + "".join(f" {k}: {'; '.join(v)}" for k, v in exc.errors.items()), "error")
     else:
         flash(_("Please correct the fields marked below."), "error")
+    return redirect(url_for("trace.products") + "#brands")
+
+
+@bp.route("/brands/<int:brand_id>/authorisations/<int:auth_id>/revoke", methods=["POST"])
+@access("admin", "regulator")
+def brand_authorisation_revoke(brand_id, auth_id):
+    form = RevokeForm(prefix="rv")
+    if form.validate_on_submit():
+        try:
+            services.revoke_brand_authorisation(services.get_brand_authorisation(brand_id, auth_id), form.reason.data)
+            commit()
+            flash(_("Authorisation revoked."), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    else:
+        flash(_("Give the reason for the revocation."), "error")
     return redirect(url_for("trace.products") + "#brands")
 
 

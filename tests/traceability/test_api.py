@@ -76,6 +76,29 @@ def test_certificates_api(api, create_lot):
     assert revoked.json["status"] == "revoked"
 
 
+def test_brand_authorisations_are_listed_renewed_and_revoked(api, create_brand, create_party):
+    brand, party = create_brand(), create_party()
+    regulator, url = api("regulator"), f"/api/v1/trace/brands/{brand.id}/authorisations"
+    today = date.today()
+    lapsed = regulator.post(url, json={"party_id": party.id, "valid_from": (today - timedelta(days=400)).isoformat(),
+                                       "valid_until": (today - timedelta(days=30)).isoformat()})
+    assert lapsed.status_code == 201, lapsed.json
+    overlapping = regulator.post(url, json={"party_id": party.id, "valid_from": (today - timedelta(days=60)).isoformat()})
+    assert overlapping.status_code == 409 and "renewal" in overlapping.json["message"]
+    renewal = regulator.post(url, json={"party_id": party.id, "valid_from": (today - timedelta(days=29)).isoformat()})
+    assert renewal.status_code == 201, renewal.json
+    assert [a["id"] for a in regulator.get(url).json] == [lapsed.json["id"], renewal.json["id"]]
+    revoke = f"{url}/{renewal.json['id']}/revoke"
+    assert regulator.post(revoke, json={"reason": ""}).status_code == 422
+    assert api("producer").post(revoke, json={"reason": "x"}).status_code == 403
+    assert api("producer").get(url).status_code == 403
+    assert regulator.post(f"/api/v1/trace/brands/{brand.id + 1000}/authorisations/{renewal.json['id']}/revoke",
+                          json={"reason": "x"}).status_code == 404
+    revoked = regulator.post(revoke, json={"reason": "标签假冒"})
+    assert revoked.status_code == 200 and revoked.json["revoked_at"] and revoked.json["revoke_reason"] == "标签假冒"
+    assert regulator.post(revoke, json={"reason": "again"}).status_code == 409
+
+
 def test_epcis_capture_refuses_invalid_and_is_idempotent(api):
     admin = api("admin")
     example = json.loads((SHARED / "epcis" / "examples" / "Example_9.6.1-ObjectEvent.jsonld").read_text())

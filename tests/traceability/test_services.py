@@ -32,6 +32,36 @@ def test_brand_needs_an_authorisation(create_party, create_brand):
         services.authorise_brand(brand.id, owner.id, date.today())
 
 
+def test_a_lapsed_authorisation_is_renewed_by_a_later_period_and_a_revoked_one_stays_on_record(
+        create_party, create_brand):
+    owner, brand = create_party(), create_brand()
+    today = date.today()
+    first = services.authorise_brand(brand.id, owner.id, today - timedelta(days=400), today - timedelta(days=35))
+    assert not services.brand_authorised(brand.id, owner.id)
+    assert services.brand_authorised(brand.id, owner.id, today - timedelta(days=40))
+    for start, end in [(today - timedelta(days=35), None), (today - timedelta(days=500), today - timedelta(days=300)),
+                       (today - timedelta(days=500), None)]:  # each overlaps the first period
+        with pytest.raises(Conflict) as info:
+            services.authorise_brand(brand.id, owner.id, start, end)
+        assert first.valid_from.isoformat() in info.value.message
+    renewal = services.authorise_brand(brand.id, owner.id, today - timedelta(days=34), today + timedelta(days=330))
+    assert services.brand_authorised(brand.id, owner.id)
+    assert services.brand_authorisations(brand.id) == [first, renewal]
+    with pytest.raises(ValidationFailed) as info:
+        services.revoke_brand_authorisation(renewal, "  ")
+    assert "reason" in info.value.errors and renewal.revoked_at is None
+    services.revoke_brand_authorisation(renewal, "标签假冒，撤销授权")
+    assert not services.brand_authorised(brand.id, owner.id)
+    assert services.brand_authorised(brand.id, owner.id, today - timedelta(days=40))  # the first period stands
+    with pytest.raises(Conflict):
+        services.revoke_brand_authorisation(renewal, "again")
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "trace_brand_authorisation",
+                                                         AuditEvent.entity_id == str(renewal.id))).all()
+    assert [e.action for e in events] == ["trace.brand.authorise", "trace.brand.revoke"]
+    # A revoked period no longer blocks a new authorisation for it.
+    assert services.authorise_brand(brand.id, owner.id, today, today + timedelta(days=30))
+
+
 def test_create_lot_validates_code_parcels_and_quantity(create_product, create_parcel, create_party):
     product = create_product()
     foreign = create_parcel(holder_id=create_party().id)

@@ -103,6 +103,24 @@ def test_regulator_authorises_a_producer_for_a_brand(client, create_user, login,
     assert "新果农合作社" in client.get("/trace/products").get_data(as_text=True)
 
 
+def test_regulator_revokes_an_authorisation_on_the_products_page(client, create_user, login, create_brand,
+                                                                 create_party):
+    from datetime import date, timedelta
+
+    brand, party = create_brand(), create_party(name="假冒果业公司")
+    auth = services.authorise_brand(brand.id, party.id, date.today() - timedelta(days=10))
+    login(create_user("regulator"))
+    page = client.get("/trace/products").get_data(as_text=True)
+    action = f"/trace/brands/{brand.id}/authorisations/{auth.id}/revoke"
+    assert action in page
+    assert client.post(action, data={"rv-reason": ""}).status_code == 302
+    assert auth.revoked_at is None
+    response = client.post(action, data={"rv-reason": "抽检发现假冒标签"}, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "品牌使用授权已撤销" in text and "抽检发现假冒标签" in text and action not in text
+    assert not services.brand_authorised(brand.id, party.id)
+
+
 def test_lapse_certificates_cli(runner, create_party):
     from datetime import date
 
