@@ -83,6 +83,9 @@ class Config:
         self.PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
+        # Batch-scoring uploads hold applicants' figures: `flask lending purge-batches` deletes
+        # them after this many days (run it daily).
+        self.LENDING_BATCH_RETENTION_DAYS = int(os.environ.get("LENDING_BATCH_RETENTION_DAYS", "90"))
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -76,6 +76,13 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class Gone(DomainError):
+    """What was there has been deleted on purpose (e.g. under a retention rule)."""
+
+    status = 410
+    code = "gone"
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True

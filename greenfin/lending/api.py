@@ -288,7 +288,8 @@ class ScoreBatchCsv(MethodView):
     @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4 and "
                                                            "reason_1..4_text")
     def get(self, batch_id):
-        """The scored CSV of a finished batch (409 while its job has not finished)."""
+        """The scored CSV of a finished batch (409 while its job has not finished, 410 once the
+        upload has been deleted under the retention rule)."""
         return scored_csv_response(modelling.get_score_batch(batch_id))
 
 
@@ -296,6 +297,7 @@ def scored_csv_response(batch) -> Response:
     """The batch's scored file; rebuilt from the stored upload where this machine lacks it."""
     from greenfin.lending.jobs import scored_path
 
+    modelling.require_upload(batch)
     if batch.status != "finished":
         raise Conflict(f"batch {batch.id} is not scored yet (job {batch.status or 'missing'})")
     name = f"scored-{batch.id}-{batch.filename.rsplit('.', 1)[0]}.csv"

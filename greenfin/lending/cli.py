@@ -1,4 +1,4 @@
-"""``flask lending ...``: train, score, generate-book, promote, refresh-dpd."""
+"""``flask lending ...``: train, score, generate-book, promote, refresh-dpd, purge-batches."""
 from __future__ import annotations
 
 import json
@@ -105,3 +105,25 @@ def refresh_dpd_command(as_of):
     changed = refresh_delinquency(date.fromisoformat(as_of) if as_of else None)
     commit()
     click.echo(json.dumps({"changed": changed}))
+
+
+@lending_cli.command("purge-batches")
+@click.option("--older-than", "days", type=int, default=None,
+              help="Days to keep uploads (default LENDING_BATCH_RETENTION_DAYS, 90).")
+def purge_batches_command(days):
+    """Delete batch-scoring uploads and scored files past the retention period (run daily)."""
+    from flask import current_app
+
+    from greenfin.lending.jobs import scored_path
+    from greenfin.lending.modelling import purge_score_batches
+
+    g.actor_label = "cli"
+    days = current_app.config["LENDING_BATCH_RETENTION_DAYS"] if days is None else days
+    try:
+        purged = purge_score_batches(days)
+        commit()
+    except DomainError as exc:
+        _fail(exc.message)
+    for batch in purged:
+        scored_path(batch.id).unlink(missing_ok=True)
+    click.echo(json.dumps({"purged": [b.id for b in purged], "older_than_days": days}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -11,7 +12,8 @@ import pandas as pd
 from sqlalchemy import Select, select
 
 from greenfin.core.services import record_audit
-from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
+from greenfin.core.types import utcnow
+from greenfin.errors import N_, Conflict, Gone, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
 from greenfin.lending.models import Application, ModelVersion, Score, ScoreBatch
@@ -289,9 +291,37 @@ def score_batch_query() -> Select:
     return select(ScoreBatch).order_by(ScoreBatch.id.desc())
 
 
+def require_upload(batch: ScoreBatch) -> None:
+    """410 once the batch's upload has been deleted under the retention rule."""
+    if batch.purged_at is not None:
+        raise Gone(f"batch {batch.id}'s upload was deleted on {batch.purged_at:%Y-%m-%d} under the retention rule")
+
+
 def score_batch_frame(batch: ScoreBatch) -> pd.DataFrame:
     """The scored rows of a batch, from its stored upload (what ``lending score`` writes)."""
+    require_upload(batch)
     return score_applicants(batch.input, batch.model, batch.filename)
+
+
+def purge_score_batches(older_than_days: int) -> list[ScoreBatch]:
+    """Delete the uploads (applicants' figures) of batches uploaded more than ``older_than_days``
+    days ago, keeping each batch's record (file name, rows, SHA-256, model, who and when); a
+    batch whose job may still read its upload is left for the next run. The caller removes the
+    scored files (``jobs.scored_path``) after the commit."""
+    if older_than_days < 1:
+        raise ValidationFailed.field("older_than_days", "must be at least 1")
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    purged = []
+    for batch in db.session.scalars(select(ScoreBatch).where(ScoreBatch.created_at < cutoff,
+                                                             ScoreBatch.purged_at.is_(None))):
+        if batch.status in ("queued", "started"):
+            continue
+        batch.input, batch.purged_at = b"", utcnow()
+        record_audit("lending.score_batch.purge", "score_batch", batch.id, before={"input_sha256": batch.input_sha256},
+                     after={"purged_at": batch.purged_at, "retention_days": older_than_days})
+        purged.append(batch)
+    db.session.flush()
+    return purged
 
 
 def finish_score_batch(batch: ScoreBatch, rows: int) -> ScoreBatch:

@@ -203,6 +203,8 @@ class ScoreBatch(db.Model):
 
     The upload itself is kept (``input``), so a worker on any machine can score it and the
     scored file can be rebuilt where it is missing; ``scored_rows`` is set when the job finishes.
+    After the retention period (``LENDING_BATCH_RETENTION_DAYS``) the upload is deleted
+    (``purged_at``: it holds applicants' figures); the record stays.
     """
 
     __tablename__ = "score_batches"
@@ -217,6 +219,7 @@ class ScoreBatch(db.Model):
     job_id: Mapped[Optional[str]] = mapped_column(String(36))
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    purged_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     model: Mapped[ModelVersion] = relationship(lazy="joined")
     job: Mapped[Optional[Job]] = relationship(primaryjoin="foreign(ScoreBatch.job_id) == Job.id", viewonly=True)

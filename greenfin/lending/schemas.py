@@ -249,3 +249,4 @@ class ScoreBatchSchema(Schema):
     job_id = fields.Str(allow_none=True)
     status = fields.Str(metadata={"description": "the job's status: queued, started, finished or failed"})
     created_at = fields.DateTime()
+    purged_at = fields.DateTime(allow_none=True, metadata={"description": "when the upload was deleted (retention)"})

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
-from greenfin.errors import Conflict, DomainError, ValidationFailed
+from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.lending import STATUS_LABELS, links, modelling, services
 from greenfin.lending.forms import (
@@ -340,6 +340,9 @@ def score_batch_csv(batch_id):
     batch = modelling.get_score_batch(batch_id)
     try:
         return scored_csv_response(batch)
+    except Gone:
+        flash(_("The upload of this batch was deleted under the retention rule."), "error")
+        return redirect(url_for("lending.models") + "#score-batch")
     except Conflict:
         flash(_("The batch is not scored yet."), "error")
         return redirect(url_for("core.job_detail", job_id=batch.job_id) if batch.job_id else url_for("lending.models"))
