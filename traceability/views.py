@@ -202,18 +202,26 @@ def batch_csv(batch_id):
 @access("admin", "regulator")
 def lot_recall(lot_id):
     lot = services.get_lot(lot_id)
-    form = RecallForm(prefix="rc")
+    return _with_reason(RecallForm(prefix="rc"),
+                        lambda reason: services.recall_lot(lot, reason, actor_id=current_actor().id),
+                        _("Lot recalled: its scan pages show the notice now."), _("Give the reason for the recall."),
+                        url_for("trace.lot_detail", lot_id=lot.id))
+
+
+def _with_reason(form, act, done: str, no_reason: str, back: str):
+    """A regulator's action that needs a reason (recall, revocation): run it and commit, or say
+    why not; then go back to the page it came from."""
     if form.validate_on_submit():
         try:
-            services.recall_lot(lot, form.reason.data, actor_id=current_actor().id)
+            act(form.reason.data)
             commit()
-            flash(_("Lot recalled: its scan pages show the notice now."), "success")
+            flash(done, "success")
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
     else:
-        flash(_("Give the reason for the recall."), "error")
-    return redirect(url_for("trace.lot_detail", lot_id=lot.id))
+        flash(no_reason, "error")
+    return redirect(back)
 
 
 @bp.route("/lots/<int:lot_id>/trace")
@@ -293,18 +301,10 @@ def certificates():
 @bp.route("/certificates/<int:cert_id>/revoke", methods=["POST"])
 @access("admin", "regulator")
 def certificate_revoke(cert_id):
-    form = RevokeForm(prefix="rv")
-    if form.validate_on_submit():
-        try:
-            services.revoke_certification(services.get_certification(cert_id), form.reason.data)
-            commit()
-            flash(_("Certificate revoked."), "success")
-        except DomainError as exc:
-            rollback()
-            flash(exc.message, "error")
-    else:
-        flash(_("Give the reason for the revocation."), "error")
-    return redirect(url_for("trace.certificates"))
+    cert = services.get_certification(cert_id)
+    return _with_reason(RevokeForm(prefix="rv"), lambda reason: services.revoke_certification(cert, reason),
+                        _("Certificate revoked."), _("Give the reason for the revocation."),
+                        url_for("trace.certificates"))
 
 
 @bp.route("/products", methods=["GET", "POST"])
@@ -363,18 +363,10 @@ def brand_authorise():
 @bp.route("/brands/<int:brand_id>/authorisations/<int:auth_id>/revoke", methods=["POST"])
 @access("admin", "regulator")
 def brand_authorisation_revoke(brand_id, auth_id):
-    form = RevokeForm(prefix="rv")
-    if form.validate_on_submit():
-        try:
-            services.revoke_brand_authorisation(services.get_brand_authorisation(brand_id, auth_id), form.reason.data)
-            commit()
-            flash(_("Authorisation revoked."), "success")
-        except DomainError as exc:
-            rollback()
-            flash(exc.message, "error")
-    else:
-        flash(_("Give the reason for the revocation."), "error")
-    return redirect(url_for("trace.products") + "#brands")
+    auth = services.get_brand_authorisation(brand_id, auth_id)
+    return _with_reason(RevokeForm(prefix="rv"), lambda reason: services.revoke_brand_authorisation(auth, reason),
+                        _("Authorisation revoked."), _("Give the reason for the revocation."),
+                        url_for("trace.products") + "#brands")
 
 
 # ---------------------------------------------------------------- serial guessing (regulators)
