@@ -59,6 +59,18 @@ def rollback() -> None:
     discard_pending()
 
 
+def advisory_lock(key: str) -> bool:
+    """On PostgreSQL, wait for and take a lock on ``key`` held until the transaction ends, so
+    units of work on the same key take turns; False (no lock) elsewhere: SQLite serialises
+    writers itself."""
+    if db.engine.dialect.name != "postgresql":
+        return False
+    from sqlalchemy import func, select
+
+    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    return True
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave: foreign keys on, real BEGIN so SAVEPOINTs work, WAL for readers.
 

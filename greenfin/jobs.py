@@ -26,12 +26,12 @@ from typing import Any, Optional
 import click
 from flask import Flask, current_app, g, has_request_context
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from greenfin.core.models import Job
 from greenfin.core.types import utcnow
-from greenfin.extensions import db
+from greenfin.extensions import advisory_lock, db
 
 log = logging.getLogger(__name__)
 _PENDING = "greenfin_pending_jobs"
@@ -143,9 +143,8 @@ def _wait_for_other_attempt(job: Job) -> bool:
     write at once. A transaction-scoped advisory lock (PostgreSQL) makes the second wait for
     the first's commit or rollback. On SQLite (development, jobs inline) nothing runs twice at once.
     """
-    if db.engine.dialect.name != "postgresql":
+    if not advisory_lock(job.id):
         return True
-    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(job.id, 0))))
     db.session.refresh(job)
     return job.status != "finished"
 

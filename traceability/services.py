@@ -19,7 +19,7 @@ from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, NotFound, ValidationFailed
-from greenfin.extensions import db
+from greenfin.extensions import advisory_lock, db
 from traceability import digital_link as dl
 from traceability import epcis
 from traceability.models import (
@@ -165,9 +165,7 @@ def authorise_brand(brand_id: int, party_id: int, valid_from: Any, valid_until: 
         _errors_add(errors, "valid_until", "must not be before valid_from")
     if errors:
         raise ValidationFailed("Invalid authorisation", errors)
-    if db.engine.dialect.name == "postgresql":  # two authorisations of one producer and brand take turns
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(
-            f"trace_brand_authorisation:{brand_id}:{party_id}", 0))))
+    advisory_lock(f"trace_brand_authorisation:{brand_id}:{party_id}")  # authorisations of one pair take turns
     # A renewal is a new period; it may not overlap one that stands (revoked ones do not).
     overlapping = db.session.scalar(select(BrandAuthorisation).where(
         BrandAuthorisation.brand_id == brand_id, BrandAuthorisation.party_id == party_id,

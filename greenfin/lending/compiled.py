@@ -142,12 +142,14 @@ class CompiledScorecard:
         exact = (base_points is not None and all(on_grid(v) == v for v in values)
                  and abs(base_points) + sum(float(np.abs(t).max()) for t in self.points) < 2.0 ** 16)
         groups: list[list[int]] = []
+        size = 0  # the last group's joint table size
         for j, table in enumerate(self.points):
-            size = int(np.prod([len(self.points[i]) for i in groups[-1]])) if groups else 0
             if exact and groups and size * len(table) <= JOINT_TABLE_MAX:
                 groups[-1].append(j)
+                size *= len(table)
             else:
                 groups.append([j])
+                size = len(table)
         joint = []
         for features in groups:
             sizes = [len(self.points[j]) for j in features]
@@ -182,7 +184,7 @@ class CompiledScorecard:
 
     def _score_block(self, sources: list, rows: slice, out: "_Output", base_points: float,
                      scaling: "Scaling") -> None:
-        b = _Block(self, out, rows, self.rank_dtype)
+        b = _Block(self, out, rows)
         b.total.fill(base_points)
         b.top.fill(self.no_reason)
         for j, source in enumerate(sources):  # codes and reasons
@@ -259,14 +261,14 @@ class _Block:
     """One block's rows of the output, its scratch arrays, and the views the steps use (made
     once a block: making a view costs as much as the work on a few thousand rows)."""
 
-    def __init__(self, compiled: CompiledScorecard, out: "_Output", rows: slice, rank_dtype):
+    def __init__(self, compiled: CompiledScorecard, out: "_Output", rows: slice):
         size = rows.stop - rows.start
         self.total, self.codes, self.top = out.raw[rows], out.codes[:, rows], out.reason_rank[:, rows]
         self.top_rows = list(self.top)
         cuts = max((len(c) for c in compiled.cuts), default=0)
         self.passed, self.steps = np.empty((cuts, size), dtype=bool), np.empty((cuts, size), dtype=np.uint8)
         self.pts = np.empty(size)
-        self.rank, self.spare = np.empty(size, dtype=rank_dtype), np.empty(size, dtype=rank_dtype)
+        self.rank, self.spare = np.empty(size, dtype=compiled.rank_dtype), np.empty(size, dtype=compiled.rank_dtype)
         self.joint = np.empty(size, dtype=np.int16)
 
 

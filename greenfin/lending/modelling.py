@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import pandas as pd
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
@@ -312,8 +313,8 @@ def purge_score_batches(older_than_days: int) -> list[ScoreBatch]:
         raise ValidationFailed.field("older_than_days", "must be at least 1")
     cutoff = utcnow() - timedelta(days=older_than_days)
     purged = []
-    for batch in db.session.scalars(select(ScoreBatch).where(ScoreBatch.created_at < cutoff,
-                                                             ScoreBatch.purged_at.is_(None))):
+    old = select(ScoreBatch).where(ScoreBatch.created_at < cutoff, ScoreBatch.purged_at.is_(None))
+    for batch in db.session.scalars(old.options(selectinload(ScoreBatch.job))):  # each one's status, one query
         if batch.status in ("queued", "started"):
             continue
         batch.input, batch.purged_at = b"", utcnow()
