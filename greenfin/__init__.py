@@ -104,6 +104,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.api_utils import mark_public_operations
 
     mark_public_operations(app)
+    from greenfin.uow import wrap_views
+
+    wrap_views(app)  # one commit point per request (greenfin/uow.py)
 
     # The API authenticates with bearer tokens, not cookies: no CSRF there.
     for name, blueprint in app.blueprints.items():

@@ -1,6 +1,8 @@
 """Helpers shared by the API blueprints of every package."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -9,6 +11,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from greenfin.extensions import db
+from greenfin.uow import flush_for_response
 
 
 def paginate(stmt: Select, pagination_parameters) -> list:
@@ -36,6 +39,22 @@ class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = ArgumentsParser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
                                              "multipart": "multipart/form-data"}
+
+    def response(self, status_code, schema=None, **kwargs):
+        """flask-smorest's response decorator; the work is flushed before the answer is serialised
+        (the unit of work commits after it: greenfin/uow.py)."""
+        serialise = super().response(status_code, schema, **kwargs)
+
+        def decorator(func):
+            @wraps(func)
+            def flushed(*args, **kw):
+                result = func(*args, **kw)
+                flush_for_response()
+                return result
+
+            return serialise(flushed)
+
+        return decorator
 
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
