@@ -15,21 +15,29 @@ def credit_summary(party_id: int) -> dict:
             "balance": services.balance(party_id), "score": services.score(party_id)}
 
 
+def review_counts() -> dict:
+    from credit import services
+
+    return services.review_counts()
+
+
 def init_app(app: Flask) -> None:
     from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
 
     from credit import models  # noqa: F401  (models registered for migrations)
     from credit.api import blp
+    from credit.receivers import subscribe
     from credit.cli import credit_cli
     from credit.views import bp
 
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(credit_cli)
+    subscribe(app)  # points for other packages' events (greenfin/signals.py)
     app.jinja_env.globals.update(
         credit_summary=credit_summary,
-        credit_review_counts=lambda: __import__("credit.services", fromlist=["x"]).review_counts(),
+        credit_review_counts=review_counts,
         state_label=lambda state: STATE_LABELS.get(state, state),
         objection_label=lambda status: DECISION_LABELS.get(status, status),
         override_label=lambda status: DECISION_LABELS.get(status, status),

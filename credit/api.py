@@ -2,24 +2,22 @@
 
 Writes take an ``Idempotency-Key`` header. Postings and reversals require one and
 keep it on the ledger row itself (atomic with the posting). Other writes replay the
-stored response of an earlier call with the same key; the same key with different
-content is a 409.
+stored response of an earlier call with the same key (greenfin/idempotency.py, as every
+API write does); the same key with different content is a 409.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-
-from flask import g, jsonify, request
+from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from credit import schemas, services
-from credit.models import CreditCheckpoint, CreditIdempotencyKey, RatingRun
+from credit.models import CreditCheckpoint, RatingRun
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import commit, db, rollback
+from greenfin.idempotency import keeps_own_key
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
 
@@ -27,43 +25,6 @@ blp = api_blueprint("credit_api", __name__, "/credit",
                     "Eco-credit points ledger, rule catalogue and four-colour ratings")
 
 REVIEWERS = ("admin", "regulator")
-
-
-def _body_hash() -> str:
-    return hashlib.sha256(request.get_data() or b"").hexdigest()
-
-
-def idempotent(view):
-    """Replay the stored response for a repeated Idempotency-Key; 409 if the content differs."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        key = (request.headers.get("Idempotency-Key") or "").strip()
-        if not key:
-            return view(*args, **kwargs)
-        if len(key) > 120:
-            raise ValidationFailed.field("Idempotency-Key", "at most 120 characters")
-        scoped = f"{g.user.id}:{request.method}:{request.path}:{key}"
-        digest = _body_hash()
-        stored = db.session.get(CreditIdempotencyKey, scoped)
-        if stored is not None:
-            if stored.request_hash != digest:
-                raise Conflict(f"idempotency key {key} was used with different content", code="idempotency_conflict")
-            response = jsonify(stored.body)
-            response.status_code = stored.status
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        response = view(*args, **kwargs)
-        if 200 <= response.status_code < 300:
-            db.session.add(CreditIdempotencyKey(key=scoped, request_hash=digest, status=response.status_code,
-                                                body=response.get_json()))
-            try:
-                commit()
-            except IntegrityError:  # a concurrent twin stored it first; its answer stands
-                rollback()
-        return response
-
-    return wrapper
 
 
 def _key(data: dict) -> str:
@@ -110,7 +71,6 @@ class Rules(MethodView):
         return paginate(services.rule_query(**args), pagination_parameters)
 
     @access("admin")
-    @idempotent
     @blp.arguments(schemas.CreditRuleSchema)
     @blp.response(201, schemas.CreditRuleSchema)
     def post(self, data):
@@ -132,7 +92,6 @@ class RuleVersions(MethodView):
         return versions
 
     @access("admin")
-    @idempotent
     @blp.arguments(schemas.CreditRuleReviseSchema)
     @blp.response(201, schemas.CreditRuleSchema)
     def post(self, data, code):
@@ -158,6 +117,7 @@ class Postings(MethodView):
             args["party_id"] = scope
         return paginate(services.posting_query(**args), pagination_parameters)
 
+    @keeps_own_key
     @access("admin", "regulator")
     @blp.arguments(schemas.CreditPostingCreateSchema)
     @blp.response(201, schemas.CreditPostingResultSchema)
@@ -184,6 +144,7 @@ class PostingById(MethodView):
 
 @blp.route("/postings/<int:posting_id>/reversal")
 class PostingReversal(MethodView):
+    @keeps_own_key
     @access("admin", "regulator")
     @blp.arguments(schemas.CreditReversalCreateSchema)
     @blp.response(201, schemas.CreditPostingResultSchema)
@@ -209,7 +170,6 @@ class Pending(MethodView):
 @blp.route("/pending/<int:pending_id>/approve")
 class PendingApprove(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditNoteSchema)
     @blp.response(201, schemas.CreditPostingSchema)
     def post(self, data, pending_id):
@@ -222,7 +182,6 @@ class PendingApprove(MethodView):
 @blp.route("/pending/<int:pending_id>/reject")
 class PendingReject(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditNoteSchema)
     @blp.response(200, schemas.CreditPendingSchema)
     def post(self, data, pending_id):
@@ -306,7 +265,6 @@ class RatingRuns(MethodView):
         return paginate(select(RatingRun).order_by(RatingRun.id.desc()), pagination_parameters)
 
     @access(*REVIEWERS)
-    @idempotent
     @blp.arguments(schemas.CreditRatingRunCreateSchema)
     @blp.response(202, schemas.CreditRatingRunSchema)
     def post(self, data):
@@ -343,7 +301,6 @@ class RatingById(MethodView):
 @blp.route("/ratings/<int:rating_id>/approve")
 class RatingApprove(MethodView):
     @access("regulator")
-    @idempotent
     @blp.response(200, schemas.CreditRatingSchema)
     def post(self, rating_id):
         """Regulator review passed: the level goes on public notice (公示)."""
@@ -355,7 +312,6 @@ class RatingApprove(MethodView):
 @blp.route("/ratings/<int:rating_id>/publish")
 class RatingPublish(MethodView):
     @access("regulator")
-    @idempotent
     @blp.response(200, schemas.CreditRatingSchema)
     def post(self, rating_id):
         """Publish once the notice is over and no objection or override is open."""
@@ -367,7 +323,6 @@ class RatingPublish(MethodView):
 @blp.route("/ratings/<int:rating_id>/objections")
 class RatingObjections(MethodView):
     @access("regulator", "admin", "producer")
-    @idempotent
     @blp.arguments(schemas.CreditObjectionCreateSchema)
     @blp.response(201, schemas.CreditObjectionSchema)
     def post(self, data, rating_id):
@@ -393,7 +348,6 @@ class Objections(MethodView):
 @blp.route("/objections/<int:objection_id>/answer")
 class ObjectionAnswer(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditObjectionAnswerSchema)
     @blp.response(200, schemas.CreditObjectionSchema)
     def post(self, data, objection_id):
@@ -406,7 +360,6 @@ class ObjectionAnswer(MethodView):
 @blp.route("/ratings/<int:rating_id>/overrides")
 class RatingOverrides(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditOverrideCreateSchema)
     @blp.response(201, schemas.CreditOverrideSchema)
     def post(self, data, rating_id):
@@ -419,7 +372,6 @@ class RatingOverrides(MethodView):
 @blp.route("/overrides/<int:override_id>/decision")
 class OverrideDecision(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditDecisionSchema)
     @blp.response(200, schemas.CreditOverrideSchema)
     def post(self, data, override_id):
@@ -439,7 +391,6 @@ class Repairs(MethodView):
         return paginate(services.repair_query(status=None, party_id=own_party_id()), pagination_parameters)
 
     @access("regulator", "admin", "producer")
-    @idempotent
     @blp.arguments(schemas.CreditRepairCreateSchema)
     @blp.response(201, schemas.CreditRepairSchema)
     def post(self, data):
@@ -453,7 +404,6 @@ class Repairs(MethodView):
 @blp.route("/repairs/<int:repair_id>/decision")
 class RepairDecision(MethodView):
     @access("regulator")
-    @idempotent
     @blp.arguments(schemas.CreditDecisionSchema)
     @blp.response(200, schemas.CreditRepairSchema)
     def post(self, data, repair_id):

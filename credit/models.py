@@ -267,15 +267,3 @@ class CreditRepair(db.Model):
     note: Mapped[Optional[str]] = mapped_column(Text)
 
     rating: Mapped[Rating] = relationship()
-
-
-class CreditIdempotencyKey(db.Model):
-    """The stored response of an API write, replayed when the same key comes again."""
-
-    __tablename__ = "credit_idempotency_keys"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[int]
-    body: Mapped[Any] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,10 +4,7 @@
 """
 from __future__ import annotations
 
-import importlib
 import logging
-import importlib.util
-import os
 from typing import Any, Optional
 
 from flask import Flask
@@ -15,19 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from greenfin.config import ROOT, Config
-
-# Feature packages, in dependency order. Each exposes ``init_app(app)``; the
-# demo seed calls their ``seed_demo(rng)`` in the same order.
-FEATURES = (
-    "greenfin.core",
-    "greenfin.auth",
-    "credit",
-    "greenfin.gep",
-    "traceability",
-    "greenfin.lending",
-    "greenfin.pools",
-)
-
+from greenfin.registry import FEATURES, installed_features, load_features  # noqa: F401  (FEATURES: public)
 
 class BoundedInt(IntegerConverter):
     """``<int:id>`` limited to what a database integer holds: larger ids are simply not found."""
@@ -35,20 +20,6 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
-
-
-def installed_features() -> list[Any]:
-    """The feature packages present, in order. ``GREENFIN_FEATURES`` (comma-separated)
-    narrows the list, e.g. while one package is being developed beside another."""
-    wanted = os.environ.get("GREENFIN_FEATURES")
-    names = [n for n in FEATURES if not wanted or n in wanted.split(",")]
-    modules = []
-    for name in names:
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            if hasattr(module, "init_app"):
-                modules.append(module)
-    return modules
 
 
 def create_app(config: Optional[Any] = None) -> Flask:
@@ -98,8 +69,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     app.extensions["greenfin_slots"] = {}
     app.extensions["greenfin_exporters"] = {}
 
-    for feature in installed_features():
-        feature.init_app(app)
+    load_features(app)
 
     from greenfin.api_utils import mark_public_operations
 

@@ -6,7 +6,7 @@ key of its choosing. The answer is stored with the key, in the same transaction 
 
 - the same key, caller, method, path and body again: the stored answer, nothing done twice
   (``Idempotent-Replayed: true``);
-- the same key with another body or on another operation: 422 ``idempotency_key_reused``;
+- the same key with another body or on another operation: 409 ``idempotency_conflict``;
 - two requests with one key at the same moment: one commits, the other's work is rolled back by
   the unique key and it gets the first one's answer.
 
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from greenfin.core.types import UTCDateTime
 from greenfin.dates import utcnow
-from greenfin.errors import ValidationFailed
+from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -59,9 +59,20 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def request_key() -> Optional[str]:
-    """The key of this API write, or None when the request carries none (or is not an API write)."""
+def keeps_own_key(method):
+    """Mark an API method whose service keeps the key itself (ledger postings keep it on the
+    ledger row, atomically with the posting, and answer a replay in their own words)."""
+    method.keeps_own_idempotency_key = True
+    return method
+
+
+def request_key(view) -> Optional[str]:
+    """The key of this API write, or None when the request carries none (or is not an API write,
+    or its handler keeps its own key)."""
     if request.method not in WRITES or not request.path.startswith("/api/"):
+        return None
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    if getattr(handler, "keeps_own_idempotency_key", False):
         return None
     key = request.headers.get(HEADER)
     if key is None:
@@ -79,9 +90,8 @@ def replay(key: str) -> Optional[Response]:
     if found is None:
         return None
     if found.fingerprint != _fingerprint():
-        raise ValidationFailed("This Idempotency-Key was already used for another request",
-                               {HEADER: ["was used with another body or operation"]},
-                               code="idempotency_key_reused")
+        raise Conflict(f"idempotency key {key} was used with different content",
+                       {HEADER: ["was used with another body or operation"]}, code="idempotency_conflict")
     response = current_app.response_class(found.body, status=found.status, content_type=found.content_type)
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -31,7 +31,7 @@ def unit_of_work(view: Callable) -> Callable:
     def run(*args: Any, **kwargs: Any):
         from greenfin import idempotency
 
-        key = idempotency.request_key()
+        key = idempotency.request_key(view)
         if key is not None:
             answered = idempotency.replay(key)
             if answered is not None:

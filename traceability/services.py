@@ -19,7 +19,10 @@ from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin import signals
 from greenfin.extensions import advisory_lock, db
+from greenfin.registry import contract
+from greenfin.signals import announce
 from traceability import digital_link as dl
 from traceability import epcis
 from traceability.models import (
@@ -32,20 +35,6 @@ CERT_KIND_LABELS = {"green_food": "绿色食品", "organic": "有机产品", "gi
 
 
 # ---------------------------------------------------------------- optional links to other packages
-
-
-def _feature(name: str):
-    """The services module of another feature package, or None when it is not installed or loaded."""
-    import importlib
-    import os
-
-    wanted = os.environ.get("GREENFIN_FEATURES")
-    if wanted and name.rsplit(".", 1)[0] not in wanted.split(","):
-        return None
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 def _guarded(call, *args):
@@ -64,7 +53,7 @@ def _guarded(call, *args):
 
 
 def credit_colour(party_id: int) -> Optional[str]:
-    credit = _feature("credit.services")
+    credit = contract("credit")
     if credit is None or not hasattr(credit, "current_rating"):
         return None
     rating = _guarded(credit.current_rating, party_id)
@@ -72,7 +61,7 @@ def credit_colour(party_id: int) -> Optional[str]:
 
 
 def gep_summary(parcel_id: int) -> Optional[dict]:
-    gep = _feature("greenfin.gep.services")
+    gep = contract("greenfin.gep")
     if gep is None or not hasattr(gep, "scan_summary"):
         return None
     return _guarded(gep.scan_summary, parcel_id)
@@ -88,12 +77,11 @@ def _gep_brief(parcel_id: int) -> Optional[dict]:
                              for s in summary.get("top_services", [])]}
 
 
-def post_credit_points(party_id: int, code: str, cert: Certification) -> bool:
-    credit = _feature("credit.services")
-    if credit is None or not hasattr(credit, "post_event_points"):
-        return False
-    credit.post_event_points(party_id, code, source="certification", source_id=str(cert.id))
-    return True
+def _announce_certification(signal, cert: Certification, **facts) -> None:
+    """Tell the packages that care (eco-credit points); a refusal there is audited, the
+    certificate still stands (greenfin/signals.py)."""
+    announce(signal, entity_type="trace_certification", entity_id=cert.id, party_id=cert.party_id,
+             certification_id=cert.id, kind=cert.kind, **facts)
 
 
 # ---------------------------------------------------------------- helpers
@@ -425,7 +413,7 @@ def grant_certification(data: dict) -> Certification:
     record_audit("trace.cert.grant", "trace_certification", cert.id, after=snapshot(cert, CERT_FIELDS),
                  party_id=party_id)
     if cert.status_on(today()) == "valid":
-        post_credit_points(party_id, "TRACE_CERT_GRANTED", cert)
+        _announce_certification(signals.certification_granted, cert, granted_on=today())
     invalidate_lot_cache()
     return cert
 
@@ -446,7 +434,7 @@ def revoke_certification(cert: Certification, reason: str) -> Certification:
 def _lapse(cert: Certification) -> None:
     if cert.lapsed_at is None:
         cert.lapsed_at = utcnow()
-        post_credit_points(cert.party_id, "TRACE_CERT_LAPSED", cert)
+        _announce_certification(signals.certification_lapsed, cert, lapsed_on=today())
 
 
 def lapse_expired_certifications(day: Optional[date] = None) -> list[Certification]:

@@ -37,7 +37,7 @@ def test_repayment_retried_with_same_key_pays_once(api, create_application, cham
 
     other = officer.post(f"/api/v1/lending/loans/{loan.id}/repayments", json=body | {"amount": "2000.00"},
                          headers=headers)
-    assert other.status_code == 422 and other.json["code"] == "idempotency_key_reused"
+    assert other.status_code == 409 and other.json["code"] == "idempotency_conflict"
     assert "Idempotency-Key" in other.json["errors"]
     assert _repayments(loan.id) == 1
 

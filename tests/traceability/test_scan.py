@@ -153,8 +153,8 @@ def test_scan_page_survives_a_failing_credit_package(client, create_lot, issue_l
 
             db.session.execute(text("select * from no_such_table"))
 
-    real = services._feature
-    monkeypatch.setattr(services, "_feature", lambda name: Broken if name == "credit.services" else real(name))
+    real = services.contract
+    monkeypatch.setattr(services, "contract", lambda name: Broken if name == "credit" else real(name))
     lot = create_lot()
     path, _ = first_label_path(issue_labels(lot, 1))
     response = client.get(path, headers={"Accept": "application/json"})

@@ -3,9 +3,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from greenfin.core.models import AuditEvent
+from greenfin.core.models import AuditEvent, Party
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 from traceability import services
@@ -107,30 +107,55 @@ def test_certificate_scope_needs_its_target(create_party):
     assert {"parcel_id", "valid_until"} <= set(info.value.errors)
 
 
-def test_granting_and_lapsing_post_credit_points(create_party, monkeypatch):
+def test_granting_and_lapsing_announce_to_subscribers(app, create_party):
+    from greenfin import signals
+
     calls = []
 
-    class FakeCredit:
-        @staticmethod
-        def post_event_points(party_id, code, *, source, source_id):
-            calls.append((party_id, code, source, source_id))
+    def record(name):
+        def receiver(sender, *, party_id, certification_id, **facts):
+            calls.append((name, party_id, certification_id))
+        return receiver
 
-    monkeypatch.setattr(services, "_feature", lambda name: FakeCredit if name == "credit.services" else None)
+    granted, lapsed = record("granted"), record("lapsed")
     party = create_party()
     today = services.today()
-    cert = services.grant_certification({"kind": "green_food", "number": "LB-9", "issuer": "x", "scope": "producer",
-                                         "party_id": party.id, "valid_from": today - timedelta(days=30),
-                                         "valid_until": today + timedelta(days=1)})
-    assert calls == [(party.id, "TRACE_CERT_GRANTED", "certification", str(cert.id))]
-    assert services.lapse_expired_certifications(today + timedelta(days=5)) == [cert]
-    assert services.lapse_expired_certifications(today + timedelta(days=6)) == []  # only once
-    assert calls[-1] == (party.id, "TRACE_CERT_LAPSED", "certification", str(cert.id))
-    services.revoke_certification(cert, "撤销")
-    assert len(calls) == 2  # already lapsed: no second TRACE_CERT_LAPSED
+    with signals.certification_granted.connected_to(granted, app), \
+            signals.certification_lapsed.connected_to(lapsed, app):
+        cert = services.grant_certification({"kind": "green_food", "number": "LB-9", "issuer": "x",
+                                             "scope": "producer", "party_id": party.id,
+                                             "valid_from": today - timedelta(days=30),
+                                             "valid_until": today + timedelta(days=1)})
+        assert calls == [("granted", party.id, cert.id)]
+        assert services.lapse_expired_certifications(today + timedelta(days=5)) == [cert]
+        assert services.lapse_expired_certifications(today + timedelta(days=6)) == []  # only once
+        assert calls[-1] == ("lapsed", party.id, cert.id)
+        services.revoke_certification(cert, "撤销")
+    assert len(calls) == 2  # already lapsed: no second lapse announced
+
+
+def test_grant_stands_when_a_receiver_refuses(app, create_party):
+    from greenfin import signals
+
+    def refuse(sender, **facts):
+        db.session.add(Party(kind="firm", name="written then undone", township_code="danan"))
+        raise ValidationFailed("ledger closed", {"rule": ["suspended"]})
+
+    party = create_party()
+    with signals.certification_granted.connected_to(refuse, app):
+        cert = services.grant_certification({"kind": "gi", "number": "G-77", "issuer": "x", "scope": "producer",
+                                             "party_id": party.id, "valid_from": date(2020, 1, 1),
+                                             "valid_until": date(2040, 1, 1)})
+    db.session.flush()
+    assert db.session.get(type(cert), cert.id) is not None
+    assert db.session.scalar(select(func.count()).select_from(Party).where(Party.name == "written then undone")) == 0
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "certification-granted.refused",
+                                                          AuditEvent.entity_id == str(cert.id))).all()
+    assert len(refused) == 1 and refused[0].after["error"].startswith("ledger closed")
 
 
 def test_certificates_work_without_credit(create_party, monkeypatch):
-    monkeypatch.setattr(services, "_feature", lambda name: None)
+    monkeypatch.setattr(services, "contract", lambda name: None)
     party = create_party()
     cert = services.grant_certification({"kind": "gi", "number": "G-2", "issuer": "x", "scope": "producer",
                                          "party_id": party.id, "valid_from": date(2020, 1, 1),
@@ -141,16 +166,17 @@ def test_certificates_work_without_credit(create_party, monkeypatch):
 
 
 def test_credit_ledger_receives_points_for_real(app, create_party):
-    credit = services._feature("credit.services")
-    if credit is None or "credit" not in app.blueprints and not any(n.startswith("credit") for n in app.blueprints):
+    from greenfin.registry import loaded
+
+    if not loaded("credit"):
         pytest.skip("the credit package is not loaded")
     from credit.models import CreditPosting
 
     party = create_party()
     cert = services.grant_certification({"kind": "green_food", "number": "LB-REAL", "issuer": "x",
                                          "scope": "producer", "party_id": party.id,
-                                         "valid_from": date.today() - timedelta(days=1),
-                                         "valid_until": date.today() + timedelta(days=300)})
+                                         "valid_from": services.today() - timedelta(days=1),
+                                         "valid_until": services.today() + timedelta(days=300)})
     services.revoke_certification(cert, "撤销")
     postings = db.session.scalars(select(CreditPosting).where(CreditPosting.party_id == party.id)).all()
     assert sorted(p.rule_code for p in postings) == ["TRACE_CERT_GRANTED", "TRACE_CERT_LAPSED"]
