@@ -31,6 +31,9 @@ def init_app(app: Flask) -> None:
     from credit.cli import credit_cli
     from credit.views import bp
 
+    from credit.policy import parse_thresholds
+
+    app.config["CREDIT_THRESHOLDS"] = parse_thresholds(app.config.get("CREDIT_THRESHOLDS"))
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(credit_cli)

@@ -11,10 +11,9 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from credit.policy import COLOUR_NAMES_ZH, COLOUR_RGB
 from greenfin.pdf import cjk_font
 
-COLOUR_RGB = {"green": "#2e9e62", "blue": "#1d4ed8", "yellow": "#d4a200", "red": "#c0392b"}
-COLOUR_ZH = {"green": "环保诚信", "blue": "环保良好", "yellow": "环保警示", "red": "环保不良"}
 
 
 def qr_png(url: str) -> bytes:
@@ -45,7 +44,7 @@ def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes
     pdf.roundRect(width / 2 - 45 * mm, height - 95 * mm, 90 * mm, 28 * mm, 6 * mm, stroke=0, fill=1)
     pdf.setFillColor(colors.white)
     pdf.setFont(font, 26)
-    pdf.drawCentredString(width / 2, height - 80 * mm, COLOUR_ZH[rating.colour])
+    pdf.drawCentredString(width / 2, height - 80 * mm, COLOUR_NAMES_ZH[rating.colour])
     pdf.setFont(font, 12)
     pdf.drawCentredString(width / 2, height - 89 * mm, _("Level: %(colour)s", colour=rating.colour))
     pdf.setFillColor(colors.black)

@@ -25,20 +25,14 @@ from credit.models import (
     RatingPeriod,
     RatingRun,
 )
+from credit.policy import COLOURS, THRESHOLDS, colour_for  # noqa: F401  (re-exported by services)
 from greenfin.core.models import Party, User
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
 
-COLOURS = ("green", "blue", "yellow", "red")  # best to worst
 STATES = ("computed", "notice", "published")
-# Lowest score for green, blue and yellow; below the last is red. Per party kind.
-THRESHOLDS = {
-    "firm": (30, 0, -30),
-    "organisation": (20, 0, -20),
-    "individual": (10, 0, -15),
-}
 DEFAULTS = {"CREDIT_NOTICE_DAYS": 15, "CREDIT_OBJECTION_DAYS": 10}
 
 
@@ -54,16 +48,6 @@ class PublishedRating:
     published_at: datetime
     points: int
     rating_id: int
-
-
-def colour_for(kind: str, points: int, veto: bool = False) -> str:
-    if veto:
-        return "red"
-    thresholds = (setting("CREDIT_THRESHOLDS") or THRESHOLDS).get(kind, THRESHOLDS["firm"])
-    for colour, floor in zip(COLOURS, thresholds):
-        if points >= floor:
-            return colour
-    return "red"
 
 
 # ---------------------------------------------------------------- periods and runs

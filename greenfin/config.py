@@ -86,6 +86,7 @@ class Config:
         # Batch-scoring uploads hold applicants' figures: `flask lending purge-batches` deletes
         # them after this many days (run it daily).
         self.LENDING_BATCH_RETENTION_DAYS = int(os.environ.get("LENDING_BATCH_RETENTION_DAYS", "90"))
+        self.CREDIT_THRESHOLDS = os.environ.get("CREDIT_THRESHOLDS") or None  # JSON; credit/policy.py parses it
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -14,13 +14,17 @@ COOKIE = "lang"
 
 ROLE_LABELS = {"admin": _l("Administrator"), "loan_officer": _l("Loan officer"),
                "producer": _l("Producer"), "regulator": _l("Regulator")}
-# The four eco-credit levels: 环保诚信 / 良好 / 警示 / 不良.
-COLOUR_LABELS = {"green": _l("Green · trustworthy"), "blue": _l("Blue · good"),
-                 "yellow": _l("Yellow · warning"), "red": _l("Red · poor")}
 LAND_COVER_LABELS = {"forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
                      "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"),
                      "built": _l("Built land")}
 KIND_LABELS = {"firm": _l("Firm"), "organisation": _l("Organisation"), "individual": _l("Individual")}
+
+
+def colour_label(colour):
+    """An eco-credit colour's translated name (the scale is credit's policy: credit/policy.py)."""
+    from credit.policy import colour_label as label
+
+    return label(colour)
 
 
 def select_locale() -> Locale:
@@ -53,7 +57,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(
         config_nav=lambda: current_app.extensions["greenfin_nav"],
         role_label=lambda role: ROLE_LABELS.get(role, role),
-        colour_label=lambda colour: COLOUR_LABELS.get(colour, colour),
+        colour_label=colour_label,
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
         land_cover_label=lambda cover: LAND_COVER_LABELS.get(cover, cover),
         township_name=township_name,

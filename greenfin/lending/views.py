@@ -256,13 +256,13 @@ def loan_write_off(loan_id):
 @bp.route("/portfolio")
 @access(*STAFF)
 def portfolio():
-    from greenfin.i18n import COLOUR_LABELS
+    from credit.policy import colour_label
 
     summary = services.portfolio_summary()
     charts = {
         "buckets": [(b, int(v), "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
                     for b, v in summary["by_bucket"].items()],
-        "colours": [(str(COLOUR_LABELS.get(c, _("not rated"))), int(v), c) for c, v in summary["by_colour"].items()],
+        "colours": [(str(colour_label(c)), int(v), c) for c, v in summary["by_colour"].items()],
         "products": [(p, int(v)) for p, v in summary["by_product"].items()],
         "months": [(m[2:], v) for m, v in summary["by_month"].items()],
     }
