@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from credit import schemas, services
 from credit.models import CreditCheckpoint, RatingRun
 from greenfin.api_utils import api_blueprint, paginate
-from greenfin.errors import Conflict, NotFound, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.errors import NotFound, ValidationFailed
+from greenfin.extensions import commit, rollback
 from greenfin.idempotency import keeps_own_key
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access

@@ -8,7 +8,7 @@ from typing import Optional
 from flask import current_app, g, has_app_context
 
 from greenfin.core.models import User
-from greenfin.core.types import utcnow
+from greenfin.dates import today as business_today
 
 KINDS = ("firm", "organisation", "individual")
 DEFAULTS = {
@@ -39,4 +39,5 @@ def add_months(day: date, months: int) -> date:
 
 
 def today() -> date:
-    return utcnow().date()
+    """The business date (Asia/Shanghai): greenfin/dates.py."""
+    return business_today()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -33,6 +32,7 @@ from greenfin.extensions import commit, db, rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
+from greenfin.dates import today
 
 bp = Blueprint("credit", __name__, url_prefix="/credit")
 REVIEWERS = ("admin", "regulator")
@@ -289,7 +289,7 @@ def ledger(party_id):
     ratings = list(db.session.scalars(services.rating_query(party_id=party_id)))
     return render_template("credit/ledger.html", party=party, page=page, account=account, pending=pending,
                            balance=services.balance(party_id), score=services.score(party_id), ratings=ratings,
-                           reversed_ids=reversed_ids, today=date.today())
+                           reversed_ids=reversed_ids, today=today())
 
 
 @bp.route("/postings/<int:posting_id>/reverse", methods=["GET", "POST"])
@@ -407,7 +407,7 @@ def rule_form(code=None):
     if current is not None:
         form.code.data = current.code
         if request.method == "GET":
-            form.effective_from.data = date.today()
+            form.effective_from.data = today()
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k != "csrf_token"}
         data["evidence_required"] = data["evidence_required"] or None

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit
+from greenfin.core.types import utcnow
 from greenfin.extensions import db
 from traceability import services
 from traceability.models import Label, Scan
@@ -139,7 +140,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
     # Scans over the last weeks: mostly one or two per label, one copied label, one recalled lot.
     serials = db.session.execute(select(Label.id, Label.lot_id).where(Label.batch_id == batch.id)
                                  .order_by(Label.id)).all()
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     rows = []
     for label_id, lot_id in serials[:180]:
         region = rng.choice(REGIONS[:5])

@@ -18,6 +18,8 @@ from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, valid
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
+from greenfin.dates import BUSINESS_TZ
+from greenfin.dates import today as business_today
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin import signals
 from greenfin.extensions import advisory_lock, db
@@ -30,7 +32,7 @@ from traceability.models import (
     LabelBatch, Lot, LotInput, Product, Scan,
 )
 
-CHINA_TZ = timezone(timedelta(hours=8))
+CHINA_TZ = BUSINESS_TZ  # Asia/Shanghai (greenfin/dates.py)
 CERT_KIND_LABELS = {"green_food": "绿色食品", "organic": "有机产品", "gi": "地理标志", "test_report": "检测报告"}
 
 
@@ -120,7 +122,7 @@ def _date(value: Any, field: str, errors: dict, required: bool = True) -> Option
 
 
 def today() -> date:
-    return datetime.now(CHINA_TZ).date()
+    return business_today()
 
 
 # ---------------------------------------------------------------- brands and products

@@ -12,6 +12,7 @@ import re
 from datetime import date
 
 from greenfin.errors import N_
+from greenfin.dates import today
 
 # GB 32100-2015: 31 characters, no I, O, S, V, Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -59,7 +60,7 @@ def normalise_resident_id(value: str) -> str:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidIdentifier(N_("birth date is not a real date")) from None
-    if not date(1900, 1, 1) <= birth <= date.today():
+    if not date(1900, 1, 1) <= birth <= today():
         raise InvalidIdentifier(N_("birth date is out of range"))
     if id_check_char(number[:17]) != number[17]:
         raise InvalidIdentifier(N_("check digit does not match (GB 11643-1999)"))

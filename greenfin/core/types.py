@@ -1,18 +1,16 @@
 """Column types shared by every package."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
+from greenfin.dates import utcnow  # noqa: F401  (the one "now", greenfin/dates.py; imported from here by models)
+
 # JSONB on PostgreSQL (indexable), JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):

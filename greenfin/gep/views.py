@@ -1,7 +1,6 @@
 """GEP pages: the dashboard by township, a township's villages, accounts, price versions, the PDF report."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +15,7 @@ from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelCom
 from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.security import STAFF, access, require_party_access
+from greenfin.dates import today
 
 bp = Blueprint("gep", __name__, url_prefix="/gep")
 VIEWERS = ("admin", "regulator", "loan_officer")
@@ -23,7 +23,7 @@ VIEWERS = ("admin", "regulator", "loan_officer")
 
 def _year() -> int:
     years = services.account_years()
-    default = years[0] if years else date.today().year
+    default = years[0] if years else today().year
     year = request.args.get("year", default, type=int) or default
     return year if 1990 <= year <= 2100 else default
 
@@ -79,7 +79,7 @@ def report_pdf():
 @bp.route("/compute", methods=["POST"])
 @access("admin", "regulator")
 def compute():
-    form = _compute_form(date.today().year)
+    form = _compute_form(today().year)
     if not form.validate_on_submit():
         for field, messages in form.errors.items():
             flash(f"{getattr(form, field).label.text}: {'; '.join(messages)}", "error")
