@@ -7,8 +7,6 @@ CSRF token and a stolen session cookie cannot drive the API.
 """
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from typing import Callable, Iterable, Optional
 
@@ -69,14 +67,6 @@ def declared_access(app: Flask, endpoint: str, method: str) -> Optional[frozense
             handler = getattr(view_class, "get", None)
         return _rule_for(handler, method) or _rule_for(view_class, method)
     return _rule_for(view, method)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return "gf_" + secrets.token_urlsafe(32)
 
 
 def _bearer_user():
