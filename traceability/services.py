@@ -14,7 +14,7 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import Select, and_, func, insert, or_, select
 
-from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, validate_gs1_ai82
+from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
@@ -283,7 +283,7 @@ def create_lot(data: dict) -> Lot:
     errors: dict = {}
     code = (data.get("code") or "").strip()
     try:
-        validate_gs1_ai82(code)
+        dl.validate_lot_code(code)
     except InvalidIdentifier as exc:
         _errors_add(errors, "code", str(exc))
     product = db.session.get(Product, data.get("product_id") or 0)

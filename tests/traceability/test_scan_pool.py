@@ -38,7 +38,7 @@ def pool_app(tmp_path):
     admin.dispose()
 
 
-def make_lot(app):
+def make_lot(app, code="MJY-POOL"):
     """A branded lot with one orchard and two labels, committed; returns (lot id, [scan path, ...])."""
     with app.app_context():
         core.ensure_townships()
@@ -53,7 +53,7 @@ def make_lot(app):
         product = services.create_product({"gtin": make_gtin(), "name": "马家柚鲜果 5kg 礼盒",
                                            "name_en": "Majia pomelo gift box 5 kg", "brand_id": brand.id,
                                            "owner_id": party.id})
-        lot = services.create_lot({"code": "MJY-POOL", "product_id": product.id, "producer_id": party.id,
+        lot = services.create_lot({"code": code, "product_id": product.id, "producer_id": party.id,
                                    "quantity": Decimal(100), "parcel_ids": [parcel.id]})
         batch = services.create_label_batch(lot, 2, "a4-3x8")
         services.issue_labels(batch)
@@ -100,6 +100,17 @@ def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_
     assert "召回" in recalled.get_data(as_text=True) and "农残超标" in recalled.get_data(as_text=True)
     verdicts = [v for v, _label in recorded(pool_app)]
     assert verdicts == ["genuine", "genuine_repeat", "genuine", "genuine_repeat", "not_genuine", "suspicious"]
+
+
+def test_probe_7_lot_codes_with_slashes_scan_genuine_through_the_scan_function(pool_app):
+    _lot_id, (path, _other) = make_lot(pool_app, code="/MJY/26//A/21/")
+    assert "/10/%2FMJY%2F26%2F%2FA%2F21%2F/21/" in path
+    client = pool_app.test_client()
+    first = client.get(path, headers={"Accept": "application/json"})
+    assert first.status_code == 200 and first.json["verdict"] == "genuine"
+    assert first.json["lot"]["code"] == "/MJY/26//A/21/"
+    assert client.get(path.replace("%2F26%2F", "%2F27%2F")).status_code == 404
+    assert [v for v, _label in recorded(pool_app)] == ["genuine", "not_genuine"]
 
 
 def test_recall_shows_on_the_next_scan_even_from_a_cached_page(pool_app):
