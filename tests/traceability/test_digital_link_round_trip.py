@@ -51,14 +51,14 @@ def lot_maker(create_product):
     made = {}
 
     def make(code):
+        """A new label of the lot with this code (made once): its URI and serial."""
         if code not in made:
-            lot = services.create_lot({"code": code, "product_id": product.id, "producer_id": product.owner_id,
-                                       "quantity": "10", "unit": "KGM", "parcel_ids": []})
-            batch = services.create_label_batch(lot, 1, "a4-3x8")
-            services.issue_labels(batch)
-            db.session.commit()
-            made[code] = next(services.iter_batch_labels(batch))
-        return made[code]
+            made[code] = services.create_lot({"code": code, "product_id": product.id, "quantity": "10",
+                                              "producer_id": product.owner_id, "unit": "KGM", "parcel_ids": []})
+        batch = services.create_label_batch(made[code], 1, "a4-3x8")
+        services.issue_labels(batch)
+        db.session.commit()
+        return next(services.iter_batch_labels(batch))
 
     return make
 
