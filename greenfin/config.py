@@ -81,6 +81,9 @@ class Config:
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0: none, addresses as seen).
         self.PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+        # The edge proxies (addresses or CIDRs, comma-separated) whose X-Geo-* headers a scan trusts;
+        # empty: scans carry no geo information (docs/traceability.md, SECURITY.md).
+        self.TRACE_GEO_PROXIES = os.environ.get("TRACE_GEO_PROXIES", "")
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
         # Batch-scoring uploads hold applicants' figures: `flask lending purge-batches` deletes

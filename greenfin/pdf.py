@@ -28,3 +28,18 @@ def cjk_font() -> str:
             return FONT_NAME
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     return "STSong-Light"
+
+
+def unprintable(text: str) -> str:
+    """The distinct characters of ``text`` that the CJK font has no glyph for (they would print as
+    boxes), in order of appearance. None of the installed TrueType fonts that reportlab can embed
+    covers CJK Extension B and the rest of the supplementary planes (Noto CJK's outlines are CFF,
+    which reportlab cannot embed), so such names are refused where they would be printed.
+    With the non-embedded fallback font, every supplementary-plane character counts."""
+    font = pdfmetrics.getFont(cjk_font())
+    covered = getattr(getattr(font, "face", None), "charToGlyph", None)
+    missing: dict[str, None] = {}
+    for char in text:
+        if char.isprintable() and (ord(char) not in covered if covered is not None else ord(char) > 0xFFFF):
+            missing[char] = None
+    return "".join(missing)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from urllib.parse import quote
 
@@ -54,6 +55,36 @@ def verify(key: str, gtin: str, lot: str, serial: str, signature: str | None) ->
 
 def label_uri(base_url: str, gtin: str, lot: str, serial: str, signature: str) -> str:
     return f"{base_url.rstrip('/')}/{link_path(gtin, lot, serial)}?s={signature}"
+
+
+# Path segments a browser rewrites before sending (RFC 3986 dot segments; WHATWG URL also treats
+# "%2e" as "."): a lot code that is one of them cannot survive the trip from label to scan.
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def validate_lot_code(code: str) -> str:
+    """A lot code (AI 10) a label can carry: AI 82 characters, and not "." or ".." (which phones'
+    browsers resolve away as dot segments). "/" and every other AI 82 character are fine: the label
+    percent-encodes them (``link_path``) and the scan route takes them back whole."""
+    validate_gs1_ai82(code)
+    if code in DOT_SEGMENTS:
+        raise InvalidIdentifier('"." and ".." cannot be carried in a Digital Link path')
+    return code
+
+
+_SPLIT = re.compile(r"([^/]+)/10/(.+?)/21/([^/]+)", re.S)
+
+
+def split_path(rest: str) -> tuple[str, str, str] | None:
+    """GTIN, lot and serial of a decoded path after ``/01/`` whose lot code holds "/".
+
+    The label percent-encodes "/" as %2F (``link_path``); the server decodes it before routing,
+    so the lot can span path segments, or begin or end with "/". The split is unambiguous all
+    the same: the GTIN before it and the serial after it never hold "/", so the lot is everything
+    between ``<gtin>/10/`` and the last ``/21/``.
+    """
+    match = _SPLIT.fullmatch(rest)
+    return match.groups() if match else None
 
 
 def parse_path_values(gtin: str, lot: str, serial: str) -> tuple[str, str, str]:

@@ -190,7 +190,7 @@ class TraceEnumerationFlagSchema(Schema):
 
     id = fields.Int(metadata={"description": "the audit event"})
     occurred_at = fields.DateTime()
-    client = fields.Str(metadata={"description": "the client address as recorded"})
+    client = fields.Str(metadata={"description": "the client network (/24 or /48) as recorded; flags raised before it was kept alone show the address"})
     network = fields.Str(allow_none=True, metadata={"description": "its /24 (IPv4) or /48 (IPv6), as scans keep it"})
     gtin = fields.Str(allow_none=True, metadata={"description": "GTIN of the code probed, as sent"})
     lot = fields.Str(allow_none=True, metadata={"description": "lot code of the code probed, as sent"})

@@ -1,7 +1,6 @@
 """Business functions of traceability. They add and flush, never commit."""
 from __future__ import annotations
 
-import math
 import re
 import secrets
 import threading
@@ -14,7 +13,7 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import Select, and_, func, insert, or_, select
 
-from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14, validate_gs1_ai82
+from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
@@ -26,7 +25,7 @@ from greenfin.extensions import advisory_lock, db
 from greenfin.registry import contract
 from greenfin.signals import announce
 from traceability import digital_link as dl
-from traceability import epcis
+from traceability import epcis, scan_rules
 from traceability.models import (
     CERT_KINDS, CERT_SCOPES, LOT_UNITS, Brand, BrandAuthorisation, Certification, EpcisEvent, EventLot, Label,
     LabelBatch, Lot, LotInput, Product, Scan,
@@ -93,6 +92,19 @@ def _errors_add(errors: dict, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+UNPRINTABLE = "holds characters that labels cannot print (rare CJK characters such as Extension B)"
+
+
+def _check_printable(errors: dict, field: str, value: Optional[str]) -> None:
+    """Text printed on labels must have glyphs in the label font, or it prints as boxes."""
+    from greenfin.pdf import unprintable
+
+    missing = unprintable(value or "")
+    if missing:
+        _errors_add(errors, field, UNPRINTABLE)  # a fixed message, so that forms translate it
+        _errors_add(errors, field, missing)
+
+
 def _decimal(value: Any, field: str, errors: dict, positive: bool = True) -> Optional[Decimal]:
     try:
         result = Decimal(str(value))
@@ -134,6 +146,11 @@ def create_brand(data: dict) -> Brand:
     name = (data.get("name") or "").strip()
     if not name:
         raise ValidationFailed("Invalid brand", {"name": ["is required"]})
+    errors: dict = {}
+    for field, value in (("name", name), ("name_en", data.get("name_en"))):
+        _check_printable(errors, field, value)
+    if errors:
+        raise ValidationFailed("Invalid brand", errors)
     if db.session.scalar(select(Brand.id).where(Brand.name == name)):
         raise ValidationFailed("Invalid brand", {"name": ["a brand with this name exists"]})
     brand = Brand(**{k: data.get(k) for k in BRAND_FIELDS} | {"name": name})
@@ -197,6 +214,7 @@ def create_product(data: dict) -> Product:
         _errors_add(errors, "gtin", str(exc))
     if not (data.get("name") or "").strip():
         _errors_add(errors, "name", "is required")
+    _check_printable(errors, "name", data.get("name"))
     owner_id = data.get("owner_id")
     if db.session.get(Party, owner_id or 0) is None:
         _errors_add(errors, "owner_id", "unknown party")
@@ -273,7 +291,7 @@ def create_lot(data: dict) -> Lot:
     errors: dict = {}
     code = (data.get("code") or "").strip()
     try:
-        validate_gs1_ai82(code)
+        dl.validate_lot_code(code)
     except InvalidIdentifier as exc:
         _errors_add(errors, "code", str(exc))
     product = db.session.get(Product, data.get("product_id") or 0)
@@ -876,34 +894,8 @@ def get_batch(batch_id: int) -> LabelBatch:
 
 # ---------------------------------------------------------------- scans
 
-SCAN_LIMIT = 20             # more scans than this: suspicious
-SPREAD_WINDOW = timedelta(hours=6)
-SPREAD_KM = 300
-
-
-def _km(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
-    dp, dl_ = p2 - p1, math.radians(float(lon2) - float(lon1))
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl_ / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
-
-
-def judge_scan(prior: list, now: datetime, region: Optional[str], lat, lon, recalled: bool,
-               limit: int = SCAN_LIMIT) -> tuple[str, Optional[str]]:
-    """The verdict for a genuine label given its earlier scans (oldest first): (verdict, reason)."""
-    if recalled:
-        return "suspicious", "recalled"
-    if len(prior) >= limit:
-        return "suspicious", "too_many"
-    for earlier in prior:
-        if now - earlier.scanned_at > SPREAD_WINDOW:
-            continue
-        if lat is not None and earlier.lat is not None:
-            if _km(lat, lon, earlier.lat, earlier.lon) > SPREAD_KM:
-                return "suspicious", "far_apart"
-        elif region and earlier.region and region != earlier.region:
-            return "suspicious", "far_apart"
-    return ("genuine", None) if not prior else ("genuine_repeat", None)
+# The rule (limits, trusted geo, verdict) has its own home: traceability/scan_rules.py.
+judge_scan, network_of = scan_rules.judge_scan, scan_rules.network_of
 
 
 class Seen(NamedTuple):
@@ -923,54 +915,65 @@ class Seen(NamedTuple):
 _LOOKUP = None
 
 
-def _lookup_statement():
-    """The label, its lot's recall state and its earlier scans (oldest first), built once."""
+def _lookup_statements():
+    """The label with its lot's recall state; its first scan; its recent scans (newest first);
+    how many scans it has (at most HISTORY_LIMIT counted). Built once."""
     global _LOOKUP
     if _LOOKUP is None:
         from sqlalchemy import bindparam
 
-        _LOOKUP = (select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin,
-                          Scan.scanned_at, Scan.region, Scan.lat, Scan.lon)
-                   .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
-                   .outerjoin(Scan, Scan.label_id == Label.id)
-                   .where(Label.serial == bindparam("serial")).order_by(Scan.scanned_at, Scan.id)
-                   .limit(SCAN_LIMIT))
+        label = bindparam("label_id")
+        columns = (Scan.scanned_at, Scan.region, Scan.lat, Scan.lon, Scan.ip_prefix)
+        _LOOKUP = (
+            select(Label.id, Label.lot_id, Lot.code, Lot.recalled_at, Lot.recall_reason, Product.gtin)
+            .join(Lot, Label.lot_id == Lot.id).join(Product, Lot.product_id == Product.id)
+            .where(Label.serial == bindparam("serial")),
+            select(*columns).where(Scan.label_id == label).order_by(Scan.scanned_at, Scan.id).limit(1),
+            select(*columns).where(Scan.label_id == label, Scan.scanned_at >= bindparam("since"))
+            .order_by(Scan.scanned_at.desc(), Scan.id.desc()).limit(scan_rules.HISTORY_LIMIT),
+            select(func.count()).select_from(
+                select(Scan.id).where(Scan.label_id == label).limit(scan_rules.HISTORY_LIMIT).subquery()))
     return _LOOKUP
 
 
 class _SessionScans:
     """A scan through the request's ORM session (SQLite, and while testing): the label and its
-    earlier scans read, judged by ``judge_scan`` and the scan inserted; the request commits."""
+    scans read, judged by ``judge_scan`` and the scan inserted; the request commits."""
 
     def scan(self, serial: Optional[str], gtin: str, lot_code: str, values: dict) -> Seen:
-        rows = db.session.execute(_lookup_statement(), {"serial": serial}).all() if serial else []
-        if not (rows and rows[0].gtin == gtin and rows[0].code == lot_code):
+        find_label, find_first, find_recent, count = _lookup_statements()
+        label = db.session.execute(find_label, {"serial": serial}).first() if serial else None
+        if not (label and label.gtin == gtin and label.code == lot_code):
             db.session.execute(insert(Scan), [values | {"verdict": "not_genuine", "reason": "unknown"}])
             return Seen("not_genuine")
-        label = rows[0]
-        prior = [r for r in rows if r.scanned_at is not None]
-        verdict, reason = judge_scan(prior, values["scanned_at"], values["region"], values["lat"], values["lon"],
-                                     label.recalled_at is not None)
+        at = values["scanned_at"]
+        first = db.session.execute(find_first, {"label_id": label.id}).first()
+        recent = db.session.execute(find_recent, {"label_id": label.id,
+                                                  "since": at - scan_rules.RECENT_WINDOW}).all() if first else []
+        previous = db.session.scalar(count, {"label_id": label.id}) if first else 0
+        verdict, reason = judge_scan(first, recent, at, values["ip_prefix"], values["region"], values["lat"],
+                                     values["lon"], label.recalled_at is not None)
         db.session.execute(insert(Scan), [values | {"label_id": label.id, "lot_id": label.lot_id, "path": None,
                                                     "verdict": verdict, "reason": reason}])
-        first = prior[0] if prior else None
-        return Seen(verdict, reason, label.id, label.lot_id, len(prior), first and first.scanned_at,
+        return Seen(verdict, reason, label.id, label.lot_id, previous, first and first.scanned_at,
                     first and first.region, label.recalled_at, label.recall_reason)
 
     def close(self) -> None:
         pass
 
 
-# On PostgreSQL outside tests a scan is one call of trace_record_scan (migration trace_0002):
+# On PostgreSQL outside tests a scan is one call of trace_record_scan (migration trace_0006):
 # the same look-up and judgement as _SessionScans in one statement and one round trip, the
 # scans of one label taken one at a time, and synchronous_commit off for that transaction only.
 _PG_SCAN = ("SELECT * FROM trace_record_scan(%(serial)s, %(gtin)s, %(lot_code)s, %(scanned_at)s, %(region)s, "
-            "%(lat)s, %(lon)s, %(ip_prefix)s, %(user_agent)s, %(path)s, %(limit)s, %(window)s, %(km)s)")
+            "%(lat)s, %(lon)s, %(ip_prefix)s, %(user_agent)s, %(path)s, %(networks)s, %(recent)s, %(history)s, "
+            "%(window)s, %(km)s)")
 
 
 def pg_scan_params(serial: Optional[str], gtin: str, lot_code: str, values: dict) -> dict:
-    return values | {"serial": serial, "gtin": gtin, "lot_code": lot_code, "limit": SCAN_LIMIT,
-                     "window": SPREAD_WINDOW, "km": float(SPREAD_KM)}
+    return values | {"serial": serial, "gtin": gtin, "lot_code": lot_code, "networks": scan_rules.NETWORK_LIMIT,
+                     "recent": scan_rules.RECENT_WINDOW, "history": scan_rules.HISTORY_LIMIT,
+                     "window": scan_rules.SPREAD_WINDOW, "km": float(scan_rules.SPREAD_KM)}
 
 
 class _ScanPool:
@@ -1160,34 +1163,12 @@ def _build_lot_view(lot: Lot) -> dict:
 
 
 def scan_meta(request) -> dict:
-    """Where a scan came from, as far as the edge proxy tells (no precise location is asked for)."""
-    from urllib.parse import unquote
-
-    # X-Geo-Region: set by the edge proxy, e.g. "CN-SH" or percent-encoded UTF-8 ("%E4%B8%8A%E6%B5%B7").
-    meta = {"region": unquote(request.headers.get("X-Geo-Region") or "")[:64] or None,
-            "user_agent": request.headers.get("User-Agent"), "path": request.path}
-    try:
-        lat = request.headers.get("X-Geo-Lat")
-        lon = request.headers.get("X-Geo-Lon")
-        if lat and lon:
-            lat_d, lon_d = Decimal(lat), Decimal(lon)
-            if -90 <= lat_d <= 90 and -180 <= lon_d <= 180:
-                meta["lat"], meta["lon"] = lat_d.quantize(Decimal("0.000001")), lon_d.quantize(Decimal("0.000001"))
-    except (InvalidOperation, ValueError):
-        pass
-    prefix = network_of(request.remote_addr or "")
-    if prefix:
-        meta["ip_prefix"] = prefix
+    """Where a scan came from: the client's network, and region and coordinates only as the
+    configured edge proxy tells them (``scan_rules.trusted_geo``; no precise location is asked for)."""
+    meta = scan_rules.trusted_geo(request.environ, request.headers, current_app.config.get("TRACE_GEO_PROXIES", ""))
+    meta.update(user_agent=request.headers.get("User-Agent"), path=request.path,
+                ip_prefix=network_of(request.remote_addr or ""))
     return meta
-
-
-def network_of(address: str) -> Optional[str]:
-    """What a scan record keeps of a client address: its /24 (IPv4) or /48 (IPv6) prefix."""
-    if address.count(".") == 3:
-        return ".".join(address.split(".")[:3]) + ".0/24"
-    if ":" in address:
-        return ":".join(address.split(":")[:3]) + "::/48"
-    return None
 
 
 # ---------------------------------------------------------------- serial guessing
@@ -1208,21 +1189,23 @@ def _probed(path: str) -> tuple[Optional[str], Optional[str]]:
 
 
 def note_unrecognised_scan(client: str, path: str):
-    """Count a code not recognised from ``client``; at the threshold, flag serial guessing.
+    """Count a code not recognised from ``client``'s network; at the threshold, flag serial guessing.
 
-    Many unrecognised codes from one address look like serial guessing. The caller's answer
-    does not change (it must not learn anything); the regulators get one audit event per address
+    Many unrecognised codes from one network (the /24 or /48 that scan records keep; the full
+    address is neither counted under nor recorded) look like serial guessing. The caller's answer
+    does not change (it must not learn anything); the regulators get one audit event per network
     and window, naming the code probed (GTIN and lot). Returns the event, or None.
     """
     from greenfin.ratelimit import counter
 
-    misses, _reset = counter(f"scan-miss:{client}", ENUMERATION_WINDOW)
+    network = network_of(client) or "unknown"  # kept no finer than the scan records keep it
+    misses, _reset = counter(f"scan-miss:{network}", ENUMERATION_WINDOW)
     if misses != ENUMERATION_THRESHOLD:
         return None
     start = int(time.time() // ENUMERATION_WINDOW) * ENUMERATION_WINDOW
     gtin, lot = _probed(path)
-    current_app.logger.warning("possible serial enumeration from %s", client)
-    return record_audit(ENUMERATION_ACTION, "scan_client", client, after={
+    current_app.logger.warning("possible serial enumeration from %s", network)
+    return record_audit(ENUMERATION_ACTION, "scan_client", network, after={
         "unrecognised_codes_in_10_minutes": misses, "last_path": (path or "")[:160],
         "gtin": gtin[:32] if gtin else None, "lot": lot[:32] if lot else None,
         "window_start": datetime.fromtimestamp(start, timezone.utc)})

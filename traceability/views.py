@@ -24,6 +24,7 @@ from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.ratelimit import client_address, rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
+from traceability import digital_link as dl
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
 from traceability.models import Brand, BrandAuthorisation, Lot, Product
@@ -481,10 +482,15 @@ def _scan_page_parts(view: dict) -> tuple[str, str, str]:
     return head, middle, tail
 
 
-@scan_bp.route("/01/<path:rest>")
+@scan_bp.route("/01/<path:rest>", merge_slashes=False)
 @access(PUBLIC)
 def scan_malformed(rest):
-    """Anything else under /01/: a friendly "code not recognised", recorded like a bad code."""
+    """A lot code holding "/" (the server decoded the label's %2F before routing: see
+    ``digital_link.split_path``) goes on to the scan; anything else under /01/ gets a friendly
+    "code not recognised", recorded like a bad code."""
+    values = dl.split_path(rest)
+    if values is not None:
+        return scan(*values)
     services.scan_label("", "", "", None, services.scan_meta(request))
     _commit_scan()
     return _not_recognised()

@@ -81,3 +81,24 @@ def issue_labels():
         return batch
 
     return factory
+
+
+@pytest.fixture
+def edge_proxy(app, monkeypatch):
+    """The app behind an edge proxy at 127.0.0.1 (the test client's address) that sets
+    X-Forwarded-For and the X-Geo-* headers: ``edge_proxy(client_ip, region=..., lat=..., lon=...)``
+    gives a request's headers as the proxy passes them on."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    monkeypatch.setitem(app.config, "TRACE_GEO_PROXIES", "127.0.0.1")
+    monkeypatch.setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_for=1))
+
+    def headers(client_ip, region=None, lat=None, lon=None, **extra):
+        out = {"X-Forwarded-For": client_ip, **extra}
+        if region is not None:
+            out["X-Geo-Region"] = region
+        if lat is not None:
+            out.update({"X-Geo-Lat": str(lat), "X-Geo-Lon": str(lon)})
+        return out
+
+    return headers

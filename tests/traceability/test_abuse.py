@@ -20,7 +20,17 @@ def test_guessed_serials_all_look_the_same_and_are_flagged(client, limits_on):
     assert len({r.echo_free for r in answers}) == 1, "apart from echoing the code, no guess may be told apart"
     flagged = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "trace.scan.enumeration_suspected")).all()
-    assert [e.entity_id for e in flagged] == ["203.0.113.9"]
+    assert [e.entity_id for e in flagged] == ["203.0.113.0/24"]
+
+
+def test_probe_12_the_enumeration_flag_keeps_only_the_clients_network(client, limits_on):
+    import json
+
+    for _ in range(10):
+        _guess(client)
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "trace.scan.enumeration_suspected"))
+    recorded = json.dumps([event.entity_id, event.entity_type, event.after, event.before], default=str)
+    assert event.entity_id == "203.0.113.0/24" and "203.0.113.9" not in recorded
 
 
 def test_scan_route_answers_429_past_its_limit(client, app, limits_on, monkeypatch):

@@ -110,7 +110,7 @@ def test_epcis_capture_refuses_invalid_and_is_idempotent(api):
     assert bad.status_code == 422 and bad.json["errors"]["document"]
 
 
-def test_trace_and_scan_stats(api, create_lot, issue_labels, client):
+def test_trace_and_scan_stats(api, create_lot, issue_labels, client, edge_proxy):
     from urllib.parse import urlsplit
 
     from traceability import services
@@ -119,7 +119,7 @@ def test_trace_and_scan_stats(api, create_lot, issue_labels, client):
     batch = issue_labels(lot, 3)
     for uri, _s in services.iter_batch_labels(batch):
         parts = urlsplit(uri)
-        client.get(parts.path + "?" + parts.query, headers={"X-Geo-Region": "上海"})
+        client.get(parts.path + "?" + parts.query, headers=edge_proxy("203.0.113.7", region="CN-SH"))
     stats = api("admin").get(f"/api/v1/trace/lots/{lot.id}/scan-stats").json
     assert stats["total"] == 3 and stats["labels_scanned"] == 3 and stats["regions"] == [["上海", 3]]
     assert sum(n for _d, n in stats["daily"]) == 3

@@ -97,3 +97,32 @@ def test_sheet_text_is_extractable_chinese(tmp_path):
     render_label_sheet(str(out), "a4-3x8", text, iter([("https://x.test/01/06901234567892/10/A/21/B?s=c", "SERIAL123")]))
     extracted = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "马家柚鲜果" in extracted and "SERIAL123" in extracted and "MJY-26A" in extracted
+
+
+def test_probe_12_names_labels_cannot_print_are_refused_with_the_characters(create_party, create_brand):
+    from greenfin.errors import ValidationFailed
+    from greenfin.pdf import unprintable
+    from tests.traceability.conftest import make_gtin
+    from traceability import services
+
+    assert unprintable("马家柚鲜果 5kg 礼盒") == "" and unprintable("𠮷野𠮷柚𪚥") == "𠮷𪚥"
+    owner = create_party()
+    with pytest.raises(ValidationFailed) as caught:
+        services.create_product({"gtin": make_gtin(), "name": "𠮷家柚礼盒", "owner_id": owner.id})
+    assert caught.value.errors["name"] == [services.UNPRINTABLE, "𠮷"]
+    with pytest.raises(ValidationFailed) as caught:
+        services.create_brand({"name": "马家柚", "name_en": "Majia 𪚥"})
+    assert caught.value.errors == {"name_en": [services.UNPRINTABLE, "𪚥"]}
+
+
+def test_probe_12_every_character_a_label_accepts_prints_as_itself(tmp_path):
+    """What the checks let through is drawn with real glyphs: the PDF's text reads back unchanged."""
+    from greenfin.pdf import unprintable
+
+    name = "廣豐·鲜柚（特级）"
+    assert unprintable(name) == ""
+    out = tmp_path / "t.pdf"
+    render_label_sheet(str(out), "a4-3x8", LabelText(name, "L/1", "2026-10-20", "", ""),
+                       iter([("https://x.test/01/06901234567892/10/L%2F1/21/B?s=c", "SERIAL123")]))
+    extracted = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert name in extracted

@@ -24,7 +24,8 @@ NAME = f"{PG_DB}_scanpool"
 
 @pytest.fixture
 def pool_app(tmp_path):
-    app = migrated_app(reset_postgres(NAME), instance=tmp_path, TRACE_SCAN_POOL=True, TESTING=False)
+    app = migrated_app(reset_postgres(NAME), instance=tmp_path, TRACE_SCAN_POOL=True, TESTING=False,
+                       TRACE_GEO_PROXIES="127.0.0.1")
     yield app
     with app.app_context():
         db.session.remove()
@@ -38,7 +39,7 @@ def pool_app(tmp_path):
     admin.dispose()
 
 
-def make_lot(app):
+def make_lot(app, code="MJY-POOL"):
     """A branded lot with one orchard and two labels, committed; returns (lot id, [scan path, ...])."""
     with app.app_context():
         core.ensure_townships()
@@ -53,7 +54,7 @@ def make_lot(app):
         product = services.create_product({"gtin": make_gtin(), "name": "马家柚鲜果 5kg 礼盒",
                                            "name_en": "Majia pomelo gift box 5 kg", "brand_id": brand.id,
                                            "owner_id": party.id})
-        lot = services.create_lot({"code": "MJY-POOL", "product_id": product.id, "producer_id": party.id,
+        lot = services.create_lot({"code": code, "product_id": product.id, "producer_id": party.id,
                                    "quantity": Decimal(100), "parcel_ids": [parcel.id]})
         batch = services.create_label_batch(lot, 2, "a4-3x8")
         services.issue_labels(batch)
@@ -77,13 +78,13 @@ def recorded(app):
 def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_app):
     lot_id, (path, other) = make_lot(pool_app)
     client = pool_app.test_client()
-    first = client.get(path, headers={"X-Geo-Region": "上饶"})
+    first = client.get(path, headers={"X-Geo-Region": "CN-JX"})  # from the edge proxy at 127.0.0.1
     html = first.get_data(as_text=True)
     assert first.status_code == 200 and "这是此标签第一次被扫码" in html and "古村柚园" in html
     assert 'lang="zh-CN"' in html and "?s=" in html and "lang=en" in html
     again = client.get(path, headers={"Accept": "application/json"}).json
     assert again["verdict"] == "genuine_repeat" and again["previous_scans"] == 1
-    assert again["first_scan_region"] == "上饶" and again["first_scan_at"].endswith("+00:00")
+    assert again["first_scan_region"] == "江西" and again["first_scan_at"].endswith("+00:00")
     # The page around the verdict comes from the cache now: the verdict and the link are this scan's.
     english = pool_app.test_client().get(other + "&lang=en").get_data(as_text=True)
     assert 'lang="en"' in english and "Majia pomelo gift box 5 kg" in english and "first time" in english
@@ -100,6 +101,17 @@ def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_
     assert "召回" in recalled.get_data(as_text=True) and "农残超标" in recalled.get_data(as_text=True)
     verdicts = [v for v, _label in recorded(pool_app)]
     assert verdicts == ["genuine", "genuine_repeat", "genuine", "genuine_repeat", "not_genuine", "suspicious"]
+
+
+def test_probe_7_lot_codes_with_slashes_scan_genuine_through_the_scan_function(pool_app):
+    _lot_id, (path, _other) = make_lot(pool_app, code="/MJY/26//A/21/")
+    assert "/10/%2FMJY%2F26%2F%2FA%2F21%2F/21/" in path
+    client = pool_app.test_client()
+    first = client.get(path, headers={"Accept": "application/json"})
+    assert first.status_code == 200 and first.json["verdict"] == "genuine"
+    assert first.json["lot"]["code"] == "/MJY/26//A/21/"
+    assert client.get(path.replace("%2F26%2F", "%2F27%2F")).status_code == 404
+    assert [v for v, _label in recorded(pool_app)] == ["genuine", "not_genuine"]
 
 
 def test_recall_shows_on_the_next_scan_even_from_a_cached_page(pool_app):
