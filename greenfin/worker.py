@@ -86,8 +86,5 @@ def worker_command(queues, burst):
     if conn is None:
         raise click.UsageError("REDIS_URL is not set: jobs run inline, no worker is needed")
     names = list(queues) or current_app.config["RQ_QUEUES"]
-    unknown = sorted(set(names) - set(current_app.config["RQ_QUEUES"]))
-    if unknown:
-        raise click.UsageError(f"unknown queue {', '.join(unknown)}; RQ_QUEUES: {' '.join(current_app.config['RQ_QUEUES'])}")
     _fresh_pools_after_fork(list(db.engines.values()))
     make_worker(names, conn).work(burst=burst, with_scheduler=True)
