@@ -61,7 +61,7 @@ test: install-dev translations system-deps
 serve: install translations
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL"; exit 2; }
 	$(FLASK) db upgrade heads
-	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker & done; \
+	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker high default low & done; \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
 	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true

@@ -103,8 +103,7 @@ def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> Ratin
     run = RatingRun(period_id=period.id, status="queued", created_by=_actor_label(actor))
     db.session.add(run)
     db.session.flush()
-    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}",
-                  queue="low")
+    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}")
     db.session.flush()  # the job row first: the run points at it
     run.job_id = job.id
     record_audit("credit.rating_run.start", "credit_rating_run", run.id, after={"period": period.code, "job": job.id})

@@ -76,6 +76,9 @@ class Config:
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.RQ_QUEUES = ["high", "default", "low"]
         self.JOB_RETRIES = int(os.environ.get("JOB_RETRIES", "3"))
+        # rq workers refresh a running job's heartbeat this often; a job whose worker died is
+        # re-queued within 7 times this (greenfin/worker.py, docs/deploy.md).
+        self.JOB_HEARTBEAT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_SECONDS", "5"))
         self.BABEL_TRANSLATION_DIRECTORIES = translation_directories()
         self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json" in production
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

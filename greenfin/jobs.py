@@ -14,6 +14,11 @@ A job function takes a ``JobContext`` and keyword arguments of plain values::
 
 It must be safe to run twice: its writes and the job's "finished" state are
 committed together, so a worker killed half-way leaves nothing behind.
+
+Each job kind runs on a queue (``RQ_QUEUES``: high, default, low): the function may
+declare it (``render_label_sheet.queue = "low"``), else it is ``default``. A worker that
+dies mid-job is noticed by ``greenfin.worker`` (short heartbeats, a watchdog in every
+worker), which re-queues the job and marks it "retrying after a worker stopped".
 """
 from __future__ import annotations
 
@@ -23,9 +28,7 @@ import traceback
 import uuid
 from typing import Any, Optional
 
-import click
 from flask import Flask, current_app, g, has_request_context
-from flask.cli import AppGroup
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,14 +41,17 @@ _PENDING = "greenfin_pending_jobs"
 
 
 def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, party_id: Optional[int] = None,
-            queue: str = "default") -> Job:
+            queue: Optional[str] = None) -> Job:
     """Record a job and queue it for dispatch after the current commit.
 
     ``kwargs`` (plain JSON values) are passed to ``func``; ``party_id`` says
-    whose job it is, so that the party's producers may watch it.
+    whose job it is, so that the party's producers may watch it. ``queue`` overrides
+    the queue the job kind declares (``func.queue``, else ``default``).
     """
     kwargs = kwargs or {}
-    importlib.import_module(func.rsplit(".", 1)[0])  # fail now on a typo, not in the worker
+    queue = queue or getattr(resolve(func), "queue", "default")  # resolving fails now on a typo, not in the worker
+    if queue not in current_app.config["RQ_QUEUES"]:
+        raise ValueError(f"job {func}: no worker listens on queue {queue!r} (RQ_QUEUES)")
     user = g.get("user") if has_request_context() else None
     job = Job(
         id=str(uuid.uuid4()), func=func, title=title, kwargs=kwargs, status="queued", progress=0,
@@ -79,12 +85,13 @@ def _send_to_rq(job_id: str, queue: str) -> bool:
     if conn is None:
         return False
     from redis.exceptions import RedisError
-    from rq import Queue, Retry
+    from rq import Callback, Queue, Retry
 
     try:
         Queue(queue, connection=conn).enqueue_call(
             "greenfin.jobs.run_job", args=(job_id,), job_id=job_id, timeout=3600,
             retry=Retry(max=current_app.config.get("JOB_RETRIES", 3)), failure_ttl=7 * 86400,
+            on_failure=Callback("greenfin.worker.worker_stopped"),
         )
         return True
     except RedisError as exc:  # Redis down: the platform keeps working, jobs run here
@@ -157,6 +164,8 @@ def _run_job(job_id: str) -> None:
         raise LookupError(f"job {job_id} not found")
     if job.status == "finished":
         return
+    if job.status == "started":  # the previous attempt never ended: its worker stopped
+        job.interrupted_at = job.interrupted_at or utcnow()
     job.status, job.started_at, job.attempts = "started", utcnow(), job.attempts + 1
     job.error = None
     commit()
@@ -180,22 +189,34 @@ def _run_job(job_id: str) -> None:
             raise
 
 
-rq_cli = AppGroup("rq", help="rq workers on Redis.")
+def mark_worker_stopped(job_id: str, retrying: bool) -> None:
+    """A worker stopped in the middle of the job (rq found it abandoned): say so at once.
 
+    With a retry left the job is back in the queue: "queued", progress 0, and its page reads
+    "retrying after a worker stopped" until it finishes, rather than the last progress of the
+    dead attempt. Without one it failed. A job that finished meanwhile (its work horse outlived
+    the worker) is left alone; the row lock waits for that commit.
+    """
+    from greenfin.core.services import record_audit
+    from greenfin.extensions import commit
 
-@rq_cli.command("worker")
-@click.argument("queues", nargs=-1)
-@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-def worker_command(queues, burst):
-    """Start an rq worker: flask --app greenfin rq worker [high default low]."""
-    from rq import Worker
-
-    conn = redis_connection()
-    if conn is None:
-        raise click.UsageError("REDIS_URL is not set: jobs run inline, no worker is needed")
-    names = list(queues) or current_app.config["RQ_QUEUES"]
-    Worker(names, connection=conn).work(burst=burst, with_scheduler=True)
+    job = db.session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.status != "started":
+        db.session.rollback()
+        return
+    before = {"status": job.status, "progress": job.progress, "attempts": job.attempts}
+    job.interrupted_at = utcnow()
+    if retrying:
+        job.status, job.progress, job.message = "queued", 0, None
+    else:
+        job.status, job.finished_at = "failed", utcnow()
+        job.error = "AbandonedJobError: the worker stopped during the job and no retry is left"
+    record_audit("job.worker_stopped", "job", job.id, before=before,
+                 after={"status": job.status, "progress": job.progress, "retrying": retrying}, party_id=job.party_id)
+    commit()
 
 
 def init_jobs(app: Flask) -> None:
+    from greenfin.worker import rq_cli
+
     app.cli.add_command(rq_cli)

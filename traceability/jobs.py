@@ -34,6 +34,9 @@ def render_label_sheet(ctx, batch_id: int) -> None:
     ctx.set_result(url=f"/trace/batches/{batch.id}/sheet.pdf", data={"batch_id": batch.id, "labels": total})
 
 
+render_label_sheet.queue = "low"  # CPU-heavy drawing on its own queue (greenfin/jobs.py, docs/deploy.md)
+
+
 def lapse_certifications(ctx) -> None:
     lapsed = services.lapse_expired_certifications()
     ctx.set_result(data={"lapsed": [c.id for c in lapsed]})

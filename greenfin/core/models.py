@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Optional
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -168,6 +169,10 @@ class AuditEvent(db.Model):
     request_id: Mapped[Optional[str]] = mapped_column(String(64))
 
 
+JOB_STATUS_LABELS = {"queued": _l("Queued"), "started": _l("Running"), "finished": _l("Finished"),
+                     "failed": _l("Failed")}
+
+
 class Job(db.Model):
     """A background job: its state and progress live here, whichever process runs it."""
 
@@ -189,3 +194,12 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # When a worker last stopped in the middle of the job (greenfin.worker notices it).
+    interrupted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    @property
+    def status_text(self) -> str:
+        """The status as a user reads it, in the request's language."""
+        if self.interrupted_at is not None and self.status in ("queued", "started"):
+            return str(_l("Retrying after a worker stopped"))
+        return str(JOB_STATUS_LABELS[self.status])

@@ -223,7 +223,9 @@ class AuditQueryArgsSchema(Schema):
 class JobSchema(Schema):
     id = fields.Str()
     title = fields.Str()
-    status = fields.Str()
+    status = fields.Str(metadata={"description": "queued, started, finished or failed"})
+    status_text = fields.Str(metadata={"description": "the status in the request's language; while a job is "
+                                       "retried after its worker stopped: \"retrying after a worker stopped\""})
     progress = fields.Int()
     message = fields.Str(allow_none=True)
     result_url = fields.Str(allow_none=True)
@@ -233,3 +235,4 @@ class JobSchema(Schema):
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+    interrupted_at = fields.DateTime(allow_none=True, metadata={"description": "when a worker last stopped during the job"})

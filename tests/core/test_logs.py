@@ -40,9 +40,9 @@ def test_make_serve_starts_rq_workers_with_json_logs(tmp_path):
         return out.read_text().splitlines()
 
     workers = [line for line in serve() if "rq worker" in line]
-    assert workers == ["flask LOG_FORMAT=json --app greenfin rq worker"] * 2
+    assert workers == ["flask LOG_FORMAT=json --app greenfin rq worker high default low"] * 2
     workers = [line for line in serve(LOG_FORMAT="text") if "rq worker" in line]
-    assert workers == ["flask LOG_FORMAT=text --app greenfin rq worker"] * 2  # an explicit choice wins
+    assert workers == ["flask LOG_FORMAT=text --app greenfin rq worker high default low"] * 2  # an explicit choice wins
 
 
 def test_rq_worker_logging_is_json_under_log_format_json(tmp_path):

@@ -113,10 +113,13 @@ def kill_worker_mid_job(kills, job_id: str, token: str, ready=half_way, with_wor
 
 
 def requeue_abandoned(kills, queue: str) -> None:
-    """rq finds abandoned jobs when its registry maintenance runs; run it now rather than wait for it."""
+    """The workers' watchdog re-queues abandoned jobs within a minute (test_killed_worker_s_job_is_requeued_
+    within_a_minute); these tests force it now instead. Its callback marks the job in the stack's database."""
     from rq.registry import StartedJobRegistry
 
-    StartedJobRegistry(queue, connection=kills["redis"]).cleanup(timestamp=time.time() + 3600)
+    with kills["app"].app_context():
+        StartedJobRegistry(queue, connection=kills["redis"]).cleanup(timestamp=time.time() + 3600)
+        db.session.remove()
 
 
 def wait_finished(kills, job_id: str, token: str) -> dict:
@@ -225,7 +228,7 @@ def test_killed_label_sheet_job_prints_one_sheet(kills, producer_lot):
         assert not sheet_path(batch_id).exists(), "no sheet of the killed attempt"
         db.session.remove()
 
-    requeue_abandoned(kills, "default")
+    requeue_abandoned(kills, "low")
     job = wait_finished(kills, job_id, producer_lot["token"])
     assert job["result"] == {"batch_id": batch_id, "labels": LABELS}
     assert_one_sheet(kills, batch_id)
@@ -237,12 +240,42 @@ def test_killed_worker_whose_work_horse_goes_on_prints_one_sheet(kills, producer
     batch_id, job_id = order_labels(kills, producer_lot)
     children = kill_worker_mid_job(kills, job_id, producer_lot["token"], with_work_horse=False)
     assert any(map(alive, children)), "the work horse goes on"
-    requeue_abandoned(kills, "default")
-    wait_quiet(kills, "default", children)
+    requeue_abandoned(kills, "low")
+    wait_quiet(kills, "low", children)
 
     job = _job(kills, job_id, producer_lot["token"])
     assert job["status"] == "finished" and job["attempts"] == 2 and job["progress"] == 100, job
     assert job["result"] == {"batch_id": batch_id, "labels": LABELS}
+    assert_one_sheet(kills, batch_id)
+
+
+def test_killed_worker_s_job_is_requeued_within_a_minute(kills, producer_lot):
+    """Issue 14 item 6: nobody forces rq's maintenance. The worker and its work horse die while
+    drawing; a new worker starts; the watchdog of the workers re-queues the job within 60 s, the
+    job reads "retrying after a worker stopped" (not the frozen progress) until it finishes, once."""
+    batch_id, job_id = order_labels(kills, producer_lot)
+    kill_worker_mid_job(kills, job_id, producer_lot["token"])
+    killed_at = time.time()
+    frozen = _job(kills, job_id, producer_lot["token"])["progress"]
+
+    while True:
+        job = _job(kills, job_id, producer_lot["token"])
+        if job["status_text"] == "工作进程停止后正在重试":
+            break
+        assert job["status"] == "started" and job["progress"] == frozen, job  # not yet noticed
+        assert time.time() - killed_at < 60, f"not re-queued within 60 s: {job}"
+        time.sleep(0.2)
+    noticed = time.time() - killed_at
+    print(f"re-queued {noticed:.1f} s after the kill: {job['status']}, {job['progress']} %, attempts {job['attempts']}")
+    assert noticed < 60
+    assert job["status"] in ("queued", "started") and job["progress"] < frozen, "the frozen progress is gone"
+    assert job["interrupted_at"]
+    status, body, _ = http("GET", f"{kills['url']}/api/v1/jobs/{job_id}?lang=en", producer_lot["token"])
+    assert json.loads(body)["status_text"] == "Retrying after a worker stopped"
+
+    job = wait_finished(kills, job_id, producer_lot["token"])
+    assert job["status_text"] == "已完成" and job["result"] == {"batch_id": batch_id, "labels": LABELS}
+    print(f"finished {time.time() - killed_at:.1f} s after the kill")
     assert_one_sheet(kills, batch_id)
 
 
@@ -296,7 +329,7 @@ def test_killed_rating_run_rates_every_party_once(kills):
         assert db.session.get(RatingRun, run_id).status == "queued"
         db.session.remove()
 
-    requeue_abandoned(kills, "low")
+    requeue_abandoned(kills, "default")
     job = wait_finished(kills, job_id, token)
     assert job["result"]["rated"] == parties
 
