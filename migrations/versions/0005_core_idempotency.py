@@ -1,7 +1,7 @@
 """core: idempotency keys of API writes, stored with the work they answer
 
 Revision ID: 0005_core_idempotency
-Revises: 0001_core
+Revises: 0002_core_jobs
 Create Date: 2026-12-07 01:10:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from greenfin.core.types import UTCDateTime
 
 revision = '0005_core_idempotency'
-down_revision = '0001_core'
+down_revision = '0002_core_jobs'
 branch_labels = None
 depends_on = None
 
