@@ -25,6 +25,9 @@ from greenfin.lending.models import (
     LoanProduct,
 )
 from greenfin.lending.modelling import latest_score, premium_for, score_application  # noqa: F401
+from greenfin.lending.facts import (  # noqa: F401  (the contract other packages read loans through)
+    InstalmentFact, LoanFacts, RepaymentFact, active_loan_ids, loan_facts, party_loan_ids, product_names,
+)
 from greenfin.lending.servicing import (  # noqa: F401  (re-exported for other packages)
     book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency, write_off_loan,
 )
