@@ -290,7 +290,7 @@ class Decision(db.Model):
 
 
 class Loan(db.Model):
-    """A booked loan. See the module docstring for its fields.
+    """A booked loan. See the module docstring for its fields."""
 
     __tablename__ = "loans"
     __table_args__ = (
