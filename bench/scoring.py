@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GREENFIN_INSTANCE", tempfile.mkdtemp(prefix="bench-lending-"))
 os.environ.setdefault("GREENFIN_FEATURES", "greenfin.core,greenfin.auth,greenfin.lending")
 
-from greenfin.lending.scorecard import train  # noqa: E402
+from greenfin.lending.scoring.scorecard import train  # noqa: E402
 from greenfin.lending.synthetic import generate_book  # noqa: E402
 
 N = 100_000
@@ -123,7 +123,8 @@ def api(result) -> dict:
     from greenfin.config import TestConfig
     from greenfin.core import services as core
     from greenfin.extensions import db
-    from greenfin.lending import modelling, services
+    from greenfin.lending import services
+    from greenfin.lending.scoring import modelling
 
     path = Path(os.environ["GREENFIN_INSTANCE"]) / "bench.sqlite"
     app = create_app(TestConfig(f"sqlite:///{path}"))

@@ -12,7 +12,8 @@ from greenfin.core.schemas import JobSchema
 from greenfin.errors import Conflict
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
-from greenfin.lending import modelling, schemas, services
+from greenfin.lending import schemas, services
+from greenfin.lending.scoring import modelling
 from greenfin.lending.models import ModelVersion
 from greenfin.security import STAFF, access, own_party_id, require_party_access
 

@@ -31,8 +31,9 @@ def _fail(message: str) -> None:
 @click.option("--champion", is_flag=True, help="Make the new version the champion at once.")
 def train_command(csv_path, target, bad_value, test_csv, name, champion):
     """Train a scorecard on a loan-book CSV, register it, print one JSON line of metrics."""
-    from greenfin.lending.modelling import register_model
-    from greenfin.lending.scorecard import TrainingError, read_csv, train
+    from greenfin.lending.scoring.modelling import register_model
+    from greenfin.lending.scoring.data import TrainingError, read_csv
+    from greenfin.lending.scoring.scorecard import train
 
     g.actor_label = "cli"
     try:
@@ -56,7 +57,7 @@ def train_command(csv_path, target, bad_value, test_csv, name, champion):
 @click.option("--version", default=None, help="Model version (default: the champion).")
 def score_command(csv_path, out_path, version):
     """Batch-score a CSV: adds score, pd and four reason codes per row (as the batch-scoring job does)."""
-    from greenfin.lending.modelling import score_applicants, scoring_model
+    from greenfin.lending.scoring.modelling import score_applicants, scoring_model
 
     try:
         model = scoring_model(version)
@@ -84,7 +85,7 @@ def generate_book_command(out_path, rows, seed):
 @click.argument("version")
 def promote_command(version):
     """Make VERSION the champion."""
-    from greenfin.lending.modelling import model_by_version, promote_model
+    from greenfin.lending.scoring.modelling import model_by_version, promote_model
 
     g.actor_label = "cli"
     try:
@@ -115,7 +116,7 @@ def purge_batches_command(days):
     from flask import current_app
 
     from greenfin.lending.jobs import scored_path
-    from greenfin.lending.modelling import purge_score_batches
+    from greenfin.lending.scoring.modelling import purge_score_batches
 
     g.actor_label = "cli"
     days = current_app.config["LENDING_BATCH_RETENTION_DAYS"] if days is None else days

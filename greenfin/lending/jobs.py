@@ -22,8 +22,9 @@ from greenfin.lending.models import ModelVersion
 
 def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,
                 champion: bool = False) -> None:
-    from greenfin.lending.modelling import promote_model, register_model
-    from greenfin.lending.scorecard import read_csv, train
+    from greenfin.lending.scoring.modelling import promote_model, register_model
+    from greenfin.lending.scoring.data import read_csv
+    from greenfin.lending.scoring.scorecard import train
 
     ctx.progress(5, "reading the CSV")
     frame = read_csv(path)
@@ -63,7 +64,7 @@ def score_batch(ctx, batch_id: int) -> None:
     A worker killed while writing leaves its partial file behind (named by its process id); the
     retry removes it.
     """
-    from greenfin.lending.modelling import finish_score_batch, get_score_batch, score_batch_frame
+    from greenfin.lending.scoring.modelling import finish_score_batch, get_score_batch, score_batch_frame
 
     batch = get_score_batch(batch_id)
     ctx.progress(10, "scoring")

@@ -1,7 +1,8 @@
 """Lending models: products, applications, collateral, model registry, scores, decisions,
 loans, schedules and repayments.
 
-For readers building on loans (asset pools):
+Other packages do not import these models: they read loans through lending's published
+``loan_facts`` (``facts.py``, re-exported by ``services.py``). Within lending:
 
 - ``Loan`` is one booked loan. ``principal`` is the amount disbursed; ``outstanding_principal``
   is kept current by every repayment and write-off; ``days_past_due`` and ``bucket``
@@ -289,7 +290,7 @@ class Decision(db.Model):
 
 
 class Loan(db.Model):
-    """A booked loan. See the module docstring for the fields pools rely on."""
+    """A booked loan. See the module docstring for its fields."""
 
     __tablename__ = "loans"
     __table_args__ = (

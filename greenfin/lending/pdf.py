@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
+from greenfin import dates
 from greenfin.pdf import cjk_font
 
 
@@ -39,7 +39,7 @@ def decision_letter(app, decision, summary, schedule_preview) -> bytes:
 
     line("上饶农村商业银行广丰支行 · 贷款审批通知书", 15, 8)
     line("Loan decision letter", 11, 9)
-    line(f"申请编号 Application: {app.number}    日期 Date: {date.today().isoformat()}")
+    line(f"申请编号 Application: {app.number}    日期 Date: {dates.today().isoformat()}")
     line(f"申请人 Applicant: {app.party.name}")
     line(f"产品 Product: {app.product.name_zh} / {app.product.name_en}")
     line(f"申请金额 Amount applied for: {app.amount:,.2f} 元    期限 Term: {app.term_months} 个月 months", gap=9)

@@ -10,8 +10,9 @@ from flask import g
 
 from greenfin.core.models import User
 from greenfin.extensions import db
-from greenfin.lending import modelling, services
-from greenfin.lending.scorecard import train
+from greenfin.lending import services
+from greenfin.lending.scoring import modelling
+from greenfin.lending.scoring.scorecard import train
 from greenfin.lending.synthetic import generate_book
 
 AS_OF = date(2026, 11, 20)

@@ -1,19 +1,20 @@
-"""Lending business functions: products, applications, collateral, decisions and pricing.
+"""Lending business functions: products, applications, collateral and decisions.
 
-They add and flush, never commit. Scoring and the registry are in ``modelling``; booking,
+They add and flush, never commit. The loan price (cut-offs, bands, discounts, the product
+catalogue's defaults) is in ``pricing``; scoring and the registry in ``modelling``; booking,
 repayments and delinquency in ``servicing`` (re-exported here: other packages use only
 ``greenfin.lending.services``).
 """
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
+from greenfin import dates
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
 from greenfin.core.types import utcnow
@@ -24,21 +25,18 @@ from greenfin.lending.models import (
     AMORTISATIONS, LIVE_APPLICATION_STATUSES, LIVE_PLEDGE_STATUSES, Application, CollateralPledge, Decision, Loan,
     LoanProduct,
 )
-from greenfin.lending.modelling import latest_score, premium_for, score_application  # noqa: F401
+from greenfin.lending.scoring.modelling import latest_score, score_application  # noqa: F401
+from greenfin.lending.pricing import (  # noqa: F401  (re-exported: decisions and tests price here)
+    APPROVE_AT, DTI_REFER, MAX_PARTY_EXPOSURE, PRODUCTS, RATE_CAP, REFER_AT, price,
+)
+from greenfin.lending.facts import (  # noqa: F401  (the contract other packages read loans through)
+    InstalmentFact, LoanFacts, RepaymentFact, active_loan_ids, loan_facts, party_loan_ids, product_names,
+)
 from greenfin.lending.servicing import (  # noqa: F401  (re-exported for other packages)
     book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency, write_off_loan,
 )
 from greenfin.security import current_actor
 
-# Score cut-offs: approve at or above APPROVE_AT (odds about 30:1, PD about 3%), refer between,
-# decline below REFER_AT (odds about 6:1, PD about 13%).
-APPROVE_AT = 585
-REFER_AT = 540
-# Green discount on the annual rate by eco-credit colour (the plan's link from ratings to finance).
-GREEN_DISCOUNT = {"green": Decimal("0.0050"), "blue": Decimal("0.0025"), "yellow": Decimal("0"), "red": Decimal("0")}
-# Single-borrower concentration: live exposure (outstanding + this request) may not exceed this.
-MAX_PARTY_EXPOSURE = Decimal("5000000")
-DTI_REFER = Decimal("0.80")
 DEFAULT_HAIRCUT = {"forest": Decimal("0.30"), "orchard": Decimal("0.25"), "tea": Decimal("0.25")}
 CENT = Decimal("0.01")
 
@@ -46,44 +44,6 @@ PRODUCT_FIELDS = ("code", "kind", "name_zh", "name_en", "secured", "min_amount",
                   "max_term_months", "base_rate", "min_rate", "max_rate", "amortisation", "max_ltv", "gep_share",
                   "limits_by_colour", "harvest_months", "collateral_covers", "arrangement_fee", "green_category",
                   "environmental_benefit", "active")
-
-# The seeded catalogue. Rates are annual; the LPR-linked base rates are illustrative.
-PRODUCTS = [
-    {"code": "ECO-CREDIT", "kind": "eco_credit", "name_zh": "生态信用贷", "name_en": "Eco-credit loan", "secured": False,
-     "min_amount": Decimal("10000"), "max_amount": Decimal("500000"), "min_term_months": 6, "max_term_months": 36,
-     "base_rate": Decimal("0.0450"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0800"),
-     "amortisation": "annuity", "limits_by_colour": {"green": "500000", "blue": "300000", "yellow": "100000",
-                                                     "red": "0", "unrated": "50000"},
-     "green_category": "environmentally sustainable management of living natural resources and land use",
-     "environmental_benefit": "Rewards eco-credit: better-rated producers borrow more, cheaper (生态信贷通)."},
-    {"code": "FOREST-MORTGAGE", "kind": "forest_mortgage", "name_zh": "林权抵押贷", "name_en": "Forest-rights mortgage",
-     "secured": True, "min_amount": Decimal("50000"), "max_amount": Decimal("5000000"), "min_term_months": 12,
-     "max_term_months": 60, "base_rate": Decimal("0.0420"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0700"),
-     "amortisation": "equal_principal", "max_ltv": Decimal("0.6000"), "collateral_covers": ["forest"],
-     "green_category": "sustainable forestry, afforestation and forest conservation",
-     "environmental_benefit": "Finances managed forest under 林权证; keeps stands and carbon sinks intact."},
-    {"code": "GEP-PLEDGE", "kind": "gep_pledge", "name_zh": "GEP质押贷", "name_en": "GEP pledge loan", "secured": True,
-     "min_amount": Decimal("50000"), "max_amount": Decimal("3000000"), "min_term_months": 12, "max_term_months": 36,
-     "base_rate": Decimal("0.0430"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0700"),
-     "amortisation": "annuity", "gep_share": Decimal("0.3000"), "max_ltv": Decimal("0.7000"),
-     "green_category": "biodiversity conservation and ecosystem services",
-     "environmental_benefit": "Lends against accounted gross ecosystem product (GEP) of pledged parcels."},
-    {"code": "ORCHARD", "kind": "orchard", "name_zh": "马家柚果园贷", "name_en": "Majia pomelo orchard loan",
-     "secured": True, "min_amount": Decimal("20000"), "max_amount": Decimal("1000000"), "min_term_months": 12,
-     "max_term_months": 36, "base_rate": Decimal("0.0440"), "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0750"),
-     "amortisation": "seasonal", "harvest_months": [10, 11], "max_ltv": Decimal("0.7000"),
-     "collateral_covers": ["orchard"],
-     "green_category": "environmentally sustainable agriculture (green food / organic certified orchards)",
-     "environmental_benefit": "Seasonal repayments at the pomelo harvest (Oct-Nov) for certified orchards."},
-    {"code": "CARBON-SINK", "kind": "carbon_pledge", "name_zh": "林业碳汇收益权质押贷",
-     "name_en": "Carbon-sink income-right pledge", "secured": True, "min_amount": Decimal("100000"),
-     "max_amount": Decimal("3000000"), "min_term_months": 12, "max_term_months": 60, "base_rate": Decimal("0.0410"),
-     "min_rate": Decimal("0.0345"), "max_rate": Decimal("0.0650"), "amortisation": "interest_only",
-     "max_ltv": Decimal("0.6000"), "collateral_covers": ["forest"],
-     "green_category": "climate change mitigation: forest carbon sinks",
-     "environmental_benefit": "Pledges the income right of forest carbon-sink credits; principal repaid from sales."},
-]
-
 
 # ---------------------------------------------------------------- products
 
@@ -127,7 +87,7 @@ def update_product(product: LoanProduct, data: dict) -> LoanProduct:
             errors["max_amount"] = ["must be at least the minimum amount, which must be positive"]
         if int(merged["min_term_months"]) < 1 or int(merged["max_term_months"]) < int(merged["min_term_months"]):
             errors["max_term_months"] = ["must be at least the minimum term, which must be at least 1"]
-        if not (0 <= merged["min_rate"] <= merged["base_rate"] <= merged["max_rate"] <= Decimal("0.36")):
+        if not (0 <= merged["min_rate"] <= merged["base_rate"] <= merged["max_rate"] <= RATE_CAP):
             errors["base_rate"] = ["rates must satisfy 0 <= minimum <= base <= maximum <= 36%"]
     if merged["amortisation"] not in AMORTISATIONS:
         errors["amortisation"] = ["must be one of " + ", ".join(AMORTISATIONS)]
@@ -213,7 +173,7 @@ def create_application(data: dict) -> Application:
             errors[f"guarantors.{i}.party_id"] = ["an applicant cannot guarantee itself"]
     if errors:
         raise ValidationFailed("Invalid application", errors)
-    applied_on = data.get("applied_on") or date.today()
+    applied_on = data.get("applied_on") or dates.today()
     user = current_actor()
     app = Application(
         number=f"LA-{uuid.uuid4().hex[:16]}", party_id=party.id, product_id=product.id,
@@ -377,16 +337,6 @@ def policy_rules(app: Application, colour: Optional[str]) -> list[dict[str, str]
         hits.append(_rule("P07_HIGH_DTI", "refer", "负债收入比超过80%，需人工审查",
                           "Debt-to-income above 80%: needs an officer's review"))
     return hits
-
-
-def price(app: Application, band: str, colour: Optional[str]) -> dict[str, Decimal]:
-    """Rate = base + risk premium by score band - green discount by colour, within the product's range."""
-    product = app.product
-    premium = premium_for(band)
-    discount = GREEN_DISCOUNT.get(colour or "", Decimal("0"))
-    rate = min(max(product.base_rate + premium - discount, product.min_rate), product.max_rate)
-    return {"base_rate": product.base_rate, "risk_premium": premium, "green_discount": discount,
-            "rate": rate.quantize(Decimal("0.000001"))}
 
 
 def current_decision(app: Application) -> Optional[Decision]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from greenfin import dates
 from greenfin.core.services import record_audit
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -28,7 +29,7 @@ def book_loan(app: Application, disbursed_on: Optional[date] = None) -> Loan:
     if app.status != "approved":
         raise Conflict(f"application {app.number} is {app.status}; only approved applications are booked")
     decision = current_decision(app)
-    disbursed_on = disbursed_on or date.today()
+    disbursed_on = disbursed_on or dates.today()
     amount = decision.approved_amount or app.amount
     product = app.product
     lines = build_schedule(amount, decision.rate, app.term_months, product.amortisation, disbursed_on,
@@ -140,9 +141,19 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
     return repayment
 
 
+def days_past_due_of(lines: Iterable[tuple[date, Decimal]], as_of: date) -> int:
+    """Days past due, the platform's one rule: days since the due date of the first instalment
+    that fell due before ``as_of`` and is not settled. ``lines`` are (due date, amount unpaid
+    at ``as_of``) in schedule order. Servicing uses it on the instalments as they stand; the
+    published ``loan_facts`` on the instalments as they stood on any day."""
+    for due_date, unpaid in lines:
+        if due_date < as_of and unpaid > 0:
+            return (as_of - due_date).days
+    return 0
+
+
 def days_past_due(loan: Loan, as_of: date) -> int:
-    oldest = next((i for i in loan.instalments if not i.settled and i.due_date < as_of), None)
-    return (as_of - oldest.due_date).days if oldest else 0
+    return days_past_due_of(((i.due_date, i.amount_unpaid) for i in loan.instalments), as_of)
 
 
 def update_delinquency(loan: Loan, as_of: date) -> Loan:
@@ -171,7 +182,7 @@ def _mark_default(loan: Loan, on: date) -> None:
 
 def refresh_delinquency(as_of: Optional[date] = None) -> int:
     """Refresh days past due of every active loan (daily). Returns how many changed bucket."""
-    as_of = as_of or date.today()
+    as_of = as_of or dates.today()
     changed = 0
     for loan in db.session.scalars(select(Loan).where(Loan.status == "active")):
         old = loan.bucket
@@ -188,7 +199,7 @@ def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:
         raise Conflict(f"loan {loan.number} is {loan.status}; only active loans are written off")
     if not (reason or "").strip():
         raise ValidationFailed.field("reason", "a reason is required")
-    on = on or date.today()
+    on = on or dates.today()
     before = {"status": loan.status, "outstanding_principal": loan.outstanding_principal}
     loan.written_off_amount = loan.outstanding_principal
     loan.outstanding_principal = ZERO

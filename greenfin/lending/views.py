@@ -1,17 +1,18 @@
 """Lending pages: officer queue, application, decision, letter, loans, portfolio, models."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from greenfin import dates
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
 from greenfin.extensions import commit, db, rollback
-from greenfin.lending import STATUS_LABELS, links, modelling, services
+from greenfin.lending import STATUS_LABELS, links, services
+from greenfin.lending.scoring import modelling
 from greenfin.lending.forms import (
     ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
     ScoreBatchForm, TrainForm, WriteOffForm, parse_lines,
@@ -87,7 +88,7 @@ def application_detail(application_id):
         summary=services.collateral_summary(app), decision=services.current_decision(app),
         pending=services.pending_override(app), colour_now=links.current_colour(app.party_id), gep_now=gep_now,
         collateral_form=collateral_form, decision_form=OfficerDecisionForm(), review_form=ReviewForm(),
-        book_form=BookForm(disbursed_on=date.today()), officer=current_actor().role in OFFICERS)
+        book_form=BookForm(disbursed_on=dates.today()), officer=current_actor().role in OFFICERS)
 
 
 def _parcel_choices(app) -> list[tuple[int, str]]:
@@ -186,7 +187,7 @@ def decision_letter_pdf(application_id):
         preview = [(i.seq, i.due_date, i.principal_due, i.interest_due, i.total_due) for i in app.loan.instalments[:6]]
     elif decision.outcome == "approve":
         preview = [(l.seq, l.due_date, l.principal, l.interest, l.total) for l in build_schedule(
-            decision.approved_amount, decision.rate, app.term_months, app.product.amortisation, date.today(),
+            decision.approved_amount, decision.rate, app.term_months, app.product.amortisation, dates.today(),
             harvest_months=app.product.harvest_months, fee=app.product.arrangement_fee)[:6]]
     body = decision_letter(app, decision, services.collateral_summary(app), preview)
     return Response(body, mimetype="application/pdf",
@@ -210,7 +211,7 @@ def loans():
 def loan_detail(loan_id, form: RepaymentForm | None = None, write_off: WriteOffForm | None = None):
     loan = services.get_loan(loan_id)
     require_party_access(loan.party_id)
-    form = form or RepaymentForm(prefix="r", received_on=date.today())
+    form = form or RepaymentForm(prefix="r", received_on=dates.today())
     write_off = write_off or WriteOffForm(prefix="w")
     status = 422 if form.errors or write_off.errors else 200
     return render_template("lending/loan_detail.html", loan=loan, form=form, write_off=write_off,
@@ -366,7 +367,7 @@ def _queue_training(form: TrainForm):
     from flask import current_app
 
     from greenfin.jobs import enqueue
-    from greenfin.lending.scorecard import TrainingError, read_csv, target_vector
+    from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
 
     folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "uploads"
     folder.mkdir(parents=True, exist_ok=True)

@@ -24,15 +24,9 @@ def init_app(app: Flask) -> None:
 
 def party_pool_loans(party_id: int) -> list:
     """The party's loans now in asset pools, for the party page (staff only)."""
-    from sqlalchemy import select
+    from greenfin.pools.services import party_pool_loans as loans
 
-    from greenfin.extensions import db
-    from greenfin.lending.models import Loan
-    from greenfin.pools.models import PoolMembership
-
-    return list(db.session.scalars(
-        select(PoolMembership).join(Loan, Loan.id == PoolMembership.loan_id)
-        .where(Loan.party_id == party_id, PoolMembership.removed_on.is_(None)).order_by(PoolMembership.id)))
+    return loans(party_id)
 
 
 def seed_demo(rng, context):

@@ -78,7 +78,8 @@ class PoolLoans(MethodView):
     @blp.paginate()
     def get(self, pool_id, pagination_parameters):
         """The loans in the pool now."""
-        return paginate(services.membership_query(services.get_pool(pool_id)), pagination_parameters)
+        return services.label_memberships(
+            paginate(services.membership_query(services.get_pool(pool_id)), pagination_parameters))
 
     @access(*MANAGERS)
     @blp.arguments(schemas.AddLoansSchema)

@@ -64,10 +64,10 @@ def tape_command(pool_id, cut_id, out):
 
 @pools_cli.command("project")
 @click.option("--pool", "pool_id", type=int, required=True)
-@click.option("--cpr", type=float, default=0.06, show_default=True, help="Annual prepayment rate, 0-1.")
-@click.option("--cdr", type=float, default=0.02, show_default=True, help="Annual default rate, 0-1.")
-@click.option("--severity", type=float, default=0.4, show_default=True, help="Loss severity, 0-1.")
-@click.option("--lag", "recovery_lag", type=int, default=6, show_default=True, help="Recovery lag in months.")
+@click.option("--cpr", type=float, default=projections.DEFAULT_ASSUMPTIONS["cpr"], show_default=True, help="Annual prepayment rate, 0-1.")
+@click.option("--cdr", type=float, default=projections.DEFAULT_ASSUMPTIONS["cdr"], show_default=True, help="Annual default rate, 0-1.")
+@click.option("--severity", type=float, default=projections.DEFAULT_ASSUMPTIONS["severity"], show_default=True, help="Loss severity, 0-1.")
+@click.option("--lag", "recovery_lag", type=int, default=projections.DEFAULT_ASSUMPTIONS["recovery_lag"], show_default=True, help="Recovery lag in months.")
 @click.option("--months", type=int, help="Horizon (default: to the last maturity plus the lag).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True))
 def project_command(pool_id, cpr, cdr, severity, recovery_lag, months, out):

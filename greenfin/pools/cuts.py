@@ -19,14 +19,8 @@ from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.pools import tape
 from greenfin.pools.models import Pool, PoolCut, PoolCutLoan
-from greenfin.pools.services import (
-    _check_date,
-    jsonable,
-    concentration_reasons,
-    live_records,
-    loan_reasons,
-    statistics_of,
-)
+from greenfin.pools.eligibility import concentration_reasons, loan_reasons
+from greenfin.pools.services import check_date, jsonable, live_records, statistics_of
 from greenfin.security import current_actor
 
 LINE_FIELDS = ("loan_id", "loan_number", "party_id", "township_code", "sector", "product_code", "amortisation",
@@ -67,7 +61,7 @@ def _cut_snapshot(cut: PoolCut) -> dict:
 def create_cut(pool: Pool, as_of: Optional[date] = None, corrects_id: Optional[int] = None,
                note: Optional[str] = None) -> PoolCut:
     """Snapshot every loan in the pool at ``as_of`` (a draft until published)."""
-    as_of = _check_date(as_of, "as_of")
+    as_of = check_date(as_of, "as_of")
     corrects = None
     if corrects_id is not None:
         corrects = get_cut(corrects_id, pool)

@@ -1,4 +1,8 @@
-"""WTForms of the pool pages. Shapes only; services do the business checks."""
+"""WTForms of the pool pages. Shapes only; services do the business checks.
+
+Defaults come from where the rules live: ``eligibility.DEFAULT_CRITERIA`` and
+``validation.DEFAULT_STRUCTURE``.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -8,14 +12,20 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from greenfin.pools.eligibility import DEFAULT_CRITERIA as CRITERIA
+from greenfin.pools.validation import DEFAULT_STRUCTURE as STRUCTURE
+
+TRANCHES = {t["kind"]: t for t in STRUCTURE["tranches"]}
+
 DESIGNATION_CHOICES = [("green", _l("Green (绿色资产支持证券)")), ("transition", _l("Transition")), ("none", _l("None"))]
 COLOUR_CHOICES = [("", _l("No minimum")), ("green", _l("Green · trustworthy")), ("blue", _l("Blue · good")),
                   ("yellow", _l("Yellow · warning")), ("red", _l("Red · poor"))]
 MODE_CHOICES = [("pro_rata", _l("Pro rata until a trigger, then sequential")), ("sequential", _l("Sequential"))]
 
 
-def _pct(label, **kw):
-    return DecimalField(label, places=4, validators=[Optional()], **kw)
+def _pct(label, default=None):
+    return DecimalField(label, places=4, validators=[Optional()],
+                        default=Decimal(str(default)) if default is not None else None)
 
 
 class PoolForm(FlaskForm):
@@ -25,34 +35,35 @@ class PoolForm(FlaskForm):
     green_designation = SelectField(_l("Green designation"), choices=DESIGNATION_CHOICES)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     # eligibility criteria
-    performing = BooleanField(_l("Performing loans only"), default=True)
-    zero_dpd = BooleanField(_l("Zero days past due"), default=True)
-    green_tagged = BooleanField(_l("Green-tagged use of proceeds"), default=True)
-    min_remaining_term = IntegerField(_l("Minimum remaining term (months)"), default=3, validators=[Optional()])
-    max_remaining_term = IntegerField(_l("Maximum remaining term (months)"), default=360, validators=[Optional()])
-    max_obligor_share = _pct(_l("Maximum single-obligor share (0-1)"), default=0.25)
-    max_township_share = _pct(_l("Maximum township share (0-1)"), default=0.6)
-    min_colour = SelectField(_l("Minimum eco-credit colour"), choices=COLOUR_CHOICES, default="")
+    performing = BooleanField(_l("Performing loans only"), default=CRITERIA["performing"])
+    zero_dpd = BooleanField(_l("Zero days past due"), default=CRITERIA["zero_dpd"])
+    green_tagged = BooleanField(_l("Green-tagged use of proceeds"), default=CRITERIA["green_tagged"])
+    min_remaining_term = IntegerField(_l("Minimum remaining term (months)"), default=CRITERIA["min_remaining_term"], validators=[Optional()])
+    max_remaining_term = IntegerField(_l("Maximum remaining term (months)"), default=CRITERIA["max_remaining_term"], validators=[Optional()])
+    max_obligor_share = _pct(_l("Maximum single-obligor share (0-1)"), default=CRITERIA["max_obligor_share"])
+    max_township_share = _pct(_l("Maximum township share (0-1)"), default=CRITERIA["max_township_share"])
+    min_colour = SelectField(_l("Minimum eco-credit colour"), choices=COLOUR_CHOICES,
+                             default=CRITERIA["min_colour"] or "")
     # structure
-    senior_share = _pct(_l("Senior tranche share (0-1)"), default=0.8)
-    senior_coupon = _pct(_l("Senior coupon (0-1)"), default=0.028)
-    mezzanine_share = _pct(_l("Mezzanine tranche share (0-1)"), default=0.1)
-    mezzanine_coupon = _pct(_l("Mezzanine coupon (0-1)"), default=0.038)
-    subordinated_share = _pct(_l("Subordinated tranche share (0-1)"), default=0.08)
-    servicer_fee = _pct(_l("Servicer fee (annual, 0-1)"), default=0.005)
-    principal_mode = SelectField(_l("Principal payments"), choices=MODE_CHOICES)
-    oc_trigger = _pct(_l("OC trigger (collateral / senior and mezzanine)"), default=1.05)
-    ic_trigger = _pct(_l("IC trigger (net interest / senior and mezzanine interest)"), default=1.1)
-    reserve_target = _pct(_l("Reserve target (share of senior and mezzanine)"), default=0.01)
-    cleanup_call = _pct(_l("Clean-up call (share of the original pool)"), default=0.1)
-    cumulative_default_trigger = _pct(_l("Cumulative default trigger (0-1)"), default=0.05)
-    delinquency_trigger = _pct(_l("60+ days delinquency trigger (0-1)"), default=0.08)
+    senior_share = _pct(_l("Senior tranche share (0-1)"), default=TRANCHES["senior"]["share"])
+    senior_coupon = _pct(_l("Senior coupon (0-1)"), default=TRANCHES["senior"]["coupon"])
+    mezzanine_share = _pct(_l("Mezzanine tranche share (0-1)"), default=TRANCHES["mezzanine"]["share"])
+    mezzanine_coupon = _pct(_l("Mezzanine coupon (0-1)"), default=TRANCHES["mezzanine"]["coupon"])
+    subordinated_share = _pct(_l("Subordinated tranche share (0-1)"), default=TRANCHES["subordinated"]["share"])
+    servicer_fee = _pct(_l("Servicer fee (annual, 0-1)"), default=STRUCTURE["servicer_fee"])
+    principal_mode = SelectField(_l("Principal payments"), choices=MODE_CHOICES, default=STRUCTURE["principal_mode"])
+    oc_trigger = _pct(_l("OC trigger (collateral / senior and mezzanine)"), default=STRUCTURE["oc_trigger"])
+    ic_trigger = _pct(_l("IC trigger (net interest / senior and mezzanine interest)"), default=STRUCTURE["ic_trigger"])
+    reserve_target = _pct(_l("Reserve target (share of senior and mezzanine)"), default=STRUCTURE["reserve_target"])
+    cleanup_call = _pct(_l("Clean-up call (share of the original pool)"), default=STRUCTURE["cleanup_call"])
+    cumulative_default_trigger = _pct(_l("Cumulative default trigger (0-1)"), default=STRUCTURE["cumulative_default_trigger"])
+    delinquency_trigger = _pct(_l("60+ days delinquency trigger (0-1)"), default=STRUCTURE["delinquency_trigger"])
 
-    CRITERIA = ("performing", "zero_dpd", "green_tagged", "min_remaining_term", "max_remaining_term",
+    CRITERIA_FIELDS = ("performing", "zero_dpd", "green_tagged", "min_remaining_term", "max_remaining_term",
                 "max_obligor_share", "max_township_share", "min_colour")
 
     def criteria(self) -> dict:
-        out = {k: getattr(self, k).data for k in self.CRITERIA}
+        out = {k: getattr(self, k).data for k in self.CRITERIA_FIELDS}
         for k in ("max_obligor_share", "max_township_share"):
             out[k] = str(out[k]) if out[k] is not None else None
         out["min_colour"] = out["min_colour"] or None
@@ -80,7 +91,7 @@ class PoolForm(FlaskForm):
         def dec(value):
             return Decimal(str(value)) if value not in (None, "") else None
 
-        for k in self.CRITERIA:
+        for k in self.CRITERIA_FIELDS:
             value = pool.criteria.get(k)
             if k == "min_colour":
                 value = value or ""

@@ -1,8 +1,9 @@
 """Asset pools: pools with eligibility criteria, audited membership, immutable cuts, servicer reports.
 
 - ``asset_pools``: a pool of green loans to be securitised; its eligibility criteria and
-  its tranche structure are data (JSON), see ``validation.DEFAULT_CRITERIA`` and
-  ``validation.DEFAULT_STRUCTURE``.
+  its tranche structure are data (JSON), see ``eligibility.DEFAULT_CRITERIA`` and
+  ``validation.DEFAULT_STRUCTURE``. ``loan_id`` names a lending loan; pools read it only
+  through lending's published ``loan_facts``.
 - ``pool_memberships``: a loan's stay in a pool, from ``added_on`` to ``removed_on``.
   A loan is in at most one pool at a time: the partial unique index refuses a second
   live membership even under concurrent requests. A substitution ends one membership
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from greenfin.core.models import Party
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
 from greenfin.extensions import db
-from greenfin.lending.models import Loan
 
 Money = Numeric(18, 2)
 Rate = Numeric(8, 6)
@@ -76,7 +76,8 @@ class PoolMembership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     pool: Mapped[Pool] = relationship()
-    loan: Mapped[Loan] = relationship(lazy="joined")
+    # The loan's number, set by ``services.label_memberships`` from lending's contract (not stored).
+    loan_number = None
 
 
 class PoolCut(db.Model):

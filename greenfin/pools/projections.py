@@ -14,6 +14,9 @@ from greenfin.pools.models import Pool, PoolCut
 from greenfin.pools.services import AMORTISATION_MAP, jsonable, live_records
 from greenfin.pools.validation import fraction, whole_number
 
+# The assumptions a projection starts from when none are given (page, API and CLI read them here).
+DEFAULT_ASSUMPTIONS = {"cpr": 0.06, "cdr": 0.02, "severity": 0.4, "recovery_lag": 6}
+
 @dataclass
 class Projection:
     pool: Pool
@@ -40,9 +43,10 @@ def validate_assumptions(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     out = {}
     for key in ("cpr", "cdr", "severity"):
-        out[key] = fraction(data.get(key, 0), key, errors)
-    lag = data.get("recovery_lag", 6)
-    out["recovery_lag"] = whole_number(lag if lag is not None else 6, "recovery_lag", errors, 0, 120)
+        out[key] = fraction(data.get(key, DEFAULT_ASSUMPTIONS[key]), key, errors)
+    lag = data.get("recovery_lag")
+    out["recovery_lag"] = whole_number(lag if lag is not None else DEFAULT_ASSUMPTIONS["recovery_lag"],
+                                       "recovery_lag", errors, 0, 120)
     months = data.get("months")
     out["months"] = whole_number(months, "months", errors, 1) if months not in (None, "") else None
     if errors:

@@ -8,8 +8,8 @@ time in the month and reads their repayments, instalments, defaults and write-of
   prepayment), and fees. Money received on a loan after its default date is a recovery;
 - defaults (loans whose default date falls in the month, at their balance then) and
   write-offs; cumulative defaults since the baseline cut;
-- delinquency at the month end by bucket (days past due from the instalments' due and
-  paid dates), pool factor (balance at the month end / balance at the baseline cut),
+- delinquency at the month end by bucket (days past due by lending's one rule, read through
+  its published ``loan_facts``: the first instalment not settled at the month end), pool factor (balance at the month end / balance at the baseline cut),
   the month's CPR and CDR (annualised single-month rates);
 - trigger status: the cumulative default ratio and the 60+ days delinquency ratio
   against the structure's thresholds;
@@ -29,9 +29,11 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 
+from greenfin import dates
 from greenfin.core.services import record_audit
 from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db
+from greenfin.lending.services import LoanFacts
 from greenfin.pools import cuts, services
 from greenfin.pools.models import Pool, PoolMembership, ServicerReport
 from greenfin.pools.stats import DPD_BUCKETS, dpd_bucket
@@ -49,22 +51,21 @@ def parse_month(value: str) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _principal_paid_before(loan, start: date) -> dict[int, Decimal]:
+def _principal_paid_before(loan: LoanFacts, start: date) -> dict[int, Decimal]:
     """Principal allocated to each instalment (by seq) by repayments received before ``start``."""
     paid: dict[int, Decimal] = {}
     for rep in loan.repayments:
         if rep.received_on >= start:
             continue
-        for part in rep.allocation or []:
-            seq = int(part.get("seq", 0))
-            paid[seq] = paid.get(seq, ZERO) + Decimal(str(part.get("principal", "0")))
+        for seq, _amount, principal in rep.allocation:
+            paid[seq] = paid.get(seq, ZERO) + principal
     return paid
 
 
-def loan_month(loan, start: date, end: date) -> dict[str, Any]:
-    """One loan's servicing figures for the month from ``start`` to ``end``."""
-    opening = services.balance_as_of(loan, start - timedelta(days=1))
-    closing = services.balance_as_of(loan, end)
+def loan_month(loan: LoanFacts, start: date, end: date) -> dict[str, Any]:
+    """One loan's servicing figures for the month from ``start`` to ``end`` (``loan`` as of ``end``)."""
+    opening = loan.on(start - timedelta(days=1)).balance
+    closing = loan.on(end).balance
     defaulted = loan.defaulted_on
     interest = scheduled = prepayment = fees = recoveries = ZERO
     principal_in_month = ZERO
@@ -85,16 +86,16 @@ def loan_month(loan, start: date, end: date) -> dict[str, Any]:
         prepayment = principal_in_month - scheduled
     default_amount = ZERO
     if defaulted is not None and start <= defaulted <= end:
-        default_amount = services.balance_as_of(loan, defaulted)
+        default_amount = loan.on(defaulted).balance
     write_off = ZERO
-    if loan.status == "written_off" and loan.closed_on is not None and start <= loan.closed_on <= end:
+    if loan.loan_status == "written_off" and loan.closed_on is not None and start <= loan.closed_on <= end:
         write_off = loan.written_off_amount or ZERO
-    dpd = services.dpd_as_of(loan, end) if closing > 0 else 0
+    dpd = loan.on(end).days_past_due if closing > 0 else 0
     return {
         "opening": opening, "closing": closing, "interest": interest, "scheduled_principal": scheduled,
         "prepayment": prepayment, "fees": fees, "recoveries": recoveries, "default": default_amount,
         "write_off": write_off, "dpd": dpd,
-        "repaid": loan.status == "repaid" and loan.closed_on is not None and start <= loan.closed_on <= end,
+        "repaid": loan.loan_status == "repaid" and loan.closed_on is not None and start <= loan.closed_on <= end,
         "scheduled_due": sum((inst.principal_due for inst in loan.instalments if start <= inst.due_date <= end), ZERO),
     }
 
@@ -111,7 +112,7 @@ def _annualised(monthly: float) -> float:
 def check_report_month(pool: Pool, month: str):
     """The month's bounds and baseline cut, or ValidationFailed (bad format, not ended, no baseline)."""
     start, end = parse_month(month)
-    if end >= date.today():
+    if end >= dates.today():
         raise ValidationFailed(N_("Invalid month"), {"month": [N_("only a month that has ended can be reported")]})
     baseline = cuts.latest_published_cut(pool, on_or_before=end)
     if baseline is None:
@@ -125,7 +126,7 @@ def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
     memberships = list(db.session.scalars(
         select(PoolMembership).where(PoolMembership.pool_id == pool.id, PoolMembership.added_on <= end,
                                      (PoolMembership.removed_on.is_(None)) | (PoolMembership.removed_on > start))))
-    loans = services._load_loans({m.loan_id for m in memberships})
+    loans = services.loan_facts({m.loan_id for m in memberships}, end)
     per_loan = {loan_id: loan_month(loan, start, end) for loan_id, loan in loans.items()}
 
     def total(key: str) -> Decimal:
@@ -137,7 +138,7 @@ def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
     cumulative = ZERO
     for loan in loans.values():
         if loan.defaulted_on is not None and baseline.as_of < loan.defaulted_on <= end:
-            cumulative += services.balance_as_of(loan, loan.defaulted_on)
+            cumulative += loan.on(loan.defaulted_on).balance
     buckets = {label: {"bucket": label, "count": 0, "balance": ZERO} for label, _lo, _hi in DPD_BUCKETS}
     live = [(loan, per_loan[i]) for i, loan in loans.items() if per_loan[i]["closing"] > 0]
     for _loan, row in live:
@@ -158,15 +159,15 @@ def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
         triggers.append({"code": code, "value": value, "threshold": threshold,
                          "breached": threshold is not None and value > threshold})
     # Green reporting at the month end.
-    green_balance = sum((row["closing"] for loan, row in live if (loan.green_category or "").strip()), ZERO)
+    green_balance = sum((row["closing"] for loan, row in live if loan.green_category), ZERO)
     categories: dict[str, dict] = {}
     gep_total = ZERO
     for loan, row in live:
-        name = (loan.green_category or "").strip() or None
+        name = loan.green_category
         c = categories.setdefault(name or "", {"category": name, "count": 0, "balance": ZERO})
         c["count"] += 1
         c["balance"] += row["closing"]
-        gep = services.collateral_gep(loan)
+        gep = loan.collateral_gep
         if gep is not None:
             gep_total += gep
     scheduled = total("scheduled_principal")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from greenfin.pools.models import DESIGNATIONS
+from greenfin.pools.projections import DEFAULT_ASSUMPTIONS
 
 
 class PoolSchema(Schema):
@@ -57,7 +58,7 @@ class MembershipSchema(Schema):
     id = fields.Int()
     pool_id = fields.Int()
     loan_id = fields.Int()
-    loan_number = fields.Str(attribute="loan.number")
+    loan_number = fields.Str(allow_none=True)
     added_on = fields.Date()
     reason = fields.Str(allow_none=True)
     removed_on = fields.Date(allow_none=True)
@@ -125,10 +126,10 @@ class CutDetailSchema(CutSchema):
 
 
 class ProjectionArgsSchema(Schema):
-    cpr = fields.Float(load_default=0.06, metadata={"description": "annual conditional prepayment rate, 0-1"})
-    cdr = fields.Float(load_default=0.02, metadata={"description": "annual conditional default rate, 0-1"})
-    severity = fields.Float(load_default=0.4, metadata={"description": "loss severity, 0-1"})
-    recovery_lag = fields.Int(load_default=6, metadata={"description": "months from default to recovery"})
+    cpr = fields.Float(load_default=DEFAULT_ASSUMPTIONS["cpr"], metadata={"description": "annual conditional prepayment rate, 0-1"})
+    cdr = fields.Float(load_default=DEFAULT_ASSUMPTIONS["cdr"], metadata={"description": "annual conditional default rate, 0-1"})
+    severity = fields.Float(load_default=DEFAULT_ASSUMPTIONS["severity"], metadata={"description": "loss severity, 0-1"})
+    recovery_lag = fields.Int(load_default=DEFAULT_ASSUMPTIONS["recovery_lag"], metadata={"description": "months from default to recovery"})
     months = fields.Int(load_default=None, allow_none=True)
     cut_id = fields.Int(load_default=None, allow_none=True)
 

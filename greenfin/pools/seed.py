@@ -11,10 +11,11 @@ from datetime import date
 
 from sqlalchemy import select
 
+from greenfin import dates
 from greenfin.core.models import Party
 from greenfin.errors import DomainError
 from greenfin.extensions import db
-from greenfin.lending.models import Loan
+from greenfin.lending import services as lending
 from greenfin.pools import cuts, reporting, services
 
 CUT_OFF_CANDIDATES = (date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31))
@@ -78,7 +79,7 @@ def seed_demo(rng, context: dict) -> dict:
                      "max_remaining_term": 120, "max_obligor_share": "0.25", "max_township_share": "0.40",
                      "min_colour": None},
     })
-    ids = list(db.session.scalars(select(Loan.id).where(Loan.status == "active").order_by(Loan.id)))
+    ids = list(db.session.scalars(lending.active_loan_ids()))
     best, chosen = None, []
     for cut_off in CUT_OFF_CANDIDATES:
         picked = _eligible_ids(pool, ids, cut_off) if ids else []
@@ -90,7 +91,7 @@ def seed_demo(rng, context: dict) -> dict:
     cut = cuts.create_cut(pool, best, note="首期资产池封包（基准日）")
     cuts.publish_cut(cut)
     reports = []
-    for month in _month_ends(best, date.today()):
+    for month in _month_ends(best, dates.today()):
         try:
             reports.append(reporting.generate_servicer_report(pool, month))
         except DomainError:

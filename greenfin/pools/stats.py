@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from greenfin.pools.cashflow import loan_arrays, project_pool
+from greenfin.pools.eligibility import COLOURS
 
 # (key, lower bound inclusive, upper bound exclusive) in fractions.
 LTV_BANDS = (("≤ 40%", 0.0, 0.40), ("40–50%", 0.40, 0.50), ("50–60%", 0.50, 0.60),
@@ -24,7 +25,6 @@ DPD_BUCKETS = (("current", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 
 # Remaining term in months, inclusive ranges.
 TERM_BANDS = (("≤ 12", 1, 12), ("13–24", 13, 24), ("25–36", 25, 36), ("37–60", 37, 60),
               ("61–120", 61, 120), ("> 120", 121, math.inf))
-COLOURS = ("green", "blue", "yellow", "red")
 UNKNOWN = None  # the stratum of records whose value is missing
 
 

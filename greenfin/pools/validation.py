@@ -1,4 +1,6 @@
-"""Eligibility criteria and tranche structures as data: defaults and validation.
+"""Tranche structures as data: defaults and validation, and the field parsers pools share.
+
+Eligibility criteria (defaults, validation, evaluation) are in ``eligibility.py``.
 
 Shares, rates and fees are fractions stored as decimal strings (``"0.25"`` is 25 %);
 anything negative or above 100 % is refused with the name of the field.
@@ -11,12 +13,6 @@ from typing import Any, Optional
 from greenfin.errors import N_, ValidationFailed
 from greenfin.pools import cashflow, waterfall
 
-COLOURS = ("green", "blue", "yellow", "red")  # best to worst
-
-DEFAULT_CRITERIA: dict[str, Any] = {
-    "performing": True, "zero_dpd": True, "green_tagged": True, "min_remaining_term": 3, "max_remaining_term": 360,
-    "max_obligor_share": "0.25", "max_township_share": "0.60", "min_colour": None,
-}
 DEFAULT_STRUCTURE: dict[str, Any] = {
     "tranches": [
         {"name": "A", "kind": "senior", "share": "0.80", "coupon": "0.028"},
@@ -27,7 +23,6 @@ DEFAULT_STRUCTURE: dict[str, Any] = {
     "ic_trigger": "1.10", "reserve_target": "0.01", "cleanup_call": "0.10",
     "cumulative_default_trigger": "0.05", "delinquency_trigger": "0.08",
 }
-
 
 
 def fraction(value: Any, field: str, errors: dict, *, allow_none: bool = False, hi: Decimal = Decimal("1")) -> Optional[str]:
@@ -60,38 +55,6 @@ def whole_number(value: Any, field: str, errors: dict, lo: int = 0, hi: int = ca
         errors.setdefault(field, []).append(N_("is out of range"))
         return None
     return number
-
-
-def validate_criteria(data: Optional[dict]) -> dict:
-    """Eligibility criteria as stored (shares as decimal strings); raises ValidationFailed."""
-    data = DEFAULT_CRITERIA | (data or {})
-    errors: dict[str, list[str]] = {}
-    out: dict[str, Any] = {}
-    unknown = set(data) - set(DEFAULT_CRITERIA)
-    for key in sorted(unknown):
-        errors[f"criteria.{key}"] = [N_("unknown criterion")]
-    for key in ("performing", "zero_dpd", "green_tagged"):
-        if not isinstance(data[key], bool):
-            errors[f"criteria.{key}"] = [N_("must be true or false")]
-        out[key] = bool(data[key])
-    out["min_remaining_term"] = whole_number(data["min_remaining_term"], "criteria.min_remaining_term", errors, 0)
-    out["max_remaining_term"] = whole_number(data["max_remaining_term"], "criteria.max_remaining_term", errors, 1)
-    if (out["min_remaining_term"] is not None and out["max_remaining_term"] is not None
-            and out["min_remaining_term"] > out["max_remaining_term"]):
-        errors["criteria.max_remaining_term"] = [N_("must not be below the minimum remaining term")]
-    out["max_obligor_share"] = fraction(data["max_obligor_share"], "criteria.max_obligor_share", errors, allow_none=True)
-    out["max_township_share"] = fraction(data["max_township_share"], "criteria.max_township_share", errors,
-                                          allow_none=True)
-    for key in ("max_obligor_share", "max_township_share"):
-        if out[key] is not None and Decimal(out[key]) == 0:
-            errors[f"criteria.{key}"] = [N_("must be above 0")]
-    colour = data["min_colour"] or None
-    if colour is not None and colour not in COLOURS:
-        errors["criteria.min_colour"] = [N_("must be green, blue, yellow or red")]
-    out["min_colour"] = colour
-    if errors:
-        raise ValidationFailed(N_("Invalid eligibility criteria"), errors)
-    return out
 
 
 STRUCTURE_FRACTIONS = ("servicer_fee", "reserve_target", "cleanup_call", "cumulative_default_trigger",

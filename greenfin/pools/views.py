@@ -2,13 +2,13 @@
 (``/disclosure/pools``: published cuts and servicer reports, no account needed)."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from greenfin import dates
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -112,10 +112,11 @@ def detail(pool_id):
     members = page_of(services.membership_query(pool, include_removed=request.args.get("all") == "1"), per_page=50)
     pool_cuts = list(db.session.scalars(cuts.cut_query(pool)))
     reports = list(db.session.scalars(reporting.report_query(pool)))
-    return render_template("pools/detail.html", pool=pool, stats=stats, members=members, cuts=pool_cuts,
+    loans = services.loan_facts(m.loan_id for m in members.items)
+    return render_template("pools/detail.html", pool=pool, stats=stats, members=members, loans=loans, cuts=pool_cuts,
                            reports=reports, products=services.product_names(_locale()), strata_names=list(STRATA),
                            remove_form=RemoveLoanForm(), cut_form=_cut_form(pool), report_form=ReportForm(),
-                           today=date.today())
+                           today=dates.today())
 
 
 # ---------------------------------------------------------------- membership
@@ -173,7 +174,8 @@ def remove_loan(pool_id, loan_id):
 def substitute(pool_id):
     pool = services.get_pool(pool_id)
     form = SubstituteForm()
-    form.out_loan_id.choices = [(m.loan_id, m.loan.number) for m in services.live_memberships(pool)]
+    form.out_loan_id.choices = [(m.loan_id, m.loan_number)
+                                for m in services.label_memberships(services.live_memberships(pool))]
     eligible = [c for c in services.candidates(pool) if not c["reasons"]]
     form.in_loan_id.choices = [(c["record"]["loan_id"], c["record"]["loan_number"]) for c in eligible]
     if form.validate_on_submit():
@@ -287,7 +289,7 @@ def _sampled(values, months: int) -> list[tuple[str, float]]:
 def projection(pool_id):
     pool = services.get_pool(pool_id)
     args = {k: request.args.get(k) for k in ("cpr", "cdr", "severity", "recovery_lag", "months") if request.args.get(k)}
-    data = {"cpr": "0.06", "cdr": "0.02", "severity": "0.4", "recovery_lag": "6"} | args
+    data = {k: str(v) for k, v in projections.DEFAULT_ASSUMPTIONS.items()} | args
     published = [c for c in db.session.scalars(cuts.cut_query(pool)) if c.published]
     cut_id = request.args.get("cut_id", type=int)
     result, errors = None, {}

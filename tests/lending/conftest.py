@@ -8,8 +8,9 @@ from functools import lru_cache
 import pytest
 
 from greenfin.extensions import db
-from greenfin.lending import links, modelling, services
-from greenfin.lending.scorecard import train
+from greenfin.lending import links, services
+from greenfin.lending.scoring import modelling
+from greenfin.lending.scoring.scorecard import train
 from greenfin.lending.synthetic import generate_book
 
 

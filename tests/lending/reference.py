@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from greenfin.lending.scorecard import FeatureBins, Scorecard, parse_numbers
+from greenfin.lending.scoring.bins import FeatureBins
+from greenfin.lending.scoring.data import parse_numbers
+from greenfin.lending.scoring.scorecard import Scorecard
 
 
 def reference_index(bins: FeatureBins, values: pd.Series | np.ndarray) -> np.ndarray:

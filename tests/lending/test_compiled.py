@@ -9,7 +9,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenfin.lending.scorecard import FeatureBins, Scorecard
+from greenfin.lending.scoring.bins import FeatureBins
+from greenfin.lending.scoring.scorecard import Scorecard
 from greenfin.lending.synthetic import generate_book
 from tests.lending.conftest import trained
 from tests.lending.reference import reference_reasons, reference_score_frame, reference_score_records
@@ -151,7 +152,7 @@ def test_reason_codes_equal_reference_with_ties_and_many_attributes(case):
 
 
 def test_points_on_the_grid_are_read_by_groups_and_points_off_it_one_feature_at_a_time():
-    from greenfin.lending.scorecard import on_grid
+    from greenfin.lending.scoring.data import on_grid
 
     scorecard = card()
     points = [scorecard.base_points] + [p for b in scorecard.bins for p in [*b.points, b.missing_points]]
@@ -171,7 +172,7 @@ def test_compiled_arrays_are_not_pickled_and_refit_rebuilds_them():
     scorecard.score_frame(generate_book(20, seed=1))
     assert "_compiled" in scorecard.__dict__ and scorecard.dumps() == blob
     frame = generate_book(600, seed=2)
-    from greenfin.lending.scorecard import clean_features, detect_columns
+    from greenfin.lending.scoring.data import clean_features, detect_columns
 
     kinds, _ignored = detect_columns(frame, "defaulted")
     scorecard.fit(clean_features(frame, kinds), frame["defaulted"].to_numpy(), kinds)
@@ -212,7 +213,7 @@ def test_wide_cards_use_int16_codes_and_uint16_ranks():
 
 def test_large_batches_in_unequal_blocks_score_as_the_reference():
     """More rows than one block holds: each block's codes, points and reasons land in its rows."""
-    from greenfin.lending import compiled as fast_path
+    from greenfin.lending.scoring import compiled as fast_path
 
     scorecard = card()
     n = 2 * fast_path.MAX_BLOCK + 4321

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from greenfin.core.models import Job
 from greenfin.extensions import db
-from greenfin.lending import modelling
+from greenfin.lending.scoring import modelling
 from greenfin.lending.models import ModelVersion, Score
 from greenfin.lending.synthetic import generate_book
 from tests.lending.conftest import trained

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenfin.lending.scorecard import read_csv
+from greenfin.lending.scoring.data import read_csv
 
 CELL = st.one_of(st.just(""), st.sampled_from(["NA", "n/a", "12,345", " 7 ", "¥300", "绿", "大南镇", "a\"b", "x;y"]),
                  st.text(alphabet="abc 123.,-绿色", max_size=8), st.integers(-10**6, 10**6).map(str),

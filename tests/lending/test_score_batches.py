@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from greenfin.core.models import AuditEvent, Job
 from greenfin.extensions import db
-from greenfin.lending import modelling
+from greenfin.lending.scoring import modelling
 from greenfin.lending.jobs import scored_path
 from greenfin.lending.models import ScoreBatch
 from greenfin.lending.synthetic import generate_book

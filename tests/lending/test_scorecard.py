@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from greenfin.extensions import db
 from greenfin.lending.models import ModelVersion
-from greenfin.lending.scorecard import Scaling, TrainingError, psi, train
+from greenfin.lending.scoring.data import TrainingError
+from greenfin.lending.scoring.points import Scaling
+from greenfin.lending.scoring.scorecard import psi, train
 from greenfin.lending.synthetic import generate_book
 from tests.lending.conftest import trained
 
@@ -117,11 +119,34 @@ def test_pd_matches_the_logistic_regression_on_woe():
 
 
 def test_reloaded_artefact_scores_identically():
-    from greenfin.lending.scorecard import Scorecard
+    from greenfin.lending.scoring.scorecard import Scorecard
 
     card = trained().scorecard
     frame = generate_book(100, seed=9)
     again = Scorecard.loads(card.dumps())
+    assert np.array_equal(card.score_frame(frame).raw_score, again.score_frame(frame).raw_score)
+
+
+def test_load_an_artefact_pickled_before_scoring_became_a_subpackage(monkeypatch):
+    """Artefacts in the registry name the old module ``greenfin.lending.scorecard``: they still load."""
+    import sys
+    import types
+
+    from greenfin.lending.scoring import bins, points
+    from greenfin.lending.scoring.scorecard import Scorecard
+
+    card = trained().scorecard
+    old = types.ModuleType("greenfin.lending.scorecard")
+    for cls in (Scorecard, bins.FeatureBins, points.Scaling):
+        setattr(old, cls.__name__, cls)
+        monkeypatch.setattr(cls, "__module__", "greenfin.lending.scorecard")
+    monkeypatch.setitem(sys.modules, "greenfin.lending.scorecard", old)
+    blob = card.dumps()
+    monkeypatch.undo()
+    assert b"greenfin.lending.scorecard" in blob and "greenfin.lending.scorecard" not in sys.modules
+    frame = generate_book(50, seed=4)
+    again = Scorecard.loads(blob)
+    assert type(again) is Scorecard and type(again.bins[0]) is bins.FeatureBins
     assert np.array_equal(card.score_frame(frame).raw_score, again.score_frame(frame).raw_score)
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
-from greenfin.lending import modelling, services
+from greenfin.lending import services
+from greenfin.lending.scoring import modelling
 from greenfin.lending.models import Application, CollateralPledge
 
 

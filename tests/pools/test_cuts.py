@@ -33,7 +33,7 @@ def test_cut_snapshots_every_loan(pooled):
     db.session.commit()
     assert cut.status == "draft" and cut.seq == 1 and cut.loan_count == 2
     line = next(l for l in cut.lines if l.loan_id == secured.id)
-    expected = services.balance_as_of(secured, date(2026, 6, 30))
+    expected = services.loan_facts([secured.id], date(2026, 6, 30))[secured.id].balance
     assert line.balance == expected < Decimal("200000")
     assert line.ltv == (expected / Decimal("400000")).quantize(Decimal("0.000001"))
     assert line.collateral_gep == Decimal("850000.00") and line.colour is None

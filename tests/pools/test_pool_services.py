@@ -10,6 +10,7 @@ from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.pools import services
+from greenfin.pools.services import membership
 from greenfin.pools.models import Pool, PoolMembership
 
 
@@ -177,12 +178,12 @@ def test_candidates_list_reasons(create_pool, create_loan):
 def test_loan_record_as_of_a_past_date(create_loan, pay_through):
     loan = create_loan(amount="120000", rate="0.06", term=12, disbursed_on=date(2025, 1, 10))
     pay_through(loan, date(2025, 6, 30))
-    record = services.loan_record(loan, date(2025, 6, 30))
+    record = services.loan_record(services.loan_facts([loan.id], date(2025, 6, 30))[loan.id])
     paid = sum(i.principal_due for i in loan.instalments if i.due_date <= date(2025, 6, 30))
     assert record["balance"] == Decimal("120000") - paid
     assert record["days_past_due"] == 0 and record["remaining_term"] == 7
     # A month later, the July instalment is unpaid: 31 days past due on 10 August... as of 2025-08-10: 31.
-    assert services.dpd_as_of(loan, date(2025, 8, 10)) == 31
+    assert services.loan_facts([loan.id], date(2025, 8, 10))[loan.id].days_past_due == 31
 
 
 def test_seed_demo_builds_a_pool_with_a_cut_and_reports(create_party, create_loan, pay_through):
@@ -233,8 +234,8 @@ def test_race_for_the_same_loan_ends_in_conflict(create_pool, create_loan, monke
     loan = create_loan(disbursed_on=date.today() - timedelta(days=5))
     services.add_loans(first, [loan.id])
     db.session.commit()
-    monkeypatch.setattr(services, "_refuse_pooled", lambda *args: None)  # the other request's view of the world
-    monkeypatch.setattr(services, "evaluate", lambda pool, ids, as_of=None, without=(): {
+    monkeypatch.setattr(membership, "_refuse_pooled", lambda *args: None)  # the other request's view of the world
+    monkeypatch.setattr(membership, "evaluate", lambda pool, ids, as_of=None, without=(): {
         i: {"record": {}, "reasons": []} for i in ids})
     with pytest.raises(Conflict):
         services.add_loans(second, [loan.id])

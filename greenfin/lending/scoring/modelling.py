@@ -18,24 +18,14 @@ from greenfin.errors import N_, Conflict, Gone, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
 from greenfin.lending.models import Application, ModelVersion, Score, ScoreBatch
-from greenfin.lending.scorecard import Scaling, Scorecard, TrainingResult, psi
+from greenfin.lending.pricing import band_for
+from greenfin.lending.scoring.scorecard import Scaling, Scorecard, TrainingResult, psi
 from greenfin.security import current_actor
 
 PSI_WARN = 0.10
 PSI_ALERT = 0.25
 PSI_MIN_N = 20  # months with fewer scored applications are shown but not judged
-# Score bands and their risk premium (annual rate points) for pricing.
-BANDS = (("A", 620, Decimal("0.0000")), ("B", 600, Decimal("0.0050")), ("C", 585, Decimal("0.0100")),
-         ("D", 560, Decimal("0.0180")), ("E", -10**9, Decimal("0.0280")))
 _CACHE: dict[str, Scorecard] = {}
-
-
-def band_for(score: int) -> str:
-    return next(name for name, floor, _p in BANDS if score >= floor)
-
-
-def premium_for(band: str) -> Decimal:
-    return next(p for name, _f, p in BANDS if name == band)
 
 
 # ---------------------------------------------------------------- registry
@@ -226,7 +216,7 @@ def read_applicants(source: str | bytes, model: ModelVersion, name: Optional[str
     Raises ValidationFailed on the field ``file``, naming the problem: unreadable (code
     ``unreadable_csv``), no rows, or the feature columns it lacks (code ``missing_columns``).
     """
-    from greenfin.lending.scorecard import TrainingError, csv_label, read_csv
+    from greenfin.lending.scoring.data import TrainingError, csv_label, read_csv
 
     try:
         frame = read_csv(source)

@@ -15,7 +15,7 @@
   per feature, so its reasons are its four smallest ranks, kept while the features go by by a
   small sorting network of vector minima and maxima on uint8. The result keeps the ranks
   (``ScoreResult.reason_rank``); a rank names its feature, bin and points lost;
-- points: the card's points lie on a binary grid (``scorecard.GRID``) on which sums are exact
+- points: the card's points lie on a binary grid (``data.GRID``) on which sums are exact
   in any order, so consecutive features are read together from one table of their points' sum,
   indexed by their codes together (int16 arithmetic), while the table stays below
   ``JOINT_TABLE_MAX`` entries; the total still equals the card's feature-by-feature sum bit for
@@ -39,15 +39,22 @@ from __future__ import annotations
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Protocol
 
 import numpy as np
 import pandas as pd
 
-from greenfin.lending.scorecard import FeatureBins, ScoreResult, numeric_values, on_grid
+from greenfin.lending.scoring.bins import FeatureBins
+from greenfin.lending.scoring.data import numeric_values, on_grid
+from greenfin.lending.scoring.points import Scaling, ScoreResult
 
-if TYPE_CHECKING:
-    from greenfin.lending.scorecard import Scaling, Scorecard
+
+class Card(Protocol):
+    """What scoring needs of a fitted scorecard (``scorecard.Scorecard`` is one)."""
+
+    base_points: float
+    scaling: Scaling
+
 
 REASONS = 4
 MIN_REASON_LOSS = 0.5  # points lost below this are not reported
@@ -183,7 +190,7 @@ class CompiledScorecard:
     # -- step 2: a block of rows: codes, points, PD and reason codes (numpy releases the GIL)
 
     def _score_block(self, sources: list, rows: slice, out: "_Output", base_points: float,
-                     scaling: "Scaling") -> None:
+                     scaling: Scaling) -> None:
         b = _Block(self, out, rows)
         b.total.fill(base_points)
         b.top.fill(self.no_reason)
@@ -230,14 +237,14 @@ class CompiledScorecard:
             np.multiply(passed.view(np.uint8), steps, out=bytes_)
             np.add.reduce(bytes_, axis=0, dtype=np.uint8, out=b.rank, initial=first)
 
-    def score(self, column: Columns, n: int, card: "Scorecard", threads: Optional[int] = None) -> ScoreResult:
+    def score(self, column: Columns, n: int, card: Card, threads: Optional[int] = None) -> ScoreResult:
         """Score ``n`` rows: each column prepared once, then the rows in equal blocks of at most
         ``MAX_BLOCK``, or from ``PARALLEL_MIN_ROWS`` rows on one block a thread on ``threads``
         (default ``THREADS``) threads."""
         sources = [self.source(j, column(name)) for j, name in enumerate(self.names)]
         return self.score_sources(sources, n, card, threads)
 
-    def score_sources(self, sources: list, n: int, card: "Scorecard", threads: Optional[int] = None,
+    def score_sources(self, sources: list, n: int, card: Card, threads: Optional[int] = None,
                       parallel_min_rows: int = PARALLEL_MIN_ROWS) -> ScoreResult:
         out = _Output(len(self.bins), n, self.code_dtype, self.rank_dtype)
         threads = (THREADS if threads is None else threads) if n >= parallel_min_rows else 1
@@ -292,7 +299,7 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return _EXECUTOR[2]
 
 
-def _pd(total: np.ndarray, p: np.ndarray, scaling: "Scaling") -> None:
+def _pd(total: np.ndarray, p: np.ndarray, scaling: Scaling) -> None:
     """score = offset - factor * logit, so the logit (and PD) follow from the points:
     pd = 1 / (1 + exp(-(offset - total) / factor)). ``(total - offset) / factor`` is that
     exponent bit for bit (IEEE subtraction and division are exact under a sign change)."""
