@@ -3,7 +3,7 @@ backoff so a stranger cannot lock the owner out (probe item 11); admins unlock."
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -189,6 +189,7 @@ def test_backoff_is_free_at_first_then_doubles_up_to_the_cap(failures):
         assert following == min(2 * delay, throttle.MAX_DELAY)
 
 
+@settings(deadline=None, max_examples=40)
 @given(st.lists(st.sampled_from(["203.0.113.0/24", "192.0.2.0/24", "2001:db8::/64"]), max_size=40))
 def test_failures_from_other_networks_never_delay_the_owners(app, networks):
     with app.test_request_context():
