@@ -27,6 +27,7 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
 from greenfin.core.services import get_party, list_townships
 from greenfin.core.types import utcnow
+from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.i18n import township_name
@@ -476,4 +477,4 @@ def certificate(code):
     pdf = render_certificate(rating, name=services.masked_name(rating.party),
                              identifier=services.public_identifier(rating.party), url=url)
     return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="eco-credit-{rating.certificate_code}.pdf"'})
+                    headers={"Content-Disposition": content_disposition(f"eco-credit-{rating.certificate_code}.pdf", inline=True)})

@@ -115,7 +115,8 @@ def slot(app: Flask, name: str, template: str, order: int = 50) -> None:
     """Add a partial to a named slot of a shared page.
 
     Slots: ``party`` and ``parcel`` (detail pages; the partial sees ``party`` or
-    ``parcel``) and ``public_home`` (the landing page for visitors).
+    ``parcel``), ``user`` (an admin's user page; the partial sees ``user``) and
+    ``public_home`` (the landing page for visitors).
     """
     entries = app.extensions["greenfin_slots"].setdefault(name, [])
     entries.append((order, template))

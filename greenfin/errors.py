@@ -169,8 +169,13 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description if status != 422 else "Invalid input"
         headers = dict(exc.get_headers()) if status in (405, 429) else {}
         headers.pop("Content-Type", None)
-        if status == 429 and getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(exc.retry_after)
+        if status == 429:
+            from greenfin.ratelimit import throttled_message
+
+            if getattr(exc, "retry_after", None):
+                headers["Retry-After"] = str(exc.retry_after)
+            if not wants_json():
+                message = throttled_message(getattr(exc, "retry_after", None))
         return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
 
     @app.errorhandler(OverflowError)

@@ -1,7 +1,6 @@
 """``flask --app greenfin trace ...``: label sheets, EPCIS export and import, certificate lapses."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ import click
 from flask import g
 from flask.cli import AppGroup
 
+from greenfin import downloads
 from greenfin.errors import DomainError
 from greenfin.extensions import commit, rollback
 
@@ -45,7 +45,7 @@ def labels_command(lot_code, gtin, count, layout, out):
         _fail(exc)
     out_path = Path(out)
     with out_path.with_suffix(".csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = downloads.writer(fh)
         writer.writerow(["uri", "gtin", "lot", "serial"])
         for uri, serial in services.iter_batch_labels(batch):
             writer.writerow([uri, lot.product.gtin, lot.code, serial])

@@ -2,7 +2,6 @@
 and tracing; and the public GS1 Digital Link scan page."""
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import datetime
@@ -16,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from greenfin import downloads
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
@@ -168,12 +168,12 @@ def batch_pdf(batch_id):
     path = sheet_path(batch.id)
     name = f"labels-{batch.lot.code}-{batch.id}.pdf"
     if path.exists():
-        return send_file(path, mimetype="application/pdf", download_name=name)
+        return downloads.attach(send_file(path, mimetype="application/pdf"), name, inline=True)
     # Another machine drew it, or the file was cleaned up: draw it again from the stored serials.
     buf = io.BytesIO()
     services.render_batch_pdf(batch, buf)
     buf.seek(0)
-    return send_file(buf, mimetype="application/pdf", download_name=name)
+    return downloads.attach(send_file(buf, mimetype="application/pdf"), name, inline=True)
 
 
 @bp.route("/batches/<int:batch_id>/labels.csv")
@@ -185,7 +185,7 @@ def batch_csv(batch_id):
 
     def rows():
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = downloads.writer(buf)
         writer.writerow(["uri", "gtin", "lot", "serial"])
         for uri, serial in services.iter_batch_labels(batch):
             writer.writerow([uri, gtin, code, serial])
@@ -196,7 +196,7 @@ def batch_csv(batch_id):
         yield buf.getvalue()
 
     return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=labels-{code}-{batch.id}.csv"})
+                    headers={"Content-Disposition": downloads.content_disposition(f"labels-{code}-{batch.id}.csv")})
 
 
 @bp.route("/lots/<int:lot_id>/recall", methods=["POST"])
@@ -238,11 +238,11 @@ def lot_trace(lot_id):
 def lot_trace_csv(lot_id):
     lot = _lot_for_user(lot_id)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=services.KDE_COLUMNS)
+    writer = downloads.DictWriter(buf, fieldnames=services.KDE_COLUMNS)
     writer.writeheader()
     writer.writerows(services.kde_rows(lot))
     return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=trace-{lot.code}.csv"})
+                    headers={"Content-Disposition": downloads.content_disposition(f"trace-{lot.code}.csv")})
 
 
 @bp.route("/lots/<int:lot_id>/epcis.jsonld")
@@ -263,7 +263,7 @@ def lot_epcis(lot_id):
         yield "\n" + epcis.DOCUMENT_TAIL
 
     return Response(stream_with_context(generate()), mimetype="application/ld+json",
-                    headers={"Content-Disposition": f"attachment; filename=epcis-{lot.code}.jsonld"})
+                    headers={"Content-Disposition": downloads.content_disposition(f"epcis-{lot.code}.jsonld")})
 
 
 # ---------------------------------------------------------------- certificates, products, brands

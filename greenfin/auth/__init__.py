@@ -1,4 +1,4 @@
-"""Session login for pages (Flask-Login) and the language switch."""
+"""Session login for pages (Flask-Login), login throttling (``throttle``) and the admins' unlock."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -11,9 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from greenfin.auth import throttle
 from greenfin.core import services
 from greenfin.extensions import commit, login_manager
-from greenfin.ratelimit import check, rate_limited
+from greenfin.ratelimit import client_network, rate_limited, wait_text
 from greenfin.security import AUTHENTICATED, PUBLIC, access, current_actor
 
 bp = Blueprint("auth", __name__)
@@ -31,22 +32,31 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.home")
 
 
+def _wait_message(seconds: int) -> str:
+    return _("Too many failed sign-ins from your network: please try again in %(wait)s.", wait=wait_text(seconds))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
 @rate_limited("login", 30, 60, methods=("POST",))
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        # Throttle password guessing per account too, from whichever address it comes.
-        account = (form.username.data or "").strip().lower()
-        check("login-failures", 10, 900, key=account, add=0)
+        network = client_network()
+        wait = throttle.login_wait(form.username.data, network)
+        if wait:
+            form.form_errors.append(_wait_message(wait))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None:
+            throttle.note_success(form.username.data, network)
             commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        check("login-failures", 10, 900, key=account)
         form.form_errors.append(_("Wrong login name or password."))
+        wait = throttle.note_failure(form.username.data, network)
+        if wait:
+            form.form_errors.append(_wait_message(wait))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -61,7 +71,26 @@ def logout():
     return redirect(url_for("core.home"))
 
 
+@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@access("admin")
+def unlock(user_id):
+    """Lift the sign-in waits on an account (a forgotten password, a guessing attack that is over)."""
+    throttle.unlock_account(services.get_user(user_id))
+    commit()
+    flash(_("Sign-in waits lifted for this account."), "success")
+    return redirect(url_for("core.user_form", user_id=user_id))
+
+
 def init_app(app: Flask) -> None:
+    from greenfin import slot
+    from greenfin.auth.api import blp
+    from greenfin.auth.cli import unlock_user_command
+    from greenfin.extensions import api
+
+    api.register_blueprint(blp)
+    app.cli.add_command(unlock_user_command)
+    slot(app, "user", "auth/_user_throttle.html")
+    app.jinja_env.globals.update(login_throttle=throttle.throttled_networks, wait_text=wait_text)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.session_protection = "strong"

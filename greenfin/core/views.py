@@ -12,6 +12,7 @@ from greenfin.core import services
 from greenfin.core.api import visible_job
 from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
 from greenfin.core.models import ApiToken, Party, User
+from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.pages import page_of
@@ -83,8 +84,7 @@ def party_export(party_id):
     data = services.export_party_data(party_id)
     commit()
     response = current_app.response_class(current_app.json.dumps(data, indent=1), mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="party-{party_id}-data.json"'
-    return response
+    return attach(response, f"party-{party_id}-data.json")
 
 
 # ---------------------------------------------------------------- parcels

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from greenfin.core import services as core
 from greenfin.core.forms import apply_errors
+from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.gep import services
@@ -73,7 +74,7 @@ def report_pdf():
     code = services.find_township(township).code if township else None
     data = services.report_pdf(year, code)
     name = f"gep-{year}-{code or 'district'}.pdf"
-    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": content_disposition(name, inline=True)})
 
 
 @bp.route("/compute", methods=["POST"])

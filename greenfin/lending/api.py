@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core.schemas import JobSchema
+from greenfin.downloads import attach, safe_frame
 from greenfin.errors import Conflict
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
@@ -304,6 +305,6 @@ def scored_csv_response(batch) -> Response:
     name = f"scored-{batch.id}-{batch.filename.rsplit('.', 1)[0]}.csv"
     path = scored_path(batch.id)
     if path.exists():
-        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=name)
-    body = io.BytesIO(modelling.score_batch_frame(batch).to_csv(index=False).encode())
-    return send_file(body, mimetype="text/csv", as_attachment=True, download_name=name)
+        return attach(send_file(path, mimetype="text/csv"), name)
+    body = io.BytesIO(safe_frame(modelling.score_batch_frame(batch)).to_csv(index=False).encode())
+    return attach(send_file(body, mimetype="text/csv"), name)

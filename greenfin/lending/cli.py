@@ -9,6 +9,7 @@ import click
 from flask import g
 from flask.cli import AppGroup
 
+from greenfin.downloads import safe_frame
 from greenfin.errors import DomainError
 from greenfin.extensions import commit, rollback
 
@@ -64,7 +65,7 @@ def score_command(csv_path, out_path, version):
         out = score_applicants(csv_path, model, csv_path)
     except DomainError as exc:
         _fail(exc.message)
-    out.to_csv(out_path, index=False)
+    safe_frame(out).to_csv(out_path, index=False)
     click.echo(json.dumps({"version": model.version, "rows": len(out), "out": out_path}))
 
 
@@ -77,7 +78,7 @@ def generate_book_command(out_path, rows, seed):
     from greenfin.lending.synthetic import generate_book
 
     frame = generate_book(rows, seed)
-    frame.to_csv(out_path, index=False)
+    safe_frame(frame).to_csv(out_path, index=False)
     click.echo(json.dumps({"rows": len(frame), "bad_rate": round(float(frame["defaulted"].mean()), 4), "out": out_path}))
 
 

@@ -16,6 +16,7 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
+from greenfin.downloads import safe_frame
 from greenfin.extensions import db
 from greenfin.lending.models import ModelVersion
 
@@ -74,7 +75,7 @@ def score_batch(ctx, batch_id: int) -> None:
     for partial in path.parent.glob(f"{path.stem}.*.tmp"):
         partial.unlink(missing_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    out.to_csv(tmp, index=False)
+    safe_frame(out).to_csv(tmp, index=False)
     os.replace(tmp, path)
     finish_score_batch(batch, len(out))
     # Paths, not url_for: a worker has no request. The page link needs a session, the API link a token.

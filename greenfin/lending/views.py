@@ -9,6 +9,7 @@ from sqlalchemy import select
 from greenfin import dates
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
+from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 from greenfin.lending import STATUS_LABELS, links, services
@@ -191,7 +192,7 @@ def decision_letter_pdf(application_id):
             harvest_months=app.product.harvest_months, fee=app.product.arrangement_fee)[:6]]
     body = decision_letter(app, decision, services.collateral_summary(app), preview)
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{app.number}-decision.pdf"'})
+                    headers={"Content-Disposition": content_disposition(f"{app.number}-decision.pdf", inline=True)})
 
 
 # ---------------------------------------------------------------- loans

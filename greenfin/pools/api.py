@@ -5,6 +5,7 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
+from greenfin.downloads import content_disposition
 from greenfin.extensions import commit
 from greenfin.jobs import enqueue
 from greenfin.pools import cuts, projections, reporting, schemas, services
@@ -186,7 +187,7 @@ class PoolCutTape(MethodView):
         """The cut's loan tape: one CSV row per loan, ESMA-style field names, No-Data codes ND1-ND5."""
         cut = cuts.get_cut(cut_id, services.get_pool(pool_id))
         return Response(cuts.tape_csv(cut), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="{cut.pool.code}-cut{cut.seq}-tape.csv"'})
+            "Content-Disposition": content_disposition(f"{cut.pool.code}-cut{cut.seq}-tape.csv")})
 
 
 @blp.route("/<int:pool_id>/projection")
@@ -242,4 +243,4 @@ class PoolReportPdf(MethodView):
         report = reporting.get_report(pool, month)
         body = servicer_report_pdf(pool, report, reporting.history(pool, month))
         return Response(body, mimetype="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{pool.code}-{month}.pdf"'})
+                        headers={"Content-Disposition": content_disposition(f"{pool.code}-{month}.pdf")})

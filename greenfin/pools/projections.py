@@ -2,11 +2,11 @@
 pool's tranche structure (``cashflow.py`` and ``waterfall.py`` do the numbers)."""
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from typing import Optional
 
+from greenfin import downloads
 from greenfin.errors import N_, ValidationFailed
 from greenfin.pools import cashflow, waterfall
 from greenfin.pools.cuts import latest_published_cut
@@ -102,7 +102,7 @@ def projection_csv(p: Projection) -> str:
             if k not in keys:
                 keys.append(k)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\r\n", restval="")
+    writer = downloads.DictWriter(buf, fieldnames=keys, lineterminator="\r\n", restval="")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in row.items()})

@@ -24,6 +24,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional, TextIO
 
+from greenfin import downloads
+
 ND_CODES = {
     "ND1": "Data not collected as not required by the lending or underwriting criteria",
     "ND2": "Data collected on application but not loaded into the reporting system",
@@ -106,7 +108,7 @@ def tape_cell(f: TapeField, record: dict) -> str:
 
 def write_loan_tape(records: Iterable[dict], out: TextIO, fields: tuple[TapeField, ...] = TAPE_FIELDS) -> int:
     """Write the tape to ``out``; returns the number of loans written."""
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = downloads.writer(out, lineterminator="\r\n")
     writer.writerow([f.header for f in fields])
     count = 0
     for record in records:

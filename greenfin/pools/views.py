@@ -11,6 +11,7 @@ from sqlalchemy import select
 from greenfin import dates
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
+from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import commit, db
 from greenfin.jobs import enqueue
@@ -264,7 +265,7 @@ def cut_tape(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     cut = cuts.get_cut(cut_id, pool)
     return Response(cuts.tape_csv(cut), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{pool.code}-cut{cut.seq}-tape.csv"'})
+                    headers={"Content-Disposition": content_disposition(f"{pool.code}-cut{cut.seq}-tape.csv")})
 
 
 # ---------------------------------------------------------------- projection
@@ -300,7 +301,7 @@ def projection(pool_id):
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
     if result is not None and request.args.get("format") == "csv":
         return Response(projections.projection_csv(result), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{pool.code}-projection.csv"'})
+                        headers={"Content-Disposition": content_disposition(f"{pool.code}-projection.csv")})
     context = {"pool": pool, "data": data, "errors": errors, "result": result, "published": published,
                "cut_id": cut_id}
     if result is not None:
@@ -356,7 +357,7 @@ def report_pdf(pool_id, month):
 def _report_pdf(pool, month: str, report, history) -> Response:
     body = servicer_report_pdf(pool, report, history)
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{pool.code}-{month}.pdf"'})
+                    headers={"Content-Disposition": content_disposition(f"{pool.code}-{month}.pdf", inline=True)})
 
 
 # ---------------------------------------------------------------- public investor disclosure

@@ -135,6 +135,23 @@ def test_scored_csv_waits_for_the_job_then_is_rebuilt_where_missing(api, champio
     assert officer.get(result["api_url"]).data == first
 
 
+
+def test_probe_10_scored_csv_neutralises_uploaded_formulas(api, champion, drain_jobs):
+    officer = api("loan_officer")
+    frame = generate_book(5, seed=7).drop(columns=["defaulted"])
+    frame.insert(0, "applicant", ["=HYPERLINK(\"http://x\")", "+cmd", "@A1", "-1+1", "马家柚合作社"])
+    response = upload(officer, frame.to_csv(index=False).encode(), name="=evil.csv")
+    drain_jobs()
+    result = officer.get(f"/api/v1/jobs/{response.json['id']}").json["result"]
+    for attempt in range(2):  # from the job's file, then rebuilt where the file is missing
+        scored = officer.get(result["api_url"])
+        out = pd.read_csv(io.BytesIO(scored.data))
+        assert out["applicant"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+cmd", "'@A1", "'-1+1", "马家柚合作社"]
+        assert (out["pd"] > 0).all() and out["score"].dtype.kind in "if"  # numbers stay numbers
+        header = scored.headers["Content-Disposition"]
+        assert header.startswith(f'attachment; filename="scored-{result["batch_id"]}-_evil.csv"'), header
+        scored_path(result["batch_id"]).unlink(missing_ok=True)
+
 def test_batches_are_listed_newest_first_and_paginated(api, champion, drain_jobs):
     officer = api("loan_officer")
     for _ in range(3):

@@ -51,6 +51,21 @@ def test_downloads(client, create_user, login, seeded):
     assert csv.mimetype == "text/csv"
 
 
+
+def test_probe_10_pool_downloads_neutralise_a_formula_pool_code(client, create_user, login, seeded):
+    pool, cut, _ = seeded
+    services.update_pool(pool, {"code": "=1+2"})
+    db.session.commit()
+    login(create_user("regulator"))
+    tape = client.get(f"/pools/{pool.id}/cuts/{cut.id}/tape.csv")
+    assert "\r\n'=1+2,LN-" in tape.get_data(as_text=True) and "\n=1+2" not in tape.get_data(as_text=True)
+    projection = client.get(f"/pools/{pool.id}/projection?cpr=0.1&format=csv")
+    pdf = client.get(f"/pools/{pool.id}/reports/2026-08/pdf")
+    for response, name in ((tape, f"1_2-cut{cut.seq}-tape.csv"), (projection, "1_2-projection.csv"),
+                           (pdf, "1_2-2026-08.pdf")):
+        header = response.headers["Content-Disposition"]
+        assert f'filename="{name}"' in header and "filename*=UTF-8''1%2B2-" in header, header
+
 def test_projection_page_shows_rate_errors(client, create_user, login, seeded):
     pool, *_ = seeded
     login(create_user("regulator"))

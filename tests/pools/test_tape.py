@@ -53,3 +53,11 @@ def test_tape_writes_no_data_codes_for_unknown_values():
 def test_tape_has_one_row_per_loan():
     rows = read_loan_tape(loan_tape_csv([record(loan_ref=f"L{i}") for i in range(25)]))
     assert [r["Original Underlying Exposure Identifier"] for r in rows] == [f"L{i}" for i in range(25)]
+
+
+def test_probe_10_tape_neutralises_formula_text_and_keeps_negative_amounts():
+    rows = read_loan_tape(loan_tape_csv([record(pool_code="=HYPERLINK(\"http://x\")", obligor_ref="@P7",
+                                                sector="+cmd", balance=Decimal("-12.5"))]))
+    assert rows[0]["Unique Identifier"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["Original Obligor Identifier"] == "'@P7" and rows[0]["Obligor Industry"] == "'+cmd"
+    assert rows[0]["Current Principal Balance"] == "-12.50"  # a number stays a number
