@@ -171,7 +171,7 @@ def _out_of_range_fields() -> dict[str, list[str]]:
             for index, item in enumerate(value):
                 walk(item, f"{path}.{index}" if path else str(index))
         elif _too_large(value):
-            found[path or "_body"] = ["is out of range"]
+            found[path or "_body"] = [N_("is out of range")]
 
     try:
         walk(request.get_json(silent=True) if request.is_json else None, "")
@@ -180,7 +180,7 @@ def _out_of_range_fields() -> dict[str, list[str]]:
     walk({key: value for key, value in request.args.items(multi=True)}, "")
     walk(dict(request.view_args or {}), "")
     if not found:  # a computed value (a sum, an offset): name the request part it came from
-        found["_body" if request.get_data(cache=True) else "_query"] = ["a value is out of range"]
+        found["_body" if request.get_data(cache=True) else "_query"] = [N_("a value is out of range")]
     return found
 
 

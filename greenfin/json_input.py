@@ -1,7 +1,7 @@
 """Request bodies as JSON, read defensively: valid UTF-8, bounded nesting, no lone surrogates.
 
 Every JSON body the API reads goes through ``load_request_json`` (the webargs parser of
-``greenfin.api_utils`` and ``request.get_json()`` alike), so a body that is too deep, badly
+``greenfin.api_utils`` and ``request.get_json()``, through ``app.json``, alike), so a body that is too deep, badly
 encoded or not JSON is refused with the API's one error shape instead of a RecursionError or
 a UnicodeEncodeError deep in a service.
 """
@@ -84,28 +84,14 @@ def load_request_json(data: bytes | str) -> Any:
     return value
 
 
-class SafeJsonModule:
-    """What ``flask.Request.get_json`` calls (``json_module.loads``): the defensive loader."""
-
-    @staticmethod
-    def loads(data: bytes | str, **_kwargs) -> Any:
-        return load_request_json(data)
-
-    @staticmethod
-    def dumps(obj: Any, **kwargs) -> str:
-        from flask import json as flask_json
-
-        return flask_json.dumps(obj, **kwargs)
-
-
-def _request_class():
-    from flask import Request
-
-    class JsonSafeRequest(Request):
-        json_module = SafeJsonModule
-
-    return JsonSafeRequest
-
-
 def init_json_input(app) -> None:
-    app.request_class = _request_class()
+    """``request.get_json()`` reads through ``app.json.loads``: make that the defensive loader."""
+    from flask.json.provider import DefaultJSONProvider
+
+    class SafeJSONProvider(DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+            return load_request_json(s)
+
+    provider = SafeJSONProvider(app)
+    provider.ensure_ascii = app.json.ensure_ascii
+    app.json = provider
