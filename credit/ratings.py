@@ -27,7 +27,8 @@ from credit.models import (
 )
 from credit.policy import COLOURS, THRESHOLDS, colour_for  # noqa: F401  (re-exported by services)
 from greenfin.core.models import Party, User
-from greenfin.core.services import record_audit
+from greenfin.core.identifiers import InvalidIdentifier
+from greenfin.core.services import find_party_by_resident_id, record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -449,17 +450,26 @@ def latest_rating(party_id: int) -> Optional[Rating]:
 
 
 def public_rating_query(q: Optional[str] = None, period: Optional[str] = None) -> Select:
-    """Published, not repaired ratings; search by name (firms, organisations) or credit code."""
+    """Published, not repaired ratings; firms and organisations by name or credit code, individuals
+    only by their full resident ID number (a name search would confirm a guessed person's rating)."""
     stmt = _public_ratings().join(Party, Party.id == Rating.party_id)
     if period:
         stmt = stmt.where(RatingPeriod.code == period.upper())
     q = (q or "").strip()
     if q:
-        # Individuals are found by exact name only, never by partial match.
+        person = _individual_by_id_number(q)
         stmt = stmt.where(or_(Party.uscc == q.upper(),
                               (Party.kind != "individual") & Party.name.contains(q),
-                              (Party.kind == "individual") & (Party.name == q)))
+                              Party.id == (person.id if person is not None else None)))
     return stmt
+
+
+def _individual_by_id_number(q: str) -> Optional[Party]:
+    try:
+        person = find_party_by_resident_id(q)
+    except InvalidIdentifier:
+        return None
+    return person if person is not None and person.kind == "individual" else None
 
 
 def rating_by_certificate(code: str) -> Rating:

@@ -30,6 +30,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config if config is not None else Config())
+    from greenfin.json_input import init_json_input
+
+    init_json_input(app)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON and in pages
     app.url_map.converters["int"] = BoundedInt
     if app.config.get("PROXY_FIX_HOPS"):

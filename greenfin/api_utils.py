@@ -7,10 +7,12 @@ from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import Select, func, select
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict
 
+from greenfin.errors import N_, ValidationFailed
 from greenfin.extensions import db
+from greenfin.json_input import BODY, NotJson, load_request_json
 from greenfin.uow import flush_for_response
 
 
@@ -28,6 +30,18 @@ class ArgumentsParser(FlaskParser):
     one multipart/form-data body, loaded by one schema (an upload with its options)."""
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def _raw_load_json(self, req):
+        """The body of an operation that declares one: required, JSON, and for PATCH not empty."""
+        data = req.get_data(cache=True)
+        if not data.strip():
+            raise ValidationFailed("A request body is required", {BODY: [N_("a JSON request body is required")]})
+        if not is_json_request(req):
+            raise NotJson(N_("send the body as application/json"))
+        value = load_request_json(data)
+        if req.method == "PATCH" and value == {}:
+            raise ValidationFailed("Nothing to change", {BODY: [N_("give at least one field to change")]})
+        return value
 
     def load_multipart(self, req, schema):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)

@@ -6,6 +6,8 @@ Every API error body is ``{"status": int, "code": str, "message": str,
 from __future__ import annotations
 
 import logging
+import re
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -99,6 +101,9 @@ def _flatten(errors: Any) -> dict[str, list[str]]:
         for location_errors in errors.values():
             if isinstance(location_errors, dict):
                 merged.update(location_errors)
+        for location, location_errors in errors.items():
+            if isinstance(location_errors, list):  # about a location as a whole ("Invalid JSON body.")
+                merged.setdefault("_body" if location == "json" else f"_{location}", location_errors)
         errors = merged
     flat: dict[str, list[str]] = {}
     for field, messages in errors.items():
@@ -142,6 +147,43 @@ _HTTP_CODES = {
 }
 
 
+_INT_LIMIT = 2**31 - 1  # what an integer column holds on every database we run on
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _too_large(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = Decimal(value.strip())
+    return isinstance(value, (int, float, Decimal)) and abs(value) > _INT_LIMIT
+
+
+def _out_of_range_fields() -> dict[str, list[str]]:
+    """Name the inputs a database found out of range: the numbers too large for a column."""
+    found: dict[str, list[str]] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}" if path else str(index))
+        elif _too_large(value):
+            found[path or "_body"] = [N_("is out of range")]
+
+    try:
+        walk(request.get_json(silent=True) if request.is_json else None, "")
+    except DomainError:
+        pass
+    walk({key: value for key, value in request.args.items(multi=True)}, "")
+    walk(dict(request.view_args or {}), "")
+    if not found:  # a computed value (a sum, an offset): name the request part it came from
+        found["_body" if request.get_data(cache=True) else "_query"] = [N_("a value is out of range")]
+    return found
+
+
 def register_error_handlers(app: Flask) -> None:
     from greenfin.extensions import rollback
 
@@ -183,7 +225,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_out_of_range(exc: Exception):
         # A number the database cannot hold (an id of 10^30, a page far beyond the end).
         rollback()
-        return render(422, "validation_error", "A value is out of range")
+        return render(422, "validation_error", "A value is out of range", _out_of_range_fields())
 
     @app.errorhandler(IntegrityError)
     def handle_integrity(exc: IntegrityError):

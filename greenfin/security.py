@@ -124,6 +124,10 @@ def init_security(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
+        if request.endpoint != "static" and (g.get("user") is not None or "Content-Disposition" in response.headers):
+            # Signed-in pages, API answers and downloads (exports with personal data, the token page):
+            # kept by no browser or proxy cache.
+            response.headers["Cache-Control"] = "no-store"
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         return response

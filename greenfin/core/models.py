@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, UniqueConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
@@ -130,10 +130,12 @@ class Parcel(db.Model):
     __table_args__ = (
         CheckConstraint("area_ha > 0", name="area_positive"),
         Index("ix_parcels_township_village", "township_code", "village"),
+        # A code is unique per rights holder: a global rule would tell one holder another's codes.
+        UniqueConstraint("holder_id", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(32))
     name: Mapped[Optional[str]] = mapped_column(String(128))
     holder_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     township_code: Mapped[str] = mapped_column(ForeignKey("townships.code"))

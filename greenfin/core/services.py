@@ -270,9 +270,10 @@ def validate_parcel(data: dict, *, existing: Optional[Parcel] = None) -> dict:
     code = (data.get("code") or "").strip()
     if not code:
         errors["code"] = [N_("is required")]
-    elif existing is None or existing.code != code:
-        if db.session.scalar(select(Parcel.id).where(Parcel.code == code)):
-            errors["code"] = [N_("this parcel code already exists")]
+    elif existing is None or existing.code != code or existing.holder_id != data.get("holder_id"):
+        # Unique per holder: whether another holder uses the code is none of this caller's business.
+        if db.session.scalar(select(Parcel.id).where(Parcel.code == code, Parcel.holder_id == data.get("holder_id"))):
+            errors["code"] = [N_("this holder already has a parcel with this code")]
     out["code"] = code
     if db.session.get(Party, data.get("holder_id") or 0) is None:
         errors["holder_id"] = [N_("unknown rights holder")]

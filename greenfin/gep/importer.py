@@ -143,8 +143,13 @@ def import_row(row: dict, geometry: Optional[dict] = None) -> str:
         attrs["geometry"] = geometry
         attrs["area_m2_ellipsoid"] = Decimal(repr(area_m2)).quantize(Decimal("0.01"))
     services.validate_attributes(attrs)  # fail before touching the parcel
-    existing = db.session.scalar(select(Parcel).where(Parcel.code == (data.get("code") or "")))
     holder_id = _holder_id(row)
+    # Codes are unique per holder: with a holder, its parcel; without, the one parcel with this code.
+    same_code = select(Parcel).where(Parcel.code == (data.get("code") or ""))
+    matches = list(db.session.scalars(same_code.where(Parcel.holder_id == holder_id) if holder_id else same_code.limit(2)))
+    if len(matches) > 1:
+        raise ValidationFailed.field("holder", "several holders use this parcel code: give holder_uscc or holder_id")
+    existing = matches[0] if matches else None
     if existing is None:
         if holder_id is None:
             raise ValidationFailed.field("holder", "holder_uscc or holder_id is required for a new parcel")

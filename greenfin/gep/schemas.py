@@ -158,10 +158,12 @@ class GepVersionCopySchema(Schema):
 
 
 class GepAttributesSchema(Schema):
-    k_factor = fields.Decimal(allow_none=True, allow_nan=False)
-    ls_factor = fields.Decimal(allow_none=True, allow_nan=False)
-    npp = fields.Decimal(allow_none=True, allow_nan=False)
-    yield_t_ha = fields.Decimal(allow_none=True, allow_nan=False)
-    slope_deg = fields.Decimal(allow_none=True, allow_nan=False)
+    """Measured inputs; numbers travel as decimal strings both ways (exact, as declared in the OpenAPI)."""
+
+    k_factor = fields.Decimal(as_string=True, allow_none=True, allow_nan=False)
+    ls_factor = fields.Decimal(as_string=True, allow_none=True, allow_nan=False)
+    npp = fields.Decimal(as_string=True, allow_none=True, allow_nan=False)
+    yield_t_ha = fields.Decimal(as_string=True, allow_none=True, allow_nan=False)
+    slope_deg = fields.Decimal(as_string=True, allow_none=True, allow_nan=False)
     area_m2_ellipsoid = fields.Decimal(as_string=True, dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -73,10 +73,11 @@ def test_parcel_validation_names_fields(create_party):
     assert db.session.scalar(select(func.count(Parcel.id))) == 0
 
 
-def test_parcel_code_is_unique(create_parcel):
-    create_parcel(code="GF-DUP-1")
-    with pytest.raises(ValidationFailed, match="already exists"):
-        create_parcel(code="GF-DUP-1")
+def test_parcel_code_is_unique_per_holder(create_parcel):
+    first = create_parcel(code="GF-DUP-1")
+    with pytest.raises(ValidationFailed, match="already has a parcel with this code"):
+        create_parcel(code="GF-DUP-1", holder_id=first.holder_id)
+    assert create_parcel(code="GF-DUP-1").holder_id != first.holder_id  # another holder may use it
 
 
 def test_parcel_area_is_decimal(create_parcel):

@@ -8,6 +8,7 @@ from credit.models import CreditPosting, Rating, RatingRun
 from greenfin.core.models import Party
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
+from tests.conftest import make_resident_id
 
 
 def posting_body(party, rule="GREEN_TREE_PLANTING", **extra):
@@ -127,7 +128,8 @@ def test_objection_idempotency_key_replays_and_conflicts(api, create_party, regu
 
 
 def test_public_ratings_need_no_token_and_mask_individuals(client, create_party, regulators):
-    person = create_party(kind="individual", name="吴玉兰")
+    number = make_resident_id()
+    person = create_party(kind="individual", name="吴玉兰", resident_id=number)
     run = RatingRun(period_id=services.get_or_create_period("2026-Q3").id, created_by="t")
     db.session.add(run)
     db.session.flush()
@@ -136,7 +138,8 @@ def test_public_ratings_need_no_token_and_mask_individuals(client, create_party,
     services.approve_rating(rating.id, actor=regulators[0], now=utcnow() - timedelta(days=16))
     services.publish_rating(rating.id)
     db.session.commit()
-    body = client.get("/api/v1/credit/public/ratings?q=吴玉兰").json
+    assert client.get("/api/v1/credit/public/ratings?q=吴玉兰").json == []  # probe item 12: no name oracle
+    body = client.get(f"/api/v1/credit/public/ratings?q={number}").json
     assert [r["name"] for r in body] == ["吴*兰"]
     assert "*" in body[0]["identifier"]
     confirm = client.get(f"/api/v1/credit/public/ratings/{rating.certificate_code}")

@@ -2,6 +2,8 @@
 from datetime import date, timedelta
 
 import pytest
+
+from tests.conftest import make_resident_id
 from sqlalchemy import select
 
 from credit import services
@@ -149,10 +151,14 @@ def test_repair_hides_rating_but_keeps_it(create_party, post, regulators):
     assert db.session.get(Rating, rating.id).hidden is True
 
 
-def test_public_query_masks_and_finds_individuals_by_full_name_only(create_party, regulators):
-    person = create_party(kind="individual", name="周建华")
+def test_public_query_masks_and_finds_individuals_by_id_number_only(create_party, regulators):
+    number = make_resident_id()
+    person = create_party(kind="individual", name="周建华", resident_id=number)
     rating = publish(rate()[person.id], regulators[0])
     assert services.masked_name(person) == "周*华"
     assert services.public_identifier(person).count("*") == 11
-    assert [r.id for r in db.session.scalars(services.public_rating_query(q="周建华"))] == [rating.id]
+    # Probe item 12: an exact name is no oracle for a person's rating; the full ID number is.
+    assert list(db.session.scalars(services.public_rating_query(q="周建华"))) == []
     assert list(db.session.scalars(services.public_rating_query(q="周"))) == []
+    assert [r.id for r in db.session.scalars(services.public_rating_query(q=number))] == [rating.id]
+    assert list(db.session.scalars(services.public_rating_query(q=number[:-1] + "Z"))) == []
