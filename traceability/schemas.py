@@ -75,7 +75,7 @@ class TraceEventCreateSchema(Schema):
         ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
     event_time = fields.AwareDateTime(load_default=None, allow_none=True)
     quantity = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
-                              validate=validate.Range(min=0, min_inclusive=False))
+                              metadata={"description": "above zero (checked by the service: 422 naming it)"})
     ship_to_id = fields.Int(load_default=None, allow_none=True)
     reference = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
     result = fields.Str(load_default="conformant", validate=validate.OneOf(["conformant", "non_conformant"]))
