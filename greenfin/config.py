@@ -93,6 +93,11 @@ class Config:
         # them after this many days (run it daily).
         self.LENDING_BATCH_RETENTION_DAYS = int(os.environ.get("LENDING_BATCH_RETENTION_DAYS", "90"))
         self.CREDIT_THRESHOLDS = os.environ.get("CREDIT_THRESHOLDS") or None  # JSON; credit/policy.py parses it
+        # Traceability: EPCIS captures of more events than this become a job (202); labels a producer
+        # may issue per business day; another draft-07 schema to validate captures against.
+        self.TRACE_CAPTURE_INLINE_MAX = int(os.environ.get("TRACE_CAPTURE_INLINE_MAX", "1000"))
+        self.TRACE_LABELS_PER_DAY = int(os.environ.get("TRACE_LABELS_PER_DAY", "100000"))
+        self.EPCIS_SCHEMA_PATH = os.environ.get("EPCIS_SCHEMA_PATH") or None
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True

@@ -7,11 +7,10 @@ from flask import request
 from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
-from greenfin.errors import ValidationFailed
+from greenfin.errors import ErrorSchema, ValidationFailed
 from greenfin.extensions import commit
-from greenfin.jobs import enqueue
 from greenfin.security import access, current_actor, own_party_id, require_party_access
-from traceability import schemas, services
+from traceability import capture, schemas, services
 
 blp = api_blueprint("trace_api", __name__, "/trace", "Traceability: brands, products, lots, EPCIS events, "
                     "certificates, labels, scans, recall and tracing")
@@ -111,7 +110,7 @@ class Lots(MethodView):
     def post(self, data):
         """Register a lot with its origin parcels."""
         require_party_access(data["producer_id"])
-        lot = services.create_lot(data)
+        lot = services.create_lot(data, scope=own_party_id())
         commit()
         return lot
 
@@ -206,14 +205,14 @@ class LotLabelBatches(MethodView):
     @access("admin", "producer")
     @blp.arguments(schemas.TraceLabelBatchCreateSchema)
     @blp.response(202, schemas.TraceLabelBatchSchema)
+    @blp.alt_response(429, schema=ErrorSchema, description="The producer's daily label quota is used up")
     def post(self, data, lot_id):
-        """Issue serialised labels and draw the sheet in a job; follow /api/v1/jobs/<job_id>."""
+        """Issue serialised labels and draw the sheet in a job; follow /api/v1/jobs/<job_id>.
+        Producers are held to a daily quota (TRACE_LABELS_PER_DAY labels a business day)."""
         lot = _lot(lot_id)
-        user = current_actor()
-        batch = services.create_label_batch(lot, data["count"], data["layout"], created_by_id=user.id)
-        job = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id},
-                      title=f"Labels {lot.code} ({batch.count})", party_id=lot.producer_id)
-        batch.job_id = job.id
+        batch = services.start_label_sheet(lot, data["count"], data["layout"],
+                                           title=f"Labels {lot.code} ({data['count']})",
+                                           created_by_id=current_actor().id, scope=own_party_id())
         commit()
         return batch
 
@@ -262,12 +261,18 @@ class EnumerationFlags(MethodView):
 @blp.route("/epcis/capture")
 class EpcisCapture(MethodView):
     @access("admin", "regulator", "producer")
-    @blp.response(201)
+    @blp.response(201, schemas.TraceCaptureSchema)
+    @blp.alt_response(202, schema=schemas.TraceCaptureSchema, success=True,
+                      description="More than TRACE_CAPTURE_INLINE_MAX events: stored by a job")
     def post(self):
-        """Capture an EPCIS 2.0 JSON-LD document: refused with the schema errors if invalid; idempotent."""
+        """Capture an EPCIS 2.0 JSON-LD document, all or nothing and idempotent (event-hash IDs).
+
+        Refused (422, errors by field path) when invalid or when it names a lot that is not the
+        producer's. A document of more than TRACE_CAPTURE_INLINE_MAX events answers 202 with the
+        job that stores it; follow /api/v1/jobs/<job_id>."""
         document = request.get_json(silent=True)
         if document is None:
             raise ValidationFailed.field("document", "send the EPCIS document as JSON")
-        result = services.import_epcis(document, party_id=own_party_id())
+        result = capture.capture_epcis(document, scope=own_party_id(), created_by_id=current_actor().id)
         commit()
-        return result
+        return (result, 202) if "job_id" in result else result

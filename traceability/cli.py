@@ -75,9 +75,11 @@ def export_command(out, lot_code, gtin):
 
 @trace_cli.command("import-epcis")
 @click.argument("file", type=click.File("rb"))
-def import_command(file):
+@click.option("--party", "party_id", type=int,
+              help="Capture as this producer: every lot the document names must be the party's.")
+def import_command(file, party_id):
     """Capture a partner's EPCIS 2.0 JSON-LD document (all or nothing; re-import changes nothing)."""
-    from traceability import services
+    from traceability import capture
 
     g.actor_label = "cli"
     try:
@@ -86,7 +88,7 @@ def import_command(file):
         click.echo(f"error: not JSON: {exc}", err=True)
         raise SystemExit(2)
     try:
-        result = services.import_epcis(document)
+        result = capture.import_epcis(document, party_id)
         commit()
     except DomainError as exc:
         _fail(exc)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -62,41 +63,85 @@ def epcis_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("time without a zone")
-    return value
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))")
+
+
+def parse_time(text: Any) -> datetime:
+    """An RFC 3339 date-time (``2026-10-20T08:00:00.5+08:00``), strictly: a zone is required and
+    every part must exist (no month 13, no 30 February); ValueError otherwise."""
+    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2026-10-20T08:00:00+08:00")
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    fraction, zulu, sign, off_h, off_m = match.group(7, 8, 9, 10, 11)
+    if zulu:
+        zone = timezone.utc
+    else:
+        if int(off_h) > 23 or int(off_m) > 59:
+            raise ValueError("has an impossible time-zone offset")
+        delta = timedelta(hours=int(off_h), minutes=int(off_m))
+        zone = timezone(-delta if sign == "-" else delta)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+    except ValueError:
+        raise ValueError("is not a date and time that exists") from None
+
+
+def is_time(value: Any) -> bool:
+    """The ``date-time`` format, checked for real (jsonschema skips it without an extra package)."""
+    if not isinstance(value, str):
+        return True  # "type" says what else is wrong
+    try:
+        parse_time(value)
+    except ValueError:
+        return False
+    return True
 
 
 def canonical_time(text: str) -> str:
     return epcis_time(parse_time(text))
 
 
-def _gtin_from_urn(prefix: str, item: str) -> str:
-    body = (item[0] + prefix + item[1:]).zfill(13)
-    return body + gtin_check_digit(body)
+class InvalidEpc(ValueError):
+    """A malformed EPC URN (TDS 2.0 pure-identity or class form)."""
+
+
+# Company prefix of 6 to 12 digits; with the item reference (indicator first) 13 digits; the
+# serial or lot is 1 to 20 characters of GS1 AI 82, %-escaped as TDS says.
+_AI82 = r"(?:[A-Za-z0-9!'()*+,\-.:;=_]|%[0-9A-Fa-f]{2}){1,20}"
+_EPC_URNS = {
+    "urn:epc:id:sgtin:": (re.compile(rf"(\d{{6,12}})\.(\d{{1,7}})\.({_AI82})"), 13, "21"),
+    "urn:epc:class:lgtin:": (re.compile(rf"(\d{{6,12}})\.(\d{{1,7}})\.({_AI82})"), 13, "10"),
+    "urn:epc:id:sscc:": (re.compile(r"(\d{6,12})\.(\d{5,11})"), 17, "00"),
+}
+
+
+def _epc_urn(scheme: str, rest: str) -> str:
+    pattern, digits, ai = _EPC_URNS[scheme]
+    match = pattern.fullmatch(rest)
+    if match is None or len(match.group(1)) + len(match.group(2)) != digits:
+        raise InvalidEpc(f"malformed EPC URN {scheme}{rest[:60]}")
+    cp, ref = match.group(1), match.group(2)
+    body = ref[0] + cp + ref[1:]  # the indicator or extension digit comes first
+    key = body + gtin_check_digit(body)
+    if ai == "00":
+        return f"https://id.gs1.org/00/{key}"
+    return f"https://id.gs1.org/01/{key}/{ai}/{match.group(3)}"
 
 
 def canonical_uri(value: str) -> str:
-    """EPC URNs -> GS1 Digital Link; CBV URNs -> CBV web URIs; others unchanged."""
+    """EPC URNs -> GS1 Digital Link; CBV URNs -> CBV web URIs; others unchanged.
+
+    A malformed SGTIN, LGTIN or SSCC URN raises InvalidEpc (a ValueError).
+    """
     value = value.strip()
     for urn, prefix in URN_CBV.items():
         if value.startswith(urn):
             return CBV + prefix + value[len(urn):]
-    try:
-        if value.startswith("urn:epc:id:sgtin:"):
-            cp, item, serial = value[17:].split(".", 2)
-            return f"https://id.gs1.org/01/{_gtin_from_urn(cp, item)}/21/{serial}"
-        if value.startswith("urn:epc:class:lgtin:"):
-            cp, item, lot = value[20:].split(".", 2)
-            return f"https://id.gs1.org/01/{_gtin_from_urn(cp, item)}/10/{lot}"
-        if value.startswith("urn:epc:id:sscc:"):
-            cp, ref = value[16:].split(".", 1)
-            body = ref[0] + cp + ref[1:]
-            return f"https://id.gs1.org/00/{body}{gtin_check_digit(body)}"
-    except ValueError:
-        return value
+    for scheme in _EPC_URNS:
+        if value.startswith(scheme):
+            return _epc_urn(scheme, value[len(scheme):])
     if value.startswith("http://id.gs1.org/"):
         return "https://" + value[7:]
     return value
@@ -193,39 +238,95 @@ def event_hash(event: dict) -> str:
 # ---------------------------------------------------------------- schema
 
 
+# Our own schema of the subset we capture (docs/traceability.md, "Capture"); EPCIS_SCHEMA_PATH
+# may name another draft-07 schema (e.g. GS1's full one) to validate against instead.
+CAPTURE_SCHEMA = Path(__file__).with_name("epcis_capture_schema.json")
+ERROR_LIMIT = 20
+
+
 def schema_path() -> Path:
     from flask import current_app
 
-    configured = current_app.config.get("EPCIS_SCHEMA_PATH")
-    if configured:
-        return Path(configured)
-    from greenfin.config import ROOT
+    return Path(current_app.config.get("EPCIS_SCHEMA_PATH") or CAPTURE_SCHEMA)
 
-    return ROOT.parent / "shared" / "epcis" / "EPCIS-JSON-Schema.json"
+
+def format_checker():
+    """A format checker that really checks ``date-time`` (RFC 3339, strictly) and nothing it cannot."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checks("date-time")(is_time)
+    return checker
 
 
 @lru_cache(maxsize=4)
 def _validator(path: str):
-    from jsonschema import Draft7Validator, FormatChecker
+    from jsonschema import Draft7Validator
 
     with open(path, encoding="utf-8") as fh:
         schema = json.load(fh)
-    return Draft7Validator(schema, format_checker=FormatChecker())
+    return Draft7Validator(schema, format_checker=format_checker())
 
 
 def validator():
     return _validator(str(schema_path()))
 
 
-def schema_errors(document: Any, limit: int = 20) -> list[str]:
-    """Messages of the schema violations of ``document`` (at most ``limit``)."""
-    out = []
+def _where(path: Iterable) -> str:
+    return ".".join(str(p) for p in path) or "document"
+
+
+def _schema_message(error) -> str:
+    if error.validator == "format":
+        return "must be an RFC 3339 date-time with a time zone, e.g. 2026-10-20T08:00:00+08:00"
+    if list(error.absolute_path)[-1:] == ["type"] and error.validator in ("enum", "const"):
+        return "unknown or unsupported EPCIS type"
+    return error.message[:300]
+
+
+def identifiers(event: dict, where: str) -> Iterable[tuple[str, Any]]:
+    """(field path, value) of every identifier an event names: EPCs, classes, parent, transformation."""
+    for key in EPC_LISTS:
+        for i, value in enumerate(event.get(key) or []):
+            yield f"{where}.{key}.{i}", value
+    for key in QTY_LISTS:
+        for i, item in enumerate(event.get(key) or []):
+            yield f"{where}.{key}.{i}.epcClass", item.get("epcClass") if isinstance(item, dict) else None
+    for key in ("parentID", "transformationID"):
+        if key in event:
+            yield f"{where}.{key}", event[key]
+
+
+def document_errors(document: Any) -> dict[str, list[str]]:
+    """What is wrong with an EPCIS document we are asked to capture, by field path
+    (``epcisBody.eventList.3.eventTime``); empty when it may be captured.
+
+    The schema first (shape, CBV values, strict date-times, positive quantities), then what a
+    schema cannot say: EPC URNs that are well-formed, and an event-hash that can be computed.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        if sum(len(v) for v in errors.values()) < ERROR_LIMIT:
+            errors.setdefault(field, []).append(message)
+
     for error in validator().iter_errors(document):
-        where = "/".join(str(p) for p in error.absolute_path) or "(document)"
-        out.append(f"{where}: {error.message[:300]}")
-        if len(out) >= limit:
-            break
-    return out
+        add(_where(error.absolute_path), _schema_message(error))
+    if errors:
+        return errors
+    for n, event in enumerate(document["epcisBody"]["eventList"]):
+        where = f"epcisBody.eventList.{n}"
+        for field, value in identifiers(event, where):
+            try:
+                canonical_uri(value) if isinstance(value, str) else None
+            except InvalidEpc as exc:
+                add(field, str(exc))
+        if not errors:
+            try:
+                event_hash(event)
+            except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+                add(where, f"cannot be read: {exc}"[:300])
+    return errors
 
 
 # ---------------------------------------------------------------- documents

@@ -1,4 +1,5 @@
-"""Jobs of traceability: label sheets (serials + PDF) and certificate lapses. Safe to run twice."""
+"""Jobs of traceability: label sheets (serials + PDF), large EPCIS captures and certificate lapses.
+Safe to run twice."""
 from __future__ import annotations
 
 import os
@@ -35,6 +36,14 @@ def render_label_sheet(ctx, batch_id: int) -> None:
 
 
 render_label_sheet.queue = "low"  # CPU-heavy drawing on its own queue (greenfin/jobs.py, docs/deploy.md)
+
+
+def capture_epcis(ctx, capture_id: int) -> None:
+    """Store a large EPCIS document kept by the capture (all or nothing), or record why it is refused."""
+    from traceability.capture import run_capture
+
+    result = run_capture(capture_id, progress=lambda done, total: ctx.progress(done * 99 // total, "storing"))
+    ctx.set_result(data={"capture_id": capture_id} | result)
 
 
 def lapse_certifications(ctx) -> None:

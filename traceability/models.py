@@ -257,3 +257,22 @@ class Scan(db.Model):
     ip_prefix: Mapped[Optional[str]] = mapped_column(String(48))
     user_agent: Mapped[Optional[str]] = mapped_column(String(128))
     path: Mapped[Optional[str]] = mapped_column(String(160))
+
+
+class EpcisCapture(db.Model):
+    """An EPCIS document too large to store in its request (``TRACE_CAPTURE_INLINE_MAX`` events):
+    kept here until its job has checked and stored it, all or nothing, and then as the record of
+    what was sent."""
+
+    __tablename__ = "trace_epcis_captures"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'stored', 'refused')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"), index=True)  # the capturing producer
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    events: Mapped[int]
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
+    job_id: Mapped[Optional[str]] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

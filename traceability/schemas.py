@@ -74,7 +74,8 @@ class TraceEventCreateSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(
         ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
     event_time = fields.AwareDateTime(load_default=None, allow_none=True)
-    quantity = fields.Decimal(load_default=None, allow_none=True)
+    quantity = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
+                              metadata={"description": "above zero (checked by the service: 422 naming it)"})
     ship_to_id = fields.Int(load_default=None, allow_none=True)
     reference = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
     result = fields.Str(load_default="conformant", validate=validate.OneOf(["conformant", "non_conformant"]))
@@ -152,6 +153,17 @@ class TraceLabelBatchSchema(Schema):
     created_at = fields.DateTime()
     pdf_url = fields.Function(lambda b: f"/trace/batches/{b.id}/sheet.pdf")
     csv_url = fields.Function(lambda b: f"/trace/batches/{b.id}/labels.csv")
+
+
+class TraceCaptureSchema(Schema):
+    """What a capture answers: 201 with created/skipped, or 202 with the job that stores it."""
+
+    created = fields.Int(metadata={"description": "201: events stored"})
+    skipped = fields.Int(metadata={"description": "201: events already stored (same event hash)"})
+    capture_id = fields.Int(metadata={"description": "202: the kept document"})
+    job_id = fields.Str(metadata={"description": "202: follow /api/v1/jobs/<job_id>; its result is created/skipped, "
+                                                 "or message and errors when the document is refused"})
+    events = fields.Int(metadata={"description": "202: events in the document"})
 
 
 class TraceScanStatsSchema(Schema):

@@ -17,10 +17,10 @@ from greenfin.core.identifiers import InvalidIdentifier, normalise_gtin14
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import audit_query, record_audit, snapshot
 from greenfin.core.types import utcnow
+from greenfin import dates, signals
 from greenfin.dates import BUSINESS_TZ
 from greenfin.dates import today as business_today
-from greenfin.errors import Conflict, NotFound, ValidationFailed
-from greenfin import signals
+from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import advisory_lock, db
 from greenfin.registry import contract
 from greenfin.signals import announce
@@ -115,6 +115,15 @@ def _decimal(value: Any, field: str, errors: dict, positive: bool = True) -> Opt
         _errors_add(errors, field, "must be a positive number")
         return None
     return result
+
+
+def _positive(value: Any) -> bool:
+    """A finite number above zero (a quantity)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return False
+    return number.is_finite() and number > 0
 
 
 def _date(value: Any, field: str, errors: dict, required: bool = True) -> Optional[date]:
@@ -286,8 +295,17 @@ def product_query(owner_id: Optional[int] = None) -> Select:
 LOT_FIELDS = ("code", "product_id", "producer_id", "harvest_date", "quantity", "unit")
 
 
-def create_lot(data: dict) -> Lot:
-    """Register a lot with its origin parcels (the producer's own orchards)."""
+def product_usable_by(product: Product, party_id: int) -> bool:
+    """A party may make lots of its own products, and of a brand's products while authorised."""
+    return product.owner_id == party_id or (product.brand_id is not None and brand_authorised(product.brand_id, party_id))
+
+
+def create_lot(data: dict, scope: Optional[int] = None) -> Lot:
+    """Register a lot with its origin parcels (the producer's own orchards).
+
+    ``scope``: the acting producer's party (None for staff). Another party's product then
+    answers exactly as a product that does not exist.
+    """
     errors: dict = {}
     code = (data.get("code") or "").strip()
     try:
@@ -295,11 +313,15 @@ def create_lot(data: dict) -> Lot:
     except InvalidIdentifier as exc:
         _errors_add(errors, "code", str(exc))
     product = db.session.get(Product, data.get("product_id") or 0)
+    if product is not None and scope is not None and not product_usable_by(product, scope):
+        product = None
     if product is None:
         _errors_add(errors, "product_id", "unknown product")
     producer_id = data.get("producer_id")
     if db.session.get(Party, producer_id or 0) is None:
         _errors_add(errors, "producer_id", "unknown producer")
+    elif product is not None and product.brand_id is None and product.owner_id != producer_id:
+        _errors_add(errors, "producer_id", "the product belongs to another party")
     if product is not None and code and db.session.scalar(
             select(Lot.id).where(Lot.product_id == product.id, Lot.code == code)):
         _errors_add(errors, "code", "this lot code exists for the product")
@@ -316,10 +338,8 @@ def create_lot(data: dict) -> Lot:
     parcels = []
     for pid in parcel_ids:
         parcel = db.session.get(Parcel, pid)
-        if parcel is None:
-            _errors_add(errors, "parcel_ids", f"unknown parcel {pid}")
-        elif producer_id and parcel.holder_id != producer_id:
-            _errors_add(errors, "parcel_ids", f"parcel {parcel.code} is not held by the producer")
+        if parcel is None or parcel.holder_id != producer_id:  # one answer: another's parcel is not revealed
+            _errors_add(errors, "parcel_ids", f"parcel {pid} is unknown or not held by the producer")
         else:
             parcels.append(parcel)
     if errors:
@@ -542,6 +562,8 @@ def build_event(lot: Lot, kind: str, data: dict) -> tuple[dict, dict]:
         raise ValidationFailed.field("event_time", "must carry a time zone")
     event: dict[str, Any] = {"type": etype, "eventTime": epcis.epcis_time(when), "eventTimeZoneOffset": _offset(when)}
     quantity = data.get("quantity")
+    if quantity is not None and not _positive(quantity):
+        raise ValidationFailed.field("quantity", "must be a positive number")
     qty = {"epcClass": _lot_class(lot), "quantity": float(quantity if quantity is not None else lot.quantity),
            "uom": lot.unit}
     extra: dict[str, Any] = {"quantity": Decimal(str(qty["quantity"]))}
@@ -605,12 +627,18 @@ def build_event(lot: Lot, kind: str, data: dict) -> tuple[dict, dict]:
 
 
 def store_event(event: dict, kind: str, lots: Iterable[tuple[Lot, str]], party_id: Optional[int],
-                source: str = "local", extra: Optional[dict] = None) -> tuple[EpcisEvent, bool]:
-    """Store an event unless one with the same event hash exists; returns (row, created)."""
-    event_id = epcis.event_hash(event)
-    existing = db.session.scalar(select(EpcisEvent).where(EpcisEvent.event_hash == event_id))
-    if existing is not None:
-        return existing, False
+                source: str = "local", extra: Optional[dict] = None,
+                event_id: Optional[str] = None) -> tuple[EpcisEvent, bool]:
+    """Store an event unless one with the same event hash exists; returns (row, created).
+
+    A caller that passes ``event_id`` has computed the hash and found it new (capture does so a
+    thousand events at a time).
+    """
+    if event_id is None:
+        event_id = epcis.event_hash(event)
+        existing = db.session.scalar(select(EpcisEvent).where(EpcisEvent.event_hash == event_id))
+        if existing is not None:
+            return existing, False
     extra = extra or {}
     row = EpcisEvent(event_hash=event_id, event_type=event["type"], kind=kind,
                      event_time=epcis.parse_time(event["eventTime"]), biz_step=event.get("bizStep"),
@@ -686,7 +714,7 @@ def transform_lot(inputs: list[tuple[Lot, Decimal]], output: Lot, data: dict) ->
     for lot, qty in inputs:
         if lot.id == output.id:
             raise ValidationFailed.field("inputs", "a lot cannot be made from itself")
-        if Decimal(str(qty)) <= 0:
+        if not _positive(qty):
             raise ValidationFailed.field("inputs", "input quantities must be positive")
         if db.session.get(LotInput, (output.id, lot.id)) is None:
             db.session.add(LotInput(lot_id=output.id, input_lot_id=lot.id, quantity=Decimal(str(qty))))
@@ -735,69 +763,41 @@ def export_epcis(out, lot_id: Optional[int] = None) -> int:
                                 sender=current_app.config.get("PUBLIC_BASE_URL"))
 
 
-def import_epcis(document: Any, party_id: Optional[int] = None) -> dict:
-    """Capture a partner's EPCIS document: all or nothing, idempotent by event hash."""
-    errors = epcis.schema_errors(document)
-    if not errors and (not isinstance(document, dict) or document.get("type") != "EPCISDocument"):
-        errors = ["(document): must be an EPCISDocument"]
-    if errors:
-        raise ValidationFailed("The document is not valid EPCIS 2.0", {"document": errors})
-    created = skipped = 0
-    lot_cache: dict[str, Optional[Lot]] = {}
-    for event in document["epcisBody"]["eventList"]:
-        event = {k: v for k, v in event.items() if k != "@context"}
-        lots = [(lot, "subject") for lot in _lots_named(event, lot_cache)]
-        kind = event.get("gf:kind") if event.get("gf:kind") in epcis.KIND_VOCAB else "imported"
-        _row, was_created = store_event(event, kind, lots, party_id, source="import")
-        created += was_created
-        skipped += not was_created
-    record_audit("trace.epcis.import", "trace_epcis_document", document.get("id") or "-",
-                 after={"created": created, "skipped": skipped}, party_id=party_id)
-    invalidate_lot_cache()
-    return {"created": created, "skipped": skipped}
-
-
-def _lots_named(event: dict, cache: dict) -> list[Lot]:
-    """Our lots that an imported event refers to (by LGTIN class or SGTIN of a label)."""
-    uris = []
-    for key in epcis.QTY_LISTS:
-        uris += [q.get("epcClass", "") for q in event.get(key) or []]
-    for key in epcis.EPC_LISTS:
-        uris += list(event.get(key) or [])
-    found = []
-    for uri in uris:
-        uri = epcis.canonical_uri(uri)
-        if uri not in cache:
-            cache[uri] = _lot_for_uri(uri)
-        if cache[uri] is not None and cache[uri] not in found:
-            found.append(cache[uri])
-    return found
-
-
-def _lot_for_uri(uri: str) -> Optional[Lot]:
-    from urllib.parse import unquote
-
-    parts = uri.split("/")
-    if "01" not in parts:
-        return None
-    i = parts.index("01")
-    try:
-        gtin, key, value = parts[i + 1], parts[i + 2], unquote(parts[i + 3])
-    except IndexError:
-        return None
-    if key == "10":
-        return db.session.scalar(select(Lot).join(Product).where(Product.gtin == gtin, Lot.code == value))
-    if key == "21":
-        return db.session.scalar(select(Lot).join(Label, Label.lot_id == Lot.id).where(Label.serial == value))
-    return None
-
-
 # ---------------------------------------------------------------- labels
 
 LABEL_LIMIT = 100_000
 
 
-def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optional[int] = None) -> LabelBatch:
+class LabelQuotaExceeded(DomainError):
+    """A producer asked for more labels than are left of its allowance for the business day."""
+
+    status = 429
+    code = "label_quota_exceeded"
+
+    def __init__(self, remaining: int, limit: int):
+        self.remaining, self.limit = remaining, limit
+        super().__init__(f"Daily label quota: {remaining:,} of {limit:,} labels remain today",
+                         {"count": [f"at most {remaining:,} more labels today (quota {limit:,} a day)"]})
+
+
+def labels_issued_today(producer_id: int) -> int:
+    """Labels of the producer's lots in the batches created this business day (Asia/Shanghai)."""
+    return db.session.scalar(select(func.coalesce(func.sum(LabelBatch.count), 0)).join(Lot).where(
+        Lot.producer_id == producer_id, LabelBatch.created_at >= dates.day_start(dates.today()))) or 0
+
+
+def _check_label_quota(producer_id: int, count: int) -> None:
+    limit = current_app.config["TRACE_LABELS_PER_DAY"]
+    advisory_lock(f"trace_label_quota:{producer_id}")  # one producer's requests take turns
+    remaining = max(0, limit - labels_issued_today(producer_id))
+    if count > remaining:
+        raise LabelQuotaExceeded(remaining, limit)
+
+
+def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optional[int] = None,
+                       scope: Optional[int] = None) -> LabelBatch:
+    """A batch of ``count`` labels for the lot. A producer (``scope``) is held to the daily quota
+    (``TRACE_LABELS_PER_DAY``, counting every batch of its lots that day); staff and the CLI are not."""
     from traceability.pdf import LAYOUTS
 
     errors: dict = {}
@@ -809,11 +809,24 @@ def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optiona
         _errors_add(errors, "lot_id", "the lot is recalled: no new labels")
     if errors:
         raise ValidationFailed("Invalid label batch", errors)
+    if scope is not None:
+        _check_label_quota(lot.producer_id, count)
     batch = LabelBatch(lot_id=lot.id, count=count, layout=layout, created_by_id=created_by_id)
     db.session.add(batch)
     db.session.flush()
     record_audit("trace.labels.create", "trace_label_batch", batch.id,
                  after={"lot_id": lot.id, "count": count, "layout": layout}, party_id=lot.producer_id)
+    return batch
+
+
+def start_label_sheet(lot: Lot, count: int, layout: str, title: str, created_by_id: Optional[int] = None,
+                      scope: Optional[int] = None) -> LabelBatch:
+    """Issue a batch of labels and draw its sheet in a job on the low-priority queue."""
+    from greenfin.jobs import enqueue
+
+    batch = create_label_batch(lot, count, layout, created_by_id=created_by_id, scope=scope)
+    batch.job_id = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id}, title=title,
+                           party_id=lot.producer_id).id
     return batch
 
 

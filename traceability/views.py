@@ -20,7 +20,6 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
-from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.ratelimit import client_address, rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
@@ -71,7 +70,8 @@ def lot_new():
     scope = own_party_id()
     form = LotForm()
     form.producer_id.choices = _party_choices(scope)
-    form.product_id.choices = [(p.id, f"{p.name} · {p.gtin}") for p in db.session.scalars(select(Product).order_by(Product.id))]
+    form.product_id.choices = [(p.id, f"{p.name} · {p.gtin}") for p in db.session.scalars(select(Product).order_by(Product.id))
+                               if scope is None or services.product_usable_by(p, scope)]
     producer = form.producer_id.data or (scope if scope is not None else None)
     parcels = db.session.scalars(select(Parcel).where(Parcel.holder_id == producer) if producer else
                                  select(Parcel).where(Parcel.land_cover == "orchard").order_by(Parcel.id)).all()
@@ -80,7 +80,7 @@ def lot_new():
         data = {k: v for k, v in form.data.items() if k != "csrf_token"}
         try:
             require_party_access(data["producer_id"])
-            lot = services.create_lot(data)
+            lot = services.create_lot(data, scope=scope)
             commit()
             flash(_("Lot registered."), "success")
             return redirect(url_for("trace.lot_detail", lot_id=lot.id))
@@ -143,15 +143,17 @@ def lot_labels(lot_id):
     form = LabelForm(prefix="lb")
     if form.validate_on_submit():
         try:
-            user = current_actor()
-            batch = services.create_label_batch(lot, form.count.data, form.layout.data,
-                                                created_by_id=user.id if user else None)
-            job = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id},
-                          title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=batch.count),
-                          party_id=lot.producer_id)
-            batch.job_id = job.id
+            batch = services.start_label_sheet(
+                lot, form.count.data, form.layout.data, created_by_id=current_actor().id, scope=own_party_id(),
+                title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=form.count.data))
             commit()
-            return redirect(url_for("core.job_detail", job_id=job.id))
+            return redirect(url_for("core.job_detail", job_id=batch.job_id))
+        except services.LabelQuotaExceeded as exc:
+            rollback()
+            form.count.errors = list(form.count.errors) + [
+                _("Today's label quota is %(limit)s labels: %(remaining)s remain today.",
+                  limit=f"{exc.limit:,}", remaining=f"{exc.remaining:,}")]
+            return _render_lot(lot, label_form=form, status=429)
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)

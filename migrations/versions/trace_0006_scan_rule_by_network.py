@@ -1,7 +1,7 @@
 """trace: trace_record_scan judges by client network over a recent window (scan_rules.judge_scan)
 
 Revision ID: trace_0006
-Revises: trace_0004
+Revises: trace_0005
 Create Date: 2026-11-30 10:00:00
 
 The repeat-scan rule of trace_0002 could be poisoned by a stranger: 20 plain scans from one
@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic import op
 
 revision = 'trace_0006'
-down_revision = 'trace_0004'
+down_revision = 'trace_0005'
 branch_labels = None
 depends_on = None
 

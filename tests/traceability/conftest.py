@@ -102,3 +102,20 @@ def edge_proxy(app, monkeypatch):
         return out
 
     return headers
+
+
+def epcis_document(*events) -> dict:
+    """An EPCISDocument holding ``events``."""
+    from traceability import epcis
+
+    return {"@context": epcis.CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+            "creationDate": "2026-11-01T00:00:00Z", "epcisBody": {"eventList": list(events)}}
+
+
+def observe(epc_class: str, **overrides) -> dict:
+    """An ObjectEvent OBSERVE of a quantity of ``epc_class`` (an LGTIN)."""
+    event = {"type": "ObjectEvent", "action": "OBSERVE", "bizStep": "receiving", "disposition": "in_progress",
+             "eventTime": "2026-11-01T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "quantityList": [{"epcClass": epc_class, "quantity": 100, "uom": "KGM"}]}
+    event.update(overrides)
+    return event

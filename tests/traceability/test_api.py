@@ -5,8 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from greenfin.extensions import db
-from tests.conftest import SHARED
-from tests.traceability.conftest import make_gtin
+from tests.traceability.conftest import epcis_document, make_gtin, observe
 from traceability.models import Label
 
 
@@ -101,13 +100,14 @@ def test_brand_authorisations_are_listed_renewed_and_revoked(api, create_brand, 
 
 def test_epcis_capture_refuses_invalid_and_is_idempotent(api):
     admin = api("admin")
-    example = json.loads((SHARED / "epcis" / "examples" / "Example_9.6.1-ObjectEvent.jsonld").read_text())
-    first = admin.post("/api/v1/trace/epcis/capture", json=example)
+    document = epcis_document(observe("urn:epc:class:lgtin:0614141.077777.987"),
+                              observe("https://id.gs1.org/01/70614141123451/10/L2", bizStep="shipping"))
+    first = admin.post("/api/v1/trace/epcis/capture", json=document)
     assert first.status_code == 201 and first.json == {"created": 2, "skipped": 0}
-    assert admin.post("/api/v1/trace/epcis/capture", json=example).json == {"created": 0, "skipped": 2}
-    example["epcisBody"]["eventList"][0]["action"] = "FLY"
-    bad = admin.post("/api/v1/trace/epcis/capture", json=example)
-    assert bad.status_code == 422 and bad.json["errors"]["document"]
+    assert admin.post("/api/v1/trace/epcis/capture", json=document).json == {"created": 0, "skipped": 2}
+    document["epcisBody"]["eventList"][0]["action"] = "FLY"
+    bad = admin.post("/api/v1/trace/epcis/capture", json=document)
+    assert bad.status_code == 422 and bad.json["errors"]["epcisBody.eventList.0.action"]
 
 
 def test_trace_and_scan_stats(api, create_lot, issue_labels, client, edge_proxy):
