@@ -191,12 +191,12 @@ def parse_published_heads(document: Any) -> list[PublishedHead]:
     return sorted(heads, key=lambda h: h.day)
 
 
-def _accounts_of_day(day: date) -> list[tuple[int, int]]:
+def _accounts_of_day(day: date) -> list:
     start, end = _day_bounds(day)
     return list(db.session.execute(
         select(CreditPosting.account_id, CreditPosting.party_id).distinct()
         .where(CreditPosting.recorded_at >= start, CreditPosting.recorded_at < end)
-        .order_by(CreditPosting.account_id)).tuples())
+        .order_by(CreditPosting.account_id)))
 
 
 def verify_against(heads: list[PublishedHead]) -> list[str]:
