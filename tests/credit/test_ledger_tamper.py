@@ -217,8 +217,8 @@ def test_ledger_heads_are_public_in_the_api_and_on_the_disclosure_page(ledger, c
 
 
 def test_disclosure_page_says_when_nothing_is_checkpointed(client):
-    page = client.get("/credit/public", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "No day has been checkpointed yet." in page
+    assert "No day has been checkpointed yet." in client.get("/credit/public?lang=en").get_data(as_text=True)
+    assert "尚无已建立校验点的日期。" in client.get("/credit/public?lang=zh_CN").get_data(as_text=True)
 
 
 def test_database_refuses_update_and_delete_of_audit_events():
