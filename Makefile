@@ -65,7 +65,7 @@ serve: install translations
 	  echo "set DATABASE_URL (application role), MIGRATION_DATABASE_URL (owner role) and REDIS_URL"; exit 2; }
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db upgrade heads
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db grant-app-role \
-	  "$$($(BIN)/python -c 'import os; from sqlalchemy.engine import make_url; print(make_url(os.environ["DATABASE_URL"]).username)')"
+	  "$${APP_ROLE:-$$(echo "$$DATABASE_URL" | sed -E 's|^[^/]*//([^:@/]*).*|\1|')}"
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker & done; \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
 	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \

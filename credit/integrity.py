@@ -202,9 +202,10 @@ def _accounts_of_day(day: date) -> list:
 def verify_against(heads: list[PublishedHead]) -> list[str]:
     """Recompute each published day's head from today's postings; one problem per day that differs.
 
-    Each day is recomputed from its published ``prev_head``, so a rewrite shows on the
-    day it touched (and no later day). The first problem names the day and the
-    accounts with postings recorded that day: one of them was rewritten.
+    Each day is recomputed from its published ``prev_head``, so a rewrite shows first on
+    the day it touched, and later only on days where the same account posted again (a
+    recomputed chain changes the hashes of its later postings). The first problem names
+    the day and the accounts with postings recorded that day: one of them was rewritten.
     """
     problems = []
     for published in heads:

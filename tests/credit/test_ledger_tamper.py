@@ -12,10 +12,13 @@ import hashlib
 import hmac
 import http.server
 import json
+import secrets
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -89,9 +92,13 @@ def rewrite_as_owner(posting_id: int, points: int) -> None:
         posting.hash = prev = chain_hash(prev, canonical_posting(posting))
     account = db.session.get(CreditAccount, victim.account_id)
     account.balance, account.last_hash = sum(p.points for p in chain), prev
-    day = victim.recorded_at.date()
-    checkpoint = db.session.scalar(select(CreditCheckpoint).where(CreditCheckpoint.day == day))
-    checkpoint.head, checkpoint.posting_count = integrity.day_head(checkpoint.prev_head, day)
+    # The day's checkpoint and every later one (the account's later postings changed their hashes too).
+    prev_head = None
+    for checkpoint in db.session.scalars(select(CreditCheckpoint).where(
+            CreditCheckpoint.day >= victim.recorded_at.date()).order_by(CreditCheckpoint.day)):
+        checkpoint.prev_head = prev_head or checkpoint.prev_head
+        checkpoint.head, checkpoint.posting_count = integrity.day_head(checkpoint.prev_head, checkpoint.day)
+        prev_head = checkpoint.head
     db.session.flush()
     _set_triggers(True, saved)
     db.session.expire_all()
@@ -309,3 +316,55 @@ def test_grant_app_role_refuses_the_owner_and_unknown_roles(runner):
 def test_grant_app_role_needs_postgresql(runner):
     result = runner.invoke(args=["db", "grant-app-role", "greenfin_app"])
     assert result.exit_code == 2 and "PostgreSQL only" in result.output
+
+
+RULES = ("GREEN_TREE_PLANTING", "GREEN_RIVER_PATROL", "GREEN_WASTE_SORTING")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rewrite_of_any_posting_shows_on_its_day_and_no_other(monkeypatch, data):
+    """Invariant: whichever posting the owner rewrites, `verify --against` names its day first, and no
+    earlier day; every later mismatching day holds a later posting of the same account."""
+    from credit import ledger as ledger_module
+    from greenfin.core import services as core_services
+    from tests.conftest import make_resident_id
+
+    savepoint = db.session.begin_nested()  # each example leaves nothing behind (nothing in it commits)
+    try:
+        parties = [core_services.create_party({"kind": "individual", "name": f"李{n}", "township_code": "danan",
+                                               "resident_id": make_resident_id()}) for n in range(2)]
+        start = datetime.now(timezone.utc).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=4)
+        postings = []
+        for day in range(3):
+            for n in range(data.draw(st.integers(1, 3), label=f"postings on day {day}")):
+                when = start + timedelta(days=day, minutes=n)
+                monkeypatch.setattr(ledger_module, "utcnow", lambda when=when: when)
+                party = data.draw(st.sampled_from(parties))
+                postings.append(services_submit(party.id, data.draw(st.sampled_from(RULES))))
+        monkeypatch.undo()
+        made = integrity.checkpoint_ledger()
+        heads = integrity.parse_published_heads([
+            {"day": c.day.isoformat(), "prev_head": c.prev_head, "head": c.head, "posting_count": c.posting_count}
+            for c in made])
+        victim = data.draw(st.sampled_from(postings), label="victim")
+        points = data.draw(st.integers(-60, 60).filter(lambda p: p != victim.points), label="points")
+        victim_id, day = victim.id, victim.recorded_at.date().isoformat()
+        rewrite_as_owner(victim_id, points)
+        later_days = {p.recorded_at.date().isoformat() for p in postings
+                      if p.account_id == victim.account_id and p.id >= victim_id}
+        problems = integrity.verify_against(heads)
+        assert problems and problems[0].startswith(f"{day}: "), problems
+        assert {p.split(":")[0] for p in problems} <= later_days
+        report = integrity.verify_ledger()
+        assert f"checkpoint {day}: signature does not match (changed without the signing key)" in report.problems
+        assert all("signature does not match" in p for p in report.problems), report.problems
+    finally:
+        savepoint.rollback()
+        db.session.expire_all()
+
+
+def services_submit(party_id: int, rule_code: str) -> CreditPosting:
+    from credit import services
+
+    return services.submit_posting(party_id, rule_code, idempotency_key=secrets.token_hex(8), review=False).posting
