@@ -197,10 +197,10 @@ def _load_heads(source: str) -> list:
     try:
         if urlparse(source).scheme in ("http", "https"):
             with urlopen(source, timeout=30) as response:  # noqa: S310 (http and https only)
-                text_ = response.read().decode("utf-8")
+                body = response.read().decode("utf-8")
         else:
-            text_ = Path(source).read_text(encoding="utf-8")
-        return services.parse_published_heads(json.loads(text_))
+            body = Path(source).read_text(encoding="utf-8")
+        return services.parse_published_heads(json.loads(body))
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # URLError is an OSError, JSONDecodeError a ValueError
         raise click.UsageError(f"--against {source}: {exc}")
 
@@ -209,7 +209,7 @@ def _load_heads(source: str) -> list:
 @click.option("--against", "against", metavar="FILE|URL",
               help="also check the ledger against heads published earlier (saved JSON or its URL)")
 def verify_command(against):
-    """Recompute every hash chain, cached balance and daily checkpoint; non-zero exit when broken."""
+    """Recompute every hash chain, cached balance and signed daily checkpoint; non-zero exit when broken."""
     heads = _load_heads(against) if against else None
     report = services.verify_ledger()
     click.echo(f"checked {report.postings} postings in {report.accounts} accounts, {report.checkpoints} checkpoints")
