@@ -58,9 +58,14 @@ test: install-dev translations system-deps
 
 # Production-style run: gunicorn and rq workers against DATABASE_URL and REDIS_URL. Both log one
 # JSON object a line unless LOG_FORMAT says otherwise (gunicorn.conf.py does the same for gunicorn).
+# Two database roles (docs/deploy.md): migrations run as the tables' owner (MIGRATION_DATABASE_URL),
+# which then grants the application's role (the user of DATABASE_URL) what it needs and no more.
 serve: install translations
-	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL"; exit 2; }
-	$(FLASK) db upgrade heads
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" -a -n "$$MIGRATION_DATABASE_URL" || { \
+	  echo "set DATABASE_URL (application role), MIGRATION_DATABASE_URL (owner role) and REDIS_URL"; exit 2; }
+	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db upgrade heads
+	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db grant-app-role \
+	  "$${APP_ROLE:-$$(echo "$$DATABASE_URL" | sed -E 's|^[^/]*//([^:@/]*).*|\1|')}"
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker high default low & done; \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
 	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \

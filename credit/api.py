@@ -235,6 +235,20 @@ class Verify(MethodView):
                 "problems": report.problems[:50]}
 
 
+@blp.route("/ledger/heads")
+class LedgerHeads(MethodView):
+    @access(PUBLIC)
+    @rate_limited("ledger_heads", 60, 60)
+    @blp.response(200, schemas.CreditLedgerHeadsSchema)
+    def get(self):
+        """Published daily ledger heads, oldest first (no account needed).
+
+        Save this document: ``flask credit verify --against FILE`` later detects any rewrite
+        of a day it covers.
+        """
+        return {"algorithm": "HMAC-SHA256", "heads": services.published_heads()}
+
+
 @blp.route("/ledger/checkpoints")
 class Checkpoints(MethodView):
     @access(*REVIEWERS)

@@ -4,8 +4,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Optional
+from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import click
 from flask import g
@@ -188,16 +192,39 @@ def rate_command(period):
         raise SystemExit(1)
 
 
+def _load_heads(source: str) -> list:
+    """Published heads from a saved JSON file or a URL (``GET /api/v1/credit/ledger/heads``)."""
+    try:
+        if urlparse(source).scheme in ("http", "https"):
+            with urlopen(source, timeout=30) as response:  # noqa: S310 (http and https only)
+                body = response.read().decode("utf-8")
+        else:
+            body = Path(source).read_text(encoding="utf-8")
+        return services.parse_published_heads(json.loads(body))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # URLError is an OSError, JSONDecodeError a ValueError
+        raise click.UsageError(f"--against {source}: {exc}")
+
+
 @credit_cli.command("verify")
-def verify_command():
-    """Recompute every hash chain, cached balance and daily checkpoint; non-zero exit when broken."""
+@click.option("--against", "against", metavar="FILE|URL",
+              help="also check the ledger against heads published earlier (saved JSON or its URL)")
+def verify_command(against):
+    """Recompute every hash chain, cached balance and signed daily checkpoint; non-zero exit when broken."""
+    heads = _load_heads(against) if against else None
     report = services.verify_ledger()
     click.echo(f"checked {report.postings} postings in {report.accounts} accounts, {report.checkpoints} checkpoints")
-    if report.ok:
+    mismatches = services.verify_against(heads) if heads is not None else []
+    if heads is not None:
+        click.echo(f"compared {len(heads)} published heads ({heads[0].day.isoformat()} to {heads[-1].day.isoformat()})")
+    if report.ok and not mismatches:
         click.echo("ledger OK")
         return
+    if mismatches:
+        click.echo(f"first mismatching day: {mismatches[0]}", err=True)
     if report.first_broken_posting_id is not None:
         click.echo(f"first broken posting: {report.first_broken_posting_id}", err=True)
+    for problem in mismatches[1:20]:
+        click.echo(f"MISMATCH {problem}", err=True)
     for problem in report.problems[:20]:
         click.echo(f"BROKEN {problem}", err=True)
     raise SystemExit(1)

@@ -140,7 +140,12 @@ class CreditPendingPosting(db.Model):
 
 
 class CreditCheckpoint(db.Model):
-    """The ledger-wide chain head at the end of a day (UTC). Insert-only."""
+    """The ledger-wide chain head at the end of a day (UTC). Insert-only.
+
+    ``signature`` is an HMAC-SHA256 of the day, heads and count under
+    ``LEDGER_SIGNING_KEY``, a key kept outside the database (NULL on checkpoints
+    made before migration credit_0005).
+    """
 
     __tablename__ = "credit_checkpoints"
 
@@ -149,6 +154,7 @@ class CreditCheckpoint(db.Model):
     prev_head: Mapped[str] = mapped_column(String(64))
     head: Mapped[str] = mapped_column(String(64))
     posting_count: Mapped[int]
+    signature: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -155,6 +155,12 @@ class CreditCheckpointSchema(Schema):
     head = fields.Str()
     prev_head = fields.Str()
     posting_count = fields.Int()
+    signature = fields.Str(allow_none=True, metadata={"description": "HMAC-SHA256 under the operator's key"})
+
+
+class CreditLedgerHeadsSchema(Schema):
+    algorithm = fields.Str(metadata={"example": "HMAC-SHA256"})
+    heads = fields.List(fields.Nested(CreditCheckpointSchema), metadata={"description": "oldest first"})
 
 
 class CreditRatingRunCreateSchema(Schema):

@@ -12,7 +12,10 @@ For other capabilities:
 from __future__ import annotations
 
 from credit.common import add_months  # noqa: F401
-from credit.integrity import VerifyReport, checkpoint_ledger, verify_checkpoints, verify_ledger  # noqa: F401
+from credit.integrity import (  # noqa: F401
+    VerifyReport, checkpoint_ledger, parse_published_heads, published_heads, verify_against, verify_checkpoints,
+    verify_ledger,
+)
 from credit.ledger import (  # noqa: F401
     PostingResult,
     approve_pending,

@@ -456,7 +456,7 @@ def public():
     q = (request.args.get("q") or "").strip()[:64]
     page = page_of(services.public_rating_query(q=q or None))
     return render_template("credit/public.html", page=page, q=q, masked_name=services.masked_name,
-                           public_identifier=services.public_identifier)
+                           public_identifier=services.public_identifier, heads=services.published_heads(limit=7))
 
 
 @bp.route("/public/<code>")

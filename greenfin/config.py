@@ -18,7 +18,7 @@ def instance_dir() -> Path:
     return Path(os.environ.get("GREENFIN_INSTANCE", ROOT / "instance"))
 
 # Keys generated on first use when absent from the environment.
-GENERATED_KEYS = ("SECRET_KEY", "LABEL_SIGNING_KEY", "PII_HASH_KEY")
+GENERATED_KEYS = ("SECRET_KEY", "LABEL_SIGNING_KEY", "PII_HASH_KEY", "LEDGER_SIGNING_KEY")
 
 
 def instance_key(name: str, instance: Path) -> str:

@@ -72,6 +72,32 @@ def migrated_app(database_url: str, instance=None, **overrides):
     return app
 
 
+def delete_audit_events(session, where) -> None:
+    """Remove audit events a test committed to the shared database, as the tables' owner.
+
+    ``audit_events`` is append-only (migration 0002_core_audit_append_only), so cleanup
+    bypasses its triggers the way only the owner can: on PostgreSQL with
+    ``session_replication_role = replica`` for this transaction (the test user is a
+    superuser), on SQLite by dropping the triggers and creating them again.
+    """
+    from sqlalchemy import delete
+
+    from greenfin.core.models import AuditEvent
+
+    if using_postgres():
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+        session.execute(delete(AuditEvent).where(where))
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+        return
+    triggers = list(session.execute(text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")))
+    for name, _sql in triggers:
+        session.execute(text(f'DROP TRIGGER "{name}"'))
+    session.execute(delete(AuditEvent).where(where))
+    for _name, sql in triggers:
+        session.execute(text(sql))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     if using_postgres():

@@ -9,7 +9,7 @@ PUBLIC_ENDPOINTS = {
     "health.healthz", "health.readyz",
     # eco-credit disclosure
     "credit.public", "credit.public_rating", "credit.certificate", "credit_api.PublicRatings",
-    "credit_api.PublicRatingByCode",
+    "credit_api.PublicRatingByCode", "credit_api.LedgerHeads",
     # consumers' label scans
     "trace_scan.scan", "trace_scan.scan_malformed",
     # investors: published pool cuts and servicer reports of green ABS

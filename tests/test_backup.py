@@ -5,12 +5,12 @@ import os
 import stat
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from greenfin.core import services
 from greenfin.core.models import AuditEvent, Parcel, Party, User
 from greenfin.extensions import db
-from tests.conftest import make_uscc, migrated_app, reset_postgres, using_postgres
+from tests.conftest import delete_audit_events, make_uscc, migrated_app, reset_postgres, using_postgres
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_backup_restores_into_empty_database(app, runner, tmp_path, empty_databa
     finally:
         with app.app_context():  # remove what this test committed to the shared test database
             db.session.execute(Parcel.__table__.delete().where(Parcel.holder_id == party.id))
-            db.session.execute(AuditEvent.__table__.delete())
+            delete_audit_events(db.session, true())
             db.session.execute(Party.__table__.delete().where(Party.id == party.id))
             db.session.commit()
 

@@ -16,6 +16,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.cli.add_command(cli.seed_demo_command)
     app.cli.add_command(cli.create_user_command)
+    from flask_migrate.cli import db as db_group  # `flask db grant-app-role ROLE`, next to `flask db upgrade`
+
+    db_group.add_command(cli.grant_app_role_command)
     nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10)
     nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11)
     nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90)

@@ -1,4 +1,4 @@
-"""Core commands: seed-demo and create-user."""
+"""Core commands: seed-demo, create-user and ``db grant-app-role``."""
 from __future__ import annotations
 
 import random
@@ -8,9 +8,11 @@ from flask import g
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from greenfin.cli_errors import fail
 from greenfin.core import services
+from greenfin.core.db_roles import grant_app_role
 from greenfin.core.models import Party
-from greenfin.errors import ValidationFailed
+from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import commit, db, rollback
 
 
@@ -55,3 +57,18 @@ def create_user_command(username, role, party_id, password):
             click.echo(f"error: {field}: {'; '.join(messages)}", err=True)
         raise SystemExit(2)
     click.echo(f"user {username} created")
+
+
+@click.command("grant-app-role")
+@with_appcontext
+@click.argument("role")
+def grant_app_role_command(role):
+    """Grant ROLE what the application needs (run as the tables' owner, after every upgrade)."""
+    g.actor_label = "cli"
+    try:
+        summary = grant_app_role(role)
+        commit()
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"granted {role}: {summary['tables']} tables, append-only (SELECT, INSERT): "
+               f"{', '.join(summary['append_only']) or 'none'}")

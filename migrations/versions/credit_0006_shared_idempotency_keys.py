@@ -1,7 +1,7 @@
 """credit: API idempotency keys move to the platform's table (greenfin/idempotency.py)
 
 Revision ID: credit_0006
-Revises: credit_0004
+Revises: credit_0005
 Create Date: 2026-12-07 01:30:00
 
 Every API write now honours Idempotency-Key through one decorator that stores the answer in
@@ -14,7 +14,7 @@ from alembic import op
 import greenfin.core.types
 
 revision = 'credit_0006'
-down_revision = 'credit_0004'
+down_revision = 'credit_0005'
 branch_labels = None
 depends_on = '0005_core_idempotency'
 

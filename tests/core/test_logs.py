@@ -36,7 +36,8 @@ def test_make_serve_starts_rq_workers_with_json_logs(tmp_path):
         environ = {k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "MAKEFLAGS", "MAKELEVEL")}
         subprocess.run(["make", "-s", "-o", "install", "-o", "translations", "serve", f"BIN={tmp_path}",
                         "RQ_WORKERS=2"], cwd=ROOT, check=True, timeout=60,
-                       env={**environ, "FAKE_OUT": str(out), "DATABASE_URL": "x", "REDIS_URL": "y", **env})
+                       env={**environ, "FAKE_OUT": str(out), "DATABASE_URL": "x", "REDIS_URL": "y",
+                            "MIGRATION_DATABASE_URL": "z", **env})
         return out.read_text().splitlines()
 
     workers = [line for line in serve() if "rq worker" in line]

@@ -11,7 +11,7 @@ from greenfin.errors import Conflict
 from greenfin.extensions import db
 from greenfin.gep import reference, services
 from greenfin.gep.models import GepParameter, GepVersion
-from tests.conftest import using_postgres
+from tests.conftest import delete_audit_events, using_postgres
 
 pytestmark = [pytest.mark.no_db_isolation,
               pytest.mark.skipif(not using_postgres(), reason="row locks: PostgreSQL only (SQLite has one writer)")]
@@ -45,7 +45,7 @@ def test_edit_waits_for_computation_then_sees_lock(app):
         db.session.rollback()
         db.session.execute(delete(GepParameter).where(GepParameter.version_id == version_id))
         db.session.execute(delete(GepVersion).where(GepVersion.id == version_id))
-        db.session.execute(delete(AuditEvent).where(AuditEvent.entity_id.like(f"{code}%")))
+        delete_audit_events(db.session, AuditEvent.entity_id.like(f"{code}%"))
         db.session.commit()
 
 
@@ -85,7 +85,7 @@ def test_district_job_reports_progress_without_locking_itself(app, create_parcel
             db.session.execute(delete(Job).where(Job.id == job_id))
         db.session.execute(delete(Parcel).where(Parcel.id == parcel_id))
         db.session.execute(delete(Party).where(Party.id == party_id))
-        db.session.execute(delete(AuditEvent).where(
+        delete_audit_events(db.session, (
             AuditEvent.entity_id.like(f"{code}%") | AuditEvent.entity_id.like(f"2031:{code}%")
             | ((AuditEvent.entity_type == "parcel") & (AuditEvent.entity_id == str(parcel_id)))
             | ((AuditEvent.entity_type == "party") & (AuditEvent.entity_id == str(party_id)))))
