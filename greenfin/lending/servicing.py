@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from greenfin import dates, signals
+from greenfin.core.models import Job
 from greenfin.core.services import record_audit
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -190,6 +191,16 @@ def refresh_delinquency(as_of: Optional[date] = None) -> int:
         changed += old != loan.bucket
     db.session.flush()
     return changed
+
+
+def start_delinquency_refresh(as_of: Optional[date] = None) -> Job:
+    """Queue ``refresh_delinquency`` as a job (the page's button); returns the job to follow."""
+    from flask_babel import gettext as _
+
+    from greenfin.jobs import enqueue
+
+    return enqueue("greenfin.lending.jobs.refresh_delinquency", {"as_of": as_of.isoformat()} if as_of else {},
+                   title=_("Refresh days past due"))
 
 
 def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:
