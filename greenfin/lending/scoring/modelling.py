@@ -278,9 +278,8 @@ def create_score_batch(data: bytes, filename: str, version: Optional[str] = None
 def start_score_batch(data: bytes, filename: str, version: Optional[str] = None) -> ScoreBatch:
     """Keep an applicants CSV (checked as ``create_score_batch`` does) and queue the job that
     scores it; ``batch.job`` is the job to follow. The page, the API and their tests use this."""
-    from flask_babel import gettext as _
-
     from greenfin.jobs import enqueue
+    from greenfin.lending.jobs import job_title as _
 
     batch = create_score_batch(data, filename, version)
     job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
@@ -297,9 +296,9 @@ def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = 
     trains a scorecard on it. The target column is checked now (ValidationFailed on ``target``,
     and the upload is not kept), so the officer sees the problem on the form."""
     from flask import current_app
-    from flask_babel import gettext as _
 
     from greenfin.jobs import enqueue
+    from greenfin.lending.jobs import job_title as _
     from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
 
     target = (target or "").strip()
