@@ -11,8 +11,6 @@ from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core.schemas import JobSchema
 from greenfin.downloads import attach, safe_frame
 from greenfin.errors import Conflict
-from greenfin.extensions import commit
-from greenfin.jobs import enqueue
 from greenfin.lending import schemas, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.models import ModelVersion
@@ -57,9 +55,7 @@ class ProductById(MethodView):
     @blp.response(200, schemas.ProductSchema)
     def patch(self, data, product_id):
         """Edit limits, rates, terms and green-loan fields (admins)."""
-        product = services.update_product(services.get_product(product_id), data)
-        commit()
-        return product
+        return services.update_product(services.get_product(product_id), data)
 
 
 @blp.route("/applications")
@@ -81,7 +77,6 @@ class Applications(MethodView):
     def post(self, data):
         """File an application (amount and term checked against the product)."""
         app = services.create_application(data)
-        commit()
         return application_detail(app)
 
 
@@ -101,9 +96,7 @@ class ApplicationCollateral(MethodView):
     @blp.response(201, schemas.CollateralSchema)
     def post(self, data, application_id):
         """Pledge a parcel; 409 when it is already pledged to a live application or loan."""
-        pledge = services.add_collateral(services.get_application(application_id), data)
-        commit()
-        return pledge
+        return services.add_collateral(services.get_application(application_id), data)
 
 
 @blp.route("/applications/<int:application_id>/withdraw")
@@ -113,9 +106,7 @@ class ApplicationWithdraw(MethodView):
     @blp.response(200, schemas.ApplicationSchema)
     def post(self, data, application_id):
         """Withdraw a live application; its proposed collateral is released."""
-        app = services.withdraw_application(services.get_application(application_id), data["reason"])
-        commit()
-        return app
+        return services.withdraw_application(services.get_application(application_id), data["reason"])
 
 
 @blp.route("/applications/<int:application_id>/score")
@@ -124,9 +115,7 @@ class ApplicationScore(MethodView):
     @blp.response(201, schemas.ScoreSchema)
     def post(self, application_id):
         """Score with the champion (challengers score beside it)."""
-        score = modelling.score_application(services.get_application(application_id))
-        commit()
-        return score
+        return modelling.score_application(services.get_application(application_id))
 
 
 @blp.route("/applications/<int:application_id>/decision")
@@ -135,9 +124,7 @@ class ApplicationDecision(MethodView):
     @blp.response(201, schemas.DecisionSchema)
     def post(self, application_id):
         """The system decision: policy rules, score cut-offs, price."""
-        decision = services.decide_application(services.get_application(application_id))
-        commit()
-        return decision
+        return services.decide_application(services.get_application(application_id))
 
 
 @blp.route("/applications/<int:application_id>/officer-decision")
@@ -147,10 +134,8 @@ class ApplicationOfficerDecision(MethodView):
     @blp.response(201, schemas.DecisionSchema)
     def post(self, data, application_id):
         """Resolve a referral, or override approve/decline (then a second officer reviews it)."""
-        decision = services.officer_decision(services.get_application(application_id), data["outcome"], data["note"],
-                                             amount=data.get("amount"))
-        commit()
-        return decision
+        return services.officer_decision(services.get_application(application_id), data["outcome"], data["note"],
+                                         amount=data.get("amount"))
 
 
 @blp.route("/decisions/<int:decision_id>/review")
@@ -160,9 +145,7 @@ class DecisionReview(MethodView):
     @blp.response(200, schemas.DecisionSchema)
     def post(self, data, decision_id):
         """A second officer approves or rejects an override."""
-        decision = services.review_override(services.get_decision(decision_id), data["approve"], data["note"])
-        commit()
-        return decision
+        return services.review_override(services.get_decision(decision_id), data["approve"], data["note"])
 
 
 @blp.route("/applications/<int:application_id>/book")
@@ -172,9 +155,7 @@ class ApplicationBook(MethodView):
     @blp.response(201, schemas.LoanDetailSchema)
     def post(self, data, application_id):
         """Disburse: books the loan and its schedule."""
-        loan = services.book_loan(services.get_application(application_id), data.get("disbursed_on"))
-        commit()
-        return loan
+        return services.book_loan(services.get_application(application_id), data.get("disbursed_on"))
 
 
 @blp.route("/loans")
@@ -209,10 +190,8 @@ class LoanRepayments(MethodView):
     @blp.response(201, schemas.RepaymentSchema)
     def post(self, data, loan_id):
         """Record a repayment: allocated to fees, then interest, then principal."""
-        repayment = services.record_repayment(services.get_loan(loan_id), data["amount"], data["received_on"],
-                                              data.get("reference"))
-        commit()
-        return repayment
+        return services.record_repayment(services.get_loan(loan_id), data["amount"], data["received_on"],
+                                         data.get("reference"))
 
 
 @blp.route("/loans/<int:loan_id>/write-off")
@@ -221,9 +200,7 @@ class LoanWriteOff(MethodView):
     @blp.arguments(schemas.WriteOffSchema)
     @blp.response(200, schemas.LoanSchema)
     def post(self, data, loan_id):
-        loan = services.write_off_loan(services.get_loan(loan_id), data["reason"], data.get("on"))
-        commit()
-        return loan
+        return services.write_off_loan(services.get_loan(loan_id), data["reason"], data.get("on"))
 
 
 @blp.route("/models")
@@ -241,9 +218,7 @@ class ModelPromote(MethodView):
     @access("admin")
     @blp.response(200, schemas.ModelSchema)
     def post(self, model_id):
-        model = modelling.promote_model(modelling.get_model(model_id))
-        commit()
-        return model
+        return modelling.promote_model(modelling.get_model(model_id))
 
 
 @blp.route("/score-batches")
@@ -267,12 +242,8 @@ class ScoreBatches(MethodView):
         has finished, its ``result.api_url`` downloads the scored CSV.
         """
         upload = data["file"]
-        batch = modelling.create_score_batch(upload.read(), upload.filename or "", data.get("version"))
-        job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
-                      title=f"Scoring {batch.filename} ({batch.rows} rows, {batch.model.version})")
-        batch.job_id = job.id
-        commit()
-        return job, 202, {"Location": url_for("lending_api.ScoreBatchById", batch_id=batch.id)}
+        batch = modelling.start_score_batch(upload.read(), upload.filename or "", data.get("version"))
+        return batch.job, 202, {"Location": url_for("lending_api.ScoreBatchById", batch_id=batch.id)}
 
 
 @blp.route("/score-batches/<int:batch_id>")

@@ -7,17 +7,16 @@ from datetime import date
 
 import click
 from flask import g
-from flask.cli import AppGroup
 
 from greenfin.downloads import safe_frame
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, rollback
+from greenfin.uow import CommandGroup
 
-lending_cli = AppGroup("lending", help="Eco-product lending: scorecards and servicing.")
+# Each command is one unit of work: committed when it ends normally, rolled back when it fails.
+lending_cli = CommandGroup("lending", help="Eco-product lending: scorecards and servicing.")
 
 
 def _fail(message: str) -> None:
-    rollback()
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -43,7 +42,6 @@ def train_command(csv_path, target, bad_value, test_csv, name, champion):
         result = train(frame, target, bad_value, test)
         version = register_model(result, name=name or f"scorecard on {csv_path.rsplit('/', 1)[-1]}", target=target,
                                  bad_value=bad_value, source=csv_path, role="champion" if champion else "challenger")
-        commit()
     except (TrainingError, DomainError) as exc:
         _fail(getattr(exc, "message", None) or str(exc))
     m = result.metrics
@@ -91,7 +89,6 @@ def promote_command(version):
     g.actor_label = "cli"
     try:
         promote_model(model_by_version(version))
-        commit()
     except DomainError as exc:
         _fail(exc.message)
     click.echo(f"{version} is the champion")
@@ -105,7 +102,6 @@ def refresh_dpd_command(as_of):
 
     g.actor_label = "cli"
     changed = refresh_delinquency(date.fromisoformat(as_of) if as_of else None)
-    commit()
     click.echo(json.dumps({"changed": changed}))
 
 
@@ -116,16 +112,12 @@ def purge_batches_command(days):
     """Delete batch-scoring uploads and scored files past the retention period (run daily)."""
     from flask import current_app
 
-    from greenfin.lending.jobs import scored_path
     from greenfin.lending.scoring.modelling import purge_score_batches
 
     g.actor_label = "cli"
     days = current_app.config["LENDING_BATCH_RETENTION_DAYS"] if days is None else days
     try:
         purged = purge_score_batches(days)
-        commit()
     except DomainError as exc:
         _fail(exc.message)
-    for batch in purged:
-        scored_path(batch.id).unlink(missing_ok=True)
     click.echo(json.dumps({"purged": [b.id for b in purged], "older_than_days": days}))

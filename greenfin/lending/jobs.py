@@ -13,12 +13,19 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import gettext
 from sqlalchemy import select
 
 from greenfin.downloads import safe_frame
 from greenfin.extensions import db
 from greenfin.lending.models import ModelVersion
+
+
+def job_title(message: str, **params) -> str:
+    """A job's title in the requester's language; English outside a request (CLI, worker, tests),
+    where the app's locale selector has no request to read."""
+    return gettext(message, **params) if has_request_context() else message % params
 
 
 def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,

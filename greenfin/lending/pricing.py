@@ -19,7 +19,8 @@ REFER_AT = 540
 # Score bands (floor of the score) and their risk premium (annual rate points).
 BANDS = (("A", 620, Decimal("0.0000")), ("B", 600, Decimal("0.0050")), ("C", 585, Decimal("0.0100")),
          ("D", 560, Decimal("0.0180")), ("E", -10**9, Decimal("0.0280")))
-# Green discount on the annual rate by eco-credit colour (the plan's link from ratings to finance).
+# Green discount on the annual rate by eco-credit colour (the plan's link from ratings to finance);
+# one figure per colour of credit's scale (credit/policy.py COLOURS, checked by the tests); unrated: none.
 GREEN_DISCOUNT = {"green": Decimal("0.0050"), "blue": Decimal("0.0025"), "yellow": Decimal("0"), "red": Decimal("0")}
 # Single-borrower concentration: live exposure (outstanding + this request) may not exceed this.
 MAX_PARTY_EXPOSURE = Decimal("5000000")

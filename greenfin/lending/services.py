@@ -33,7 +33,8 @@ from greenfin.lending.facts import (  # noqa: F401  (the contract other packages
     InstalmentFact, LoanFacts, RepaymentFact, active_loan_ids, loan_facts, party_loan_ids, product_names,
 )
 from greenfin.lending.servicing import (  # noqa: F401  (re-exported for other packages)
-    book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency, write_off_loan,
+    book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency,
+    start_delinquency_refresh, write_off_loan,
 )
 from greenfin.security import current_actor
 

@@ -9,16 +9,16 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from greenfin import dates
+from greenfin import dates, signals
+from greenfin.core.models import Job
 from greenfin.core.services import record_audit
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
-from greenfin.lending import links
 from greenfin.lending.models import Application, Instalment, Loan, Repayment
 from greenfin.lending.schedule import Due, add_months, allocate, bucket_for, build_schedule, cents
 from greenfin.security import current_actor
 
-DEFAULT_DPD = 90  # days past due at which a loan counts as defaulted (posts LOAN_DEFAULTED)
+DEFAULT_DPD = 90  # days past due at which a loan counts as defaulted (announces loan_defaulted)
 ZERO = Decimal("0.00")
 
 
@@ -134,9 +134,9 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
         record_audit("lending.loan.repaid", "loan", loan.id, before={"status": "active"}, after={"status": "repaid"},
                      party_id=loan.party_id)
         late = late_before > 0 or any(i.paid_on and i.paid_on > i.due_date for i in loan.instalments)
-        if not late and loan.defaulted_on is None:
-            links.post_points(loan.party_id, "LOAN_REPAID_ON_TIME", source="lending.loan", source_id=loan.id,
-                              effective_date=received_on, evidence={"loan": loan.number, "principal": str(loan.principal)})
+        signals.announce(signals.loan_repaid, entity_type="loan", entity_id=loan.id, party_id=loan.party_id,
+                         loan_id=loan.id, repaid_on=received_on, on_time=not late and loan.defaulted_on is None,
+                         evidence={"loan": loan.number, "principal": str(loan.principal)})
     db.session.flush()
     return repayment
 
@@ -176,8 +176,9 @@ def _mark_default(loan: Loan, on: date) -> None:
     loan.defaulted_on = on
     record_audit("lending.loan.default", "loan", loan.id, after={"defaulted_on": on, "days_past_due": loan.days_past_due},
                  party_id=loan.party_id)
-    links.post_points(loan.party_id, "LOAN_DEFAULTED", source="lending.loan", source_id=loan.id, effective_date=on,
-                      evidence={"loan": loan.number, "days_past_due": loan.days_past_due})
+    signals.announce(signals.loan_defaulted, entity_type="loan", entity_id=loan.id, party_id=loan.party_id,
+                     loan_id=loan.id, defaulted_on=on,
+                     evidence={"loan": loan.number, "days_past_due": loan.days_past_due})
 
 
 def refresh_delinquency(as_of: Optional[date] = None) -> int:
@@ -190,6 +191,15 @@ def refresh_delinquency(as_of: Optional[date] = None) -> int:
         changed += old != loan.bucket
     db.session.flush()
     return changed
+
+
+def start_delinquency_refresh(as_of: Optional[date] = None) -> Job:
+    """Queue ``refresh_delinquency`` as a job (the page's button); returns the job to follow."""
+    from greenfin.jobs import enqueue
+    from greenfin.lending.jobs import job_title as _
+
+    return enqueue("greenfin.lending.jobs.refresh_delinquency", {"as_of": as_of.isoformat()} if as_of else {},
+                   title=_("Refresh days past due"))
 
 
 def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:

@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from credit.policy import COLOURS as SCALE
 from greenfin.core.geography import TOWNSHIPS
 
-COLOURS = ["green", "blue", "yellow", "red", "unrated"]
+COLOURS = [*SCALE, "unrated"]  # the eco-credit scale (credit/policy.py) and borrowers not yet rated
 COLOUR_P = [0.24, 0.44, 0.20, 0.07, 0.05]
 COLOUR_EFFECT = {"green": -0.9, "blue": -0.2, "yellow": 0.6, "red": 1.5, "unrated": 0.2}
 SECTORS = ["pomelo", "tea", "forestry", "eco_tourism", "fishery", "vegetables", "food_processing"]

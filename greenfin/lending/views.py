@@ -11,7 +11,7 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db, rollback
 from greenfin.lending import STATUS_LABELS, links, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.forms import (
@@ -65,7 +65,6 @@ def application_new():
         data["years_in_business"] = data["years_in_business"] or 0
         try:
             app = services.create_application(data)
-            commit()
             flash(_("Application filed."), "success")
             return redirect(url_for("lending.application_detail", application_id=app.id))
         except ValidationFailed as exc:
@@ -103,7 +102,6 @@ def _act(application_id, action):
     app = services.get_application(application_id)
     try:
         action(app)
-        commit()
     except DomainError as exc:
         _fail(exc)
     return redirect(url_for("lending.application_detail", application_id=application_id))
@@ -167,7 +165,6 @@ def application_book(application_id):
     app = services.get_application(application_id)
     try:
         loan = services.book_loan(app, form.disbursed_on.data if form.validate_on_submit() else None)
-        commit()
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("lending.application_detail", application_id=application_id))
@@ -227,7 +224,6 @@ def loan_repayment(loan_id):
     if form.validate_on_submit():
         try:
             services.record_repayment(loan, form.amount.data, form.received_on.data, form.reference.data or None)
-            commit()
             flash(_("Repayment recorded."), "success")
             return redirect(url_for("lending.loan_detail", loan_id=loan_id))
         except ValidationFailed as exc:
@@ -247,7 +243,6 @@ def loan_write_off(loan_id):
     if write_off.validate_on_submit():
         try:
             services.write_off_loan(loan, write_off.reason.data)
-            commit()
             flash(_("Loan written off."), "success")
         except DomainError as exc:
             _fail(exc)
@@ -300,20 +295,13 @@ def _version_choices(versions) -> list[tuple[str, str]]:
 @access(*OFFICERS)
 def score_batch_new():
     """Upload applicants; they are scored in a job whose page shows the progress and the download."""
-    from greenfin.jobs import enqueue
-
     form = ScoreBatchForm(prefix="sb")
     form.version.choices = _version_choices(db.session.scalars(select(ModelVersion)).all())
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            batch = modelling.create_score_batch(upload.read(), upload.filename or "", form.version.data or None)
-            job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
-                          title=_("Scoring %(file)s (%(rows)s rows, %(version)s)", file=batch.filename,
-                                  rows=batch.rows, version=batch.model.version))
-            batch.job_id = job.id
-            commit()
-            return redirect(url_for("core.job_detail", job_id=job.id))
+            batch = modelling.start_score_batch(upload.read(), upload.filename or "", form.version.data or None)
+            return redirect(url_for("core.job_detail", job_id=batch.job_id))
         except ValidationFailed as exc:
             rollback()
             _batch_errors(form, exc)
@@ -355,46 +343,20 @@ def score_batch_csv(batch_id):
 def model_train():
     form = TrainForm()
     if form.validate_on_submit():
-        job = _queue_training(form)
-        if job is not None:
+        try:
+            job = modelling.start_training(form.csv.data.stream, target=form.target.data, bad_value=form.bad_value.data,
+                                           name=form.name.data, champion=form.champion.data)
             return redirect(url_for("core.job_detail", job_id=job.id))
+        except ValidationFailed as exc:
+            rollback()
+            apply_errors(form, exc.errors)
     return models(form)
-
-
-def _queue_training(form: TrainForm):
-    import uuid
-    from pathlib import Path
-
-    from flask import current_app
-
-    from greenfin.jobs import enqueue
-    from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
-
-    folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.csv"
-    form.csv.data.save(path)
-    try:  # check the target now, so the officer sees the problem on the form
-        target_vector(read_csv(str(path)), form.target.data.strip(), form.bad_value.data or None)
-    except TrainingError as exc:
-        path.unlink(missing_ok=True)
-        form.target.errors = list(form.target.errors) + [str(exc)]
-        return None
-    job = enqueue("greenfin.lending.jobs.train_model",
-                  {"path": str(path), "target": form.target.data.strip(), "bad_value": form.bad_value.data or None,
-                   "name": form.name.data or None, "champion": bool(form.champion.data)},
-                  title=_("Train a scorecard"))
-    commit()
-    return job
 
 
 @bp.route("/loans/refresh-delinquency", methods=["POST"])
 @access(*OFFICERS)
 def loans_refresh():
-    from greenfin.jobs import enqueue
-
-    job = enqueue("greenfin.lending.jobs.refresh_delinquency", {}, title=_("Refresh days past due"))
-    commit()
+    job = services.start_delinquency_refresh()
     return redirect(url_for("core.job_detail", job_id=job.id))
 
 
@@ -411,7 +373,6 @@ def model_card(model_id):
 def model_promote(model_id):
     try:
         modelling.promote_model(modelling.get_model(model_id))
-        commit()
         flash(_("Champion changed."), "success")
     except Conflict as exc:
         _fail(exc)
@@ -439,7 +400,6 @@ def product_edit(product_id):
         data = {k: v for k, v in form.data.items() if k != "csrf_token"}
         try:
             services.update_product(product, data)
-            commit()
             flash(_("Product saved."), "success")
             return redirect(url_for("lending.products"))
         except ValidationFailed as exc:

@@ -6,8 +6,6 @@ from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.downloads import content_disposition
-from greenfin.extensions import commit
-from greenfin.jobs import enqueue
 from greenfin.pools import cuts, projections, reporting, schemas, services
 from greenfin.pools.pdf import servicer_report_pdf
 from greenfin.security import access
@@ -41,9 +39,7 @@ class Pools(MethodView):
     @blp.response(201, schemas.PoolSchema)
     def post(self, data):
         """Create a pool with its eligibility criteria and tranche structure (defaults where left out)."""
-        pool = services.create_pool(data)
-        commit()
-        return pool
+        return services.create_pool(data)
 
 
 @blp.route("/<int:pool_id>")
@@ -58,9 +54,7 @@ class PoolById(MethodView):
     @blp.response(200, schemas.PoolSchema)
     def patch(self, data, pool_id):
         """Change the name, designation, criteria or structure (audited)."""
-        pool = services.update_pool(services.get_pool(pool_id), data)
-        commit()
-        return pool
+        return services.update_pool(services.get_pool(pool_id), data)
 
 
 @blp.route("/<int:pool_id>/statistics")
@@ -88,10 +82,8 @@ class PoolLoans(MethodView):
     def post(self, data, pool_id):
         """Add loans, all or none: unknown loans (404), loans in a pool already (409) or loans failing
         the criteria (422, with the reasons per loan) refuse the request and nothing is stored."""
-        created = services.add_loans(services.get_pool(pool_id), data["loan_ids"], data.get("reason"),
-                                     data.get("added_on"))
-        commit()
-        return created
+        return services.add_loans(services.get_pool(pool_id), data["loan_ids"], data.get("reason"),
+                                  data.get("added_on"))
 
 
 @blp.route("/<int:pool_id>/loans/<int:loan_id>/remove")
@@ -101,9 +93,7 @@ class PoolLoanRemove(MethodView):
     @blp.response(200, schemas.MembershipSchema)
     def post(self, data, pool_id, loan_id):
         """Take a loan out of the pool, with a reason."""
-        m = services.remove_loan(services.get_pool(pool_id), loan_id, data["reason"], data.get("removed_on"))
-        commit()
-        return m
+        return services.remove_loan(services.get_pool(pool_id), loan_id, data["reason"], data.get("removed_on"))
 
 
 @blp.route("/<int:pool_id>/substitutions")
@@ -113,10 +103,8 @@ class PoolSubstitutions(MethodView):
     @blp.response(201, schemas.MembershipSchema)
     def post(self, data, pool_id):
         """Replace a loan in the pool with an eligible loan that is in no pool."""
-        m = services.substitute_loan(services.get_pool(pool_id), data["out_loan_id"], data["in_loan_id"],
-                                     data["reason"], data.get("on"))
-        commit()
-        return m
+        return services.substitute_loan(services.get_pool(pool_id), data["out_loan_id"], data["in_loan_id"],
+                                        data["reason"], data.get("on"))
 
 
 @blp.route("/<int:pool_id>/candidates")
@@ -145,12 +133,8 @@ class PoolCuts(MethodView):
     def post(self, data, pool_id):
         """Snapshot every loan of the pool as of a date (a draft; ``publish`` publishes it at once).
         A correction names the published cut it corrects (``corrects_id``) and says why (``note``)."""
-        pool = services.get_pool(pool_id)
-        cut = cuts.create_cut(pool, data.get("as_of"), data.get("corrects_id"), data.get("note"))
-        if data.get("publish"):
-            cuts.publish_cut(cut)
-        commit()
-        return cut
+        return cuts.take_cut(services.get_pool(pool_id), data.get("as_of"), data.get("corrects_id"), data.get("note"),
+                             publish=bool(data.get("publish")))
 
 
 @blp.route("/<int:pool_id>/cuts/<int:cut_id>")
@@ -165,7 +149,6 @@ class PoolCutById(MethodView):
     def delete(self, pool_id, cut_id):
         """Discard a draft cut; a published cut refuses (409)."""
         cuts.discard_cut(cuts.get_cut(cut_id, services.get_pool(pool_id)))
-        commit()
 
 
 @blp.route("/<int:pool_id>/cuts/<int:cut_id>/publish")
@@ -174,9 +157,7 @@ class PoolCutPublish(MethodView):
     @blp.response(200, schemas.CutSchema)
     def post(self, pool_id, cut_id):
         """Publish a draft cut; from now on it never changes."""
-        cut = cuts.publish_cut(cuts.get_cut(cut_id, services.get_pool(pool_id)))
-        commit()
-        return cut
+        return cuts.publish_cut(cuts.get_cut(cut_id, services.get_pool(pool_id)))
 
 
 @blp.route("/<int:pool_id>/cuts/<int:cut_id>/tape.csv")
@@ -217,11 +198,7 @@ class PoolReports(MethodView):
     @blp.response(202)
     def post(self, data, pool_id):
         """Generate the month's servicer report in the background; returns the job to watch."""
-        pool = services.get_pool(pool_id)
-        reporting.check_report_month(pool, data["month"])  # refuse bad months now, not in the job
-        job = enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": data["month"]},
-                      title=f"Servicer report {pool.code} {data['month']}")
-        commit()
+        job = reporting.start_servicer_report(services.get_pool(pool_id), data["month"])
         return {"job_id": job.id, "status_url": url_for("core_api.JobById", job_id=job.id)}
 
 

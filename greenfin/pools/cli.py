@@ -5,15 +5,15 @@ from pathlib import Path
 
 import click
 from flask import g
-from flask.cli import AppGroup
 
 from greenfin.cli_errors import fail as _fail
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit
 from greenfin.pools import cuts, projections, reporting, services
 from greenfin.pools.pdf import servicer_report_pdf
+from greenfin.uow import CommandGroup
 
-pools_cli = AppGroup("pools", help="Asset pools: cuts, loan tapes, cash-flow projections, servicer reports.")
+# Each command is one unit of work: committed when it ends normally, rolled back when it fails.
+pools_cli = CommandGroup("pools", help="Asset pools: cuts, loan tapes, cash-flow projections, servicer reports.")
 
 
 def _write(path: str, data, binary: bool = False) -> None:
@@ -35,10 +35,7 @@ def cut_command(pool_id, as_of, corrects, note, draft):
     g.actor_label = "cli"
     try:
         pool = services.get_pool(pool_id)
-        cut = cuts.create_cut(pool, as_of.date() if as_of else None, corrects, note)
-        if not draft:
-            cuts.publish_cut(cut)
-        commit()
+        cut = cuts.take_cut(pool, as_of.date() if as_of else None, corrects, note, publish=not draft)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"cut {cut.id} (#{cut.seq} of {pool.code}) as of {cut.as_of}: {cut.loan_count} loans, "
@@ -98,7 +95,6 @@ def report_command(pool_id, month, out):
     try:
         pool = services.get_pool(pool_id)
         report = reporting.generate_servicer_report(pool, month)
-        commit()
     except DomainError as exc:
         _fail(exc)
     _write(out, servicer_report_pdf(pool, report, reporting.history(pool, month)), binary=True)

@@ -93,6 +93,13 @@ def create_cut(pool: Pool, as_of: Optional[date] = None, corrects_id: Optional[i
     return cut
 
 
+def take_cut(pool: Pool, as_of: Optional[date] = None, corrects_id: Optional[int] = None,
+             note: Optional[str] = None, *, publish: bool = False) -> PoolCut:
+    """Snapshot the pool (``create_cut``) and, with ``publish``, publish it at once."""
+    cut = create_cut(pool, as_of, corrects_id, note)
+    return publish_cut(cut) if publish else cut
+
+
 def publish_cut(cut: PoolCut) -> PoolCut:
     if cut.published:
         raise Conflict(N_("A published cut never changes"), code="cut_published")

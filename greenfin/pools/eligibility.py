@@ -10,10 +10,9 @@ import math
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
+from credit.policy import COLOURS, rank
 from greenfin.errors import N_, ValidationFailed
 from greenfin.pools.validation import fraction, whole_number
-
-COLOURS = ("green", "blue", "yellow", "red")  # best to worst
 
 DEFAULT_CRITERIA: dict[str, Any] = {
     "performing": True, "zero_dpd": True, "green_tagged": True, "min_remaining_term": 3, "max_remaining_term": 360,
@@ -87,10 +86,6 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _colour_rank(colour: Optional[str]) -> int:
-    return COLOURS.index(colour) if colour in COLOURS else len(COLOURS)
-
-
 def loan_reasons(criteria: dict, record: dict) -> list[dict]:
     """The loan-level criteria a record fails (concentration is checked on the pool)."""
     out = []
@@ -116,7 +111,7 @@ def loan_reasons(criteria: dict, record: dict) -> list[dict]:
     if minimum:
         if record.get("colour") is None:
             out.append(reason("unrated", limit=minimum))
-        elif _colour_rank(record["colour"]) > _colour_rank(minimum):
+        elif rank(record["colour"]) > rank(minimum):
             out.append(reason("colour", colour=record["colour"], limit=minimum))
     return out
 

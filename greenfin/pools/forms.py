@@ -12,14 +12,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from credit.policy import COLOUR_LABELS, COLOURS
 from greenfin.pools.eligibility import DEFAULT_CRITERIA as CRITERIA
 from greenfin.pools.validation import DEFAULT_STRUCTURE as STRUCTURE
 
 TRANCHES = {t["kind"]: t for t in STRUCTURE["tranches"]}
 
 DESIGNATION_CHOICES = [("green", _l("Green (绿色资产支持证券)")), ("transition", _l("Transition")), ("none", _l("None"))]
-COLOUR_CHOICES = [("", _l("No minimum")), ("green", _l("Green · trustworthy")), ("blue", _l("Blue · good")),
-                  ("yellow", _l("Yellow · warning")), ("red", _l("Red · poor"))]
+COLOUR_CHOICES = [("", _l("No minimum"))] + [(c, COLOUR_LABELS[c]) for c in COLOURS]
 MODE_CHOICES = [("pro_rata", _l("Pro rata until a trigger, then sequential")), ("sequential", _l("Sequential"))]
 
 

@@ -1,7 +1,16 @@
 """Background jobs of the pools package. Safe to run twice: a report is recomputed in place."""
 from __future__ import annotations
 
+from flask import has_request_context
+from flask_babel import gettext
+
 from greenfin.pools import reporting, services
+
+
+def job_title(message: str, **params) -> str:
+    """A job's title in the requester's language; English outside a request (CLI, worker, tests),
+    where the app's locale selector has no request to read."""
+    return gettext(message, **params) if has_request_context() else message % params
 
 
 def generate_report(ctx, pool_id: int, month: str) -> None:

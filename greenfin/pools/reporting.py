@@ -30,6 +30,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from greenfin import dates
+from greenfin.core.models import Job
 from greenfin.core.services import record_audit
 from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -119,6 +120,16 @@ def check_report_month(pool: Pool, month: str):
         raise ValidationFailed(N_("Publish a pool cut first: it is the report's baseline"),
                                {"month": [N_("no published pool cut on or before this month")]})
     return start, end, baseline
+
+
+def start_servicer_report(pool: Pool, month: str) -> Job:
+    """Queue the job that generates the month's report; a bad month is refused now, not in the job."""
+    from greenfin.jobs import enqueue
+    from greenfin.pools.jobs import job_title as _
+
+    check_report_month(pool, month)
+    return enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": month},
+                   title=_("Servicer report %(code)s %(month)s", code=pool.code, month=month))
 
 
 def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:

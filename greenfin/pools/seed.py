@@ -15,7 +15,6 @@ from greenfin import dates
 from greenfin.core.models import Party
 from greenfin.errors import DomainError
 from greenfin.extensions import db
-from greenfin.lending import services as lending
 from greenfin.pools import cuts, reporting, services
 
 CUT_OFF_CANDIDATES = (date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31))
@@ -79,7 +78,7 @@ def seed_demo(rng, context: dict) -> dict:
                      "max_remaining_term": 120, "max_obligor_share": "0.25", "max_township_share": "0.40",
                      "min_colour": None},
     })
-    ids = list(db.session.scalars(lending.active_loan_ids()))
+    ids = list(db.session.scalars(services.lending().active_loan_ids()))
     best, chosen = None, []
     for cut_off in CUT_OFF_CANDIDATES:
         picked = _eligible_ids(pool, ids, cut_off) if ids else []

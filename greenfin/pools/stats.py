@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from credit.policy import COLOURS
 from greenfin.pools.cashflow import loan_arrays, project_pool
-from greenfin.pools.eligibility import COLOURS
 
 # (key, lower bound inclusive, upper bound exclusive) in fractions.
 LTV_BANDS = (("≤ 40%", 0.0, 0.40), ("40–50%", 0.40, 0.50), ("50–60%", 0.50, 0.60),

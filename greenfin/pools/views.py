@@ -13,8 +13,7 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
-from greenfin.extensions import commit, db
-from greenfin.jobs import enqueue
+from greenfin.extensions import db, rollback
 from greenfin.pages import page_of
 from greenfin.pools import cuts, disclosure, projections, reporting, services
 from greenfin.pools.forms import (
@@ -49,7 +48,7 @@ def _errors_text(exc: DomainError) -> list[str]:
 
 
 def _flash_error(exc: DomainError) -> None:
-    db.session.rollback()
+    rollback()
     flash(_(exc.summary) + (" — " + " · ".join(_errors_text(exc)) if exc.errors else ""), "error")
 
 
@@ -96,11 +95,10 @@ def pool_form(pool_id=None):
     if form.validate_on_submit():
         try:
             pool = _save_pool_form(form, pool)
-            commit()
             flash(_("Pool saved."), "success")
             return redirect(url_for("pools.detail", pool_id=pool.id))
         except ValidationFailed as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, {pool_error_field(k): v for k, v in exc.errors.items()})
     return render_template("pools/pool_form.html", form=form, pool=pool), 422 if form.errors else 200
 
@@ -146,7 +144,6 @@ def add_loans(pool_id):
         ids = []
     try:
         created = services.add_loans(pool, ids, form.reason.data, form.added_on.data)
-        commit()
         flash(_("%(n)s loans added to the pool.", n=len(created)), "success")
         return redirect(url_for("pools.detail", pool_id=pool.id))
     except (ValidationFailed, Conflict, NotFound) as exc:
@@ -163,7 +160,6 @@ def remove_loan(pool_id, loan_id):
         if not form.validate_on_submit():
             raise ValidationFailed("Invalid input", {"reason": ["a reason is required"]})
         services.remove_loan(pool, loan_id, form.reason.data)
-        commit()
         flash(_("Loan removed from the pool."), "success")
     except (ValidationFailed, Conflict, NotFound) as exc:
         _flash_error(exc)
@@ -182,11 +178,10 @@ def substitute(pool_id):
     if form.validate_on_submit():
         try:
             services.substitute_loan(pool, form.out_loan_id.data, form.in_loan_id.data, form.reason.data)
-            commit()
             flash(_("Loan substituted."), "success")
             return redirect(url_for("pools.detail", pool_id=pool.id))
         except (ValidationFailed, Conflict, NotFound) as exc:
-            db.session.rollback()
+            rollback()
             form.form_errors.append(_(exc.message))
             form.form_errors.extend(_errors_text(exc))
     return render_template("pools/substitute.html", pool=pool, form=form), 422 if form.errors or form.form_errors else 200
@@ -211,10 +206,8 @@ def cut_new(pool_id):
         flash(_("Please correct the fields marked below."), "error")
         return redirect(url_for("pools.detail", pool_id=pool.id))
     try:
-        cut = cuts.create_cut(pool, form.as_of.data, form.corrects_id.data or None, form.note.data)
-        if form.publish.data:
-            cuts.publish_cut(cut)
-        commit()
+        cut = cuts.take_cut(pool, form.as_of.data, form.corrects_id.data or None, form.note.data,
+                            publish=bool(form.publish.data))
         flash(_("Pool cut taken."), "success")
         return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut.id))
     except (ValidationFailed, Conflict, NotFound) as exc:
@@ -238,7 +231,6 @@ def cut_publish(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     try:
         cuts.publish_cut(cuts.get_cut(cut_id, pool))
-        commit()
         flash(_("Cut published; it can no longer change."), "success")
     except Conflict as exc:
         _flash_error(exc)
@@ -251,7 +243,6 @@ def cut_discard(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     try:
         cuts.discard_cut(cuts.get_cut(cut_id, pool))
-        commit()
         flash(_("Draft cut discarded."), "success")
         return redirect(url_for("pools.detail", pool_id=pool.id))
     except Conflict as exc:
@@ -327,10 +318,7 @@ def report_new(pool_id):
     try:
         if not form.validate_on_submit():
             raise ValidationFailed("Invalid month", {"month": ["write the month as YYYY-MM"]})
-        reporting.check_report_month(pool, form.month.data.strip())  # refuse bad months here, not in the job
-        job = enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": form.month.data.strip()},
-                      title=_("Servicer report %(code)s %(month)s", code=pool.code, month=form.month.data.strip()))
-        commit()
+        job = reporting.start_servicer_report(pool, form.month.data.strip())
         return redirect(url_for("core.job_detail", job_id=job.id))
     except (ValidationFailed, NotFound) as exc:
         _flash_error(exc)

@@ -1,12 +1,14 @@
-"""Lending fixtures: products, a registered champion, applications; seams monkeypatched."""
+"""Lending fixtures: products, a registered champion, applications; seams faked and recorded."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from contextlib import ExitStack
 from functools import lru_cache
 
 import pytest
 
+from greenfin import signals
 from greenfin.extensions import db
 from greenfin.lending import links, services
 from greenfin.lending.scoring import modelling
@@ -20,26 +22,33 @@ def trained():
 
 
 @pytest.fixture
-def seams(monkeypatch):
-    """Fake eco-credit and GEP services: set colours/GEP per id, collect posted points."""
+def seams(app, monkeypatch):
+    """Fake eco-credit colours and GEP per id; collect what servicing announces.
+
+    ``announced`` holds (signal name, keyword arguments) of every ``loan_repaid`` and
+    ``loan_defaulted``, in order, as a subscribed package would receive them.
+    """
 
     class Seams:
         colours: dict = {}
         gep: dict = {}
-        posted: list = []
+        announced: list = []
 
     state = Seams()
-    state.colours, state.gep, state.posted = {}, {}, []
+    state.colours, state.gep, state.announced = {}, {}, []
     monkeypatch.setattr(links, "current_colour", lambda party_id: state.colours.get(party_id))
     monkeypatch.setattr(links, "parcel_gep", lambda parcel_id: (
         links.ParcelGep(Decimal(state.gep[parcel_id]), 1, 2025) if parcel_id in state.gep else None))
 
-    def post(party_id, rule_code, **kwargs):
-        state.posted.append((party_id, rule_code, kwargs))
-        return True
+    def recorder(name):
+        def receive(sender, **data):
+            state.announced.append((name, data))
+        return receive
 
-    monkeypatch.setattr(links, "post_points", post)
-    return state
+    with ExitStack() as stack:
+        for signal in (signals.loan_repaid, signals.loan_defaulted):
+            stack.enter_context(signal.connected_to(recorder(signal.name), app))
+        yield state
 
 
 @pytest.fixture

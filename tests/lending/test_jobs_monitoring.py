@@ -1,12 +1,16 @@
 """Training from the models page (a job), delinquency refresh job, challengers, PSI monitoring, producers' pages."""
 import io
 from datetime import date
+from pathlib import Path
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from greenfin.core.models import Job
+from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
+from greenfin.jobs import discard_pending
 from greenfin.lending.scoring import modelling
 from greenfin.lending.models import ModelVersion, Score
 from greenfin.lending.synthetic import generate_book
@@ -34,6 +38,20 @@ def test_upload_without_target_column_reshows_form(client, login, create_user, p
                            content_type="multipart/form-data")
     assert response.status_code == 422 and "nope" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Job.id))) == 0
+
+
+def test_start_training_refuses_an_unknown_target_and_keeps_no_upload(app, products):
+    uploads = Path(app.config["INSTANCE_PATH"]) / "lending" / "uploads"
+    before = set(uploads.glob("*")) if uploads.exists() else set()
+    csv = generate_book(200, seed=21).to_csv(index=False).encode()
+    with pytest.raises(ValidationFailed) as err:
+        modelling.start_training(io.BytesIO(csv), target="nope")
+    assert "target" in err.value.errors and set(uploads.glob("*")) == before
+    job = modelling.start_training(io.BytesIO(csv), target=" defaulted ", name="n")
+    discard_pending()  # only what was queued is looked at
+    kept = Path(job.kwargs["path"])
+    assert kept.read_bytes() == csv and job.kwargs["target"] == "defaulted" and job.title == "Train a scorecard"
+    kept.unlink()
 
 
 def test_refresh_delinquency_job(client, login, create_user, drain_jobs):

@@ -147,25 +147,36 @@ def test_book_and_service_loan(create_application, champion, seams, monkeypatch)
     assert {"lending.loan.book", "lending.loan.repayment", "lending.loan.delinquency"} <= actions
 
 
-def test_repaid_on_time_posts_points(create_application, champion, seams, monkeypatch):
+def test_announce_repaid_on_time(create_application, champion, seams, monkeypatch):
     application = _approved(create_application, seams, monkeypatch, amount=Decimal("12000"), term_months=6)
     loan = services.book_loan(application, date(2026, 1, 10))
     for inst in list(loan.instalments):
         services.record_repayment(loan, inst.amount_unpaid, inst.due_date)
     assert loan.status == "repaid" and loan.outstanding_principal == 0
-    assert [p[1] for p in seams.posted] == ["LOAN_REPAID_ON_TIME"]
+    assert [(name, data["loan_id"], data["on_time"], data["repaid_on"]) for name, data in seams.announced] == [
+        ("loan-repaid", loan.id, True, loan.instalments[-1].due_date)]
 
 
-def test_default_and_write_off_post_points_once(create_application, champion, seams, monkeypatch):
+def test_announce_default_once_through_write_off(create_application, champion, seams, monkeypatch):
     application = _approved(create_application, seams, monkeypatch)
     loan = services.book_loan(application, date(2026, 1, 10))
     services.refresh_delinquency(date(2026, 6, 1))
     assert loan.bucket == "90+" and loan.defaulted_on == date(2026, 6, 1)
     services.write_off_loan(loan, "经营失败，催收无果", date(2026, 7, 1))
     assert loan.status == "written_off" and loan.written_off_amount == Decimal("40000.00")
-    assert [p[1] for p in seams.posted] == ["LOAN_DEFAULTED"]
+    assert [(name, data["loan_id"], data["defaulted_on"]) for name, data in seams.announced] == [
+        ("loan-defaulted", loan.id, date(2026, 6, 1))]
     with pytest.raises(Conflict):
         services.write_off_loan(loan, "again")
+
+
+def test_price_green_discount_follows_the_colour_scale():
+    from credit.policy import COLOURS, rank
+    from greenfin.lending.pricing import GREEN_DISCOUNT
+
+    assert set(GREEN_DISCOUNT) == set(COLOURS)
+    discounts = [GREEN_DISCOUNT[c] for c in sorted(COLOURS, key=rank)]
+    assert discounts == sorted(discounts, reverse=True)  # a better colour never pays more
 
 
 def test_update_product_checks_ranges(products):

@@ -27,6 +27,17 @@ def pooled(create_pool, create_loan, pay_through):
     return pool, secured, plain
 
 
+def test_take_cut_publishes_only_when_asked(pooled):
+    pool, _secured, _plain = pooled
+    draft = cuts.take_cut(pool, date(2026, 6, 30))
+    assert draft.status == "draft" and draft.published_at is None
+    published = cuts.take_cut(pool, date(2026, 7, 31), publish=True)
+    assert published.status == "published" and published.published_at is not None
+    actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "pool_cut",
+                                                                      AuditEvent.entity_id == str(published.id))))
+    assert "pool_cut.publish" in actions
+
+
 def test_cut_snapshots_every_loan(pooled):
     pool, secured, plain = pooled
     cut = cuts.create_cut(pool, date(2026, 6, 30))

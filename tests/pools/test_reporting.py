@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from greenfin import dates
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending.servicing import record_repayment
@@ -88,6 +89,21 @@ def test_report_refuses_bad_months(book, month):
     pool, *_ = book
     with pytest.raises(ValidationFailed):
         reporting.generate_servicer_report(pool, month)
+
+
+def test_start_servicer_report_queues_one_job_or_refuses_now(book):
+    from greenfin.core.models import Job
+    from greenfin.jobs import discard_pending
+
+    pool, *_ = book
+    with pytest.raises(ValidationFailed):
+        reporting.start_servicer_report(pool, dates.today().strftime("%Y-%m"))  # not ended: no job
+    assert db.session.scalar(select(func.count(Job.id))) == 0
+    job = reporting.start_servicer_report(pool, "2026-08")
+    discard_pending()  # the test only looks at what was queued
+    assert (job.func, job.kwargs, job.status) == ("greenfin.pools.jobs.generate_report",
+                                                  {"pool_id": pool.id, "month": "2026-08"}, "queued")
+    assert pool.code in job.title and "2026-08" in job.title
 
 
 def test_report_needs_a_published_cut(create_pool):

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, BinaryIO, Optional
 
 import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from greenfin.core.models import Job
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import N_, Conflict, Gone, NotFound, ValidationFailed
@@ -271,6 +275,49 @@ def create_score_batch(data: bytes, filename: str, version: Optional[str] = None
     return batch
 
 
+def start_score_batch(data: bytes, filename: str, version: Optional[str] = None) -> ScoreBatch:
+    """Keep an applicants CSV (checked as ``create_score_batch`` does) and queue the job that
+    scores it; ``batch.job`` is the job to follow. The page, the API and their tests use this."""
+    from greenfin.jobs import enqueue
+    from greenfin.lending.jobs import job_title as _
+
+    batch = create_score_batch(data, filename, version)
+    job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
+                  title=_("Scoring %(file)s (%(rows)s rows, %(version)s)", file=batch.filename, rows=batch.rows,
+                          version=batch.model.version))
+    batch.job_id = job.id
+    db.session.flush()
+    return batch
+
+
+def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,
+                   champion: bool = False) -> Job:
+    """Keep an uploaded loan-book CSV under ``instance/lending/uploads`` and queue the job that
+    trains a scorecard on it. The target column is checked now (ValidationFailed on ``target``,
+    and the upload is not kept), so the officer sees the problem on the form."""
+    from flask import current_app
+
+    from greenfin.jobs import enqueue
+    from greenfin.lending.jobs import job_title as _
+    from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
+
+    target = (target or "").strip()
+    folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        shutil.copyfileobj(stream, out)
+    try:
+        target_vector(read_csv(str(path)), target, bad_value or None)
+    except TrainingError as exc:
+        path.unlink(missing_ok=True)
+        raise ValidationFailed.field("target", str(exc)) from None
+    return enqueue("greenfin.lending.jobs.train_model",
+                   {"path": str(path), "target": target, "bad_value": bad_value or None, "name": name or None,
+                    "champion": bool(champion)},
+                   title=_("Train a scorecard"))
+
+
 def get_score_batch(batch_id: int) -> ScoreBatch:
     batch = db.session.get(ScoreBatch, batch_id)
     if batch is None:
@@ -296,9 +343,12 @@ def score_batch_frame(batch: ScoreBatch) -> pd.DataFrame:
 
 def purge_score_batches(older_than_days: int) -> list[ScoreBatch]:
     """Delete the uploads (applicants' figures) of batches uploaded more than ``older_than_days``
-    days ago, keeping each batch's record (file name, rows, SHA-256, model, who and when); a
-    batch whose job may still read its upload is left for the next run. The caller removes the
-    scored files (``jobs.scored_path``) after the commit."""
+    days ago, keeping each batch's record (file name, rows, SHA-256, model, who and when), and
+    their scored files (``jobs.scored_path``); a batch whose job may still read its upload is
+    left for the next run. A file removed in a unit of work that then rolls back is harmless:
+    while the upload is kept, a missing scored file is rebuilt from it."""
+    from greenfin.lending.jobs import scored_path
+
     if older_than_days < 1:
         raise ValidationFailed.field("older_than_days", "must be at least 1")
     cutoff = utcnow() - timedelta(days=older_than_days)
@@ -312,6 +362,8 @@ def purge_score_batches(older_than_days: int) -> list[ScoreBatch]:
                      after={"purged_at": batch.purged_at, "retention_days": older_than_days})
         purged.append(batch)
     db.session.flush()
+    for batch in purged:
+        scored_path(batch.id).unlink(missing_ok=True)
     return purged
 
 

@@ -13,7 +13,7 @@ from greenfin.pools.eligibility import (  # noqa: F401
     REASONS, concentration_reasons, loan_reasons, reason, reason_text,
 )
 from greenfin.pools.services.loans import (  # noqa: F401
-    candidate_query, get_loans, label_memberships, loan_facts, loan_record, party_pool_loans, product_names,
+    candidate_query, get_loans, label_memberships, lending, loan_facts, loan_record, party_pool_loans, product_names,
 )
 from greenfin.pools.services.membership import (  # noqa: F401
     add_loans, candidates, check_date, evaluate, live_memberships, members_on, membership_query, remove_loan,

@@ -1,8 +1,9 @@
 """Loans as pools see them: lending's published ``loan_facts`` turned into pool records.
 
-Pools read loans only through ``greenfin.lending.services`` (``loan_facts``, ``active_loan_ids``,
-``party_loan_ids``, ``product_names``); balance, days past due and status as of a date are
-lending's, computed by its one rule.
+Pools read loans only through lending's published contract, reached with
+``greenfin.registry.require("greenfin.lending")`` (``loan_facts``, ``active_loan_ids``,
+``party_loan_ids``, ``product_names``; the ``LoanFacts`` type from ``greenfin.lending.services``);
+balance, days past due and status as of a date are lending's, computed by its one rule.
 """
 from __future__ import annotations
 
@@ -15,13 +16,18 @@ from sqlalchemy import Select, select
 from greenfin import dates
 from greenfin.errors import N_, NotFound
 from greenfin.extensions import db
-from greenfin.lending import services as lending
 from greenfin.lending.services import LoanFacts
 from greenfin.pools.models import PoolMembership
+from greenfin.registry import require
+
+
+def lending():
+    """Lending's services façade: pools cannot work without it (a RuntimeError says so)."""
+    return require("greenfin.lending")
 
 
 def loan_facts(loan_ids: Iterable[int], as_of: Optional[date] = None) -> dict[int, LoanFacts]:
-    return lending.loan_facts(loan_ids, as_of or dates.today())
+    return lending().loan_facts(loan_ids, as_of or dates.today())
 
 
 def get_loans(loan_ids: Iterable[Any], as_of: Optional[date] = None) -> dict[int, LoanFacts]:
@@ -55,7 +61,7 @@ def loan_record(facts: LoanFacts) -> dict[str, Any]:
 def candidate_query() -> Select:
     """Ids of the active loans in no pool, by id (a page of them for ``candidates``)."""
     pooled = select(PoolMembership.loan_id).where(PoolMembership.removed_on.is_(None))
-    return lending.active_loan_ids(excluding=pooled)
+    return lending().active_loan_ids(excluding=pooled)
 
 
 def label_memberships(memberships: list[PoolMembership]) -> list[PoolMembership]:
@@ -68,7 +74,7 @@ def label_memberships(memberships: list[PoolMembership]) -> list[PoolMembership]
 
 def party_pool_loans(party_id: int) -> list[PoolMembership]:
     """The party's loans now in asset pools, numbered (for the party page, staff only)."""
-    ids = lending.party_loan_ids(party_id)
+    ids = lending().party_loan_ids(party_id)
     if not ids:
         return []
     return label_memberships(list(db.session.scalars(
@@ -77,4 +83,4 @@ def party_pool_loans(party_id: int) -> list[PoolMembership]:
 
 
 def product_names(locale: str = "zh") -> dict[str, str]:
-    return lending.product_names(locale)
+    return lending().product_names(locale)
