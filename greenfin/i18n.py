@@ -4,8 +4,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale
-from flask import Flask, current_app, request, url_for
-from flask_babel import get_locale, refresh
+from flask import Flask, current_app, has_request_context, request, url_for
+from flask_babel import get_locale, gettext, refresh
 from flask_babel import lazy_gettext as _l
 
 from greenfin.extensions import babel
@@ -27,7 +27,15 @@ def colour_label(colour):
     return label(colour)
 
 
+def requester_gettext(message: str, **params) -> str:
+    """A text stored for a person (a job's title) in the requester's language; English outside a
+    request (CLI, worker), where nobody's language is known."""
+    return gettext(message, **params) if has_request_context() else message % params
+
+
 def select_locale() -> Locale:
+    if not has_request_context():
+        return _parsed(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = current_app.config["LANGUAGES"]
     wanted = request.args.get("lang") or request.cookies.get(COOKIE)
     return _parsed(wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -10,8 +10,8 @@ Signals and what they carry (keyword arguments; plain values):
 
 - ``certification_granted``: party_id, certification_id, kind, granted_on
 - ``certification_lapsed``: party_id, certification_id, kind, lapsed_on
-- ``loan_repaid``: party_id, loan_id, repaid_on, on_time (bool)
-- ``loan_defaulted``: party_id, loan_id, defaulted_on, reason
+- ``loan_repaid``: party_id, loan_id, repaid_on, on_time (bool), evidence (dict: loan number, principal)
+- ``loan_defaulted``: party_id, loan_id, defaulted_on, evidence (dict: loan number, days past due)
 """
 from __future__ import annotations
 

@@ -22,12 +22,6 @@ from greenfin.extensions import db
 from greenfin.lending.models import ModelVersion
 
 
-def job_title(message: str, **params) -> str:
-    """A job's title in the requester's language; English outside a request (CLI, worker, tests),
-    where the app's locale selector has no request to read."""
-    return gettext(message, **params) if has_request_context() else message % params
-
-
 def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,
                 champion: bool = False) -> None:
     from greenfin.lending.scoring.modelling import promote_model, register_model

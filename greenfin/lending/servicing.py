@@ -196,7 +196,7 @@ def refresh_delinquency(as_of: Optional[date] = None) -> int:
 def start_delinquency_refresh(as_of: Optional[date] = None) -> Job:
     """Queue ``refresh_delinquency`` as a job (the page's button); returns the job to follow."""
     from greenfin.jobs import enqueue
-    from greenfin.lending.jobs import job_title as _
+    from greenfin.i18n import requester_gettext as _
 
     return enqueue("greenfin.lending.jobs.refresh_delinquency", {"as_of": as_of.isoformat()} if as_of else {},
                    title=_("Refresh days past due"))

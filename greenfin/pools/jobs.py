@@ -7,12 +7,6 @@ from flask_babel import gettext
 from greenfin.pools import reporting, services
 
 
-def job_title(message: str, **params) -> str:
-    """A job's title in the requester's language; English outside a request (CLI, worker, tests),
-    where the app's locale selector has no request to read."""
-    return gettext(message, **params) if has_request_context() else message % params
-
-
 def generate_report(ctx, pool_id: int, month: str) -> None:
     """Compute and store a month's servicer report from the loans' servicing data."""
     pool = services.get_pool(pool_id)

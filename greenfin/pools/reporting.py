@@ -125,7 +125,7 @@ def check_report_month(pool: Pool, month: str):
 def start_servicer_report(pool: Pool, month: str) -> Job:
     """Queue the job that generates the month's report; a bad month is refused now, not in the job."""
     from greenfin.jobs import enqueue
-    from greenfin.pools.jobs import job_title as _
+    from greenfin.i18n import requester_gettext as _
 
     check_report_month(pool, month)
     return enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": month},

@@ -27,7 +27,7 @@ def test_make_serve_migrates_and_grants_as_the_owner(tmp_path):
     lines = out.read_text().splitlines()
     assert lines[:2] == [f"flask DATABASE_URL={owner_url} --app greenfin db upgrade heads",
                          f"flask DATABASE_URL={owner_url} --app greenfin db grant-app-role greenfin_app"]
-    assert f"flask DATABASE_URL={app_url} --app greenfin rq worker" in lines
+    assert f"flask DATABASE_URL={app_url} --app greenfin rq worker high default low" in lines
     assert f"gunicorn DATABASE_URL={app_url}" in lines
 
 

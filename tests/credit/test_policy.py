@@ -34,14 +34,18 @@ def test_colour_for_reads_configured_thresholds(app, monkeypatch):
     assert policy.colour_for("firm", 500, veto=True) == "red"
 
 
-def test_app_refuses_malformed_thresholds_at_start(tmp_path, monkeypatch):
-    from greenfin import create_app
-    from greenfin.config import TestConfig
+def test_app_refuses_malformed_thresholds_at_start(tmp_path):
+    """As a deployment meets it: the process stops at start-up naming the fault. (A subprocess, because
+    a half-built app would leave the shared API extension with half a specification.)"""
+    import os
+    import subprocess
+    import sys
 
-    config = TestConfig(f"sqlite:///{tmp_path / 'x.sqlite'}", instance=tmp_path)
-    config.CREDIT_THRESHOLDS = '{"firm": [1, 2, 3]}'
-    with pytest.raises(ValueError, match="must fall"):
-        create_app(config)
+    env = os.environ | {"CREDIT_THRESHOLDS": '{"firm": [1, 2, 3]}', "GREENFIN_INSTANCE": str(tmp_path),
+                        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"}
+    result = subprocess.run([sys.executable, "-c", "from greenfin import create_app; create_app()"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "CREDIT_THRESHOLDS['firm'] must fall" in result.stderr
 
 
 @given(kind=st.sampled_from(policy.PARTY_KINDS), a=st.integers(-1000, 1000), b=st.integers(-1000, 1000))

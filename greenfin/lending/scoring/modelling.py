@@ -279,7 +279,7 @@ def start_score_batch(data: bytes, filename: str, version: Optional[str] = None)
     """Keep an applicants CSV (checked as ``create_score_batch`` does) and queue the job that
     scores it; ``batch.job`` is the job to follow. The page, the API and their tests use this."""
     from greenfin.jobs import enqueue
-    from greenfin.lending.jobs import job_title as _
+    from greenfin.i18n import requester_gettext as _
 
     batch = create_score_batch(data, filename, version)
     job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
@@ -298,7 +298,7 @@ def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = 
     from flask import current_app
 
     from greenfin.jobs import enqueue
-    from greenfin.lending.jobs import job_title as _
+    from greenfin.i18n import requester_gettext as _
     from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
 
     target = (target or "").strip()
