@@ -13,8 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from flask import current_app, has_request_context
-from flask_babel import gettext
+from flask import current_app
 from sqlalchemy import select
 
 from greenfin.downloads import safe_frame

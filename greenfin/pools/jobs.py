@@ -1,8 +1,6 @@
 """Background jobs of the pools package. Safe to run twice: a report is recomputed in place."""
 from __future__ import annotations
 
-from flask import has_request_context
-from flask_babel import gettext
 
 from greenfin.pools import reporting, services
 
