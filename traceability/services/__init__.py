@@ -18,6 +18,11 @@ Handlers, jobs, other packages and tests use this façade (``from traceability i
 - ``common``          field errors, parsing, the business date
 
 The scan verdict itself lives in ``traceability/scan_rules.py``.
+
+For other packages (lending, a market): lots (``get_lot``, ``find_lot``, ``lot_query``, ``trace_lot``),
+their certificates (``lot_certifications``, ``cert_marks``, ``certification_query``) and what the
+public sees of a lot (``lot_public_view``). Certificates granted and lapsed are announced as signals
+(``greenfin.signals.certification_granted`` / ``certification_lapsed``), not called in.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
+from greenfin.ratelimit import client_address
 from traceability import digital_link as dl
 from traceability import scan_rules
 from traceability.models import Label, Lot, LotInput, Scan
@@ -53,8 +54,6 @@ def resolve_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str]
     """The public scan route's verb: check the code and record the scan (``scan_label``); a code
     not recognised also counts against the client's network, flagging serial guessing to the
     regulators (``note_unrecognised_scan``). The answer is the same either way."""
-    from greenfin.ratelimit import client_address
-
     result = scan_label(gtin, lot_code, serial, signature, scan_meta(request))
     if result["verdict"] == "not_genuine":
         note_unrecognised_scan(client_address(), request.path)
