@@ -4,8 +4,8 @@ Handlers (API MethodViews, page views, CLI commands) call a service verb and ret
 commit. ``create_app`` wraps every view in ``unit_of_work``: when the view answers below 400 the
 session is committed once and the jobs the request queued are dispatched after that commit
 (``greenfin.extensions.commit``); an error answer or an exception rolls everything back, jobs
-included. CLI commands get the same wrapper through ``CommandGroup``; jobs commit in
-``greenfin.jobs``.
+included (a view marked ``keep_work_on(404)`` commits its 404 answers too). CLI commands get the
+same wrapper through ``CommandGroup``; jobs commit in ``greenfin.jobs``.
 
 API writes may carry an ``Idempotency-Key`` header: the key and the answer are stored in the same
 transaction as the work (``greenfin.idempotency``), so a retried POST (a repayment, a capture...)
@@ -42,7 +42,7 @@ def unit_of_work(view: Callable) -> Callable:
         except BaseException:
             rollback()
             raise
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in getattr(view, "kept_statuses", ()):
             rollback()
             return response
         if key is not None:
@@ -60,6 +60,17 @@ def unit_of_work(view: Callable) -> Callable:
 
     run.unit_of_work = True
     return run
+
+
+def keep_work_on(*statuses: int) -> Callable:
+    """Mark a view whose answers with these error statuses still commit its work: the public scan
+    answers 404 to a code it does not recognise, yet the scan is recorded."""
+
+    def mark(view: Callable) -> Callable:
+        view.kept_statuses = frozenset(statuses)
+        return view
+
+    return mark
 
 
 def wrap_views(app: Flask) -> None:

@@ -8,9 +8,8 @@ from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import ErrorSchema, ValidationFailed
-from greenfin.extensions import commit
 from greenfin.security import access, current_actor, own_party_id, require_party_access
-from traceability import capture, schemas, services
+from traceability import schemas, services
 
 blp = api_blueprint("trace_api", __name__, "/trace", "Traceability: brands, products, lots, EPCIS events, "
                     "certificates, labels, scans, recall and tracing")
@@ -29,11 +28,7 @@ class Brands(MethodView):
     @blp.response(200, schemas.TraceBrandSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
-        from sqlalchemy import select
-
-        from traceability.models import Brand
-
-        return paginate(select(Brand).order_by(Brand.id), pagination_parameters)
+        return paginate(services.brand_query(), pagination_parameters)
 
     @access("admin", "regulator")
     @blp.arguments(schemas.TraceBrandSchema)
@@ -41,7 +36,6 @@ class Brands(MethodView):
     def post(self, data):
         """Register a brand (e.g. 马家柚 with its GI registration and protected region)."""
         brand = services.create_brand(data)
-        commit()
         return brand
 
 
@@ -60,7 +54,6 @@ class BrandAuthorisations(MethodView):
         """Authorise a producer to use the brand for a period; renewing one is a new, later period
         (409 if it overlaps one that stands)."""
         auth = services.authorise_brand(brand_id, data["party_id"], data["valid_from"], data.get("valid_until"))
-        commit()
         return auth
 
 
@@ -72,7 +65,6 @@ class BrandAuthorisationRevoke(MethodView):
     def post(self, data, brand_id, auth_id):
         """Revoke a producer's authorisation (kept on record with the reason)."""
         auth = services.revoke_brand_authorisation(services.get_brand_authorisation(brand_id, auth_id), data["reason"])
-        commit()
         return auth
 
 
@@ -91,7 +83,6 @@ class Products(MethodView):
         """Register a product with its GTIN (GS1 check digit verified)."""
         require_party_access(data["owner_id"])
         product = services.create_product(data)
-        commit()
         return product
 
 
@@ -111,7 +102,6 @@ class Lots(MethodView):
         """Register a lot with its origin parcels."""
         require_party_access(data["producer_id"])
         lot = services.create_lot(data, scope=own_party_id())
-        commit()
         return lot
 
 
@@ -131,7 +121,6 @@ class LotRecall(MethodView):
     def post(self, data, lot_id):
         """Recall a lot: every scan of its labels shows the notice from now on."""
         lot = services.recall_lot(services.get_lot(lot_id), data["reason"], actor_id=current_actor().id)
-        commit()
         return lot
 
 
@@ -151,7 +140,6 @@ class LotEvents(MethodView):
         """Record a business step as an EPCIS 2.0 event (event-hash ID)."""
         lot = _lot(lot_id)
         row = services.record_event(lot, data.pop("kind"), data)
-        commit()
         return row
 
 
@@ -170,7 +158,6 @@ class Transformations(MethodView):
             except (KeyError, TypeError, ValueError, ArithmeticError):
                 raise ValidationFailed.field("inputs", "each input has lot_id and quantity") from None
         row = services.transform_lot(inputs, output, data)
-        commit()
         return row
 
 
@@ -213,7 +200,6 @@ class LotLabelBatches(MethodView):
         batch = services.start_label_sheet(lot, data["count"], data["layout"],
                                            title=f"Labels {lot.code} ({data['count']})",
                                            created_by_id=current_actor().id, scope=own_party_id())
-        commit()
         return batch
 
 
@@ -231,7 +217,6 @@ class Certifications(MethodView):
     def post(self, data):
         """Record a certificate (posts TRACE_CERT_GRANTED eco-credit points)."""
         cert = services.grant_certification(data)
-        commit()
         return cert
 
 
@@ -243,7 +228,6 @@ class CertificationRevoke(MethodView):
     def post(self, data, cert_id):
         """Revoke a certificate (posts TRACE_CERT_LAPSED eco-credit points)."""
         cert = services.revoke_certification(services.get_certification(cert_id), data["reason"])
-        commit()
         return cert
 
 
@@ -273,6 +257,5 @@ class EpcisCapture(MethodView):
         document = request.get_json(silent=True)
         if document is None:
             raise ValidationFailed.field("document", "send the EPCIS document as JSON")
-        result = capture.capture_epcis(document, scope=own_party_id(), created_by_id=current_actor().id)
-        commit()
+        result = services.capture_epcis(document, scope=own_party_id(), created_by_id=current_actor().id)
         return (result, 202) if "job_id" in result else result

@@ -7,17 +7,16 @@ from pathlib import Path
 
 import click
 from flask import g
-from flask.cli import AppGroup
 
 from greenfin import downloads
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, rollback
+from greenfin.uow import CommandGroup
 
-trace_cli = AppGroup("trace", help="Traceability: labels, EPCIS, certificates.")
+# Each command is one unit of work: committed when it ends normally, rolled back when it fails.
+trace_cli = CommandGroup("trace", help="Traceability: labels, EPCIS, certificates.")
 
 
 def _fail(exc: DomainError) -> None:
-    rollback()
     click.echo(f"error: {exc.message}", err=True)
     for field, messages in exc.errors.items():
         for m in messages:
@@ -38,9 +37,7 @@ def labels_command(lot_code, gtin, count, layout, out):
     g.actor_label = "cli"
     try:
         lot = services.find_lot(lot_code, gtin)
-        batch = services.create_label_batch(lot, count, layout)
-        services.issue_labels(batch)
-        commit()
+        batch = services.issue_label_batch(lot, count, layout)
     except DomainError as exc:
         _fail(exc)
     out_path = Path(out)
@@ -79,7 +76,7 @@ def export_command(out, lot_code, gtin):
               help="Capture as this producer: every lot the document names must be the party's.")
 def import_command(file, party_id):
     """Capture a partner's EPCIS 2.0 JSON-LD document (all or nothing; re-import changes nothing)."""
-    from traceability import capture
+    from traceability import services
 
     g.actor_label = "cli"
     try:
@@ -88,8 +85,7 @@ def import_command(file, party_id):
         click.echo(f"error: not JSON: {exc}", err=True)
         raise SystemExit(2)
     try:
-        result = capture.import_epcis(document, party_id)
-        commit()
+        result = services.import_epcis(document, party_id)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"{result['created']} events stored, {result['skipped']} already present")
@@ -102,5 +98,4 @@ def lapse_command():
 
     g.actor_label = "cli"
     lapsed = services.lapse_expired_certifications()
-    commit()
     click.echo(f"{len(lapsed)} certificates lapsed")

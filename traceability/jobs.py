@@ -40,9 +40,7 @@ render_label_sheet.queue = "low"  # CPU-heavy drawing on its own queue (greenfin
 
 def capture_epcis(ctx, capture_id: int) -> None:
     """Store a large EPCIS document kept by the capture (all or nothing), or record why it is refused."""
-    from traceability.capture import run_capture
-
-    result = run_capture(capture_id, progress=lambda done, total: ctx.progress(done * 99 // total, "storing"))
+    result = services.run_capture(capture_id, progress=lambda done, total: ctx.progress(done * 99 // total, "storing"))
     ctx.set_result(data={"capture_id": capture_id} | result)
 
 

@@ -19,10 +19,11 @@ from greenfin import downloads
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db, rollback
 from greenfin.pages import page_of
-from greenfin.ratelimit import client_address, rate_limited
+from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
+from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
@@ -81,7 +82,6 @@ def lot_new():
         try:
             require_party_access(data["producer_id"])
             lot = services.create_lot(data, scope=scope)
-            commit()
             flash(_("Lot registered."), "success")
             return redirect(url_for("trace.lot_detail", lot_id=lot.id))
         except ValidationFailed as exc:
@@ -105,7 +105,7 @@ def lot_detail(lot_id):
 
 
 def _render_lot(lot, event_form=None, label_form=None, status=200):
-    view = services._build_lot_view(lot)
+    view = services.build_lot_view(lot)
     stats = services.scan_statistics(lot.id)
     batches = db.session.scalars(services.batch_query(lot_id=lot.id).limit(20)).all()
     return render_template("traceability/lot_detail.html", lot=lot, view=view, stats=stats, batches=batches,
@@ -127,7 +127,6 @@ def lot_event(lot_id):
             data["event_time"] = form.event_time.data.replace(tzinfo=services.CHINA_TZ)
         try:
             services.record_event(lot, form.kind.data, data)
-            commit()
             flash(_("Event recorded."), "success")
             return redirect(url_for("trace.lot_detail", lot_id=lot.id) + "#events")
         except DomainError as exc:
@@ -146,7 +145,6 @@ def lot_labels(lot_id):
             batch = services.start_label_sheet(
                 lot, form.count.data, form.layout.data, created_by_id=current_actor().id, scope=own_party_id(),
                 title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=form.count.data))
-            commit()
             return redirect(url_for("core.job_detail", job_id=batch.job_id))
         except services.LabelQuotaExceeded as exc:
             rollback()
@@ -212,12 +210,12 @@ def lot_recall(lot_id):
 
 
 def _with_reason(form, act, done: str, no_reason: str, back: str):
-    """A regulator's action that needs a reason (recall, revocation): run it and commit, or say
-    why not; then go back to the page it came from."""
+    """A regulator's action that needs a reason (recall, revocation): run it, or say why not (its
+    work rolled back: the redirect is a success answer, which the unit of work would commit); then
+    go back to the page it came from."""
     if form.validate_on_submit():
         try:
             act(form.reason.data)
-            commit()
             flash(done, "success")
         except DomainError as exc:
             rollback()
@@ -289,7 +287,6 @@ def certificates():
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
             try:
                 services.grant_certification(data)
-                commit()
                 flash(_("Certificate recorded."), "success")
                 return redirect(url_for("trace.certificates"))
             except ValidationFailed as exc:
@@ -325,7 +322,6 @@ def products():
             try:
                 require_party_access(data["owner_id"])
                 services.create_product(data)
-                commit()
                 flash(_("Product registered."), "success")
                 return redirect(url_for("trace.products"))
             except ValidationFailed as exc:
@@ -353,7 +349,6 @@ def brand_authorise():
         try:
             services.authorise_brand(form.brand_id.data, form.party_id.data, form.valid_from.data,
                                      form.valid_until.data)
-            commit()
             flash(_("Producer authorised to use the brand."), "success")
         except DomainError as exc:
             rollback()
@@ -414,27 +409,22 @@ def _jsonable(value):
     return value
 
 
-def flag_enumeration() -> None:
-    """Count an unrecognised code from this client; serial guessing is flagged to the regulators."""
-    if services.note_unrecognised_scan(client_address(), request.path) is not None:
-        commit()
-
-
 # Where the per-scan parts go into a lot's cached page. Data is autoescaped ("<" becomes "&lt;"),
 # so these markers can only come from here.
 _LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
 
 
+# A code not recognised answers 404, and its scan record (and a serial-guessing flag) is kept: the
+# unit of work commits these views' 404 answers too (greenfin/uow.py ``keep_work_on``).
 @scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
+@keep_work_on(404)
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
-    result = services.scan_label(gtin, lot, serial, request.args.get("s"), services.scan_meta(request))
-    _commit_scan()
+    result = services.resolve_scan(gtin, lot, serial, request.args.get("s"), request)
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "not_genuine":
-        flag_enumeration()
         return _not_recognised()
     view = services.lot_public_view(result["lot_id"])
     if _wants_json():
@@ -485,6 +475,7 @@ def _scan_page_parts(view: dict) -> tuple[str, str, str]:
 
 
 @scan_bp.route("/01/<path:rest>", merge_slashes=False)
+@keep_work_on(404)
 @access(PUBLIC)
 def scan_malformed(rest):
     """A lot code holding "/" (the server decoded the label's %2F before routing: see
@@ -494,15 +485,7 @@ def scan_malformed(rest):
     if values is not None:
         return scan(*values)
     services.scan_label("", "", "", None, services.scan_meta(request))
-    _commit_scan()
     return _not_recognised()
-
-
-def _commit_scan() -> None:
-    """Commit the scan record when it went through the session (SQLite, tests). On PostgreSQL the
-    scan pool has committed it already and the request has no session to commit."""
-    if db.session.registry.has() and db.session().in_transaction():
-        commit()
 
 
 def _not_recognised():

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
 from traceability import epcis, services
-from traceability.capture import import_epcis
+from traceability.services.capture import import_epcis
 from traceability.models import EpcisEvent
 
 CST = timezone(timedelta(hours=8))

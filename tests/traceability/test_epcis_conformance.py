@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator
 from tests.conftest import SHARED
 from tests.traceability.conftest import epcis_document, observe
 from traceability import epcis, services
-from traceability.capture import import_epcis
+from traceability.services.capture import import_epcis
 
 OFFICIAL = SHARED / "epcis" / "EPCIS-JSON-Schema.json"
 EXAMPLES = sorted((SHARED / "epcis" / "examples").glob("*.jsonld"))

@@ -2,10 +2,13 @@
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from greenfin.extensions import db
 from traceability import services
+from traceability.services import links, scan_store
 from traceability.models import Scan
 
 
@@ -54,7 +57,7 @@ def test_repeat_scan_page_names_count_first_time_and_region_in_both_languages(cl
     (path, serial), (other_path, _other) = [(label_path(u), s) for u, s in services.iter_batch_labels(batch)]
     client.get(path, headers=edge_proxy("203.0.113.7", region="江西省"))
     first = db.session.scalar(select(Scan.scanned_at).where(Scan.label_id.is_not(None)))
-    when = services._as_utc(first).astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    when = scan_store.as_utc(first).astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     zh = client.get(path).get_data(as_text=True)
     assert f"此标签此前已被扫码 1 次，首次扫码于 {when}" in zh and "(江西)" in zh and serial in zh
     en = client.get(path + "&lang=en").get_data(as_text=True)
@@ -133,8 +136,8 @@ def test_scan_page_survives_a_failing_credit_package(client, create_lot, issue_l
 
             db.session.execute(text("select * from no_such_table"))
 
-    real = services.contract
-    monkeypatch.setattr(services, "contract", lambda name: Broken if name == "credit" else real(name))
+    real = links.contract
+    monkeypatch.setattr(links, "contract", lambda name: Broken if name == "credit" else real(name))
     lot = create_lot()
     path, _ = first_label_path(issue_labels(lot, 1))
     response = client.get(path, headers={"Accept": "application/json"})
@@ -152,8 +155,8 @@ def test_cached_page_carries_each_scans_own_verdict_serial_and_recall(client, ap
 
     monkeypatch.setattr(app, "testing", False)  # the caches are on
     monkeypatch.setitem(app.config, "TRACE_SCAN_POOL", False)
-    monkeypatch.setattr(services, "_PAGE_CACHE", {})
-    monkeypatch.setattr(services, "_LOT_CACHE", {})
+    monkeypatch.setattr(scan_store, "_PAGE_CACHE", {})
+    monkeypatch.setattr(scan_store, "_LOT_CACHE", {})
     lot = create_lot()
     batch = issue_labels(lot, 2)
     (uri_a, serial_a), (uri_b, serial_b) = list(services.iter_batch_labels(batch))
@@ -169,3 +172,42 @@ def test_cached_page_carries_each_scans_own_verdict_serial_and_recall(client, ap
     db.session.commit()  # no cache invalidation: as if another process recalled the lot
     recalled = client.get(path_b).get_data(as_text=True)
     assert "召回" in recalled and "农残超标" in recalled and serial_b in recalled
+
+
+@pytest.fixture()
+def commits(monkeypatch):
+    """Every ``Session.commit()`` called while the test runs (the request's, the factories' too;
+    savepoints released by ``begin_nested`` are not commits of the unit of work)."""
+    made = []
+    commit = Session.commit
+
+    def counted(session):
+        made.append(session)
+        return commit(session)
+
+    monkeypatch.setattr(Session, "commit", counted)
+    return made
+
+
+def test_scan_unrecognised_is_one_unit_of_work_with_its_flag(app, create_lot, limits_on, commits):
+    """Each not-genuine scan commits once: its scan record and, at the threshold, the serial-guessing
+    flag, although the answer is a 404 (greenfin/uow.py keep_work_on)."""
+    from greenfin.core.models import AuditEvent
+
+    lot = create_lot()
+    client = app.test_client()
+    for n in range(1, services.ENUMERATION_THRESHOLD + 1):
+        before = len(commits)
+        response = client.get(f"/01/{lot.product.gtin}/10/{lot.code}/21/{n:016d}?s=forged",
+                              environ_base={"REMOTE_ADDR": "198.51.100.77"})
+        assert response.status_code == 404 and len(commits) - before == 1
+    assert scans_count() == services.ENUMERATION_THRESHOLD
+    flags = db.session.scalars(select(AuditEvent).where(AuditEvent.action == services.ENUMERATION_ACTION)).all()
+    assert [f.entity_id for f in flags] == ["198.51.100.0/24"]
+
+
+def test_scan_genuine_commits_once(client, create_lot, issue_labels, commits):
+    path, _serial = first_label_path(issue_labels(create_lot(), 1))
+    before = len(commits)
+    assert client.get(path).status_code == 200
+    assert len(commits) - before == 1 and scans_count() == 1

@@ -13,6 +13,7 @@ from greenfin.extensions import db
 from tests.conftest import using_postgres
 from traceability import scan_rules, services
 from traceability.models import Label, Lot, Scan
+from traceability.services import scan_store
 
 pytestmark = pytest.mark.skipif(not using_postgres(), reason="trace_record_scan is PostgreSQL's")
 
@@ -34,9 +35,9 @@ NETWORK_LIMIT, HISTORY_LIMIT = 3, 8
 
 
 def call(serial, lot, values):
-    params = services.pg_scan_params(serial, lot.product.gtin, lot.code, values)
-    sql = text(services._PG_SCAN.replace("%(", ":").replace(")s", ""))
-    return services.Seen(*db.session.execute(sql, params).one())
+    params = scan_store.pg_scan_params(serial, lot.product.gtin, lot.code, values)
+    sql = text(scan_store.PG_SCAN.replace("%(", ":").replace(")s", ""))
+    return scan_store.Seen(*db.session.execute(sql, params).one())
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_unknown_and_unsigned_codes_are_recorded_as_not_genuine_with_their_path(
               "user_agent": None, "path": "/01/guess"}
     other_lot = db.session.get(Lot, create_lot().id)
     for serial, target in [(None, lot), ("NOSUCHSERIAL", lot), (label.serial, other_lot)]:
-        assert call(serial, target, values) == services.Seen("not_genuine", previous_scans=0)
+        assert call(serial, target, values) == scan_store.Seen("not_genuine", previous_scans=0)
     rows = db.session.execute(select(Scan.verdict, Scan.reason, Scan.label_id, Scan.path)).all()
     assert rows == [("not_genuine", "unknown", None, "/01/guess")] * 3
     assert db.session.scalar(select(func.count()).select_from(Scan).where(Scan.label_id.is_not(None))) == 0

@@ -14,6 +14,7 @@ from greenfin.extensions import commit, db
 from tests.conftest import PG_BASE, PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 from tests.traceability.conftest import make_gtin
 from traceability import services
+from traceability.services import scan_store
 from traceability.models import Scan
 
 pytestmark = [pytest.mark.no_db_isolation,
@@ -96,7 +97,7 @@ def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_
         services.recall_lot(services.get_lot(lot_id), "农残超标")  # this process forgets its cached page
         commit()
         db.session.remove()
-    services._PAGE_CACHE.clear(), services._LOT_CACHE.clear()  # as if another process recalled it
+    scan_store._PAGE_CACHE.clear(), scan_store._LOT_CACHE.clear()  # as if another process recalled it
     recalled = client.get(other)
     assert "召回" in recalled.get_data(as_text=True) and "农残超标" in recalled.get_data(as_text=True)
     verdicts = [v for v, _label in recorded(pool_app)]

@@ -9,6 +9,7 @@ from greenfin.core.models import AuditEvent, Party
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 from traceability import services
+from traceability.services import links
 from tests.traceability.conftest import make_gtin
 
 
@@ -94,7 +95,7 @@ def test_certificate_status_and_marks(create_lot):
     assert services.cert_marks(lot) == "绿色食品"
     services.revoke_certification(valid, "抽检不合格")
     assert valid.status_on(today) == "revoked" and services.cert_marks(lot) == ""
-    statuses = {c["kind"]: c["status"] for c in services._build_lot_view(lot)["certifications"]}
+    statuses = {c["kind"]: c["status"] for c in services.build_lot_view(lot)["certifications"]}
     assert statuses == {"green_food": "revoked", "organic": "expired"}
 
 
@@ -155,7 +156,7 @@ def test_grant_stands_when_a_receiver_refuses(app, create_party):
 
 
 def test_certificates_work_without_credit(create_party, monkeypatch):
-    monkeypatch.setattr(services, "contract", lambda name: None)
+    monkeypatch.setattr(links, "contract", lambda name: None)
     party = create_party()
     cert = services.grant_certification({"kind": "gi", "number": "G-2", "issuer": "x", "scope": "producer",
                                          "party_id": party.id, "valid_from": date(2020, 1, 1),

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from greenfin.extensions import db
 from tests.traceability.conftest import epcis_document, observe
-from traceability import capture, services
+from traceability import services
+from traceability.services import capture
 from traceability.models import EpcisEvent, Lot
 
 CAPTURE = "/api/v1/trace/epcis/capture"

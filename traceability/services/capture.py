@@ -18,8 +18,10 @@ from greenfin.core.services import record_audit
 from greenfin.errors import NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.jobs import enqueue
-from traceability import epcis, services
+from traceability import epcis
 from traceability.models import EpcisCapture, EpcisEvent, Label, Lot, Product
+from traceability.services.events import store_event
+from traceability.services.scan_store import invalidate_lot_cache
 
 # The same answer whether the lot does not exist or belongs to another producer.
 NOT_YOURS = "names a lot or item that does not exist or is not yours"
@@ -92,14 +94,14 @@ def import_epcis(document: Any, scope: Optional[int] = None, progress: Optional[
             skipped += 1
         else:
             stored.add(event_id)
-            services.store_event(event, _kind(event, scope), [(lot, "subject") for lot in its_lots], scope,
-                                 source="import", event_id=event_id)
+            store_event(event, _kind(event, scope), [(lot, "subject") for lot in its_lots], scope,
+                        source="import", event_id=event_id)
             created += 1
         if progress and n % 1000 == 0:
             progress(n, len(events))
     record_audit("trace.epcis.import", "trace_epcis_document", str(document.get("id") or "-")[:64],
                  after={"created": created, "skipped": skipped}, party_id=scope)
-    services.invalidate_lot_cache()
+    invalidate_lot_cache()
     return {"created": created, "skipped": skipped}
 
 
