@@ -16,7 +16,7 @@ from credit import schemas, services
 from credit.models import CreditCheckpoint, RatingRun
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import NotFound, ValidationFailed
-from greenfin.extensions import commit, rollback
+from greenfin.uow import commit, rollback
 from greenfin.idempotency import keeps_own_key
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access

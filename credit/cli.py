@@ -19,10 +19,12 @@ from sqlalchemy.exc import IntegrityError
 
 from credit import services
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
-from greenfin.core.models import Job, Party
+from greenfin.core.models import Party
+from greenfin.job_model import Job
 from greenfin.core.services import find_party_by_resident_id
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import commit, rollback
 
 credit_cli = AppGroup("credit", help="Eco-credit ledger and ratings.")
 

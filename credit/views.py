@@ -29,7 +29,8 @@ from greenfin.core.services import get_party, list_townships
 from greenfin.core.types import utcnow
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import commit, rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access

@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import ErrorSchema, ValidationFailed
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.security import access, current_actor, own_party_id, require_party_access
 from traceability import capture, schemas, services
 

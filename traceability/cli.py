@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from greenfin import downloads
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, rollback
+from greenfin.uow import commit, rollback
 
 trace_cli = AppGroup("trace", help="Traceability: labels, EPCIS, certificates.")
 

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length
 
 from greenfin.auth import throttle
 from greenfin.core import services
-from greenfin.extensions import commit, login_manager
+from greenfin.extensions import login_manager
+from greenfin.uow import commit
 from greenfin.ratelimit import client_network, rate_limited, wait_text
 from greenfin.security import AUTHENTICATED, PUBLIC, access, current_actor
 

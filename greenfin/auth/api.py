@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 from greenfin.api_utils import api_blueprint
 from greenfin.auth import throttle
 from greenfin.core.services import get_user
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.security import access
 
 blp = api_blueprint("auth_api", __name__, "", "Sign-in throttling: waits per client network, unlock")

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from greenfin.auth import throttle
 from greenfin.core.models import User
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 
 
 @click.command("unlock-user")

@@ -6,9 +6,11 @@ from sqlalchemy import select
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core import schemas, services
-from greenfin.core.models import ApiToken, Job
+from greenfin.core.models import ApiToken
+from greenfin.job_model import Job
 from greenfin.errors import NotFound
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.security import AUTHENTICATED, STAFF, access, current_actor, own_party_id, require_party_access
 
 blp = api_blueprint("core_api", __name__, "", "Parties, parcels, users, tokens, audit events and jobs")

@@ -13,7 +13,8 @@ from greenfin.core import services
 from greenfin.core.db_roles import grant_app_role
 from greenfin.core.models import Party
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import commit, rollback
 
 
 @click.command("seed-demo")

@@ -14,7 +14,8 @@ from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, appl
 from greenfin.core.models import ApiToken, Party, User
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.pages import page_of
 from greenfin.security import AUTHENTICATED, PUBLIC, STAFF, access, current_actor, own_party_id, require_party_access
 

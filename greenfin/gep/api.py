@@ -7,7 +7,7 @@ from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core import services as core
 from greenfin.core.schemas import JobSchema
 from greenfin.errors import NotFound
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.gep import schemas, services
 from greenfin.jobs import enqueue
 from greenfin.security import STAFF, access, require_party_access

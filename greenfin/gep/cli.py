@@ -12,7 +12,8 @@ from marshmallow import ValidationError
 
 from greenfin.cli_errors import fail as _fail
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 
 gep_cli = AppGroup("gep", help="GEP (生态产品总值) accounting.")
 
@@ -64,7 +65,7 @@ def import_parcels_command(file: Path, fmt):
 @click.option("--timeout", type=int, default=3600, show_default=True, help="Stop following after this many seconds.")
 def compute_command(year, version_code, township, wait, timeout):
     """Account every parcel of the district for YEAR as a background job (rq with REDIS_URL)."""
-    from greenfin.core.models import Job
+    from greenfin.job_model import Job
     from greenfin.gep import services
     from greenfin.gep.schemas import GepRunSchema
     from greenfin.jobs import enqueue

@@ -9,7 +9,8 @@ from greenfin.core import services as core
 from greenfin.core.forms import apply_errors
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
 from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelComputeForm, VersionCopyForm

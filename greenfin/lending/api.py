@@ -11,7 +11,7 @@ from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core.schemas import JobSchema
 from greenfin.downloads import attach, safe_frame
 from greenfin.errors import Conflict
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.jobs import enqueue
 from greenfin.lending import schemas, services
 from greenfin.lending.scoring import modelling

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from greenfin.downloads import safe_frame
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, rollback
+from greenfin.uow import commit, rollback
 
 lending_cli = AppGroup("lending", help="Eco-product lending: scorecards and servicing.")
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.downloads import content_disposition
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.jobs import enqueue
 from greenfin.pools import cuts, projections, reporting, schemas, services
 from greenfin.pools.pdf import servicer_report_pdf

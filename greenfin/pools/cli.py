@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from greenfin.cli_errors import fail as _fail
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.pools import cuts, projections, reporting, services
 from greenfin.pools.pdf import servicer_report_pdf
 

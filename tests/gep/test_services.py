@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from greenfin.errors import Conflict, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import engine, services
 from greenfin.gep.models import GepAccount
 

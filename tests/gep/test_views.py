@@ -1,7 +1,8 @@
 """GEP pages: dashboard, township, account, parcel panel, price versions, PDF, compute form."""
 from decimal import Decimal
 
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import services
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from greenfin.lending.scoring import modelling
 from greenfin.lending.models import ModelVersion, Score
