@@ -13,7 +13,6 @@ from urllib.request import urlopen
 
 import click
 from flask import g
-from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,9 +23,9 @@ from greenfin.job_model import Job
 from greenfin.core.services import find_party_by_resident_id
 from greenfin.errors import DomainError
 from greenfin.extensions import db
-from greenfin.uow import commit, rollback
+from greenfin.uow import CommandGroup, rollback, units
 
-credit_cli = AppGroup("credit", help="Eco-credit ledger and ratings.")
+credit_cli = CommandGroup("credit", help="Eco-credit ledger and ratings.")
 
 IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
 
@@ -81,7 +80,6 @@ def post_command(party_ref, rule_code, key, effective, document, inspector):
         evidence = {k: v for k, v in {"document": document, "inspector": inspector}.items() if v}
         result = services.submit_posting(party.id, rule_code, idempotency_key=key, effective_date=_parse_date(effective),
                                          evidence=evidence, source="cli")
-        commit()
     except ValueError as exc:
         raise click.UsageError(str(exc))
     except DomainError as exc:
@@ -162,8 +160,8 @@ def import_rows(text: str) -> tuple[dict, list[str]]:
 def import_command(csv_file):
     """Batch import of inspection results and penalty notices (idempotent per row)."""
     _cli_actor()
-    counts, errors = import_rows(csv_file.read())
-    commit()
+    for (text,) in units([csv_file.read()]):  # committed before a bad row's exit status 1: good rows stay
+        counts, errors = import_rows(text)
     for message in errors:
         click.echo(message, err=True)
     click.echo(f"posted {counts['posted']}, pending review {counts['pending']}, already imported "
@@ -178,9 +176,9 @@ def rate_command(period):
     """Rate every party for a period (an rq job with REDIS_URL, inline without)."""
     _cli_actor()
     try:
-        run = services.start_rating_run(period)
-        run_id, job_id = run.id, run.job_id
-        commit()
+        for (code,) in units([period]):  # committed here: the job is dispatched before the report below
+            run = services.start_rating_run(code)
+            run_id, job_id = run.id, run.job_id
     except DomainError as exc:
         rollback()
         click.echo(f"error: {_describe(exc)}", err=True)
@@ -237,7 +235,6 @@ def checkpoint_command():
     """Record the ledger-wide chain head of every closed day (UTC) not yet checkpointed."""
     _cli_actor()
     made = services.checkpoint_ledger()
-    commit()
     for checkpoint in made:
         click.echo(f"{checkpoint.day.isoformat()} {checkpoint.head} ({checkpoint.posting_count} postings)")
     click.echo(f"{len(made)} checkpoint(s) added")
@@ -249,5 +246,4 @@ def publish_due_command():
     _cli_actor()
     published = services.publish_due_ratings()
     expired = services.expire_pending()
-    commit()
     click.echo(f"published {published} rating(s); expired {expired} pending posting(s)")
