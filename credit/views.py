@@ -340,7 +340,7 @@ def posting_new():
 @access(*REVIEWERS)
 def import_csv():
     """Batch import of inspection results and penalty notices, as ``credit import --csv``."""
-    from credit.cli import IMPORT_COLUMNS, import_rows
+    from credit.importer import IMPORT_COLUMNS, import_rows
 
     form = ImportForm()
     counts, errors = None, []
