@@ -10,6 +10,7 @@ from sqlalchemy import select
 from credit import services
 from greenfin.ratelimit import rate_limited
 from credit.catalogue import CATEGORIES
+from credit.policy import COLOURS
 from credit.forms import (
     AnswerForm,
     ImportForm,
@@ -124,7 +125,7 @@ def ratings():
                                  party_id=own_party_id())
     periods = list(db.session.scalars(select(RatingPeriod).order_by(RatingPeriod.ends_on.desc())))
     return render_template("credit/ratings.html", page=page_of(stmt), periods=periods, townships=list_townships(),
-                           colours=services.COLOURS)
+                           colours=COLOURS)
 
 
 @bp.route("/ratings/<int:rating_id>", methods=["GET"])
@@ -430,7 +431,7 @@ def charts():
         for township_code, counts in sorted(services.distribution_by_township(period.id).items()):
             by_township.append((township_name(townships.get(township_code)) or township_code, counts))
     return render_template("credit/charts.html", periods=periods, period=period, by_township=by_township,
-                           over_time=services.distribution_over_time(), colours=services.COLOURS)
+                           over_time=services.distribution_over_time(), colours=COLOURS)
 
 
 # ---------------------------------------------------------------- public disclosure
