@@ -64,7 +64,8 @@ def prepare(accounts: int) -> list[int]:
 
     from greenfin.core import services as core
     from greenfin.core.identifiers import uscc_check_char
-    from greenfin.extensions import commit, db
+    from greenfin.extensions import db
+    from greenfin.uow import commit
 
     app = make_app()
     with app.app_context():
@@ -125,7 +126,8 @@ def ledger_writer(args) -> None:
     from sqlalchemy import text
 
     from credit import services
-    from greenfin.extensions import commit, db
+    from greenfin.extensions import db
+    from greenfin.uow import commit
 
     app = make_app()
     with app.app_context():
@@ -169,7 +171,8 @@ def empty_writer(args) -> None:
     """Floor: an empty unit of work through the application's session (SELECT 1 + commit())."""
     from sqlalchemy import text
 
-    from greenfin.extensions import commit, db
+    from greenfin.extensions import db
+    from greenfin.uow import commit
 
     _writer, count, _party_ids, start, cpu = args
     app = make_app()

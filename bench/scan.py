@@ -82,7 +82,7 @@ def prepare(label_count: int) -> list[str]:
     from greenfin import create_app
     from greenfin.core import services as core
     from greenfin.core.identifiers import gtin_check_digit
-    from greenfin.extensions import commit
+    from greenfin.uow import commit
     from tests.conftest import make_uscc
     from traceability import services
 

@@ -16,7 +16,8 @@ from credit import schemas, services
 from credit.models import CreditCheckpoint, RatingRun
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.errors import NotFound, ValidationFailed
-from greenfin.extensions import commit, rollback
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.idempotency import keeps_own_key
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
@@ -38,16 +39,15 @@ def _key(data: dict) -> str:
 
 
 def _with_retry(func):
-    """Run a ledger write and commit; after a unique-key race, run it once more (it then replays)."""
+    """Run a ledger write and flush it; after a unique-key race, roll back and run it once more
+    (it then replays the posting the other request made). The unit of work commits."""
     try:
         result = func()
-        commit()
+        db.session.flush()
         return result
     except IntegrityError:
         rollback()
-        result = func()
-        commit()
-        return result
+        return func()
 
 
 def _result_status(result) -> int:
@@ -76,7 +76,6 @@ class Rules(MethodView):
     def post(self, data):
         """Add a rule (admins; audited)."""
         rule = services.create_rule(data)
-        commit()
         return rule
 
 
@@ -97,7 +96,6 @@ class RuleVersions(MethodView):
     def post(self, data, code):
         """A new version from effective_from on; the previous version closes that day (admins; audited)."""
         rule = services.revise_rule(code.upper(), data)
-        commit()
         return rule
 
 
@@ -175,7 +173,6 @@ class PendingApprove(MethodView):
     def post(self, data, pending_id):
         """Approve: the posting enters the ledger (not by the person who entered it)."""
         posting = services.approve_pending(pending_id, note=data.get("note"))
-        commit()
         return posting
 
 
@@ -187,7 +184,6 @@ class PendingReject(MethodView):
     def post(self, data, pending_id):
         """Reject with a reason: nothing enters the ledger."""
         pending = services.reject_pending(pending_id, note=data.get("note") or "")
-        commit()
         return pending
 
 
@@ -263,7 +259,6 @@ class Checkpoints(MethodView):
     def post(self):
         """Checkpoint every closed day not yet checkpointed."""
         made = services.checkpoint_ledger()
-        commit()
         return made
 
 
@@ -284,7 +279,6 @@ class RatingRuns(MethodView):
     def post(self, data):
         """Start a rating run for a period (a background job; follow job_url)."""
         run = services.start_rating_run(data["period"])
-        commit()
         return run
 
 
@@ -319,7 +313,6 @@ class RatingApprove(MethodView):
     def post(self, rating_id):
         """Regulator review passed: the level goes on public notice (公示)."""
         rating = services.approve_rating(rating_id)
-        commit()
         return rating
 
 
@@ -330,7 +323,6 @@ class RatingPublish(MethodView):
     def post(self, rating_id):
         """Publish once the notice is over and no objection or override is open."""
         rating = services.publish_rating(rating_id)
-        commit()
         return rating
 
 
@@ -343,7 +335,6 @@ class RatingObjections(MethodView):
         """File an objection (异议) during the public notice; producers for their own rating."""
         require_party_access(services.get_rating(rating_id).party_id)
         objection = services.file_objection(rating_id, data["text"])
-        commit()
         return objection
 
 
@@ -367,7 +358,6 @@ class ObjectionAnswer(MethodView):
     def post(self, data, objection_id):
         """Uphold (optionally with a corrected level; the notice restarts) or dismiss."""
         objection = services.answer_objection(objection_id, **data)
-        commit()
         return objection
 
 
@@ -379,7 +369,6 @@ class RatingOverrides(MethodView):
     def post(self, data, rating_id):
         """Ask to change a level; a second regulator must approve it."""
         override = services.request_override(rating_id, **data)
-        commit()
         return override
 
 
@@ -391,7 +380,6 @@ class OverrideDecision(MethodView):
     def post(self, data, override_id):
         """Approve or reject an override (not by the regulator who asked)."""
         override = services.decide_override(override_id, approve=data["approve"])
-        commit()
         return override
 
 
@@ -411,7 +399,6 @@ class Repairs(MethodView):
         """Apply for credit repair (信用修复) of a published yellow or red rating."""
         require_party_access(services.get_rating(data["rating_id"]).party_id)
         repair = services.apply_repair(data["rating_id"], data["statement"])
-        commit()
         return repair
 
 
@@ -423,7 +410,6 @@ class RepairDecision(MethodView):
     def post(self, data, repair_id):
         """Approve (the rating leaves public view, kept in the record) or reject."""
         repair = services.decide_repair(repair_id, approve=data["approve"], note=data["note"])
-        commit()
         return repair
 
 

@@ -1,65 +1,26 @@
 """``flask --app greenfin credit ...``: post, import, rate, verify, checkpoint, publish-due, expire-pending."""
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
-from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
 import click
 from flask import g
-from flask.cli import AppGroup
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from credit import services
-from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
-from greenfin.core.models import Job, Party
-from greenfin.core.services import find_party_by_resident_id
+from credit.importer import IMPORT_COLUMNS, describe, find_party, import_rows, parse_date
+from greenfin.job_model import Job
 from greenfin.errors import DomainError
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import CommandGroup, rollback, units
 
-credit_cli = AppGroup("credit", help="Eco-credit ledger and ratings.")
-
-IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
+credit_cli = CommandGroup("credit", help="Eco-credit ledger and ratings.")
 
 
 def _cli_actor() -> None:
     g.actor_label = "cli"
-
-
-def find_party(ref: str) -> Optional[Party]:
-    """A party by id, unified social credit code or resident ID number."""
-    ref = (ref or "").strip()
-    if ref.isdigit() and len(ref) < 12:
-        return db.session.get(Party, int(ref))
-    if len(ref) == 18:
-        party = db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
-        if party is not None:
-            return party
-        try:
-            return find_party_by_resident_id(normalise_resident_id(ref))
-        except InvalidIdentifier:
-            return None
-    return None
-
-
-def _parse_date(value: str) -> Optional[date]:
-    value = (value or "").strip()
-    if not value:
-        return None
-    return datetime.strptime(value, "%Y-%m-%d").date()
-
-
-def _describe(exc: DomainError) -> str:
-    if getattr(exc, "errors", None):
-        return "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
-    return exc.message
 
 
 @credit_cli.command("post")
@@ -77,81 +38,17 @@ def post_command(party_ref, rule_code, key, effective, document, inspector):
         raise click.UsageError(f"no party {party_ref}")
     try:
         evidence = {k: v for k, v in {"document": document, "inspector": inspector}.items() if v}
-        result = services.submit_posting(party.id, rule_code, idempotency_key=key, effective_date=_parse_date(effective),
+        result = services.submit_posting(party.id, rule_code, idempotency_key=key, effective_date=parse_date(effective),
                                          evidence=evidence, source="cli")
-        commit()
     except ValueError as exc:
         raise click.UsageError(str(exc))
     except DomainError as exc:
         rollback()
-        click.echo(f"error: {_describe(exc)}", err=True)
+        click.echo(f"error: {describe(exc)}", err=True)
         raise SystemExit(2)
     record = result.record
     state = "replayed " if result.replayed else ""
     click.echo(f"{state}{result.status}: {record.rule_code} {record.points:+d} for {party.name} (#{record.id})")
-
-
-def _row_key(row: dict) -> str:
-    if (row.get("source_id") or "").strip():
-        return "csv:" + row["source_id"].strip()
-    content = "|".join((row.get(c) or "").strip() for c in ("party", "rule_code", "effective_date", "document"))
-    return "csv:" + hashlib.sha256(content.encode()).hexdigest()[:32]
-
-
-def import_rows(text: str) -> tuple[dict, list[str]]:
-    """Import inspection results and penalty notices; each row alone, idempotent per row.
-
-    Returns counts and one message per bad row (with its line number). A bad row
-    leaves nothing behind (its savepoint is rolled back); good rows stay in the
-    unit of work for the caller to commit.
-    """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"party", "rule_code"} - set(reader.fieldnames or [])
-    if missing:
-        return {"posted": 0, "pending": 0, "duplicate": 0, "bad": 1}, [
-            f"line 1: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(IMPORT_COLUMNS)}"]
-    counts = {"posted": 0, "pending": 0, "duplicate": 0, "bad": 0}
-    errors: list[str] = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            counts["bad"] += 1
-            errors.append(f"line {line}: more values than columns")
-            continue
-        try:
-            effective = _parse_date(row.get("effective_date") or "")
-        except ValueError:
-            counts["bad"] += 1
-            errors.append(f"line {line}: effective_date '{row.get('effective_date')}' is not YYYY-MM-DD")
-            continue
-        party = find_party(row.get("party") or "")
-        if party is None:
-            counts["bad"] += 1
-            errors.append(f"line {line}: unknown party '{(row.get('party') or '').strip()}'")
-            continue
-        evidence = {k: row[k].strip() for k in ("document", "inspector", "note") if (row.get(k) or "").strip()}
-        for attempt in (1, 2):
-            savepoint = db.session.begin_nested()
-            try:
-                result = services.submit_posting(party.id, row.get("rule_code") or "", idempotency_key=_row_key(row),
-                                                 effective_date=effective, evidence=evidence, source="csv",
-                                                 source_id=(row.get("source_id") or "").strip() or None)
-                savepoint.commit()
-                break
-            except IntegrityError:  # a concurrent import of the same row won: the retry replays it
-                savepoint.rollback()
-                if attempt == 2:
-                    raise
-            except DomainError as exc:
-                savepoint.rollback()
-                result = exc
-                break
-        if isinstance(result, DomainError):
-            counts["bad"] += 1
-            errors.append(f"line {line}: {_describe(result)}")
-            continue
-        counts["duplicate" if result.replayed else result.status] += 1
-    return counts, errors
 
 
 @credit_cli.command("import")
@@ -160,8 +57,8 @@ def import_rows(text: str) -> tuple[dict, list[str]]:
 def import_command(csv_file):
     """Batch import of inspection results and penalty notices (idempotent per row)."""
     _cli_actor()
-    counts, errors = import_rows(csv_file.read())
-    commit()
+    for (text,) in units([csv_file.read()]):  # committed before a bad row's exit status 1: good rows stay
+        counts, errors = import_rows(text)
     for message in errors:
         click.echo(message, err=True)
     click.echo(f"posted {counts['posted']}, pending review {counts['pending']}, already imported "
@@ -176,12 +73,12 @@ def rate_command(period):
     """Rate every party for a period (an rq job with REDIS_URL, inline without)."""
     _cli_actor()
     try:
-        run = services.start_rating_run(period)
-        run_id, job_id = run.id, run.job_id
-        commit()
+        for (code,) in units([period]):  # committed here: the job is dispatched before the report below
+            run = services.start_rating_run(code)
+            run_id, job_id = run.id, run.job_id
     except DomainError as exc:
         rollback()
-        click.echo(f"error: {_describe(exc)}", err=True)
+        click.echo(f"error: {describe(exc)}", err=True)
         raise SystemExit(2)
     db.session.expire_all()
     job = db.session.get(Job, job_id)
@@ -235,7 +132,6 @@ def checkpoint_command():
     """Record the ledger-wide chain head of every closed day (UTC) not yet checkpointed."""
     _cli_actor()
     made = services.checkpoint_ledger()
-    commit()
     for checkpoint in made:
         click.echo(f"{checkpoint.day.isoformat()} {checkpoint.head} ({checkpoint.posting_count} postings)")
     click.echo(f"{len(made)} checkpoint(s) added")
@@ -247,5 +143,4 @@ def publish_due_command():
     _cli_actor()
     published = services.publish_due_ratings()
     expired = services.expire_pending()
-    commit()
     click.echo(f"published {published} rating(s); expired {expired} pending posting(s)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from credit.catalogue import CATEGORIES
-from credit.ratings import COLOURS, STATES
+from credit.policy import COLOURS
+from credit.ratings import STATES
 
 KINDS = ("firm", "organisation", "individual")
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from credit import services
 from greenfin.ratelimit import rate_limited
 from credit.catalogue import CATEGORIES
+from credit.policy import COLOURS
 from credit.forms import (
     AnswerForm,
     ImportForm,
@@ -29,7 +30,8 @@ from greenfin.core.services import get_party, list_townships
 from greenfin.core.types import utcnow
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
@@ -81,7 +83,6 @@ def pending_decide(pending_id, decision):
             services.approve_pending(pending_id, note=form.note.data)
         else:
             services.reject_pending(pending_id, note=form.note.data or "")
-        commit()
         flash(_("Posting approved.") if decision == "approve" else _("Posting rejected."), "success")
     except DomainError as exc:
         _fail(exc)
@@ -98,7 +99,6 @@ def run_new():
     try:
         run = services.start_rating_run(form.period.data)
         job_id = run.job_id
-        commit()
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("credit.review"))
@@ -109,7 +109,6 @@ def run_new():
 @access("regulator")
 def publish_due():
     count = services.publish_due_ratings()
-    commit()
     flash(_("%(n)s rating(s) published.", n=count), "success")
     return redirect(url_for("credit.review"))
 
@@ -126,7 +125,7 @@ def ratings():
                                  party_id=own_party_id())
     periods = list(db.session.scalars(select(RatingPeriod).order_by(RatingPeriod.ends_on.desc())))
     return render_template("credit/ratings.html", page=page_of(stmt), periods=periods, townships=list_townships(),
-                           colours=services.COLOURS)
+                           colours=COLOURS)
 
 
 @bp.route("/ratings/<int:rating_id>", methods=["GET"])
@@ -154,7 +153,6 @@ def rating_action(rating_id, action):
             services.approve_rating(rating_id)
         else:
             services.publish_rating(rating_id)
-        commit()
         flash(_("The rating is on public notice.") if action == "approve" else _("The rating is published."),
               "success")
     except DomainError as exc:
@@ -171,7 +169,6 @@ def objection_new(rating_id):
     if form.validate_on_submit():
         try:
             services.file_objection(rating_id, form.text.data)
-            commit()
             flash(_("Objection filed; a regulator will answer by the deadline."), "success")
         except DomainError as exc:
             _fail(exc)
@@ -187,7 +184,6 @@ def override_new(rating_id):
     if form.validate_on_submit():
         try:
             services.request_override(rating_id, to_colour=form.to_colour.data, reason=form.reason.data)
-            commit()
             flash(_("Override requested; a second regulator must approve it."), "success")
         except DomainError as exc:
             _fail(exc)
@@ -202,7 +198,6 @@ def override_new(rating_id):
 def override_decide(override_id, decision):
     try:
         override = services.decide_override(override_id, approve=decision == "approve")
-        commit()
         flash(_("Override approved.") if decision == "approve" else _("Override rejected."), "success")
         return _back(url_for("credit.rating_detail", rating_id=override.rating_id))
     except DomainError as exc:
@@ -219,7 +214,6 @@ def repair_new(rating_id):
     if form.validate_on_submit():
         try:
             services.apply_repair(rating_id, form.statement.data)
-            commit()
             flash(_("Credit repair application filed."), "success")
         except DomainError as exc:
             _fail(exc)
@@ -235,7 +229,6 @@ def repair_decide(repair_id, decision):
     form = NoteForm()
     try:
         repair = services.decide_repair(repair_id, approve=decision == "approve", note=form.note.data or "")
-        commit()
         flash(_("Repair approved: the rating is hidden from public view.") if decision == "approve"
               else _("Repair rejected."), "success")
         return _back(url_for("credit.rating_detail", rating_id=repair.rating_id))
@@ -267,7 +260,6 @@ def objection_answer(objection_id):
     try:
         services.answer_objection(objection_id, decision=form.decision.data, answer=form.answer.data,
                                   new_colour=form.new_colour.data or None)
-        commit()
         flash(_("Objection answered."), "success")
     except DomainError as exc:
         _fail(exc)
@@ -304,7 +296,6 @@ def posting_reverse(posting_id):
         try:
             result = services.reverse_posting(posting_id, reason=form.reason.data,
                                               idempotency_key=form.idempotency_key.data)
-            commit()
             flash(_("Reversal posted.") if result.status == "posted" else _("Reversal waits for a regulator."),
                   "success")
             return redirect(url_for("credit.ledger", party_id=posting.party_id))
@@ -335,7 +326,6 @@ def posting_new():
             result = services.submit_posting(form.party_id.data, form.rule_code.data,
                                              idempotency_key=form.idempotency_key.data,
                                              effective_date=form.effective_date.data, evidence=evidence, source="page")
-            commit()
             flash(_("Posted.") if result.status == "posted" else _("Saved; it waits for a regulator's approval."),
                   "success")
             return redirect(url_for("credit.ledger", party_id=form.party_id.data))
@@ -351,7 +341,7 @@ def posting_new():
 @access(*REVIEWERS)
 def import_csv():
     """Batch import of inspection results and penalty notices, as ``credit import --csv``."""
-    from credit.cli import IMPORT_COLUMNS, import_rows
+    from credit.importer import IMPORT_COLUMNS, import_rows
 
     form = ImportForm()
     counts, errors = None, []
@@ -363,7 +353,6 @@ def import_csv():
             form.csv_file.errors = [_("The file is not UTF-8 text.")]
         else:
             counts, errors = import_rows(text)
-            commit()
     return render_template("credit/import.html", form=form, counts=counts, errors=errors, columns=IMPORT_COLUMNS), \
         422 if form.errors else 200
 
@@ -419,7 +408,6 @@ def rule_form(code=None):
             else:
                 data.pop("code")
                 rule = services.revise_rule(current.code, data)
-            commit()
             flash(_("Rule %(code)s version %(v)s saved.", code=rule.code, v=rule.version), "success")
             return redirect(url_for("credit.rules"))
         except ValidationFailed as exc:
@@ -443,7 +431,7 @@ def charts():
         for township_code, counts in sorted(services.distribution_by_township(period.id).items()):
             by_township.append((township_name(townships.get(township_code)) or township_code, counts))
     return render_template("credit/charts.html", periods=periods, period=period, by_township=by_township,
-                           over_time=services.distribution_over_time(), colours=services.COLOURS)
+                           over_time=services.distribution_over_time(), colours=COLOURS)
 
 
 # ---------------------------------------------------------------- public disclosure

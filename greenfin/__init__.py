@@ -45,7 +45,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     init_logging(app)
 
     from greenfin import extensions as ext
-    from greenfin.errors import register_error_handlers
+    from greenfin.errors import ErrorSchema, register_error_handlers
     from greenfin.i18n import init_i18n
     from greenfin.jobs import init_jobs
     from greenfin.security import init_security
@@ -54,6 +54,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     with app.app_context():
         ext.configure_sqlite(ext.db.engine)  # builds the engine object; connects nothing
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
+    ext.api.ERROR_SCHEMA = ErrorSchema  # our error shape, documented for every operation
     ext.api.init_app(app)
     from greenfin.api_utils import init_api_docs
 

@@ -6,7 +6,7 @@ from typing import NoReturn
 import click
 
 from greenfin.errors import DomainError
-from greenfin.extensions import rollback
+from greenfin.uow import rollback
 
 
 def error_lines(exc: DomainError) -> list[str]:

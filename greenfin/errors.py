@@ -185,7 +185,7 @@ def _out_of_range_fields() -> dict[str, list[str]]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from greenfin.extensions import rollback
+    from greenfin.uow import rollback
 
     def render(status: int, code: str, message: str, errors: dict | None = None, headers: dict | None = None):
         if wants_json():

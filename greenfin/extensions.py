@@ -1,4 +1,7 @@
-"""Flask extensions, created unbound; ``create_app`` binds them."""
+"""Flask extensions, created unbound; ``create_app`` binds them.
+
+Only extension objects and database set-up live here (the unit of work is ``greenfin.uow``); this
+module imports nothing of greenfin, so any module may import it without a circle."""
 from __future__ import annotations
 
 from flask_babel import Babel
@@ -25,38 +28,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class GreenFinApi(Api):
-    """flask-smorest's Api, documenting our error shape for every operation."""
-
-    from greenfin.errors import ErrorSchema as ERROR_SCHEMA  # noqa: N811
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
-api = GreenFinApi()
+api = Api()  # create_app sets its ERROR_SCHEMA (greenfin.errors) before binding it
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
-
-
-def commit() -> None:
-    """The one commit point of a request or job: commit, then dispatch queued jobs.
-
-    Jobs queued with ``greenfin.jobs.enqueue`` during the unit of work are sent
-    only after the commit succeeded, so a worker never looks for a row that is
-    not committed yet (Indico's pattern).
-    """
-    from greenfin.jobs import dispatch_pending
-
-    db.session.commit()
-    dispatch_pending()
-
-
-def rollback() -> None:
-    from greenfin.jobs import discard_pending
-
-    db.session.rollback()
-    discard_pending()
 
 
 def advisory_lock(key: str) -> bool:

@@ -22,7 +22,6 @@ worker), which re-queues the job and marks it "retrying after a worker stopped".
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import traceback
 import uuid
@@ -32,9 +31,11 @@ from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from greenfin.core.models import Job
-from greenfin.core.types import utcnow
+from greenfin.dates import utcnow
 from greenfin.extensions import advisory_lock, db
+from greenfin.job_model import Job
+from greenfin.registry import resolve
+from greenfin.uow import commit, on_outcome, rollback
 
 log = logging.getLogger(__name__)
 _PENDING = "greenfin_pending_jobs"
@@ -126,11 +127,6 @@ class JobContext:
         self.job.result_url, self.job.result = url, data
 
 
-def resolve(func: str):
-    module, name = func.rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)
-
-
 def run_job(job_id: str) -> None:
     """Run a recorded job once. Safe to call again: a finished job is skipped.
 
@@ -157,8 +153,6 @@ def _wait_for_other_attempt(job: Job) -> bool:
 
 
 def _run_job(job_id: str) -> None:
-    from greenfin.extensions import commit, rollback
-
     job = db.session.get(Job, job_id)
     if job is None:
         raise LookupError(f"job {job_id} not found")
@@ -198,7 +192,6 @@ def mark_worker_stopped(job_id: str, retrying: bool) -> None:
     the worker) is left alone; the row lock waits for that commit.
     """
     from greenfin.core.services import record_audit
-    from greenfin.extensions import commit
 
     job = db.session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None or job.status != "started":
@@ -219,4 +212,5 @@ def mark_worker_stopped(job_id: str, retrying: bool) -> None:
 def init_jobs(app: Flask) -> None:
     from greenfin.worker import rq_cli
 
+    on_outcome(app, committed=dispatch_pending, rolled_back=discard_pending)
     app.cli.add_command(rq_cli)

@@ -3,9 +3,11 @@
 Handlers (API MethodViews, page views, CLI commands) call a service verb and return; they never
 commit. ``create_app`` wraps every view in ``unit_of_work``: when the view answers below 400 the
 session is committed once and the jobs the request queued are dispatched after that commit
-(``greenfin.extensions.commit``); an error answer or an exception rolls everything back, jobs
+(``commit`` below); an error answer or an exception rolls everything back (``rollback``), jobs
 included (a view marked ``keep_work_on(404)`` commits its 404 answers too). CLI commands get the
-same wrapper through ``CommandGroup``; jobs commit in ``greenfin.jobs``.
+same wrapper through ``CommandGroup``; a command that must commit part of its work before it ends
+(an import in chunks, a command that waits for the job it started) does it through ``units``, never
+by calling ``commit()`` itself. Jobs commit in ``greenfin.jobs``.
 
 API writes may carry an ``Idempotency-Key`` header: the key and the answer are stored in the same
 transaction as the work (``greenfin.idempotency``), so a retried POST (a repayment, a capture...)
@@ -14,14 +16,74 @@ is answered from the record instead of being done twice.
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 from flask import Flask, current_app, request
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError
 
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+
+T = TypeVar("T")
+_HOOKS = "greenfin_uow_hooks"
+
+
+def on_outcome(app: Flask, *, committed: Callable[[], None], rolled_back: Callable[[], None]) -> None:
+    """Let infrastructure act after each commit and rollback of ``app``'s units of work.
+
+    ``greenfin.jobs`` registers here (dispatch the queued jobs after a commit, forget them after a
+    rollback), so this module needs nothing of the job machinery and the two do not import each other.
+    """
+    hooks = app.extensions.setdefault(_HOOKS, [])
+    if (committed, rolled_back) not in hooks:
+        hooks.append((committed, rolled_back))
+
+
+def commit() -> None:
+    """The one commit point of a request, command or job: commit, then dispatch queued jobs.
+
+    Jobs queued with ``greenfin.jobs.enqueue`` during the unit of work are sent only after the
+    commit succeeded, so a worker never looks for a row that is not committed yet (Indico's pattern).
+    Handlers never call it: the wrappers below do.
+    """
+    db.session.commit()
+    for committed, _rolled_back in current_app.extensions.get(_HOOKS, ()):
+        committed()
+
+
+def rollback() -> None:
+    """Undo the unit of work, queued jobs included."""
+    db.session.rollback()
+    for _committed, rolled_back in current_app.extensions.get(_HOOKS, ()):
+        rolled_back()
+
+
+def units(items: Iterable[T], size: int = 1) -> Iterator[list[T]]:
+    """Yield ``items`` in lists of ``size``, committing after the caller has handled each list.
+
+    For a CLI command whose work must be committed in parts (an import too large for one
+    transaction) or before it goes on (it waits for the job it started: the job is dispatched by
+    the commit)::
+
+        for chunk in units(rows, 500):
+            import_rows(chunk)          # committed when the loop asks for the next chunk
+
+    A chunk whose handling raises is not committed (the command's wrapper rolls it back); the
+    chunks before it stay committed.
+    """
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            commit()
+            chunk = []
+    if chunk:
+        yield chunk
+        commit()
 
 
 def unit_of_work(view: Callable) -> Callable:

@@ -19,7 +19,8 @@ from greenfin import downloads
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import db, rollback
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.pages import page_of
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access

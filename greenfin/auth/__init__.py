@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from greenfin.auth import throttle
 from greenfin.core import services
-from greenfin.extensions import commit, login_manager
+from greenfin.extensions import login_manager
 from greenfin.ratelimit import client_network, rate_limited, wait_text
 from greenfin.security import AUTHENTICATED, PUBLIC, access, current_actor
 
@@ -50,7 +50,6 @@ def login():
         user = services.authenticate(form.username.data, form.password.data)
         if user is not None:
             throttle.note_success(form.username.data, network)
-            commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.form_errors.append(_("Wrong login name or password."))
@@ -65,7 +64,6 @@ def login():
 @access(AUTHENTICATED)
 def logout():
     services.end_sessions(current_actor())
-    commit()
     logout_user()
     flash(_("You have signed out."), "success")
     return redirect(url_for("core.home"))
@@ -76,7 +74,6 @@ def logout():
 def unlock(user_id):
     """Lift the sign-in waits on an account (a forgotten password, a guessing attack that is over)."""
     throttle.unlock_account(services.get_user(user_id))
-    commit()
     flash(_("Sign-in waits lifted for this account."), "success")
     return redirect(url_for("core.user_form", user_id=user_id))
 

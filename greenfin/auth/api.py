@@ -7,7 +7,6 @@ from marshmallow import Schema, fields
 from greenfin.api_utils import api_blueprint
 from greenfin.auth import throttle
 from greenfin.core.services import get_user
-from greenfin.extensions import commit
 from greenfin.security import access
 
 blp = api_blueprint("auth_api", __name__, "", "Sign-in throttling: waits per client network, unlock")
@@ -39,5 +38,4 @@ class LoginThrottle(MethodView):
         """Unlock: lift every wait and forget every failure on this account (audited)."""
         user = get_user(user_id)
         throttle.unlock_account(user)
-        commit()
         return {"user_id": user.id, "networks": []}

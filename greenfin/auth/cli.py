@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 
 from greenfin.auth import throttle
 from greenfin.core.models import User
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import command_unit_of_work
 
 
 @click.command("unlock-user")
 @click.argument("username")
 @with_appcontext
+@command_unit_of_work
 def unlock_user_command(username):
     """Lift every sign-in wait on USERNAME's account and forget its failures (audited)."""
     g.actor_label = "cli"
@@ -22,5 +24,4 @@ def unlock_user_command(username):
         click.echo(f"error: username: no user {username!r}", err=True)
         raise SystemExit(2)
     networks = throttle.unlock_account(user)
-    commit()
     click.echo(f"user {user.username} unlocked ({networks} throttled network(s) cleared)")

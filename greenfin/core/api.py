@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core import schemas, services
-from greenfin.core.models import ApiToken, Job
+from greenfin.core.models import ApiToken
+from greenfin.job_model import Job
 from greenfin.errors import NotFound
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
 from greenfin.security import AUTHENTICATED, STAFF, access, current_actor, own_party_id, require_party_access
 
 blp = api_blueprint("core_api", __name__, "", "Parties, parcels, users, tokens, audit events and jobs")
@@ -48,7 +49,6 @@ class Parties(MethodView):
     def post(self, data):
         """Register a firm, organisation or individual (identifiers validated)."""
         party = services.create_party(data)
-        commit()
         return party
 
 
@@ -65,7 +65,6 @@ class PartyById(MethodView):
     @blp.response(200, schemas.PartySchema)
     def patch(self, data, party_id):
         party = services.update_party(services.get_party(party_id), data)
-        commit()
         return party
 
 
@@ -77,7 +76,6 @@ class PartyExport(MethodView):
         """Everything held about a party (PIPL access right); producers only for their own party."""
         require_party_access(party_id)
         data = services.export_party_data(party_id)
-        commit()  # the export itself is audited
         return data
 
 
@@ -101,7 +99,6 @@ class Parcels(MethodView):
         """Register a parcel with its rights certificate; producers only for themselves."""
         require_party_access(data["holder_id"])
         parcel = services.create_parcel(data)
-        commit()
         return parcel
 
 
@@ -119,7 +116,6 @@ class ParcelById(MethodView):
     @blp.response(200, schemas.ParcelSchema)
     def patch(self, data, parcel_id):
         parcel = services.update_parcel(services.get_parcel(parcel_id), data)
-        commit()
         return parcel
 
 
@@ -138,7 +134,6 @@ class Users(MethodView):
     @blp.response(201, schemas.UserSchema)
     def post(self, data):
         user = services.create_user(data)
-        commit()
         return user
 
 
@@ -154,7 +149,6 @@ class UserById(MethodView):
     @blp.response(200, schemas.UserSchema)
     def patch(self, data, user_id):
         user = services.update_user(services.get_user(user_id), data)
-        commit()
         return user
 
 
@@ -172,7 +166,6 @@ class Tokens(MethodView):
     def post(self, data):
         """Issue a bearer token for a user; the token is shown only in this response."""
         token, plain = services.issue_token(services.get_user(data["user_id"]), data["name"])
-        commit()
         token.token = plain  # not a column: shown in this response only
         return token
 
@@ -184,7 +177,6 @@ class TokenById(MethodView):
     def delete(self, token_id):
         """Revoke a token at once."""
         token = services.revoke_token(token_id)
-        commit()
         return token
 
 

@@ -13,11 +13,13 @@ from greenfin.core import services
 from greenfin.core.db_roles import grant_app_role
 from greenfin.core.models import Party
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import command_unit_of_work, rollback
 
 
 @click.command("seed-demo")
 @with_appcontext
+@command_unit_of_work
 def seed_demo_command():
     """Build the demo district (idempotent: does nothing when parties exist)."""
     from greenfin import installed_features
@@ -32,7 +34,6 @@ def seed_demo_command():
         if hasattr(feature, "seed_demo"):
             context[feature.__name__] = feature.seed_demo(rng, context)
             db.session.flush()
-    commit()
     click.echo("Demo district seeded. Sign in at http://127.0.0.1:5000/login with:")
     for username, password, role in context["greenfin.core"]["users"]:
         click.echo(f"  {role:13s} {username:11s} {password}")
@@ -44,13 +45,13 @@ def seed_demo_command():
 @click.option("--role", required=True, type=click.Choice(["admin", "loan_officer", "producer", "regulator"]))
 @click.option("--party-id", type=int)
 @click.password_option()
+@command_unit_of_work
 def create_user_command(username, role, party_id, password):
     """Create a user (the first admin of a new installation)."""
     g.actor_label = "cli"
     try:
         services.ensure_townships()
         services.create_user({"username": username, "role": role, "party_id": party_id, "password": password})
-        commit()
     except ValidationFailed as exc:
         rollback()
         for field, messages in exc.errors.items():
@@ -62,12 +63,12 @@ def create_user_command(username, role, party_id, password):
 @click.command("grant-app-role")
 @with_appcontext
 @click.argument("role")
+@command_unit_of_work
 def grant_app_role_command(role):
     """Grant ROLE what the application needs (run as the tables' owner, after every upgrade)."""
     g.actor_label = "cli"
     try:
         summary = grant_app_role(role)
-        commit()
     except DomainError as exc:
         fail(exc)
     click.echo(f"granted {role}: {summary['tables']} tables, append-only (SELECT, INSERT): "

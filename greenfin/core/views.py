@@ -14,7 +14,8 @@ from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, appl
 from greenfin.core.models import ApiToken, Party, User
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.pages import page_of
 from greenfin.security import AUTHENTICATED, PUBLIC, STAFF, access, current_actor, own_party_id, require_party_access
 
@@ -58,11 +59,10 @@ def party_new():
         data = {k: (v or None) if isinstance(v, str) else v for k, v in form.data.items() if k != "csrf_token"}
         try:
             party = services.create_party(data)
-            commit()
             flash(_("Party registered."), "success")
             return redirect(url_for("core.party_detail", party_id=party.id))
         except ValidationFailed as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors)
     return render_template("core/party_form.html", form=form), 422 if form.errors else 200
 
@@ -82,7 +82,6 @@ def party_export(party_id):
     """Download everything held about a party as JSON (PIPL access right)."""
     require_party_access(party_id)
     data = services.export_party_data(party_id)
-    commit()
     response = current_app.response_class(current_app.json.dumps(data, indent=1), mimetype="application/json")
     return attach(response, f"party-{party_id}-data.json")
 
@@ -113,11 +112,10 @@ def parcel_new():
         try:
             require_party_access(data["holder_id"])
             parcel = services.create_parcel(data)
-            commit()
             flash(_("Parcel registered."), "success")
             return redirect(url_for("core.parcel_detail", parcel_id=parcel.id))
         except ValidationFailed as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors)
     return render_template("core/parcel_form.html", form=form), 422 if form.errors else 200
 
@@ -195,11 +193,10 @@ def user_form(user_id=None):
             else:
                 data.pop("username")
                 services.update_user(user, data)
-            commit()
             flash(_("User saved."), "success")
             return redirect(url_for("core.users"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors)
     return render_template("core/user_form.html", form=form, user=user), 422 if form.errors else 200
 
@@ -213,9 +210,8 @@ def tokens():
     if form.validate_on_submit():
         try:
             _token, new_token = services.issue_token(services.get_user(form.user_id.data), form.name.data)
-            commit()
         except ValidationFailed as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors)
     listing = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("core/tokens.html", form=form, tokens=listing, new_token=new_token)
@@ -225,7 +221,6 @@ def tokens():
 @access("admin")
 def token_revoke(token_id):
     services.revoke_token(token_id)
-    commit()
     flash(_("Token revoked."), "success")
     return redirect(url_for("core.tokens"))
 

@@ -7,9 +7,7 @@ from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core import services as core
 from greenfin.core.schemas import JobSchema
 from greenfin.errors import NotFound
-from greenfin.extensions import commit
 from greenfin.gep import schemas, services
-from greenfin.jobs import enqueue
 from greenfin.security import STAFF, access, require_party_access
 
 blp = api_blueprint("gep_api", __name__, "/gep", "GEP (生态产品总值) accounts per parcel, totals and price versions")
@@ -64,7 +62,6 @@ class ParcelAttributes(MethodView):
     def put(self, data, parcel_id):
         """Set measured K, LS, NPP, yield or slope (null: use the land-cover default)."""
         attrs = services.set_attributes(core.get_parcel(parcel_id), data)
-        commit()
         return attrs
 
 
@@ -86,7 +83,6 @@ class ParcelAccounts(MethodView):
         """Account one parcel for a year (a new version or changed inputs add an account)."""
         version = services.get_version(data["prices"]) if data.get("prices") else None
         account = services.compute_parcel_account(parcel_id, data["year"], version)
-        commit()
         return account
 
 
@@ -128,13 +124,7 @@ class Runs(MethodView):
     @blp.response(202, JobSchema)
     def post(self, data):
         """Account every parcel of the district (or a township) as a background job; poll /jobs/<id>."""
-        version = services.get_version(data["prices"]) if data.get("prices") else services.default_version(data["year"])
-        township = services.find_township(data["township"]).code if data.get("township") else None
-        job = enqueue("greenfin.gep.jobs.compute_district",
-                      {"year": data["year"], "version_code": version.code, "township": township},
-                      title=f"GEP {data['year']} ({version.code})")
-        commit()
-        return job
+        return services.start_gep_run(data["year"], data.get("prices"), data.get("township"))
 
 
 @blp.route("/versions")
@@ -154,7 +144,6 @@ class Versions(MethodView):
         source = services.get_version(data.pop("source"))
         changes = data.pop("changes", {})
         version = services.copy_version(source, data, changes)
-        commit()
         return version
 
 
@@ -175,5 +164,4 @@ class ParameterByKey(MethodView):
     def patch(self, data, code, key):
         """Edit a value of a version no account has used yet (409 once used: copy it instead)."""
         param = services.update_parameter(services.get_version(code), key, data)
-        commit()
         return param

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 from flask import g
-from flask.cli import AppGroup
 from marshmallow import ValidationError
 
 from greenfin.cli_errors import fail as _fail
 from greenfin.errors import DomainError, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import CommandGroup, units
 
-gep_cli = AppGroup("gep", help="GEP (生态产品总值) accounting.")
+gep_cli = CommandGroup("gep", help="GEP (生态产品总值) accounting.")
 
 
 @gep_cli.command("init-prices")
@@ -24,7 +24,6 @@ def init_prices_command():
 
     g.actor_label = "cli"
     versions = services.install_reference_versions()
-    commit()
     for v in versions:
         click.echo(f"{v.code}: {len(v.parameters)} parameters and prices (base year {v.year})")
 
@@ -44,10 +43,10 @@ def import_parcels_command(file: Path, fmt):
     g.actor_label = "cli"
     text = file.read_text(encoding="utf-8-sig")
     try:
-        report = importer.import_parcels(text, fmt or importer.detect_format(file.name, text))
+        for _ in units([file]):  # committed before a bad row's exit status 1: the good rows stay
+            report = importer.import_parcels(text, fmt or importer.detect_format(file.name, text))
     except DomainError as exc:
         _fail(exc)
-    commit()
     for where, reason in report.errors:
         click.echo(f"{file.name}: {where}: {reason}", err=True)
     click.echo(f"{report.created} parcels created, {report.updated} updated, {len(report.errors)} rows rejected")
@@ -64,10 +63,9 @@ def import_parcels_command(file: Path, fmt):
 @click.option("--timeout", type=int, default=3600, show_default=True, help="Stop following after this many seconds.")
 def compute_command(year, version_code, township, wait, timeout):
     """Account every parcel of the district for YEAR as a background job (rq with REDIS_URL)."""
-    from greenfin.core.models import Job
+    from greenfin.job_model import Job
     from greenfin.gep import services
     from greenfin.gep.schemas import GepRunSchema
-    from greenfin.jobs import enqueue
 
     g.actor_label = "cli"
     try:
@@ -77,14 +75,10 @@ def compute_command(year, version_code, township, wait, timeout):
         except ValidationError as exc:
             errors = {field: [str(m) for m in messages] for field, messages in exc.normalized_messages().items()}
             raise ValidationFailed("Invalid input", errors) from None
-        version = services.get_version(version_code) if version_code else services.default_version(year)
-        code = services.find_township(township).code if township else None
+        for _ in units([year]):  # committed here: the job is dispatched before it is followed below
+            job_id = services.start_gep_run(year, version_code, township).id
     except DomainError as exc:
         _fail(exc)
-    job = enqueue("greenfin.gep.jobs.compute_district", {"year": year, "version_code": version.code, "township": code},
-                  title=f"GEP {year} ({version.code})" + (f" {code}" if code else ""))
-    job_id = job.id
-    commit()
     db.session.expire_all()
     job = db.session.get(Job, job_id)
     click.echo(f"job {job_id}: {job.status} ({job.progress}%) - /jobs/{job_id}")

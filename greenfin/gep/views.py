@@ -9,11 +9,11 @@ from greenfin.core import services as core
 from greenfin.core.forms import apply_errors
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
 from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelComputeForm, VersionCopyForm
-from greenfin.jobs import enqueue
 from greenfin.pages import page_of
 from greenfin.security import STAFF, access, require_party_access
 from greenfin.dates import today
@@ -85,11 +85,12 @@ def compute():
         for field, messages in form.errors.items():
             flash(f"{getattr(form, field).label.text}: {'; '.join(messages)}", "error")
         return redirect(url_for("gep.dashboard"))
-    township = form.township.data or None
-    job = enqueue("greenfin.gep.jobs.compute_district",
-                  {"year": form.year.data, "version_code": form.prices.data, "township": township},
-                  title=_("GEP accounts %(year)s (%(version)s)", year=form.year.data, version=form.prices.data))
-    commit()
+    try:
+        job = services.start_gep_run(form.year.data, form.prices.data or None, form.township.data or None)
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("gep.dashboard"))
     return redirect(url_for("core.job_detail", job_id=job.id))
 
 
@@ -113,11 +114,10 @@ def parcel_compute(parcel_id):
     if form.validate_on_submit():
         try:
             acc = services.compute_parcel_account(parcel_id, form.year.data, services.get_version(form.prices.data))
-            commit()
             flash(_("GEP account computed."), "success")
             return redirect(url_for("gep.account", account_id=acc.id))
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
     else:
         flash(_("Give a year between 1990 and 2100 and a price version."), "error")
@@ -141,9 +141,8 @@ def import_parcels():
         else:
             try:
                 report = importer.import_parcels(text, importer.detect_format(upload.filename or "", text))
-                commit()
             except ValidationFailed as exc:
-                db.session.rollback()
+                rollback()
                 apply_errors(form, {"file": [m for msgs in exc.errors.values() for m in msgs]})
     status = 422 if form.errors else 200
     return render_template("gep/import.html", form=form, report=report), status
@@ -174,11 +173,10 @@ def version_copy():
             version = services.copy_version(services.get_version(form.source.data),
                                             {"code": form.code.data.strip(), "title": form.title.data,
                                              "year": form.year.data})
-            commit()
             flash(_("Version %(code)s created; edit its values before it is used.", code=version.code), "success")
             return redirect(url_for("gep.version", code=version.code))
         except (ValidationFailed, NotFound) as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors or {"source": [exc.message]})
     return render_template("gep/prices.html", versions=services.list_versions(), form=form), 422
 
@@ -202,11 +200,10 @@ def parameter_edit(code, key):
         try:
             services.update_parameter(v, key, {"value": form.value.data, "unit": form.unit.data,
                                                "source": form.source.data, "year": form.year.data})
-            commit()
             flash(_("Parameter %(key)s saved.", key=key), "success")
             return redirect(url_for("gep.version", code=code))
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             apply_errors(form, exc.errors or {"value": [exc.message]})
     status = 422 if form.errors else 200
     return render_template("gep/parameter_form.html", version=v, param=param, form=form), status

@@ -28,7 +28,8 @@ from typing import Any, Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from greenfin.core.models import Job, Parcel, Party, User
+from greenfin.core.models import Parcel, Party, User
+from greenfin.job_model import Job
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
 from greenfin.extensions import db
 

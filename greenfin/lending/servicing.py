@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from greenfin import dates, signals
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.core.services import record_audit
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db

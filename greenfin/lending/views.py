@@ -11,7 +11,8 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
-from greenfin.extensions import db, rollback
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.lending import STATUS_LABELS, links, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.forms import (

@@ -30,7 +30,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from greenfin import dates
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.core.services import record_audit
 from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db

@@ -13,7 +13,8 @@ from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
-from greenfin.extensions import db, rollback
+from greenfin.extensions import db
+from greenfin.uow import rollback
 from greenfin.pages import page_of
 from greenfin.pools import cuts, disclosure, projections, reporting, services
 from greenfin.pools.forms import (

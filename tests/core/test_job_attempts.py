@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from greenfin.core import services
-from greenfin.core.models import AuditEvent, Job
-from greenfin.extensions import commit, db
+from greenfin.core.models import AuditEvent
+from greenfin.job_model import Job
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.jobs import discard_pending, enqueue, run_job
 from tests.conftest import PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 

@@ -11,8 +11,10 @@ from rq.exceptions import AbandonedJobError
 from sqlalchemy import func, select
 
 from greenfin.core import services
-from greenfin.core.models import AuditEvent, Job
-from greenfin.extensions import commit, db
+from greenfin.core.models import AuditEvent
+from greenfin.job_model import Job
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.jobs import discard_pending, enqueue, run_job
 from greenfin.worker import make_worker, worker_stopped
 from tests.conftest import using_redis

@@ -1,9 +1,10 @@
 """Jobs: dispatched after the commit, inline without Redis, by a real rq worker with it."""
 import pytest
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.core import services
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import commit, rollback
 from greenfin.jobs import enqueue, run_job
 
 

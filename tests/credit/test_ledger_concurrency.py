@@ -14,7 +14,8 @@ from credit import services
 from credit.models import CreditAccount, CreditPosting
 from greenfin.core import services as core
 from greenfin.core.models import AuditEvent
-from greenfin.extensions import commit, db, rollback
+from greenfin.extensions import db
+from greenfin.uow import commit, rollback
 from tests.conftest import PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 
 pytestmark = [pytest.mark.no_db_isolation, pytest.mark.slow,

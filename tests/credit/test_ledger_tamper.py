@@ -111,6 +111,7 @@ def test_probe_3_owner_rewrite_is_detected_by_published_heads_and_signatures(led
     assert runner.invoke(args=["credit", "verify", "--against", str(saved)]).exit_code == 0
 
     rewrite_as_owner(ledger.id, 30)
+    db.session.commit()  # the owner's rewrite is committed: each command below is a unit of work of its own
 
     assert db.session.get(CreditPosting, ledger.id).points == 30
     report = integrity.verify_ledger()

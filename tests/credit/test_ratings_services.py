@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from credit import services
 from credit.models import Rating, RatingRun
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 
 
 def rate(period="2026-Q3"):

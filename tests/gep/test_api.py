@@ -3,8 +3,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
-from greenfin.extensions import commit, db
+from greenfin.job_model import Job
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
 

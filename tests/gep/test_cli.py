@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import AuditEvent, Job, Parcel
+from greenfin.core.models import AuditEvent, Parcel
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from greenfin.gep import importer, services
 from greenfin.gep.models import GepAccount, GepParcelAttribute, GepVersion

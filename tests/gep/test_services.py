@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from greenfin.errors import Conflict, ValidationFailed
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import engine, services
 from greenfin.gep.models import GepAccount
 
@@ -199,3 +200,23 @@ def test_verify_account_detects_tampering(versions, gep_parcel):
     assert services.verify_account(account)
     account.services[0].value += Decimal("0.01")
     assert not services.verify_account(account)
+
+
+def test_start_gep_run_resolves_default_version_and_township_name(versions):
+    from greenfin.core.models import Township
+
+    job = services.start_gep_run(2025, None, db.session.get(Township, "hujiao").name_zh)
+    assert job.kwargs == {"year": 2025, "version_code": services.default_version(2025).code, "township": "hujiao"}
+    assert job.title == f"GEP 2025 ({services.default_version(2025).code}) hujiao"
+
+
+def test_start_gep_run_refuses_unknown_version_or_township_before_queueing(versions):
+    from greenfin.errors import NotFound
+    from greenfin.job_model import Job
+
+    before = db.session.scalar(select(func.count()).select_from(Job))
+    with pytest.raises(NotFound):
+        services.start_gep_run(2025, "NO-SUCH", None)
+    with pytest.raises(NotFound):
+        services.start_gep_run(2025, None, "atlantis")
+    assert db.session.scalar(select(func.count()).select_from(Job)) == before

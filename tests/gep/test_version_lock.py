@@ -52,8 +52,9 @@ def test_edit_waits_for_computation_then_sees_lock(app):
 @pytest.mark.timeout(120, method="thread")  # a regression deadlocks in libpq: end the run, do not hang
 def test_district_job_reports_progress_without_locking_itself(app, create_parcel, drain_jobs):
     """A real job on PostgreSQL: its progress writes (own connection) must not wait on its own transaction."""
-    from greenfin.core.models import Job, Parcel, Party
-    from greenfin.extensions import commit
+    from greenfin.core.models import Parcel, Party
+    from greenfin.job_model import Job
+    from greenfin.uow import commit
     from greenfin.gep.models import GepAccount, GepServiceValue
     from greenfin.jobs import enqueue
 

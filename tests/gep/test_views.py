@@ -1,7 +1,8 @@
 """GEP pages: dashboard, township, account, parcel panel, price versions, PDF, compute form."""
 from decimal import Decimal
 
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.gep import services
 
 
@@ -148,3 +149,20 @@ def test_dashboard_without_accounts(client, login, create_user):
     assert response.status_code == 200
     assert "尚无GEP核算结果" in response.get_data(as_text=True)
     assert client.get("/gep/report.pdf?year=2025").status_code == 404
+
+
+def test_compute_form_starts_the_same_job_as_the_api(client, login, create_user, api, versions, gep_parcel):
+    """Page and API call one verb (start_gep_run): same version, same township, same job."""
+    from greenfin.job_model import Job
+
+    gep_parcel(township_code="hujiao")
+    login(create_user("admin"))
+    page = client.post("/gep/compute", data={"year": 2025, "prices": "GF-2025", "township": "hujiao"})
+    assert page.status_code == 302
+    page_job = db.session.get(Job, page.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    by_api = api("admin").post("/api/v1/gep/runs", json={"year": 2025, "prices": "GF-2025", "township": "hujiao"})
+    assert by_api.status_code == 202, by_api.json
+    api_job = db.session.get(Job, by_api.json["id"])
+    assert page_job.kwargs == api_job.kwargs == {"year": 2025, "version_code": "GF-2025", "township": "hujiao"}
+    assert page_job.title == api_job.title
+

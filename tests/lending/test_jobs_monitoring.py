@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
 from greenfin.jobs import discard_pending

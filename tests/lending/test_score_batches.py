@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import AuditEvent, Job
+from greenfin.core.models import AuditEvent
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from greenfin.lending.scoring import modelling
 from greenfin.lending.jobs import scored_path

@@ -77,8 +77,9 @@ def test_killed_worker_leaves_nothing_and_the_retry_completes_once(stack):
     from rq.registry import StartedJobRegistry
 
     from greenfin.core import services
-    from greenfin.core.models import Job, Party
-    from greenfin.extensions import commit
+    from greenfin.core.models import Party
+    from greenfin.job_model import Job
+    from greenfin.uow import commit
     from greenfin.jobs import enqueue
 
     app, conn = stack["app"], Redis.from_url(stack["redis_url"])

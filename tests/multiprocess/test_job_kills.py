@@ -33,7 +33,8 @@ from greenfin.core import geography
 from greenfin.core import services as core
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.core.models import AuditEvent, Parcel, Party
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.stack import http, kill_rq_worker
 from tests.conftest import make_uscc
 from tests.multiprocess.conftest import own_stack

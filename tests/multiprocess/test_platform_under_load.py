@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from greenfin.core import services as core
 from greenfin.core.identifiers import gtin_check_digit
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.stack import http
 from tests.conftest import make_uscc
 
@@ -59,7 +60,7 @@ def producer_lot(stack):
 def test_scans_postings_and_label_job_together(stack, producer_lot):
     from credit.integrity import verify_ledger
     from credit.models import CreditPosting
-    from greenfin.core.models import Job
+    from greenfin.job_model import Job
     from traceability.models import Label, LabelBatch, Scan
 
     base, regulator = stack["url"], stack["tokens"]["regulator"]

@@ -92,7 +92,7 @@ def test_report_refuses_bad_months(book, month):
 
 
 def test_start_servicer_report_queues_one_job_or_refuses_now(book):
-    from greenfin.core.models import Job
+    from greenfin.job_model import Job
     from greenfin.jobs import discard_pending
 
     pool, *_ = book

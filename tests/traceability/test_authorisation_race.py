@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from greenfin.core import services as core
 from greenfin.errors import Conflict
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from tests.conftest import PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 from traceability import services
 from traceability.models import BrandAuthorisation

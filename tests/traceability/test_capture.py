@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from tests.traceability.conftest import epcis_document, observe
 from traceability import epcis

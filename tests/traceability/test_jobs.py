@@ -1,8 +1,9 @@
 """Jobs of traceability: safe to run again after a worker was killed half-way."""
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
-from greenfin.extensions import commit, db
+from greenfin.job_model import Job
+from greenfin.extensions import db
+from greenfin.uow import commit
 from greenfin.jobs import enqueue
 from traceability import services
 from traceability.jobs import sheet_path

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from greenfin.jobs import _PENDING
 from traceability import services

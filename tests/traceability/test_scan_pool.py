@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from greenfin.core import services as core
-from greenfin.extensions import commit, db
+from greenfin.extensions import db
+from greenfin.uow import commit
 from tests.conftest import PG_BASE, PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 from tests.traceability.conftest import make_gtin
 from traceability import services

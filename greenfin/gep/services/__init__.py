@@ -39,7 +39,7 @@ from greenfin.gep.services.totals import (  # noqa: F401
     versions_used,
     year_over_year,
 )
-from greenfin.gep.services.versions import (  # noqa: F401
+from greenfin.gep.services.prices import (  # noqa: F401
     PARAMETER_FIELDS,
     copy_version,
     create_version,
@@ -50,6 +50,7 @@ from greenfin.gep.services.versions import (  # noqa: F401
     update_parameter,
     version_query,
 )
+from greenfin.gep.services.runs import start_gep_run  # noqa: F401
 
 __all__ = [
     "ATTRIBUTE_FIELDS",
@@ -90,4 +91,5 @@ __all__ = [
     "list_versions",
     "update_parameter",
     "version_query",
+    "start_gep_run",
 ]

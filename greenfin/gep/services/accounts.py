@@ -20,7 +20,7 @@ from greenfin.gep import engine
 from greenfin.gep.labels import CATEGORY_NAMES, SERVICE_NAMES
 from greenfin.gep.models import GepAccount, GepParameter, GepParcelAttribute, GepServiceValue, GepVersion
 from greenfin.gep.services.totals import CATEGORIES, CENT, category_shares, shares
-from greenfin.gep.services.versions import _lock, _locked_row, default_version, get_version
+from greenfin.gep.services.prices import _lock, _locked_row, default_version, get_version
 
 ATTRIBUTE_FIELDS = ("k_factor", "ls_factor", "npp", "yield_t_ha", "slope_deg")
 ATTRIBUTE_LIMITS = {  # plausible physical ranges, to catch unit mistakes on input

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import N_, Conflict, Gone, NotFound, ValidationFailed

@@ -1,4 +1,5 @@
-"""GEP parameter and price versions: create, copy with changes, edit while unused, lock once used."""
+"""GEP prices and parameters: price and parameter versions (create, copy with changes, edit while
+unused, lock once used). The reference values themselves are in ``greenfin/gep/reference.py``."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
