@@ -15,6 +15,13 @@ def credit_summary(party_id: int) -> dict:
             "balance": services.balance(party_id), "score": services.score(party_id)}
 
 
+def check_config(config) -> None:
+    """Parse the configured thresholds before anything is built; a malformed value stops the app."""
+    from credit.policy import parse_thresholds
+
+    config["CREDIT_THRESHOLDS"] = parse_thresholds(config.get("CREDIT_THRESHOLDS"))
+
+
 def review_counts() -> dict:
     from credit import services
 
@@ -31,9 +38,6 @@ def init_app(app: Flask) -> None:
     from credit.cli import credit_cli
     from credit.views import bp
 
-    from credit.policy import parse_thresholds
-
-    app.config["CREDIT_THRESHOLDS"] = parse_thresholds(app.config.get("CREDIT_THRESHOLDS"))
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(credit_cli)

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 from sqlalchemy import Select, func, or_, select
 
 from credit.common import _actor, _actor_label, setting
-from credit.ledger import active_vetoes, scores
+from credit.balances import active_vetoes, scores
 from credit.models import (
     CreditRepair,
     Rating,

@@ -16,23 +16,19 @@ from credit.integrity import (  # noqa: F401
     VerifyReport, checkpoint_ledger, parse_published_heads, published_heads, verify_against, verify_checkpoints,
     verify_ledger,
 )
+from credit.balances import balance, get_account, posting_query, replayed_balance, score  # noqa: F401
 from credit.ledger import (  # noqa: F401
     PostingResult,
     approve_pending,
-    balance,
     expire_pending,
-    get_account,
     get_pending,
     get_posting,
     needs_review,
     pending_query,
     post_event_points,
-    posting_query,
     reject_pending,
-    replayed_balance,
     reversal_of,
     reverse_posting,
-    score,
     submit_posting,
 )
 from credit.rules import (  # noqa: F401

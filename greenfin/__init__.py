@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from greenfin.config import ROOT, Config
-from greenfin.registry import FEATURES, installed_features, load_features  # noqa: F401  (FEATURES: public)
+from greenfin.registry import FEATURES, check_features, installed_features, load_features  # noqa: F401  (FEATURES: public)
 
 class BoundedInt(IntegerConverter):
     """``<int:id>`` limited to what a database integer holds: larger ids are simply not found."""
@@ -35,6 +35,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     init_json_input(app)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON and in pages
     app.url_map.converters["int"] = BoundedInt
+    check_features(app)  # a malformed setting stops the app before anything is built
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -49,6 +49,15 @@ def installed_features() -> list[ModuleType]:
     return modules
 
 
+def check_features(app: Flask) -> None:
+    """Let each installed feature refuse a malformed setting (``check_config(config)``) before any
+    extension or blueprint is set up, so a refused app leaves nothing half-built behind."""
+    for feature in installed_features():
+        check = getattr(feature, "check_config", None)
+        if check is not None:
+            check(app.config)
+
+
 def load_features(app: Flask) -> None:
     """Initialise every installed feature package and remember which ones this app has."""
     loaded = []

@@ -1,8 +1,4 @@
-"""The shape of the code base (issue 15's acceptance), checked by reading the sources.
-
-Packages still being swept by other branches are listed in ``SWEEPING``: their checks are expected
-to fail (xfail, strict=False) until the lead merges those branches and clears the list.
-"""
+"""The shape of the code base (issue 15's acceptance), checked by reading the sources."""
 from __future__ import annotations
 
 import ast
@@ -22,7 +18,6 @@ PACKAGES = {
     "pools": ROOT / "greenfin" / "pools",
     "traceability": ROOT / "traceability",
 }
-SWEEPING: set[str] = set()
 
 
 def _files(package: str) -> list[Path]:
@@ -33,8 +28,7 @@ def _files(package: str) -> list[Path]:
 
 
 def _params(packages=PACKAGES):
-    return [pytest.param(p, marks=pytest.mark.xfail(reason="being swept in another branch", strict=False))
-            if p in SWEEPING else p for p in packages]
+    return list(packages)
 
 
 def _rel(path: Path) -> str:
@@ -80,15 +74,10 @@ def test_today_and_now_come_from_the_date_helper(package):
     assert found == []
 
 
-LONG_FILES_LEFT = {"credit/ledger.py"}  # 615 lines: to be split (reported to the lead)
-
-
 @pytest.mark.parametrize("package", _params())
 def test_no_production_file_over_600_lines(package):
     long = [f"{_rel(p)}: {n} lines" for p in _files(package)
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600]
-    if long and all(line.split(":")[0] in LONG_FILES_LEFT for line in long):
-        pytest.xfail(f"known, left for a split: {long}")
     assert long == []
 
 

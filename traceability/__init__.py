@@ -4,19 +4,24 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 
+def check_config(config) -> None:
+    """Refuse a malformed setting before anything is built (greenfin/registry.py)."""
+    from traceability.scan_rules import geo_proxies
+
+    try:
+        geo_proxies(config.get("TRACE_GEO_PROXIES", ""))
+    except ValueError as exc:
+        raise ValueError(f"TRACE_GEO_PROXIES: {exc}") from None
+
+
 def init_app(app: Flask) -> None:
     from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
     from traceability import models  # noqa: F401  (models registered for migrations)
     from traceability.api import blp
     from traceability.cli import trace_cli
-    from traceability.scan_rules import geo_proxies
     from traceability.views import bp, scan_bp
 
-    try:
-        geo_proxies(app.config.get("TRACE_GEO_PROXIES", ""))
-    except ValueError as exc:
-        raise ValueError(f"TRACE_GEO_PROXIES: {exc}") from None
     app.register_blueprint(bp)
     app.register_blueprint(scan_bp)
     api.register_blueprint(blp)
