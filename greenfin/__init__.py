@@ -65,6 +65,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     init_i18n(app)
     init_security(app)
     init_jobs(app)
+    from greenfin.worker import rq_cli  # the worker builds on jobs, never the other way round
+
+    app.cli.add_command(rq_cli)
     from greenfin.backup import init_backup
 
     init_backup(app)

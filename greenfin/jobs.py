@@ -210,7 +210,4 @@ def mark_worker_stopped(job_id: str, retrying: bool) -> None:
 
 
 def init_jobs(app: Flask) -> None:
-    from greenfin.worker import rq_cli
-
     on_outcome(app, committed=dispatch_pending, rolled_back=discard_pending)
-    app.cli.add_command(rq_cli)
