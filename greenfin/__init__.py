@@ -79,9 +79,10 @@ def create_app(config: Optional[Any] = None) -> Flask:
 
     load_features(app)
 
-    from greenfin.api_utils import mark_public_operations
+    from greenfin.api_utils import mark_public_operations, serve_own_api_document
 
     mark_public_operations(app)
+    serve_own_api_document(app)
     from greenfin.uow import wrap_views
 
     wrap_views(app)  # one commit point per request (greenfin/uow.py)

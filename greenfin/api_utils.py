@@ -97,6 +97,22 @@ def init_api_docs(app: Flask) -> None:
 
 
 
+def serve_own_api_document(app: Flask) -> None:
+    """The app serves the OpenAPI document it was built with.
+
+    ``greenfin.extensions.api`` is one object for every app a process builds, and each
+    ``create_app`` gives it a new document; without this, an app built later in the same process
+    (a test's, even one refused half-way at start) would change what an earlier app serves."""
+    from greenfin.extensions import api
+
+    spec = api.spec
+
+    def openapi_json():  # as flask-smorest's own view, with this app's document
+        return app.response_class(app.json.dumps(spec.to_dict(), indent=2), mimetype="application/json")
+
+    app.view_functions["api-docs.openapi_json"] = openapi_json
+
+
 def mark_public_operations(app: Flask) -> None:
     """Operations open to anonymous callers say so in the OpenAPI document (``security: []``)."""
     import re

@@ -42,6 +42,12 @@ def errors_name_a_field(ctx, response, case):
         assert body.get("errors"), f"422 without field errors: {body}"
 
 
+def _describe(exc: BaseException) -> str:
+    """The failure and, for a group (e.g. Hypothesis' "unreliable results"), what failed inside it."""
+    inner = "; ".join(_describe(sub) for sub in getattr(exc, "exceptions", ()))
+    return f"{exc}" + (f" [{inner}]" if inner else "")
+
+
 @pytest.fixture(params=["admin", "producer"])
 def token(request, create_user):
     _token, plain = services.issue_token(create_user(request.param), "fuzz")
@@ -80,7 +86,7 @@ def test_api_conforms_to_its_schema(app, token):
             except (Exception, BaseExceptionGroup) as exc:  # keep going: report every failing operation
                 if "Unsatisfiable" in type(exc).__name__:  # nothing negative to generate (no inputs)
                     continue
-                failures.append(f"{mode} {operation.method.upper()} {operation.path}: {str(exc)[:800]}")
+                failures.append(f"{mode} {operation.method.upper()} {operation.path}: {_describe(exc)[:1500]}")
             try:  # no operation may leave the database session unusable for the next request
                 db.session.execute(text("SELECT 1"))
             except Exception as exc:

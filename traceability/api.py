@@ -17,9 +17,7 @@ ALL = ("admin", "regulator", "producer")
 
 
 def _lot(lot_id):
-    lot = services.get_lot(lot_id)
-    require_party_access(lot.producer_id)
-    return lot
+    return services.get_lot(lot_id, scope=own_party_id())
 
 
 @blp.route("/brands")

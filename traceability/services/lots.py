@@ -76,9 +76,11 @@ def create_lot(data: dict, scope: Optional[int] = None) -> Lot:
     return lot
 
 
-def get_lot(lot_id: int) -> Lot:
+def get_lot(lot_id: int, scope: Optional[int] = None) -> Lot:
+    """The lot; for a producer (``scope``: their party) another producer's lot answers exactly
+    as one that does not exist."""
     lot = db.session.get(Lot, lot_id)
-    if lot is None:
+    if lot is None or (scope is not None and lot.producer_id != scope):
         raise NotFound(f"lot {lot_id} not found")
     return lot
 
