@@ -56,7 +56,7 @@ test: install-dev translations system-deps
 	  GREENFIN_TEST_DB=postgresql GREENFIN_TEST_REDIS=1 $(BIN)/python -m pytest -q -m "not browser"; \
 	else echo "== PostgreSQL or Redis not answering on 127.0.0.1: that pass is skipped"; fi
 
-# Production-style run: gunicorn and rq workers against DATABASE_URL and REDIS_URL. Both log one
+# Production-style run: gunicorn, rq workers and the scheduler (greenfin/schedule.py) against DATABASE_URL and REDIS_URL. Both log one
 # JSON object a line unless LOG_FORMAT says otherwise (gunicorn.conf.py does the same for gunicorn).
 # Two database roles (docs/deploy.md): migrations run as the tables' owner (MIGRATION_DATABASE_URL),
 # which then grants the application's role (the user of DATABASE_URL) what it needs and no more.
@@ -67,6 +67,7 @@ serve: install translations
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db grant-app-role \
 	  "$${APP_ROLE:-$$(echo "$$DATABASE_URL" | sed -E 's|^[^/]*//([^:@/]*).*|\1|')}"
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker high default low & done; \
+	LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) schedule run & \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
 	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true

@@ -66,6 +66,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.backup import init_backup
 
     init_backup(app)
+    from greenfin.schedule import init_schedule
+
+    init_schedule(app)
     register_error_handlers(app)
     app.extensions["greenfin_nav"] = []
     app.extensions["greenfin_home"] = []
