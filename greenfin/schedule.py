@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from greenfin import dates
 from greenfin.core.types import UTCDateTime
+from greenfin.errors import N_
 from greenfin.extensions import advisory_lock, db
 
 log = logging.getLogger(__name__)
@@ -56,19 +57,19 @@ class Scheduled:
 # Times are Asia/Shanghai. Ledger days are UTC days: 08:10 is 00:10 UTC, when yesterday has closed.
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("credit-checkpoint", "credit.services.checkpoint_ledger", "10 8 * * *",
-              "Scheduled: ledger checkpoint", "credit", queue="high"),
+              N_("Scheduled: ledger checkpoint"), "credit", queue="high"),
     Scheduled("credit-verify", "credit.services.verify_ledger", "40 8 * * *",
-              "Scheduled: ledger verification", "credit", timeout=3600),
+              N_("Scheduled: ledger verification"), "credit", timeout=3600),
     Scheduled("credit-publish-due", "credit.services.publish_due_ratings", "5 * * * *",
-              "Scheduled: publish due ratings", "credit"),
+              N_("Scheduled: publish due ratings"), "credit"),
     Scheduled("credit-expire-pending", "credit.services.expire_pending", "15 1 * * *",
-              "Scheduled: expire pending postings", "credit"),
+              N_("Scheduled: expire pending postings"), "credit"),
     Scheduled("trace-lapse-certificates", "traceability.services.lapse_expired_certifications", "20 0 * * *",
-              "Scheduled: lapse expired certificates", "traceability"),
+              N_("Scheduled: lapse expired certificates"), "traceability"),
     Scheduled("lending-refresh-dpd", "greenfin.lending.services.refresh_delinquency", "30 0 * * *",
-              "Scheduled: refresh days past due", "greenfin.lending"),
+              N_("Scheduled: refresh days past due"), "greenfin.lending"),
     Scheduled("lending-purge-batches", "greenfin.lending.scoring.modelling.purge_score_batches", "0 3 * * *",
-              "Scheduled: purge batch-scoring uploads", "greenfin.lending", queue="low",
+              N_("Scheduled: purge batch-scoring uploads"), "greenfin.lending", queue="low",
               config_kwargs={"older_than_days": "LENDING_BATCH_RETENTION_DAYS"}),
 )
 
