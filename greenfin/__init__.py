@@ -43,6 +43,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.logs import init_logging
 
     init_logging(app)
+    from greenfin.metrics import init_metrics
+
+    init_metrics(app)  # before the access checks, so refused requests are timed and counted too
 
     from greenfin import extensions as ext
     from greenfin.errors import register_error_handlers

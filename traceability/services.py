@@ -22,6 +22,7 @@ from greenfin.dates import BUSINESS_TZ
 from greenfin.dates import today as business_today
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import advisory_lock, db
+from greenfin.metrics import count_scan
 from greenfin.registry import contract
 from greenfin.signals import announce
 from traceability import digital_link as dl
@@ -1087,6 +1088,7 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
         seen = store.scan(serial if signed else None, gtin, lot_code, values)
     finally:
         store.close()
+    count_scan(seen.verdict)
     if seen.verdict == "not_genuine":
         return {"verdict": "not_genuine", "reason": None}
     return {"verdict": seen.verdict, "reason": seen.reason, "previous_scans": seen.previous_scans,
