@@ -13,6 +13,7 @@ WORKERS ?= 4
 RQ_WORKERS ?= 2
 PUBLIC_WORKERS ?= 0
 PUBLIC_BIND ?= 127.0.0.1:8001
+PROMETHEUS_DIR ?= $(CURDIR)/instance/prometheus
 
 .PHONY: demo test install install-dev translations system-deps serve messages bench clean
 
@@ -64,8 +65,10 @@ serve: install translations
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" -a -n "$$MIGRATION_DATABASE_URL" || { \
 	  echo "set DATABASE_URL (application role), MIGRATION_DATABASE_URL (owner role) and REDIS_URL"; exit 2; }
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db upgrade heads
+	rm -rf "$(PROMETHEUS_DIR)" && mkdir -p "$(PROMETHEUS_DIR)"  # multiprocess metrics start from zero
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db grant-app-role \
 	  "$${APP_ROLE:-$$(echo "$$DATABASE_URL" | sed -E 's|^[^/]*//([^:@/]*).*|\1|')}"
+	export PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_DIR)"; \
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker high default low & done; \
 	LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) schedule run & \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
