@@ -13,6 +13,7 @@ WORKERS ?= 4
 RQ_WORKERS ?= 2
 PUBLIC_WORKERS ?= 0
 PUBLIC_BIND ?= 127.0.0.1:8001
+PROMETHEUS_DIR ?= $(CURDIR)/instance/prometheus
 
 .PHONY: demo test install install-dev translations system-deps serve messages bench clean
 
@@ -56,7 +57,7 @@ test: install-dev translations system-deps
 	  GREENFIN_TEST_DB=postgresql GREENFIN_TEST_REDIS=1 $(BIN)/python -m pytest -q -m "not browser"; \
 	else echo "== PostgreSQL or Redis not answering on 127.0.0.1: that pass is skipped"; fi
 
-# Production-style run: gunicorn and rq workers against DATABASE_URL and REDIS_URL. Both log one
+# Production-style run: gunicorn, rq workers and the scheduler (greenfin/schedule.py) against DATABASE_URL and REDIS_URL. Both log one
 # JSON object a line unless LOG_FORMAT says otherwise (gunicorn.conf.py does the same for gunicorn).
 # Two database roles (docs/deploy.md): migrations run as the tables' owner (MIGRATION_DATABASE_URL),
 # which then grants the application's role (the user of DATABASE_URL) what it needs and no more.
@@ -64,9 +65,12 @@ serve: install translations
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" -a -n "$$MIGRATION_DATABASE_URL" || { \
 	  echo "set DATABASE_URL (application role), MIGRATION_DATABASE_URL (owner role) and REDIS_URL"; exit 2; }
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db upgrade heads
+	rm -rf "$(PROMETHEUS_DIR)" && mkdir -p "$(PROMETHEUS_DIR)"  # multiprocess metrics start from zero
 	DATABASE_URL="$$MIGRATION_DATABASE_URL" $(FLASK) db grant-app-role \
 	  "$${APP_ROLE:-$$(echo "$$DATABASE_URL" | sed -E 's|^[^/]*//([^:@/]*).*|\1|')}"
+	export PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_DIR)"; \
 	for i in $$(seq $(RQ_WORKERS)); do LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) rq worker high default low & done; \
+	LOG_FORMAT=$${LOG_FORMAT:-json} $(FLASK) schedule run & \
 	if [ "$(PUBLIC_WORKERS)" -gt 0 ]; then \
 	  $(BIN)/gunicorn -c gunicorn.conf.py -w $(PUBLIC_WORKERS) --threads 1 -b $(PUBLIC_BIND) "greenfin:create_app()" & fi; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -w $(WORKERS) "greenfin:create_app()"; kill $$(jobs -p) 2>/dev/null || true

@@ -16,3 +16,11 @@ raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}"]
 # No preload: each worker builds its own app and connection pool after the fork,
 # so no database connection is ever shared between processes.
 preload_app = False
+
+
+def child_exit(server, worker):
+    """Multiprocess metrics (PROMETHEUS_MULTIPROC_DIR): drop a dead worker's live gauges; its counters stay."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

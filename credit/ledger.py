@@ -27,6 +27,7 @@ from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
+from greenfin.metrics import count_posting
 
 # ---------------------------------------------------------------- canonical forms and hashes
 
@@ -169,6 +170,7 @@ def _append(account: CreditAccount, *, rule: CreditRule, points: int, effective_
     record_audit("credit.posting.create", "credit_posting", posting.id, party_id=posting.party_id,
                  after={"rule_code": rule.code, "points": points, "effective_date": effective_date,
                         "source": source, "source_id": source_id, "reverses_id": reverses_id, "hash": posting.hash})
+    count_posting()
     return posting
 
 
@@ -212,6 +214,7 @@ def _append_in_database(party_id: int, rule_code: str, *, effective_date: date, 
     cached = db.session.identity_map.get(db.session.identity_key(CreditAccount, row.o_account_id))
     if cached is not None:
         db.session.expire(cached)
+    count_posting()
     return values
 
 

@@ -44,6 +44,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.logs import init_logging
 
     init_logging(app)
+    from greenfin.metrics import init_metrics
+
+    init_metrics(app)  # before the access checks, so refused requests are timed and counted too
 
     from greenfin import extensions as ext
     from greenfin.errors import ErrorSchema, register_error_handlers
@@ -71,6 +74,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.backup import init_backup
 
     init_backup(app)
+    from greenfin.schedule import init_schedule
+
+    init_schedule(app)
     register_error_handlers(app)
     app.extensions["greenfin_nav"] = []
     app.extensions["greenfin_home"] = []

@@ -88,6 +88,8 @@ class Config:
         # empty: scans carry no geo information (docs/traceability.md, SECURITY.md).
         self.TRACE_GEO_PROXIES = os.environ.get("TRACE_GEO_PROXIES", "")
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        # Bearer token Prometheus shows at /metrics; unset: no /metrics (greenfin/metrics.py).
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
         self.LOG_REQUESTS = _bool("LOG_REQUESTS", self.LOG_FORMAT == "json")
         # Batch-scoring uploads hold applicants' figures: `flask lending purge-batches` deletes
         # them after this many days (run it daily).

@@ -39,15 +39,17 @@ from greenfin.uow import commit, on_outcome, rollback
 
 log = logging.getLogger(__name__)
 _PENDING = "greenfin_pending_jobs"
+_TIMEOUTS = "greenfin_job_timeouts"
 
 
 def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, party_id: Optional[int] = None,
-            queue: Optional[str] = None) -> Job:
+            queue: Optional[str] = None, timeout: Optional[int] = None) -> Job:
     """Record a job and queue it for dispatch after the current commit.
 
     ``kwargs`` (plain JSON values) are passed to ``func``; ``party_id`` says
     whose job it is, so that the party's producers may watch it. ``queue`` overrides
-    the queue the job kind declares (``func.queue``, else ``default``).
+    the queue the job kind declares (``func.queue``, else ``default``); ``timeout`` bounds an rq
+    attempt (default an hour).
     """
     kwargs = kwargs or {}
     queue = queue or getattr(resolve(func), "queue", "default")  # resolving fails now on a typo, not in the worker
@@ -60,11 +62,14 @@ def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, p
     )
     db.session.add(job)
     db.session.info.setdefault(_PENDING, []).append((job.id, queue))
+    if timeout:
+        db.session.info.setdefault(_TIMEOUTS, {})[job.id] = timeout
     return job
 
 
 def discard_pending() -> None:
     db.session.info.pop(_PENDING, None)
+    db.session.info.pop(_TIMEOUTS, None)
 
 
 def redis_connection():
@@ -76,12 +81,13 @@ def redis_connection():
 
 def dispatch_pending() -> None:
     pending = db.session.info.pop(_PENDING, [])
+    timeouts = db.session.info.pop(_TIMEOUTS, {})
     for job_id, queue in pending:
-        if not _send_to_rq(job_id, queue):
+        if not _send_to_rq(job_id, queue, timeouts.get(job_id, 3600)):
             run_inline(job_id)
 
 
-def _send_to_rq(job_id: str, queue: str) -> bool:
+def _send_to_rq(job_id: str, queue: str, timeout: int = 3600) -> bool:
     conn = redis_connection()
     if conn is None:
         return False
@@ -90,7 +96,7 @@ def _send_to_rq(job_id: str, queue: str) -> bool:
 
     try:
         Queue(queue, connection=conn).enqueue_call(
-            "greenfin.jobs.run_job", args=(job_id,), job_id=job_id, timeout=3600,
+            "greenfin.jobs.run_job", args=(job_id,), job_id=job_id, timeout=timeout,
             retry=Retry(max=current_app.config.get("JOB_RETRIES", 3)), failure_ttl=7 * 86400,
             on_failure=Callback("greenfin.worker.worker_stopped"),
         )

@@ -7,6 +7,7 @@ ALLOWED = set(ROLES) | {PUBLIC, AUTHENTICATED}
 PUBLIC_ENDPOINTS = {
     "static", "api-docs.openapi_json", "core.api_docs", "core.api_docs_static", "auth.login", "core.home",
     "health.healthz", "health.readyz",
+    "metrics.metrics",  # no session, but refused without the bearer METRICS_TOKEN (tests/core/test_metrics.py)
     # eco-credit disclosure
     "credit.public", "credit.public_rating", "credit.certificate", "credit_api.PublicRatings",
     "credit_api.PublicRatingByCode", "credit_api.LedgerHeads",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from greenfin.metrics import count_labels
+
 from traceability import services
 
 
@@ -32,6 +34,7 @@ def render_label_sheet(ctx, batch_id: int) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     services.render_batch_pdf(batch, str(tmp), progress=lambda n: ctx.progress(30 + int(69 * n / total), "drawing"))
     os.replace(tmp, path)
+    count_labels(total)
     ctx.set_result(url=f"/trace/batches/{batch.id}/sheet.pdf", data={"batch_id": batch.id, "labels": total})
 
 

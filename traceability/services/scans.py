@@ -12,6 +12,7 @@ from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
 from greenfin.ratelimit import client_address
+from greenfin.metrics import count_scan
 from traceability import digital_link as dl
 from traceability import scan_rules
 from traceability.models import Label, Lot, LotInput, Scan
@@ -42,6 +43,7 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
         seen = store.scan(serial if signed else None, gtin, lot_code, values)
     finally:
         store.close()
+    count_scan(seen.verdict)
     if seen.verdict == "not_genuine":
         return {"verdict": "not_genuine", "reason": None}
     return {"verdict": seen.verdict, "reason": seen.reason, "previous_scans": seen.previous_scans,
