@@ -89,7 +89,7 @@ class ScrapeCollector:
         yield depth
 
     def _database(self) -> Iterable:
-        from greenfin.core.models import Job
+        from greenfin.job_model import Job
         from greenfin.extensions import db
 
         jobs = GaugeMetricFamily("greenfin_jobs", "Jobs by kind and status", labels=["kind", "status"])
@@ -122,7 +122,7 @@ class ScrapeCollector:
 
 def last_verify():
     """(ok, finished_at) of the last finished scheduled ledger verification, or None."""
-    from greenfin.core.models import Job
+    from greenfin.job_model import Job
     from greenfin.extensions import db
     from greenfin.schedule import ScheduleRun
 

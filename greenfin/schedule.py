@@ -146,7 +146,7 @@ def _last_run(name: str) -> Optional[datetime]:
 def enqueue_due(now: Optional[datetime] = None) -> list[ScheduleRun]:
     """Enqueue every due occurrence not enqueued yet, one unit of work per task; returns the runs made."""
     from greenfin.core.services import record_audit
-    from greenfin.extensions import commit, rollback
+    from greenfin.uow import commit, rollback
     from greenfin.i18n import requester_gettext as _
     from greenfin.jobs import enqueue
 

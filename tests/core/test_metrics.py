@@ -5,7 +5,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from greenfin import dates
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.jobs import enqueue
 
 TOKEN = "metrics-test-token"

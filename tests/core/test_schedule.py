@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from greenfin.core.models import AuditEvent, Job
+from greenfin.core.models import AuditEvent
+from greenfin.job_model import Job
 from greenfin.dates import BUSINESS_TZ
 from greenfin.schedule import (
     SCHEDULE, ScheduleRun, Scheduled, enqueue_due, entry, latest_occurrence, missed_occurrences,

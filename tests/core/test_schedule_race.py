@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from greenfin.core.models import Job
+from greenfin.job_model import Job
 from greenfin.extensions import db
 from greenfin.schedule import SCHEDULE, ScheduleRun, enqueue_due
 from tests.conftest import PG_DB, REDIS_URL, migrated_app, reset_postgres, using_postgres, using_redis

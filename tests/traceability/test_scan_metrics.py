@@ -1,7 +1,7 @@
 """Traceability's series on /metrics: scans by verdict, labels drawn."""
 from prometheus_client import REGISTRY
 
-from greenfin.extensions import commit
+from greenfin.uow import commit
 from greenfin.jobs import enqueue
 from traceability import services
 from tests.traceability.test_scan import first_label_path
