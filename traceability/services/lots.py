@@ -126,31 +126,28 @@ def recall_lot(lot: Lot, reason: str, actor_id: Optional[int] = None) -> Lot:
 # ---------------------------------------------------------------- tracing
 
 
+def _walk(lot_id: int, max_depth: int, forward: bool) -> list[Lot]:
+    """The lots reached from a lot through its inputs: what went into it (backward) or what it
+    went into (forward), breadth first, each once."""
+    from_column = LotInput.input_lot_id if forward else LotInput.lot_id
+    found, frontier, seen = [], [lot_id], {lot_id}
+    for _ in range(max_depth):
+        rows = db.session.scalars(select(LotInput).where(from_column.in_(frontier))).all()
+        frontier = []
+        for r in rows:
+            other_id, other = (r.lot_id, r.lot) if forward else (r.input_lot_id, r.input_lot)
+            if other_id not in seen:
+                seen.add(other_id)
+                found.append(other)
+                frontier.append(other_id)
+        if not frontier:
+            break
+    return found
+
+
 def trace_lot(lot: Lot, max_depth: int = 10) -> dict:
     """Backward (parcels, input lots) and forward (events, lots made from it) from a lot."""
-    backward, forward = [], []
-    frontier, seen = [lot.id], {lot.id}
-    for _ in range(max_depth):
-        rows = db.session.scalars(select(LotInput).where(LotInput.lot_id.in_(frontier))).all()
-        frontier = []
-        for r in rows:
-            if r.input_lot_id not in seen:
-                seen.add(r.input_lot_id)
-                backward.append(r.input_lot)
-                frontier.append(r.input_lot_id)
-        if not frontier:
-            break
-    frontier, seen_f = [lot.id], {lot.id}
-    for _ in range(max_depth):
-        rows = db.session.scalars(select(LotInput).where(LotInput.input_lot_id.in_(frontier))).all()
-        frontier = []
-        for r in rows:
-            if r.lot_id not in seen_f:
-                seen_f.add(r.lot_id)
-                forward.append(r.lot)
-                frontier.append(r.lot_id)
-        if not frontier:
-            break
+    backward, forward = _walk(lot.id, max_depth, forward=False), _walk(lot.id, max_depth, forward=True)
     parcels = {p.id: p for lt in [lot] + backward for p in lt.parcels}
     shipments = [e for lt in [lot] + forward for e in lot_events(lt.id) if e.kind in ("shipping", "receiving",
                                                                                         "retail", "transformation")]
