@@ -18,10 +18,12 @@ from __future__ import annotations
 import ipaddress
 import math
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Optional
 from urllib.parse import unquote
+
+from greenfin.numbers import to_decimal
 
 NETWORK_LIMIT = 10                 # more distinct networks than this in RECENT_WINDOW: suspicious
 RECENT_WINDOW = timedelta(days=30)
@@ -87,12 +89,9 @@ def trusted_geo(environ: dict, headers, setting: str) -> dict:
     if not any(peer in net for net in proxies):
         return {}
     geo = {"region": canonical_region(headers.get("X-Geo-Region"))}
-    try:
-        lat, lon = Decimal(headers.get("X-Geo-Lat") or "x"), Decimal(headers.get("X-Geo-Lon") or "x")
-        if -90 <= lat <= 90 and -180 <= lon <= 180:
-            geo["lat"], geo["lon"] = lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
-    except (InvalidOperation, ValueError):
-        pass
+    lat, lon = to_decimal(headers.get("X-Geo-Lat")), to_decimal(headers.get("X-Geo-Lon"))
+    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        geo["lat"], geo["lon"] = lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
     return geo
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
 from flask import current_app, g, has_app_context, has_request_context
@@ -21,6 +21,7 @@ from greenfin.core.identifiers import (
 )
 from greenfin.core.models import ApiToken, AuditEvent, Parcel, Party, PartyKind, Role, Township, User
 from greenfin.core.types import utcnow
+from greenfin.numbers import parse_decimal
 from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 
@@ -251,16 +252,7 @@ PARCEL_FIELDS = ("code", "name", "holder_id", "township_code", "village", "area_
                  "lat", "lon", "cert_type", "cert_no")
 
 
-def _decimal(value: Any, field: str, errors: dict) -> Optional[Decimal]:
-    try:
-        result = Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError):
-        errors.setdefault(field, []).append(N_("must be a number"))
-        return None
-    if not result.is_finite():
-        errors.setdefault(field, []).append(N_("must be a finite number"))
-        return None
-    return result
+_decimal = parse_decimal  # the one parser (greenfin/numbers.py)
 
 
 def validate_parcel(data: dict, *, existing: Optional[Parcel] = None) -> dict:

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterator, Optional
 
 from pyproj import Geod
@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from greenfin.core import services as core
 from greenfin.core.models import Parcel, Party
+from greenfin.numbers import to_decimal
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
 from greenfin.gep import services
@@ -130,10 +131,9 @@ def import_row(row: dict, geometry: Optional[dict] = None) -> str:
             raise ValidationFailed.field("geometry", str(exc)) from None
         area_ha = (Decimal(repr(area_m2)) / 10000).quantize(Decimal("0.0001"))
         if "area_ha" in data:
-            try:
-                declared = Decimal(str(data["area_ha"]))
-            except InvalidOperation:
-                raise ValidationFailed.field("area_ha", "must be a number") from None
+            declared = to_decimal(data["area_ha"])
+            if declared is None:
+                raise ValidationFailed.field("area_ha", "must be a number")
             if area_ha > 0 and abs(declared - area_ha) / area_ha > AREA_TOLERANCE:
                 raise ValidationFailed.field(
                     "area_ha", f"declared {declared} ha differs from the polygon's {area_ha} ha by more than 10%")

@@ -8,7 +8,7 @@ repayments and delinquency in ``servicing`` (re-exported here: other packages us
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import Select, func, select
@@ -18,6 +18,7 @@ from greenfin import dates
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
 from greenfin.core.types import utcnow
+from greenfin.numbers import parse_decimal
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
@@ -110,16 +111,7 @@ def update_product(product: LoanProduct, data: dict) -> LoanProduct:
     return product
 
 
-def _dec(value: Any, field: str, errors: dict) -> Optional[Decimal]:
-    try:
-        result = Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError):
-        errors.setdefault(field, []).append("must be a number")
-        return None
-    if not result.is_finite():
-        errors.setdefault(field, []).append("must be a finite number")
-        return None
-    return result
+_dec = parse_decimal  # the one parser (greenfin/numbers.py)
 
 
 # ---------------------------------------------------------------- applications

@@ -7,9 +7,10 @@ anything negative or above 100 % is refused with the name of the field.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
+from greenfin.numbers import parse_decimal
 from greenfin.errors import N_, ValidationFailed
 from greenfin.pools import cashflow, waterfall
 
@@ -31,12 +32,10 @@ def fraction(value: Any, field: str, errors: dict, *, allow_none: bool = False, 
             return None
         errors.setdefault(field, []).append(N_("is required"))
         return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        errors.setdefault(field, []).append(N_("must be a number"))
+    number = parse_decimal(value, field, errors)
+    if number is None:
         return None
-    if not number.is_finite() or number < 0 or number > hi:
+    if number < 0 or number > hi:
         errors.setdefault(field, []).append(
             N_("must lie between 0 and 100%") if hi == 1 else N_("must not be negative or too large"))
         return None

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
 from greenfin import dates
 from greenfin.dates import BUSINESS_TZ
+from greenfin.numbers import read_decimal, to_decimal
 
 CHINA_TZ = BUSINESS_TZ  # Asia/Shanghai (greenfin/dates.py)
 
@@ -29,12 +30,11 @@ def check_printable(errors: dict, field: str, value: Optional[str]) -> None:
 
 
 def parse_decimal(value: Any, field: str, errors: dict, positive: bool = True) -> Optional[Decimal]:
-    try:
-        result = Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError):
+    if read_decimal(value) is None:
         add_error(errors, field, "must be a number")
         return None
-    if not result.is_finite() or (positive and result <= 0):
+    result = to_decimal(value)
+    if result is None or (positive and result <= 0):
         add_error(errors, field, "must be a positive number")
         return None
     return result
@@ -42,11 +42,8 @@ def parse_decimal(value: Any, field: str, errors: dict, positive: bool = True) -
 
 def is_positive(value: Any) -> bool:
     """A finite number above zero (a quantity)."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError):
-        return False
-    return number.is_finite() and number > 0
+    number = to_decimal(value)
+    return number is not None and number > 0
 
 
 def parse_date(value: Any, field: str, errors: dict, required: bool = True) -> Optional[date]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -14,6 +14,7 @@ from sqlalchemy import Select, insert, select
 from greenfin.core import services as core
 from greenfin.core.models import Parcel
 from greenfin.core.types import utcnow
+from greenfin.numbers import to_decimal
 from greenfin.errors import NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.gep import engine
@@ -59,11 +60,8 @@ def validate_attributes(data: dict) -> dict:
         if value is None or value == "":
             out[field] = None
             continue
-        try:
-            number = Decimal(str(value))
-            if not number.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        number = to_decimal(value)
+        if number is None:
             errors[field] = ["must be a number"]
             continue
         lo, hi = ATTRIBUTE_LIMITS[field]

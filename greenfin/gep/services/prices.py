@@ -2,13 +2,14 @@
 unused, lock once used). The reference values themselves are in ``greenfin/gep/reference.py``."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable, Optional
 
 from sqlalchemy import Select, select
 
 from greenfin.core import services as core
 from greenfin.core.types import utcnow
+from greenfin.numbers import to_decimal
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.gep import engine, reference
@@ -58,11 +59,8 @@ def _check_rows(rows: Iterable[dict], errors: dict) -> None:
             errors.setdefault(key, []).append("source is required")
         if not isinstance(row.get("year"), int) or not (1990 <= row["year"] <= 2100):
             errors.setdefault(key, []).append("year must be between 1990 and 2100")
-        try:
-            value = Decimal(str(row.get("value")))
-            if not value.is_finite() or value < 0:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        value = to_decimal(row.get("value"))
+        if value is None or value < 0:
             errors.setdefault(key, []).append("value must be a finite number ≥ 0")
 
 
