@@ -38,7 +38,6 @@ MIN_PASSWORD = 10  # the message "must be at least 10 characters" states it
 # ---------------------------------------------------------------- audit
 
 
-
 def hash_token(token: str) -> str:
     """API tokens are stored as their SHA-256 only."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -252,9 +251,6 @@ PARCEL_FIELDS = ("code", "name", "holder_id", "township_code", "village", "area_
                  "lat", "lon", "cert_type", "cert_no")
 
 
-_decimal = parse_decimal  # the one parser (greenfin/numbers.py)
-
-
 def validate_parcel(data: dict, *, existing: Optional[Parcel] = None) -> dict:
     """Check a parcel's fields; return normalised values or raise ValidationFailed."""
     errors: dict[str, list[str]] = {}
@@ -270,14 +266,14 @@ def validate_parcel(data: dict, *, existing: Optional[Parcel] = None) -> dict:
     if db.session.get(Party, data.get("holder_id") or 0) is None:
         errors["holder_id"] = [N_("unknown rights holder")]
     _check_township(data.get("township_code"), errors)
-    area = _decimal(data.get("area_ha"), "area_ha", errors)
+    area = parse_decimal(data.get("area_ha"), "area_ha", errors)
     if area is not None and not (Decimal("0") < area <= Decimal("100000")):
         errors.setdefault("area_ha", []).append(N_("must be above 0 and at most 100,000 ha"))
     out["area_ha"] = area
     if data.get("land_cover") not in LAND_COVERS:
         errors["land_cover"] = [N_("unknown land cover class")]
-    lat = _decimal(data.get("lat"), "lat", errors)
-    lon = _decimal(data.get("lon"), "lon", errors)
+    lat = parse_decimal(data.get("lat"), "lat", errors)
+    lon = parse_decimal(data.get("lon"), "lon", errors)
     if lat is not None and not (geography.LAT_RANGE[0] <= lat <= geography.LAT_RANGE[1]):
         errors.setdefault("lat", []).append(N_("is outside Guangfeng district"))
     if lon is not None and not (geography.LON_RANGE[0] <= lon <= geography.LON_RANGE[1]):

@@ -83,7 +83,7 @@ def update_product(product: LoanProduct, data: dict) -> LoanProduct:
     errors: dict[str, list[str]] = {}
     merged = snapshot(product, PRODUCT_FIELDS) | {k: v for k, v in data.items() if k in PRODUCT_FIELDS}
     for key in ("min_amount", "max_amount", "base_rate", "min_rate", "max_rate", "arrangement_fee"):
-        merged[key] = _dec(merged[key], key, errors)
+        merged[key] = parse_decimal(merged[key], key, errors)
     if not errors:
         if merged["min_amount"] <= 0 or merged["max_amount"] < merged["min_amount"]:
             errors["max_amount"] = ["must be at least the minimum amount, which must be positive"]
@@ -95,7 +95,7 @@ def update_product(product: LoanProduct, data: dict) -> LoanProduct:
         errors["amortisation"] = ["must be one of " + ", ".join(AMORTISATIONS)]
     for key in ("max_ltv", "gep_share"):
         if merged.get(key) not in (None, ""):
-            value = _dec(merged[key], key, errors)
+            value = parse_decimal(merged[key], key, errors)
             if value is not None and not (0 < value <= 1):
                 errors[key] = ["must be a share between 0 and 1"]
             merged[key] = value
@@ -109,9 +109,6 @@ def update_product(product: LoanProduct, data: dict) -> LoanProduct:
     record_audit("lending.product.update", "loan_product", product.id, before=before,
                  after=snapshot(product, PRODUCT_FIELDS))
     return product
-
-
-_dec = parse_decimal  # the one parser (greenfin/numbers.py)
 
 
 # ---------------------------------------------------------------- applications
@@ -132,7 +129,7 @@ def create_application(data: dict) -> Application:
         errors["product_id"] = [f"unknown loan product {data.get('product_id')}"]
     elif not product.active:
         errors["product_id"] = ["this product is not offered at present"]
-    amount = _dec(data.get("amount"), "amount", errors)
+    amount = parse_decimal(data.get("amount"), "amount", errors)
     try:
         term = int(data.get("term_months"))
     except (TypeError, ValueError):
@@ -149,7 +146,7 @@ def create_application(data: dict) -> Application:
         errors["purpose"] = ["is required"]
     financial = {}
     for key in ("annual_income", "total_assets", "total_debts"):
-        value = _dec(data.get(key, 0) if data.get(key) is not None else 0, key, errors)
+        value = parse_decimal(data.get(key, 0) if data.get(key) is not None else 0, key, errors)
         if value is not None and value < 0:
             errors[key] = ["must not be negative"]
         financial[key] = value
@@ -232,11 +229,11 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
     parcel = db.session.get(Parcel, data.get("parcel_id") or 0)
     if parcel is None:
         raise ValidationFailed("Invalid collateral", {"parcel_id": [f"unknown parcel {data.get('parcel_id')}"]})
-    appraised = _dec(data.get("appraised_value"), "appraised_value", errors)
+    appraised = parse_decimal(data.get("appraised_value"), "appraised_value", errors)
     if appraised is not None and appraised <= 0:
         errors["appraised_value"] = ["must be positive"]
     haircut = data.get("haircut")
-    haircut = DEFAULT_HAIRCUT.get(parcel.land_cover, Decimal("0.30")) if haircut in (None, "") else _dec(haircut, "haircut", errors)
+    haircut = DEFAULT_HAIRCUT.get(parcel.land_cover, Decimal("0.30")) if haircut in (None, "") else parse_decimal(haircut, "haircut", errors)
     if haircut is not None and not (0 <= haircut < 1):
         errors["haircut"] = ["must be at least 0 and below 1"]
     covers = app.product.collateral_covers
