@@ -67,6 +67,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     ext.csrf.init_app(app)
     init_i18n(app)
     init_security(app)
+    from greenfin.ratelimit import init_ratelimit
+
+    init_ratelimit(app)
     init_jobs(app)
     from greenfin.worker import rq_cli  # the worker builds on jobs, never the other way round
 

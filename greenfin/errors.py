@@ -211,13 +211,19 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description if status != 422 else "Invalid input"
         headers = dict(exc.get_headers()) if status in (405, 429) else {}
         headers.pop("Content-Type", None)
-        if status == 429:
-            from greenfin.ratelimit import throttled_message
+        if status == 429:  # a rate limit refused the request: say how long to wait (page and API alike)
+            from flask_babel import force_locale
 
-            if getattr(exc, "retry_after", None):
-                headers["Retry-After"] = str(exc.retry_after)
-            if not wants_json():
-                message = throttled_message(getattr(exc, "retry_after", None))
+            from greenfin.ratelimit import throttled_message, wait_seconds
+
+            wait = wait_seconds()
+            if wait:
+                headers["Retry-After"] = str(wait)
+            if wants_json():
+                with force_locale("en"):  # the API speaks English
+                    message = throttled_message(wait)
+            else:
+                message = throttled_message(wait)
         return render(status, _HTTP_CODES.get(status, "error"), message, errors, headers)
 
     @app.errorhandler(OverflowError)

@@ -1,33 +1,40 @@
-"""Fixed-window rate limits for the public surface and login, and the strike records of login throttling.
+"""Rate limits: Flask-Limiter, configured for GreenFin.
 
-With ``REDIS_URL`` the counters live in Redis (shared by every process);
-without it (the embedded single-process mode) they live in this process.
-Over the limit, a request gets 429 with a Retry-After header and, on pages,
-a translated message that says how long to wait.
+- Moving windows (``limits``' moving-window strategy): a client never gets twice its limit across
+  a window boundary, and a test that sends N+1 requests sees the refusal at the same request
+  whatever the clock says.
+- Storage: Redis at ``REDIS_URL`` (every process shares the counts), else this process's memory
+  (``make demo``); when Redis stops answering, the limiter falls back to memory until it is back.
+- Headers: ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` on the
+  limited routes; ``Retry-After`` only on a refusal (429), with the wait in seconds.
+- Declarations: ``@rate_limited(name, limit, window)`` on a view or API method; routes that name
+  the same limit share its count (the disclosure page and its API). ``RATELIMIT_<NAME>`` ("3/60":
+  requests/seconds) overrides a limit; ``RATELIMIT_ENABLED`` switches every limit off or on.
+
+The refusal itself (a translated page or a JSON error saying how long to wait) is built by the
+error handlers (``greenfin.errors``) from :func:`wait_seconds` and :func:`throttled_message`.
 """
 from __future__ import annotations
 
 import ipaddress
-import threading
+import math
 import time
 from datetime import timedelta
-from functools import wraps
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from flask import current_app, request
+from flask import Flask, current_app, g
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from werkzeug.exceptions import TooManyRequests
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 
-# key -> (count, expires) for counters, (dict of strikes, expires) for strike records
-_local: dict[str, tuple[Any, float]] = {}
-_lock = threading.Lock()
-PREFIX = "greenfin:rl:"
+#: The client's address; behind a trusted proxy set ``PROXY_FIX_HOPS`` so this is the real one.
+client_address = get_remote_address
 
-
-def client_address() -> str:
-    """The client's address; behind a trusted proxy set ``PROXY_FIX`` so this is the real one."""
-    return request.remote_addr or "unknown"
+limiter = Limiter(key_func=client_address, strategy="moving-window", headers_enabled=True,
+                  in_memory_fallback_enabled=True, key_prefix="greenfin")
+_spare = MemoryStorage()  # counts of :func:`counter` while the configured storage is unreachable
 
 
 def client_network() -> str:
@@ -42,6 +49,31 @@ def client_network() -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+def configured(name: str, limit: int, window: int) -> Callable[[], str]:
+    """The limit ``name`` as Flask-Limiter reads it per request: ``RATELIMIT_<NAME>`` or the default."""
+
+    def value() -> str:
+        override = current_app.config.get(f"RATELIMIT_{name.upper()}")
+        amount, seconds = override.split("/") if override else (limit, window)
+        return f"{int(amount)} per {int(seconds)} seconds"
+
+    return value
+
+
+def rate_limited(name: str, limit: int, window: int = 60, methods: tuple[str, ...] = ("GET", "POST"), **options):
+    """Declare a limit on a view: at most ``limit`` requests per ``window`` seconds per client
+    address (``key_func``: another key), counted under ``name`` by every route that declares it."""
+    return limiter.shared_limit(configured(name, limit, window), scope=name, methods=list(methods), **options)
+
+
+def wait_seconds() -> Optional[int]:
+    """Seconds until the limit that refused this request lets the client in again."""
+    refused = limiter.current_limit
+    if refused is None:
+        return None
+    return max(1, math.ceil(refused.window.reset_time - time.time()))
+
+
 def wait_text(seconds: int) -> str:
     """A wait in words in the page language ("45 seconds", "7分钟"), minutes rounded up."""
     seconds = max(1, int(seconds))
@@ -51,156 +83,62 @@ def wait_text(seconds: int) -> str:
 
 
 def throttled_message(seconds: Optional[int]) -> str:
-    """The pages' message for a 429, with the wait when it is known."""
+    """The message of a 429, with the wait when it is known (in the request's language)."""
     if not seconds:
         return _("Too many requests. Please try again later.")
     return _("Too many requests. Please try again in %(wait)s.", wait=wait_text(seconds))
 
 
-def _redis():
-    """The Redis connection when one is configured, else None."""
-    if not current_app.config.get("REDIS_URL"):
-        return None
-    from greenfin.jobs import redis_connection
-
-    return redis_connection()
-
-
 def counter(key: str, window: int, add: int = 1) -> tuple[int, int]:
-    """Add ``add`` to the counter of ``key`` in the current window (``add=0`` only reads it).
-
-    Returns the count and the seconds until the window resets.
-    """
-    now = time.time()
-    reset = int(window - (now % window)) + 1
-    full_key = f"{PREFIX}{key}:{int(now // window)}"
-    if current_app.config.get("REDIS_URL"):
-        from redis.exceptions import RedisError
-
+    """Add ``add`` to the count of ``key`` in its fixed window of ``window`` seconds (``add=0``: only
+    read it), kept in the limiter's storage; returns the count and the seconds until the window ends."""
+    key = f"greenfin/count/{key}"
+    for storage in (limiter.limiter.storage, _spare):
         try:
-            pipe = _redis().pipeline()
-            pipe.incrby(full_key, add)
-            pipe.expire(full_key, window + 1)
-            return int(pipe.execute()[0]), reset
-        except RedisError:
-            pass  # Redis down: fall back to this process's counters
-    with _lock:
-        count, expires = _local.get(full_key, (0, now + window))
-        _local[full_key] = (count + add, expires)
-        _drop_stale(now)
-    return count + add, reset
+            count = storage.incr(key, window, amount=add) if add else storage.get(key)
+            return count, max(1, math.ceil(storage.get_expiry(key) - time.time()))
+        except Exception:  # Redis down: count in this process until it is back
+            current_app.logger.warning("rate-limit storage unreachable, counting in this process")
+    raise AssertionError("unreachable")  # pragma: no cover  (the memory storage does not fail)
 
 
-def _drop_stale(now: float) -> None:
-    if len(_local) > 10000:
-        for stale in [k for k, (_, exp) in _local.items() if exp < now]:
-            _local.pop(stale, None)
+def reset() -> None:
+    """Forget every count (tests, and ``flask`` shells after a load test)."""
+    limiter.reset()
+    _spare.reset()
 
 
-# ---------------------------------------------------------------- strike records
-# A record holds, per field (e.g. a client network), how many strikes it has and when the last
-# one came. The whole record is forgotten ``memory`` seconds after its last strike.
+def init_ratelimit(app: Flask) -> None:
+    # Redis when configured (shared by every process), else this process's memory.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # The extension is always installed; the RATELIMIT_ENABLED switch is read per request (the
+    # rate-limit tests turn it on in a running app), so Flask-Limiter must not read it at start.
+    switch = app.config.get("RATELIMIT_ENABLED", True)
+
+    @app.after_request
+    def retry_after_only_when_asked(response):
+        # Runs after Flask-Limiter's hook (registered before it): Flask-Limiter writes Retry-After
+        # (its window's reset) on every answer of a limited route; keep only the one the app set.
+        own = g.pop("greenfin_retry_after", None)
+        if own is not None:
+            response.headers["Retry-After"] = own
+        else:
+            response.headers.pop("Retry-After", None)
+        return response
+
+    app.config["RATELIMIT_ENABLED"] = True
+    limiter.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = switch
+
+    @app.after_request
+    def remember_retry_after(response):
+        # Runs before Flask-Limiter's hook: the wait of a 429 (this limiter's or the login
+        # throttle's) or a 503, as the app answered it.
+        if "Retry-After" in response.headers:
+            g.greenfin_retry_after = response.headers["Retry-After"]
+        return response
 
 
-def strike(key: str, field: str, memory: int) -> tuple[int, float]:
-    """Add a strike to ``field`` of record ``key``; returns its strikes and the time of this one."""
-    now = time.time()
-    redis = _redis()
-    if redis is not None:
-        from redis.exceptions import RedisError
-
-        try:
-            pipe = redis.pipeline()  # MULTI/EXEC: the count and the time move together
-            pipe.hincrby(PREFIX + key, field, 1)
-            pipe.hset(PREFIX + key, f"{field}|t", repr(now))
-            pipe.expire(PREFIX + key, memory)
-            return int(pipe.execute()[0]), now
-        except RedisError:
-            pass
-    with _lock:
-        record, expires = _local.get(PREFIX + key, ({}, 0))
-        record = dict(record) if expires >= now else {}
-        count = record.get(field, (0, now))[0] + 1
-        record[field] = (count, now)
-        _local[PREFIX + key] = (record, now + memory)
-        _drop_stale(now)
-    return count, now
-
-
-def strikes(key: str) -> dict[str, tuple[int, float]]:
-    """Every field of record ``key``: its strikes and the time of the last one."""
-    redis = _redis()
-    if redis is not None:
-        from redis.exceptions import RedisError
-
-        try:
-            raw = {k.decode(): v.decode() for k, v in redis.hgetall(PREFIX + key).items()}
-            return {f: (int(n), float(raw.get(f"{f}|t", 0))) for f, n in raw.items() if not f.endswith("|t")}
-        except RedisError:
-            pass
-    with _lock:
-        record, expires = _local.get(PREFIX + key, ({}, 0))
-        return dict(record) if expires >= time.time() else {}
-
-
-def forget(key: str, field: Optional[str] = None) -> int:
-    """Drop one field of record ``key`` (or the whole record); returns how many fields were dropped."""
-    redis = _redis()
-    if redis is not None:
-        from redis.exceptions import RedisError
-
-        try:
-            if field is None:
-                count = sum(1 for f in redis.hkeys(PREFIX + key) if not f.endswith(b"|t"))
-                redis.delete(PREFIX + key)
-                return count
-            return redis.hdel(PREFIX + key, field, f"{field}|t") // 2
-        except RedisError:
-            pass
-    with _lock:
-        record, expires = _local.pop(PREFIX + key, ({}, 0))
-        if expires < time.time():
-            return 0
-        if field is None:
-            return len(record)
-        record = dict(record)
-        dropped = 1 if record.pop(field, None) else 0
-        if record:
-            _local[PREFIX + key] = (record, expires)
-        return dropped
-
-
-def check(name: str, limit: int, window: int, key: Optional[str] = None, add: int = 1) -> None:
-    """Count a hit (``add=0``: only look) and raise 429 once more than ``limit`` are used."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return
-    count, retry_after = counter(f"{name}:{key or client_address()}", window, add)
-    if count > limit or (add == 0 and count >= limit):
-        raise too_many(retry_after)
-
-
-def too_many(retry_after: int) -> TooManyRequests:
-    """A 429 that says how long to wait (the API's message is English, pages translate it)."""
-    exc = TooManyRequests(description=f"Too many requests; try again in {retry_after} seconds")
-    exc.retry_after = retry_after
-    return exc
-
-
-def rate_limited(name: str, limit: int, window: int = 60, methods: tuple[str, ...] = ("GET", "POST")) -> Callable:
-    """Decorate a view: at most ``limit`` requests per ``window`` seconds per client address.
-
-    The limit can be overridden with the config key ``RATELIMIT_<NAME>`` as "limit/window".
-    """
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if request.method in methods:
-                override = current_app.config.get(f"RATELIMIT_{name.upper()}")
-                lim, win = (int(x) for x in override.split("/")) if override else (limit, window)
-                check(name, lim, win)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
+@limiter.request_filter
+def _switched_off() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

@@ -181,8 +181,10 @@ def limits_on(app, monkeypatch):
     """Rate limits switched on, with fresh counters (in this process and in Redis)."""
     monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
     from greenfin import ratelimit
+    from greenfin.auth import throttle
 
-    monkeypatch.setattr(ratelimit, "_local", {})
+    ratelimit.reset()
+    monkeypatch.setattr(throttle, "_local", {})
     if app.config.get("REDIS_URL"):
         from greenfin.jobs import redis_connection
 

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from greenfin.auth import throttle
 from greenfin.core import services
 from greenfin.extensions import login_manager
-from greenfin.ratelimit import client_network, rate_limited, wait_text
+from greenfin.ratelimit import client_network, limiter, rate_limited, wait_text
 from greenfin.security import AUTHENTICATED, PUBLIC, access, current_actor
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +39,8 @@ def _wait_message(seconds: int) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
 @rate_limited("login", 30, 60, methods=("POST",))
+@limiter.shared_limit(throttle.network_limit, scope="login_network", methods=["POST"], key_func=client_network,
+                      deduct_when=lambda response: response.status_code == 401)  # password spraying
 def login():
     form = LoginForm()
     if form.validate_on_submit():

@@ -111,16 +111,42 @@ def test_429_page_is_chinese_with_the_wait(client, limits_on, app, monkeypatch):
     assert "Too many requests. Please try again in" in english
 
 
-def test_api_429_is_json_with_the_wait(api, app, limits_on):
-    from greenfin.ratelimit import check
+def test_api_429_is_json_with_the_wait(client, limits_on, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_DISCLOSURE", "2/60")
+    for _ in range(2):
+        assert client.get("/api/v1/credit/public/ratings").status_code == 200
+    refused = client.get("/api/v1/credit/public/ratings", headers={"Accept-Language": "zh-CN"})
+    wait = int(refused.headers["Retry-After"])
+    assert refused.status_code == 429 and 0 < wait <= 61
+    assert refused.json["code"] == "too_many_requests"
+    assert refused.json["message"].startswith("Too many requests. Please try again in ")  # the API speaks English
+    assert refused.headers["X-RateLimit-Limit"] == "2" and refused.headers["X-RateLimit-Remaining"] == "0"
 
-    with app.test_request_context("/api/v1/parties"):
-        for _ in range(2):
-            check("probe", 2, 60)
-        with pytest.raises(Exception) as err:
-            check("probe", 2, 60)
-    assert err.value.code == 429 and err.value.retry_after > 0
-    assert f"try again in {err.value.retry_after} seconds" in err.value.description
+
+def test_limited_answers_carry_the_standard_headers_and_no_retry_after(client, limits_on, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_DISCLOSURE", "5/60")
+    before = int(time.time())
+    answers = [client.get("/credit/public") for _ in range(3)]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["4", "3", "2"]
+    assert all(a.headers["X-RateLimit-Limit"] == "5" for a in answers)
+    assert before + 60 <= int(answers[0].headers["X-RateLimit-Reset"]) <= int(time.time()) + 62
+    assert not any("Retry-After" in a.headers for a in answers)  # only a refusal says when to come back
+    assert "X-RateLimit-Limit" not in client.get("/").headers  # unlimited routes say nothing
+
+
+def test_the_window_moves_with_each_request(client, limits_on, app, monkeypatch, clock):
+    """A moving window: a request is let in again exactly when the oldest one counted leaves it,
+    whatever the clock's minute; never twice the limit across a boundary as fixed windows allow."""
+    monkeypatch.setitem(app.config, "RATELIMIT_DISCLOSURE", "3/60")
+    clock.now = 1_800_000_000 + 55  # five seconds before a fixed window's boundary
+    codes = [client.get("/credit/public").status_code for _ in range(3)]
+    clock.now += 10  # past the boundary: a fixed window would let three more in
+    codes.append(client.get("/credit/public").status_code)
+    clock.now += 49  # 59 s after the first: still inside its window
+    codes.append(client.get("/credit/public").status_code)
+    clock.now += 2  # 61 s after the first three: they have left the window
+    codes += [client.get("/credit/public").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429, 429, 200, 200, 200, 429]
 
 
 def _throttle(user, failures=7):
@@ -195,12 +221,12 @@ def test_failures_from_other_networks_never_delay_the_owners(app, networks):
     with app.test_request_context():
         app.config["RATELIMIT_ENABLED"], limit, throttle.NETWORK_LIMIT = True, throttle.NETWORK_LIMIT, 10**9
         try:
-            throttle.ratelimit.forget(throttle.account_key("owner"))
+            throttle.forget(throttle.account_key("owner"))
             for network in networks:
                 throttle.note_failure("owner", network)
             assert throttle.login_wait("owner", "198.51.100.0/24") == 0
             expected = throttle.delay_after(networks.count("192.0.2.0/24"))
             assert throttle.login_wait("owner", "192.0.2.0/24") == expected
         finally:
-            throttle.ratelimit.forget(throttle.account_key("owner"))
+            throttle.forget(throttle.account_key("owner"))
             app.config["RATELIMIT_ENABLED"], throttle.NETWORK_LIMIT = False, limit
