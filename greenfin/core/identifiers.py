@@ -4,8 +4,17 @@
 - 居民身份证号 (resident identity number), GB 11643-1999
 - GTIN-14 and the GS1 AI 10 / AI 21 character set (GS1 General Specifications)
 
-The check characters come from python-stdnum (``cn.uscc``, ``cn.ric``, ``ean``); this module keeps the
-platform's own rules around them (accepted shapes, birth-date range, GTIN-14 padding) and its messages.
+python-stdnum does the arithmetic: the check characters (``cn.uscc``, ``cn.ric``, ``ean``), the
+birth date of a resident ID (``cn.ric.get_birth_date``) and the whole GTIN check (``ean.validate``).
+Two of its whole-number checks are not used, because they refuse numbers this platform must take:
+
+- ``cn.uscc.validate`` wants digits in positions 1-2, but GB 32100 registration authority ``N``
+  (agriculture) issues codes such as ``N2...`` to village collective economic organisations;
+- ``cn.ric.validate`` also checks the birth place against today's county list for the birth year,
+  and refuses e.g. a Guangfeng number ``361103`` (a district code since 2015) of someone born before,
+  which the district's own records hold (``tests/core/test_identifiers.py`` shows both).
+
+So the accepted shapes, the birth-date range and the messages stay here.
 """
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ from datetime import date
 
 from stdnum import ean
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from greenfin.errors import N_
 from greenfin.dates import today
@@ -61,8 +71,8 @@ def normalise_resident_id(value: str) -> str:
     if not _ID_SHAPE.match(number):
         raise InvalidIdentifier(N_("must be 17 digits followed by a digit or X"))
     try:
-        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
+        birth = ric.get_birth_date(number)
+    except ValidationError:
         raise InvalidIdentifier(N_("birth date is not a real date")) from None
     if not date(1900, 1, 1) <= birth <= today():
         raise InvalidIdentifier(N_("birth date is out of range"))
@@ -89,12 +99,14 @@ def gtin_check_digit(body: str) -> str:
 def normalise_gtin14(value: str) -> str:
     """Accept GTIN-8/12/13/14, return GTIN-14 (left-padded), or raise."""
     digits = (value or "").strip()
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        raise InvalidIdentifier(N_("must be 8, 12, 13 or 14 digits"))
-    digits = digits.zfill(14)
-    if gtin_check_digit(digits[:13]) != digits[13]:
-        raise InvalidIdentifier(N_("check digit does not match (GS1 mod 10)"))
-    return digits
+    try:
+        if not digits.isdigit():  # stdnum would drop spaces and dashes; a scanned GTIN has none
+            raise ValidationError()
+        return ean.validate(digits).zfill(14)
+    except InvalidChecksum:
+        raise InvalidIdentifier(N_("check digit does not match (GS1 mod 10)")) from None
+    except ValidationError:
+        raise InvalidIdentifier(N_("must be 8, 12, 13 or 14 digits")) from None
 
 
 def validate_gs1_ai82(value: str, max_length: int = 20) -> str:

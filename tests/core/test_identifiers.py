@@ -91,3 +91,28 @@ def test_gs1_ai82_rejects_space_and_length():
         ids.validate_gs1_ai82("LOT 1")
     with pytest.raises(ids.InvalidIdentifier, match="1 to 20"):
         ids.validate_gs1_ai82("A" * 21)
+
+
+def test_why_stdnum_whole_number_checks_are_not_used():
+    """stdnum's own validate() refuses numbers the district holds (see the module's docstring)."""
+    from stdnum.cn import ric, uscc
+    from stdnum.exceptions import ValidationError
+
+    body = "N2361103MA35" + "B7X4Q"  # a village collective economic organisation (authority N, agriculture)
+    collective = body + ids.uscc_check_char(body)
+    assert ids.normalise_uscc(collective) == collective
+    with pytest.raises(ValidationError):
+        uscc.validate(collective)
+    body = "36110319700101123"  # Guangfeng's district code (since 2015), born 1970
+    elder = body + ids.id_check_char(body)
+    assert ids.normalise_resident_id(elder) == elder
+    with pytest.raises(ValidationError):
+        ric.validate(elder)
+
+
+@given(st.text(alphabet="0123456789", min_size=7, max_size=13).filter(lambda b: len(b) in (7, 11, 12, 13)))
+def test_shorter_gtins_are_padded_and_checked(body):
+    gtin = body + ids.gtin_check_digit(body)
+    assert ids.normalise_gtin14(gtin) == gtin.zfill(14)
+    with pytest.raises(ids.InvalidIdentifier, match="8, 12, 13 or 14"):
+        ids.normalise_gtin14(gtin[:4] + " " + gtin[4:])
