@@ -13,6 +13,14 @@ max_requests_jitter = 500
 accesslog = None             # the app logs each request as JSON with its request id
 errorlog = "-"
 raw_env = [f"LOG_FORMAT={os.environ.get('LOG_FORMAT', 'json')}"]
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    # gunicorn's own lines (booting, worker timeouts) as JSON too, by the app's formatter
+    logconfig_dict = {
+        "formatters": {"json": {"()": "greenfin.logs.JsonFormatter"}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["json"], "level": "INFO"},
+        "loggers": {"gunicorn.error": {"handlers": ["json"], "level": "INFO", "propagate": False}},
+    }
 # No preload: each worker builds its own app and connection pool after the fork,
 # so no database connection is ever shared between processes.
 preload_app = False

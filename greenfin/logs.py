@@ -1,37 +1,42 @@
 """Structured logs: one JSON object a line, with the request id (or the job id), when LOG_FORMAT=json.
 
+The lines are written by python-json-logger; this module only names the fields (``time``, ``level``,
+``logger``, ``message``, ``request_id`` and ``path`` in a request, ``job_id`` in a job, ``status``,
+``duration_ms`` and ``method`` of an access line, ``exception``; any ``extra=`` a caller passes).
+
 Every process built by ``create_app`` reads LOG_FORMAT: gunicorn workers (gunicorn.conf.py
-defaults it to json), rq workers (``make serve`` starts them with json) and CLI commands. rq
-adds no handler of its own when the root logger has one, so its lines come out as JSON too.
+defaults it to json, and formats gunicorn's own lines with :class:`JsonFormatter` too), rq workers
+(``make serve`` starts them with json) and CLI commands. rq adds no handler of its own when the
+root logger has one, so its lines come out as JSON too.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 from flask import Flask, g, has_app_context, has_request_context, request
+from pythonjsonlogger import json as jsonlogger
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+class JsonFormatter(jsonlogger.JsonFormatter):
+    """python-json-logger with GreenFin's field names, UTC times and the request or job it ran in."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(["asctime", "levelname", "name", "message"], json_ensure_ascii=False,
+                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                                        "exc_info": "exception"})
+
+    def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        super().add_fields(log_data, record, message_dict)
         if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            entry["path"] = request.path
+            log_data["request_id"] = g.get("request_id")
+            log_data["path"] = request.path
         if has_app_context() and g.get("job_id"):
-            entry["job_id"] = g.job_id  # a line logged while a job runs (rq worker or inline)
-        for key in ("status", "duration_ms", "method"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+            log_data["job_id"] = g.job_id  # a line logged while a job runs (rq worker or inline)
 
 
 def init_logging(app: Flask) -> None:

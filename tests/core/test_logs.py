@@ -93,3 +93,41 @@ def test_json_lines_name_the_job(app):
         g.job_id = "0f1e"
         entry = json.loads(JsonFormatter().format(record))
     assert entry["job_id"] == "0f1e" and entry["message"] == "scoring 200 rows"
+
+
+def test_gunicorn_own_lines_are_json(tmp_path):
+    """gunicorn.conf.py under LOG_FORMAT=json: the master's and the workers' lines (booting, a
+    request through the app, shutting down) are all JSON objects."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "LOG_FORMAT": "json", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+           "GREENFIN_INSTANCE": str(tmp_path), "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+           "LOG_REQUESTS": "1"}
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
+                               "greenfin:create_app()"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.3)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=60)[0]
+    lines = json_lines(output)
+    loggers = {e["logger"] for e in lines}
+    assert "gunicorn.error" in loggers and "greenfin.access" in loggers
+    assert any(e["message"].startswith("Booting worker") for e in lines)
+    access = next(e for e in lines if e["logger"] == "greenfin.access")
+    assert access["path"] == "/healthz" and access["status"] == 200 and access["request_id"]
