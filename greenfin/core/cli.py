@@ -21,21 +21,28 @@ from greenfin.uow import command_unit_of_work, rollback
 @with_appcontext
 @command_unit_of_work
 def seed_demo_command():
-    """Build the demo district (idempotent: does nothing when parties exist)."""
+    """Build the demo district (idempotent: seeds nothing when parties exist) and print its accounts."""
     from greenfin import installed_features
+
+    from greenfin.core.seed import demo_accounts
 
     g.actor_label = "seed-demo"
     if db.session.scalar(select(Party.id).limit(1)) is not None:
-        click.echo("Demo data already present; nothing to do.")
+        click.echo("Demo data already present; nothing to seed.")
+    else:
+        rng = random.Random(2026)
+        context: dict = {}
+        for feature in installed_features():
+            if hasattr(feature, "seed_demo"):
+                context[feature.__name__] = feature.seed_demo(rng, context)
+                db.session.flush()
+        click.echo("Demo district seeded.")
+    accounts = demo_accounts()  # on every run: a newcomer's second `make demo` shows them too
+    if not accounts:
+        click.echo("No demo account signs in with its demo password any more.")
         return
-    rng = random.Random(2026)
-    context: dict = {}
-    for feature in installed_features():
-        if hasattr(feature, "seed_demo"):
-            context[feature.__name__] = feature.seed_demo(rng, context)
-            db.session.flush()
-    click.echo("Demo district seeded. Sign in at http://127.0.0.1:5000/login with:")
-    for username, password, role in context["greenfin.core"]["users"]:
+    click.echo("Sign in at http://127.0.0.1:5000/login with:")
+    for username, password, role in accounts:
         click.echo(f"  {role:13s} {username:11s} {password}")
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
 from greenfin.core import geography, services
 from greenfin.core.identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 
@@ -78,6 +81,25 @@ def make_resident_id(rng: random.Random) -> str:
 
 def _township(code: str):
     return next(t for t in geography.TOWNSHIPS if t[0] == code)
+
+
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """The demo accounts that still sign in with their demo password: (username, password, role).
+
+    ``flask seed-demo`` prints them on every run, not only the first; an account whose password
+    was changed (or that was switched off) is left out.
+    """
+    from greenfin.core.models import User
+    from greenfin.extensions import db
+
+    names = [username for username, *_rest in DEMO_USERS]
+    users = {user.username: user for user in db.session.scalars(select(User).where(User.username.in_(names)))}
+    accounts = []
+    for username, *_rest in DEMO_USERS:
+        user, password = users.get(username), username + DEMO_PASSWORD_SUFFIX
+        if user is not None and user.active and check_password_hash(user.password_hash, password):
+            accounts.append((username, password, user.role))
+    return accounts
 
 
 def seed_demo(rng: random.Random) -> dict:
