@@ -23,7 +23,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_serve_starts_rq_workers_with_json_logs(tmp_path):
+def test_make_serve_starts_web_rq_workers_and_scheduler_with_json_logs(tmp_path):
     """``make serve`` with stand-ins for flask and gunicorn: what each process is started with."""
     for name, script in (("flask", 'echo "flask LOG_FORMAT=${LOG_FORMAT:-unset} $*" >> "$FAKE_OUT"'),
                          ("gunicorn", 'sleep 0.3; echo "gunicorn $*" >> "$FAKE_OUT"')):
@@ -40,8 +40,12 @@ def test_make_serve_starts_rq_workers_with_json_logs(tmp_path):
                             "MIGRATION_DATABASE_URL": "z", **env})
         return out.read_text().splitlines()
 
-    workers = [line for line in serve() if "rq worker" in line]
+    started = serve()
+    workers = [line for line in started if "rq worker" in line]
     assert workers == ["flask LOG_FORMAT=json --app greenfin rq worker high default low"] * 2
+    assert started.count("flask LOG_FORMAT=json --app greenfin schedule run") == 1  # the scheduler, once
+    assert [line for line in started if line.startswith("gunicorn")] == [
+        'gunicorn -c gunicorn.conf.py -w 4 greenfin:create_app()']  # and the web processes
     workers = [line for line in serve(LOG_FORMAT="text") if "rq worker" in line]
     assert workers == ["flask LOG_FORMAT=text --app greenfin rq worker high default low"] * 2  # an explicit choice wins
 
