@@ -18,8 +18,8 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = {
         "formatters": {"json": {"()": "greenfin.logs.JsonFormatter"}},
         "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["json"], "level": "INFO"},
-        "loggers": {"gunicorn.error": {"handlers": ["json"], "level": "INFO", "propagate": False}},
+        "root": {"handlers": ["json"]},  # levels stay gunicorn's (--log-level) and the app's (LOG_LEVEL)
+        "loggers": {"gunicorn.error": {"handlers": ["json"], "propagate": False}},
     }
 # No preload: each worker builds its own app and connection pool after the fork,
 # so no database connection is ever shared between processes.
