@@ -230,3 +230,17 @@ def test_failures_from_other_networks_never_delay_the_owners(app, networks):
         finally:
             throttle.forget(throttle.account_key("owner"))
             app.config["RATELIMIT_ENABLED"], throttle.NETWORK_LIMIT = False, limit
+
+
+def test_counts_go_on_in_this_process_when_the_storage_fails(app, limits_on, monkeypatch):
+    from greenfin import ratelimit
+
+    def down(*args, **kwargs):
+        raise ConnectionError("storage unreachable")
+
+    with app.test_request_context():
+        assert ratelimit.counter("probe", 60)[0] == 1
+        monkeypatch.setattr(ratelimit.limiter.limiter.storage, "incr", down)
+        monkeypatch.setattr(ratelimit.limiter.limiter.storage, "get", down)
+        assert [ratelimit.counter("probe", 60)[0] for _ in range(2)] == [1, 2]  # counted apart, not lost
+        assert ratelimit.counter("probe", 60, add=0)[0] == 2
