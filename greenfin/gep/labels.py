@@ -1,11 +1,11 @@
 """Names of the services and categories, in Chinese and English.
 
-``SERVICE_NAMES`` gives both languages as plain strings (for other packages and the
-PDF); ``service_label`` / ``category_label`` go through gettext for pages.
+``SERVICE_NAMES`` gives both languages as plain strings (for other packages and the PDF);
+``service_label`` / ``category_label`` give the current language's (greenfin/labels.py).
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from greenfin.labels import declare, label
 
 SERVICE_NAMES: dict[str, tuple[str, str]] = {
     "crops": ("农产品", "Crops"),
@@ -29,36 +29,26 @@ CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "cultural": ("文化服务", "Cultural"),
 }
 
-_SERVICE_LABELS = {
-    "crops": _l("Crops"),
-    "fruit": _l("Fruit (Majia pomelo)"),
-    "tea": _l("Tea"),
-    "timber": _l("Timber"),
-    "fishery": _l("Fishery products"),
-    "water_conservation": _l("Water conservation"),
-    "soil_retention": _l("Soil retention"),
-    "carbon_sequestration": _l("Carbon sequestration"),
-    "oxygen_release": _l("Oxygen release"),
-    "air_purification": _l("Air purification"),
-    "water_purification": _l("Water purification"),
-    "climate_regulation": _l("Climate regulation"),
-    "flood_regulation": _l("Flood regulation"),
-    "recreation": _l("Recreation and tourism"),
-}
-_COVER_LABELS = {
-    "forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
-    "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"), "built": _l("Built land"),
-}
-_CATEGORY_LABELS = {"provisioning": _l("Provisioning"), "regulating": _l("Regulating"), "cultural": _l("Cultural")}
+# Pages read these through greenfin/labels.py (``label('gep_service', code)``); the land cover of an
+# account is the core's enumeration (``land_cover``, greenfin/core/labels.py).
+declare("gep_service", SERVICE_NAMES)
+declare("gep_category", CATEGORY_NAMES)
+# The inputs an account stores (greenfin/gep/engine.py).
+declare("gep_input", {
+    "area_ha": ("面积（公顷）", "Area (ha)"), "land_cover": ("地类", "Land cover"),
+    "k_factor": ("土壤可蚀性因子 K", "Soil erodibility K"), "ls_factor": ("坡长坡度因子 LS", "Slope length and steepness LS"),
+    "npp": ("净初级生产力 NPP", "Net primary productivity (NPP)"), "yield_t_ha": ("单产（吨/公顷）", "Yield (t/ha)"),
+    "township_code": ("乡镇", "Township"), "village": ("村", "Village"),
+})
 
 
 def service_label(code: str):
-    return _SERVICE_LABELS.get(code, code)
+    return label("gep_service", code)
 
 
 def category_label(code: str):
-    return _CATEGORY_LABELS.get(code, code)
+    return label("gep_category", code)
 
 
 def cover_label(code: str):
-    return _COVER_LABELS.get(code, code)
+    return label("land_cover", code)

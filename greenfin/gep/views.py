@@ -10,6 +10,7 @@ from greenfin.core.forms import apply_errors
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound, ValidationFailed
 from greenfin.extensions import db
+from greenfin.labels import label
 from greenfin.uow import rollback
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
@@ -36,7 +37,7 @@ def _version_choices():
 def _compute_form(year: int) -> ComputeForm:
     form = ComputeForm(data={"year": year})
     form.prices.choices = _version_choices()
-    form.township.choices = [("", _("Whole district"))] + [(t.code, t.name_zh) for t in core.list_townships()]
+    form.township.choices = [("", _("Whole district"))] + [(t.code, label("township", t.code)) for t in core.list_townships()]
     return form
 
 
