@@ -12,6 +12,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from credit.policy import COLOUR_NAMES_ZH, COLOUR_RGB
+from greenfin import dates
 from greenfin.pdf import cjk_font
 
 
@@ -53,7 +54,7 @@ def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes
         ("统一社会信用代码 / 证件号 Identifier", identifier),
         ("评价周期 Period", rating.period.code),
         ("评价得分 Points", str(rating.points)),
-        ("发布日期 Published", rating.published_at.strftime("%Y-%m-%d") if rating.published_at else ""),
+        ("发布日期 Published", dates.local_date(rating.published_at)),
         ("证书编号 Certificate", rating.certificate_code),
     ]
     y = height - 115 * mm

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional, Union
 
-from flask import has_request_context
+from flask import has_app_context, has_request_context
 
 Label = Union[tuple, object]  # (zh, en) or a lazy gettext string
 
@@ -54,7 +54,9 @@ def label_in(enumeration: str, code, language: str) -> str:
         return str(code)
     if isinstance(entry, tuple):
         return entry[0] if language == "zh" else entry[1]
-    if language == current_language() or not has_request_context():
+    if not has_app_context():
+        return str(entry)  # no catalogue loaded: the English msgid
+    if has_request_context() and language == current_language():
         return str(entry)
     from flask_babel import force_locale
 

@@ -26,6 +26,7 @@ from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
+from greenfin.labels import label
 from traceability import labels
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
@@ -237,9 +238,11 @@ def lot_trace(lot_id):
 def lot_trace_csv(lot_id):
     lot = _lot_for_user(lot_id)
     buf = io.StringIO()
-    writer = downloads.DictWriter(buf, fieldnames=services.KDE_COLUMNS)
+    # The key data elements as codes (for other systems), then the event and unit in words for people.
+    writer = downloads.DictWriter(buf, fieldnames=services.KDE_COLUMNS + ("event_name", "unit_name"))
     writer.writeheader()
-    writer.writerows(services.kde_rows(lot))
+    writer.writerows(row | {"event_name": label("trace_event", row["event"]), "unit_name": label("unit", row["unit"])}
+                     for row in services.kde_rows(lot))
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": downloads.content_disposition(f"trace-{lot.code}.csv")})
 

@@ -1,13 +1,14 @@
 """WTForms for the core pages. Shapes only; services do the business checks."""
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext  # noqa: F401
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from greenfin.core import labels  # noqa: F401  (declares the enumerations the choices read)
+from greenfin.errors import translate
 from greenfin.labels import choices
 
 KIND_CHOICES = choices("party_kind")
@@ -58,7 +59,7 @@ class TokenForm(FlaskForm):
 def apply_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
     """Attach a service's field errors to the form fields (or to the form), translated."""
     for field, messages in errors.items():
-        messages = [gettext(m) for m in messages]
+        messages = [translate(m) for m in messages]
         target = getattr(form, field, None)
         if target is not None and hasattr(target, "errors"):
             target.errors = list(target.errors) + list(messages)

@@ -21,8 +21,8 @@ OUTCOME = declare("loan_outcome", {"approve": _l("Approve"), "refer": _l("Refer"
 AMORTISATION = declare("amortisation", {
     "annuity": ("等额本息", "Equal instalments (annuity)"),
     "equal_principal": ("等额本金", "Equal principal"),
-    "seasonal": ("按采收季还款", "Seasonal (at harvest)"),
-    "interest_only": ("按期付息、到期还本", "Interest only, principal at maturity"),
+    "seasonal": ("按收获季节还款", "Seasonal repayments at harvest"),
+    "interest_only": ("按月付息、到期还本", "Interest monthly, principal at maturity"),
     "bullet": ("到期一次还本付息", "Bullet"),
 })
 BUCKET = declare("dpd_bucket", {
@@ -67,7 +67,7 @@ FEATURE = declare("score_feature", {
     "total_assets": ("资产总额", "Total assets"), "loan_id": ("贷款编号", "Loan number"),
     "applied_month": ("申请月份", "Month applied"),
 })
-BIN = declare("score_bin", {"missing": ("缺失", "missing"), "other": ("其他", "other")})
+BIN = declare("score_bin", {"missing": ("缺失", "Missing"), "other": ("其他", "Other")})
 # Which enumeration the values of a categorical feature come from.
 FEATURE_VALUES = {"township": "township", "sector": "sector", "party_kind": "party_kind", "eco_colour": "colour",
                   "product": "loan_product_kind"}
