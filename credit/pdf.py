@@ -13,6 +13,7 @@ from reportlab.pdfgen import canvas
 
 from credit.policy import COLOUR_NAMES_ZH, COLOUR_RGB
 from greenfin import dates
+from greenfin.labels import label
 from greenfin.pdf import cjk_font
 
 
@@ -47,7 +48,7 @@ def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes
     pdf.setFont(font, 26)
     pdf.drawCentredString(width / 2, height - 80 * mm, COLOUR_NAMES_ZH[rating.colour])
     pdf.setFont(font, 12)
-    pdf.drawCentredString(width / 2, height - 89 * mm, _("Level: %(colour)s", colour=rating.colour))
+    pdf.drawCentredString(width / 2, height - 89 * mm, _("Level: %(colour)s", colour=label("colour", rating.colour)))
     pdf.setFillColor(colors.black)
     rows = [
         ("主体名称 Name", name),
@@ -58,9 +59,9 @@ def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes
         ("证书编号 Certificate", rating.certificate_code),
     ]
     y = height - 115 * mm
-    for label, value in rows:
+    for caption, value in rows:
         pdf.setFont(font, 11)
-        pdf.drawString(30 * mm, y, label)
+        pdf.drawString(30 * mm, y, caption)
         pdf.setFont(font, 13)
         pdf.drawString(95 * mm, y, value)
         y -= 11 * mm

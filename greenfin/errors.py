@@ -34,6 +34,14 @@ def N_(message: str, **params: Any) -> str:
     return Message(message, params)
 
 
+def error_text(exc: "DomainError") -> str:
+    """What a page shows for a refused request: the summary and each field's messages, in the
+    reader's language (the API keeps ``exc.message``, in English)."""
+    details = [translate(m) for messages in exc.errors.values() for m in messages]
+    head = translate(exc.summary)
+    return f"{head}: {'; '.join(details)}" if details else head
+
+
 class Message(str):
     """An English message with parameters that still knows how to be translated."""
 

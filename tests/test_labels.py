@@ -160,3 +160,13 @@ def test_every_lot_unit_has_a_label(kind):
     assert kind in LOT_UNITS
     zh, en = label_pair("unit", kind)
     assert CJK.search(zh) and en != kind
+
+
+def test_refused_request_is_shown_in_the_reader_language(app):
+    from greenfin.errors import ValidationFailed, error_text
+
+    exc = ValidationFailed.field("year", N_("must be between %(lo)s and %(hi)s", lo=1990, hi=2100))
+    assert exc.message == "Invalid input (year: must be between 1990 and 2100)"  # the API's words
+    ctx = in_language(app, "zh_CN")
+    assert error_text(exc) == "输入无效: 须在 1990 至 2100 之间"
+    ctx.pop()

@@ -9,11 +9,15 @@ translated catalogue may show; on English pages no Chinese label may show.
 
 Text inside ``<code>`` is an identifier shown on purpose (a rule's code in the rule catalogue), and
 an element marked ``lang="zh-CN"`` holds data kept only in Chinese (a rule's legal basis): neither
-is read. Machine-facing answers (API, JSON, CSV, files) are not crawled.
+is read. Machine-facing answers (API, JSON, CSV, label sheets) are not crawled; the PDFs people read
+(decision letters, servicer reports, rating certificates, the GEP report) are bilingual by design
+and are read for codes only.
 """
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
@@ -42,6 +46,9 @@ NOT_CRAWLED = {
 OWNED_ELSEWHERE = {
     "core.audit": "audit action labels and payloads (ctl16)",
 }
+# PDFs people read (bilingual by design: only codes are looked for); label sheets carry serials only.
+PDF_ENDPOINTS = {"lending.decision_letter_pdf", "pools.report_pdf", "pools.disclosure_report_pdf",
+                 "credit.certificate", "gep.report_pdf"}
 PER_ENDPOINT = 2  # concrete URLs of one endpoint read per role and language
 CJK = re.compile(r"[\u3400-\u9fff]")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -82,6 +89,14 @@ class _Page(HTMLParser):
     def handle_data(self, data):
         if not self._skip and data.strip():
             self.texts.append(" ".join(data.split()))
+
+
+def _pdf_lines(data: bytes) -> list[str]:
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is missing")
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout
+    # A PDF table keeps its columns apart with runs of spaces: each cell is one text.
+    return [cell.strip() for line in out.decode().splitlines() for cell in re.split(r"\s{2,}", line) if cell.strip()]
 
 
 def _login(client, username):
@@ -127,9 +142,14 @@ def _crawl(app, username, language):
             continue
         if endpoint in NOT_CRAWLED or per_endpoint[endpoint] >= PER_ENDPOINT:
             continue
+        if MACHINE.search(urlsplit(url).path) and (endpoint not in PDF_ENDPOINTS or language != "zh_CN"):
+            continue
         per_endpoint[endpoint] += 1
         response = client.get(url)
         assert response.status_code < 500, f"{username} {url} -> {response.status_code}"
+        if response.status_code == 200 and response.mimetype == "application/pdf":
+            pages[url] = (endpoint, _pdf_lines(response.data))
+            continue
         if response.status_code != 200 or "text/html" not in response.content_type:
             continue
         page = _Page()
@@ -137,7 +157,7 @@ def _crawl(app, username, language):
         pages[url] = (endpoint, page.texts)
         for href in page.links:
             parts = urlsplit(href)
-            if parts.netloc and parts.netloc != "localhost" or MACHINE.search(parts.path):
+            if parts.netloc and parts.netloc != "localhost":
                 continue
             query = "&".join(q for q in parts.query.split("&") if q and not q.startswith(("lang=", "page=")))
             link = parts.path + (f"?{query}" if query else "")
@@ -201,14 +221,17 @@ def _findings(crawled, app, language):
             if endpoint in OWNED_ELSEWHERE:
                 continue
             for text in texts:
-                if language == "zh_CN":
-                    words = [w for w in TOKEN.findall(text) if re.search("[A-Za-z]", w)]
-                    # A code stands alone (or among codes); in English prose only a code-shaped one
-                    # (KGM, in_transit, a4-3x8) is surely a code.
-                    among_codes = all(w in tokens for w in words)
+                words = [w for w in TOKEN.findall(text) if re.search("[A-Za-z]", w)]
+                # A code stands alone (or among codes); in English prose only a code-shaped one
+                # (KGM, in_transit, a4-3x8) is surely a code.
+                among_codes = all(w in tokens for w in words)
+                if endpoint in PDF_ENDPOINTS or language == "zh_CN":
                     for token in words:
                         if token in tokens and (among_codes or _code_shaped(token)):
                             found.add((endpoint, f"code {token!r} ({tokens[token]})", text[:80]))
+                if endpoint in PDF_ENDPOINTS:  # bilingual by design: codes only
+                    continue
+                if language == "zh_CN":
                     if text in phrases:
                         found.add((endpoint, f"code ({phrases[text]})", text[:80]))
                     if text in english:
