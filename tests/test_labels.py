@@ -170,3 +170,15 @@ def test_refused_request_is_shown_in_the_reader_language(app):
     ctx = in_language(app, "zh_CN")
     assert error_text(exc) == "输入无效: 须在 1990 至 2100 之间"
     ctx.pop()
+
+
+def test_every_gep_reference_parameter_has_a_name(app):
+    from greenfin.gep.labels import PARAMETER_NAMES, parameter_label
+    from greenfin.gep.reference import reference_rows
+
+    bases = {row[0].partition(".")[0] for year in (2024, 2025) for row in reference_rows(year)}
+    assert bases <= set(PARAMETER_NAMES), sorted(bases - set(PARAMETER_NAMES))
+    ctx = in_language(app, "zh_CN")
+    assert parameter_label("cover_c.orchard") == "植被覆盖与管理因子 C · 园地(果园)"
+    assert parameter_label("price_carbon") == "碳价"
+    ctx.pop()
