@@ -182,3 +182,13 @@ def test_every_gep_reference_parameter_has_a_name(app):
     assert parameter_label("cover_c.orchard") == "植被覆盖与管理因子 C · 园地(果园)"
     assert parameter_label("price_carbon") == "碳价"
     ctx.pop()
+
+
+def test_model_card_says_why_a_column_was_left_out(app):
+    from greenfin.lending.labels import ignored_label
+
+    ctx = in_language(app, "zh_CN")
+    assert ignored_label("id-like name with unique values") == "编号类列，取值唯一"
+    assert ignored_label("weak (IV 0.004)") == "区分力弱（IV 0.004）"
+    ctx.pop()
+    assert ignored_label("weak (IV 0.004)", "en") == "weak (IV 0.004)"

@@ -6,7 +6,7 @@ from greenfin.labels import label
 
 
 def init_app(app: Flask) -> None:
-    from greenfin.lending import labels  # noqa: F401  (declares the lending enumerations)
+    from greenfin.lending import labels  # declares the lending enumerations
     from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
     from greenfin.lending import cli, models  # noqa: F401  (models registered for migrations)
@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
     slot(app, "party", "lending/_party_slot.html", order=40)
     app.jinja_env.globals.update(status_label=lambda s: label("loan_status", s),
                                  outcome_label=lambda s: label("loan_outcome", s),
-                                 score_value_label=score_value_label)
+                                 score_value_label=score_value_label, lending_ignored_label=labels.ignored_label)
 
 
 def score_value_label(feature: str, value) -> str:

@@ -2,6 +2,7 @@
 methods, delinquency buckets, uses of proceeds, scorecard features and the values of their bins."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
@@ -68,9 +69,29 @@ FEATURE = declare("score_feature", {
     "applied_month": ("申请月份", "Month applied"),
 })
 BIN = declare("score_bin", {"missing": ("缺失", "Missing"), "other": ("其他", "Other")})
+# Why training left a column out (greenfin/lending/scoring/data.py, scorecard.py; stored as these words).
+IGNORED = declare("ignored_reason", {
+    "empty": ("全部为空", "Empty"), "constant": ("取值不变", "Constant"),
+    "id-like name with unique values": ("编号类列，取值唯一", "id-like name with unique values"),
+    "date": ("日期", "Date"), "text with nearly unique values": ("文本且取值几乎唯一", "text with nearly unique values"),
+    "running number": ("流水号", "running number"), "too few values": ("取值太少", "too few values"),
+    "beyond the strongest features": ("不在最强的特征之列", "beyond the strongest features"),
+    "dropped: sign against its WoE (collinear)": ("已剔除：系数符号与 WoE 相反（共线）",
+                                                  "dropped: sign against its WoE (collinear)"),
+})
 # Which enumeration the values of a categorical feature come from.
 FEATURE_VALUES = {"township": "township", "sector": "sector", "party_kind": "party_kind", "eco_colour": "colour",
                   "product": "loan_product_kind"}
+
+
+def ignored_label(why: str, language: Optional[str] = None) -> str:
+    """Why a column was left out, in words; "weak (IV 0.004)" keeps its figure."""
+    from greenfin.labels import current_language, label
+
+    weak = re.fullmatch(r"weak \(IV (-?[0-9.]+)\)", why or "")
+    if weak:
+        return f"区分力弱（IV {weak.group(1)}）" if (language or current_language()) == "zh" else why
+    return label("ignored_reason", why, language)
 
 
 def feature_label(name: str, language: Optional[str] = None) -> str:
