@@ -2,6 +2,9 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from credit.labels import DECISION as DECISION_LABELS, STATE as STATE_LABELS  # noqa: F401  (older names)
+
+
 def credit_summary(party_id: int) -> dict:
     from credit import services
 

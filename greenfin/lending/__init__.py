@@ -3,6 +3,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from greenfin.labels import label
+from greenfin.lending.labels import OUTCOME as OUTCOME_LABELS, STATUS as STATUS_LABELS  # noqa: F401  (older name)
 
 
 def init_app(app: Flask) -> None:
