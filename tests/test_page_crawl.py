@@ -258,3 +258,23 @@ def test_english_pages_show_no_chinese_only_label(crawled, demo_app):
     findings = _findings(crawled, demo_app, "en")
     assert not findings, "\n".join(" | ".join(f) for f in findings[:60]) + f"\n({len(findings)} in all)"
 
+
+
+def test_the_checks_find_what_issue_16_saw(app):
+    """The checks themselves, on texts the issue quotes (and on prose and data they must let pass)."""
+    seen = {"zh_CN": {"admin": {"/x": ("lending.application_detail", [
+        "所在乡镇历史违约率较高（wucun, fengxi, quanbo, hujiao (+1)）", "3600 KGM", "commissioning / active",
+        "a4-3x8", "VIOL_STRAW_BURNING", "document: 12369-60217", "current",
+        "environmentally sustainable management of living natural resources and land use",
+        "Seasonal repayments at the pomelo harvest (Oct-Nov) for certified orchards.", "马家柚鲜果 5kg 礼盒",
+        "Danan Town", "Forest", "GEP"])}},
+            "en": {"admin": {"/x": ("lending.application_detail", ["大南镇", "马家柚鲜果 5kg 礼盒", "吴村镇村民"])}}}
+    zh = {(what, text) for _endpoint, what, text in _findings(seen, app, "zh_CN")}
+    flagged = {text for _what, text in zh}
+    assert flagged == {"所在乡镇历史违约率较高（wucun, fengxi, quanbo, hujiao (+1)）", "3600 KGM",
+                       "commissioning / active", "a4-3x8", "VIOL_STRAW_BURNING", "document: 12369-60217", "current",
+                       "environmentally sustainable management of living natural resources and land use",
+                       "Danan Town", "Forest"}
+    assert ("code 'wucun' (township)", "所在乡镇历史违约率较高（wucun, fengxi, quanbo, hujiao (+1)）") in zh
+    en = {text for _endpoint, _what, text in _findings(seen, app, "en")}
+    assert en == {"大南镇"}
