@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional, Union
 
-from flask import has_app_context, has_request_context
+from flask import current_app, has_app_context, has_request_context
 
 Label = Union[tuple, object]  # (zh, en) or a lazy gettext string
 
 _CATALOGUE: dict[str, dict[str, Label]] = {}
+_OTHER_LANGUAGE: dict[tuple, str] = {}
 
 
 def declare(enumeration: str, labels: Mapping[str, Label]) -> Mapping[str, Label]:
@@ -58,10 +59,16 @@ def label_in(enumeration: str, code, language: str) -> str:
         return str(entry)  # no catalogue loaded: the English msgid
     if has_request_context() and language == current_language():
         return str(entry)
-    from flask_babel import force_locale
+    # The other language: switching the locale costs ~50 µs; catalogues do not change while an app
+    # runs, so each label is worked out once per app and language.
+    key = (id(current_app._get_current_object()), enumeration, str(code), language)
+    text = _OTHER_LANGUAGE.get(key)
+    if text is None:
+        from flask_babel import force_locale
 
-    with force_locale("zh_CN" if language == "zh" else "en"):
-        return str(entry)
+        with force_locale("zh_CN" if language == "zh" else "en"):
+            text = _OTHER_LANGUAGE[key] = str(entry)
+    return text
 
 
 def label(enumeration: str, code, language: Optional[str] = None) -> str:
