@@ -2,10 +2,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-STATE_LABELS = {"computed": _l("Computed, waiting for review"), "notice": _l("On public notice"),
-                "published": _l("Published")}
-DECISION_LABELS = {"open": _l("Open"), "upheld": _l("Upheld"), "dismissed": _l("Dismissed"),
-                   "pending": _l("Pending"), "approved": _l("Approved"), "rejected": _l("Rejected")}
+from credit.labels import DECISION as DECISION_LABELS, STATE as STATE_LABELS  # noqa: F401  (older names)
 
 
 def credit_summary(party_id: int) -> dict:
@@ -33,6 +30,8 @@ def init_app(app: Flask) -> None:
     from greenfin.extensions import api
 
     from credit import models  # noqa: F401  (models registered for migrations)
+    from credit.labels import evidence_text, rule_label
+    from greenfin.labels import label
     from credit.api import blp
     from credit.receivers import subscribe
     from credit.cli import credit_cli
@@ -45,9 +44,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         credit_summary=credit_summary,
         credit_review_counts=review_counts,
-        state_label=lambda state: STATE_LABELS.get(state, state),
-        objection_label=lambda status: DECISION_LABELS.get(status, status),
-        override_label=lambda status: DECISION_LABELS.get(status, status),
+        state_label=lambda state: label("rating_state", state),
+        objection_label=lambda status: label("credit_decision", status),
+        override_label=lambda status: label("credit_decision", status),
+        rule_label=rule_label,
+        evidence_text=evidence_text,
     )
     nav_item(app, "credit.review", _l("Eco-credit review"), ("admin", "regulator"), order=20)
     nav_item(app, "credit.ratings", _l("Eco-credit"), ("loan_officer", "producer"), order=20)

@@ -7,11 +7,12 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from credit.catalogue import CATEGORIES
+from credit import labels  # noqa: F401  (declares the enumerations the choices read)
+from greenfin.core import labels as core_labels  # noqa: F401  (party kinds)
+from greenfin.labels import choices, lazy_label
 
-COLOUR_CHOICES = [("green", _l("Green · trustworthy")), ("blue", _l("Blue · good")),
-                  ("yellow", _l("Yellow · warning")), ("red", _l("Red · poor"))]
-KIND_CHOICES = [("firm", _l("Firm")), ("organisation", _l("Organisation")), ("individual", _l("Individual"))]
+COLOUR_CHOICES = [(c, lazy_label("colour", c)) for c in ("green", "blue", "yellow", "red")]
+KIND_CHOICES = choices("party_kind")
 
 
 class PostingForm(FlaskForm):
@@ -36,7 +37,7 @@ class NoteForm(FlaskForm):
 class RuleForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=48)])
     effective_from = DateField(_l("Effective from"), validators=[Optional()])
-    category = SelectField(_l("Category"), choices=[(k, f"{zh} {en}") for k, (zh, en) in CATEGORIES.items()])
+    category = SelectField(_l("Category"), choices=choices("rule_category"))
     description_zh = StringField(_l("Description (Chinese)"), validators=[DataRequired(), Length(max=255)])
     description_en = StringField(_l("Description (English)"), validators=[DataRequired(), Length(max=255)])
     party_kinds = SelectMultipleField(_l("Applies to"), choices=KIND_CHOICES)

@@ -12,6 +12,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from credit.policy import COLOUR_NAMES_ZH, COLOUR_RGB
+from greenfin import dates
+from greenfin.labels import label
 from greenfin.pdf import cjk_font
 
 
@@ -46,20 +48,20 @@ def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes
     pdf.setFont(font, 26)
     pdf.drawCentredString(width / 2, height - 80 * mm, COLOUR_NAMES_ZH[rating.colour])
     pdf.setFont(font, 12)
-    pdf.drawCentredString(width / 2, height - 89 * mm, _("Level: %(colour)s", colour=rating.colour))
+    pdf.drawCentredString(width / 2, height - 89 * mm, _("Level: %(colour)s", colour=label("colour", rating.colour)))
     pdf.setFillColor(colors.black)
     rows = [
         ("主体名称 Name", name),
         ("统一社会信用代码 / 证件号 Identifier", identifier),
         ("评价周期 Period", rating.period.code),
         ("评价得分 Points", str(rating.points)),
-        ("发布日期 Published", rating.published_at.strftime("%Y-%m-%d") if rating.published_at else ""),
+        ("发布日期 Published", dates.local_date(rating.published_at)),
         ("证书编号 Certificate", rating.certificate_code),
     ]
     y = height - 115 * mm
-    for label, value in rows:
+    for caption, value in rows:
         pdf.setFont(font, 11)
-        pdf.drawString(30 * mm, y, label)
+        pdf.drawString(30 * mm, y, caption)
         pdf.setFont(font, 13)
         pdf.drawString(95 * mm, y, value)
         y -= 11 * mm

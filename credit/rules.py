@@ -10,7 +10,7 @@ from credit.catalogue import CATEGORIES, rule_rows
 from credit.common import KINDS, _actor, _actor_label, today
 from credit.models import CreditRule
 from greenfin.core.services import record_audit, snapshot
-from greenfin.errors import NotFound, ValidationFailed
+from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db
 
 RULE_FIELDS = ("code", "version", "effective_from", "effective_to", "category", "description_zh", "description_en",
@@ -72,7 +72,7 @@ def _validate_rule(data: dict, errors: dict) -> None:
         errors["points"] = ["must be a whole number between -100 and 100, not 0"]
     months = data.get("display_months")
     if not isinstance(months, int) or not (3 <= months <= 36):
-        errors["display_months"] = ["must be between 3 and 36 months (credit-repair rules)"]
+        errors["display_months"] = [N_("must be between %(lo)s and %(hi)s months (credit-repair rules)", lo=3, hi=36)]
     for name in ("description_zh", "description_en"):
         if not (data.get(name) or "").strip():
             errors[name] = ["is required"]

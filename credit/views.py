@@ -10,6 +10,7 @@ from sqlalchemy import select
 from credit import services
 from greenfin.ratelimit import rate_limited
 from credit.catalogue import CATEGORIES
+from credit.labels import rule_label
 from credit.policy import COLOURS
 from credit.forms import (
     AnswerForm,
@@ -313,7 +314,7 @@ def posting_new():
     form = PostingForm()
     form.party_id.choices = [(p.id, f"{p.name} · {p.identifier_display}")
                              for p in db.session.scalars(select(Party).order_by(Party.kind, Party.name))]
-    form.rule_code.choices = [(r.code, f"{r.code} · {r.description_zh} ({r.points:+d})")
+    form.rule_code.choices = [(r.code, f"{rule_label(r.code, r)} ({r.points:+d})")
                               for r in db.session.scalars(services.rule_query())]
     if request.method == "GET":
         form.idempotency_key.data = f"page:{uuid.uuid4()}"

@@ -31,3 +31,40 @@ def business_date(instant: datetime) -> date:
 def day_start(day: date) -> datetime:
     """The first instant of a business date, as an aware UTC datetime."""
     return datetime.combine(day, time.min, BUSINESS_TZ).astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------- display (pages, PDFs, files for people)
+# Every date and time a person reads is in the business timezone; pages use the Jinja filters
+# ``local_date``, ``local_datetime`` and ``local_time`` (registered in greenfin/i18n.py).
+
+
+def local(instant: datetime) -> datetime:
+    """An instant in Asia/Shanghai; a naive value is taken as UTC (how instants are stored)."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(BUSINESS_TZ)
+
+
+def local_date(value) -> str:
+    """``YYYY-MM-DD``: a date as it is, an instant as its business date."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return value.isoformat()
+
+
+def local_datetime(value, seconds: bool = False) -> str:
+    """``YYYY-MM-DD HH:MM`` (``:SS`` with ``seconds``) in Asia/Shanghai."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, datetime):
+        return local_date(value)
+    return local(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def local_time(value, seconds: bool = False) -> str:
+    """``HH:MM`` (``:SS``) of an instant in Asia/Shanghai."""
+    if value is None or value == "":
+        return ""
+    return local(value).strftime("%H:%M:%S" if seconds else "%H:%M")

@@ -19,13 +19,49 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
-def N_(message: str) -> str:
+def N_(message: str, **params: Any) -> str:
     """Mark a message for the catalogue without translating it here.
 
     Services speak English (the API's language); pages translate these
-    messages when they show them (``greenfin.core.forms.apply_errors``).
+    messages when they show them (``greenfin.core.forms.apply_errors``, ``translate``).
+    A message with parameters (``N_("must be between %(lo)s and %(hi)s", lo=..., hi=...)``) is a
+    ``Message``: the English text, which also remembers its msgid and parameters so that a page can
+    word it in the reader's language. A parameter given as a ``(zh, en)`` pair (a product's names)
+    is chosen per language.
     """
-    return message
+    if not params:
+        return message
+    return Message(message, params)
+
+
+def error_text(exc: "DomainError") -> str:
+    """What a page shows for a refused request: the summary and each field's messages, in the
+    reader's language (the API keeps ``exc.message``, in English)."""
+    details = [translate(m) for messages in exc.errors.values() for m in messages]
+    head = translate(exc.summary)
+    return f"{head}: {'; '.join(details)}" if details else head
+
+
+class Message(str):
+    """An English message with parameters that still knows how to be translated."""
+
+    def __new__(cls, msgid: str, params: dict[str, Any]):
+        english = {k: (v[1] if isinstance(v, tuple) else v) for k, v in params.items()}
+        text = super().__new__(cls, msgid % english)
+        text.msgid, text.params = msgid, params
+        return text
+
+
+def translate(message: str) -> str:
+    """A service message in the reader's language (pages): plain messages through the catalogue,
+    ``Message`` with its parameters."""
+    from flask_babel import gettext, get_locale
+
+    if isinstance(message, Message):
+        zh = str(get_locale()).startswith("zh")
+        params = {k: (v[0] if zh else v[1]) if isinstance(v, tuple) else v for k, v in message.params.items()}
+        return gettext(message.msgid, **params)
+    return gettext(message)
 
 
 class DomainError(Exception):

@@ -6,18 +6,11 @@ from functools import lru_cache
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale, gettext, refresh
-from flask_babel import lazy_gettext as _l
 
+from greenfin import dates, labels
 from greenfin.extensions import babel
 
 COOKIE = "lang"
-
-ROLE_LABELS = {"admin": _l("Administrator"), "loan_officer": _l("Loan officer"),
-               "producer": _l("Producer"), "regulator": _l("Regulator")}
-LAND_COVER_LABELS = {"forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
-                     "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"),
-                     "built": _l("Built land")}
-KIND_LABELS = {"firm": _l("Firm"), "organisation": _l("Organisation"), "individual": _l("Individual")}
 
 
 def colour_label(colour):
@@ -64,14 +57,20 @@ def init_i18n(app: Flask) -> None:
     # Globals (not context variables) so that imported macros see them too.
     app.jinja_env.globals.update(
         config_nav=lambda: current_app.extensions["greenfin_nav"],
-        role_label=lambda role: ROLE_LABELS.get(role, role),
+        role_label=lambda role: labels.label("role", role),
         colour_label=colour_label,
-        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
-        land_cover_label=lambda cover: LAND_COVER_LABELS.get(cover, cover),
+        kind_label=lambda kind: labels.label("party_kind", kind),
+        land_cover_label=lambda cover: labels.label("land_cover", cover),
         township_name=township_name,
+        local_name=local_name,
+        label=labels.label,
         page_url=page_url,
         slot_templates=lambda name: [t for _o, t in current_app.extensions["greenfin_slots"].get(name, [])],
     )
+
+    # One set of date and time filters, all in the business timezone (greenfin/dates.py).
+    app.jinja_env.filters.update(local_date=dates.local_date, local_datetime=dates.local_datetime,
+                                 local_time=dates.local_time, label=lambda code, enumeration: labels.label(enumeration, code))
 
     @app.after_request
     def remember_language(response):
@@ -83,9 +82,17 @@ def init_i18n(app: Flask) -> None:
 
 def township_name(township) -> str:
     """A township row in the current language."""
-    if township is None:
+    return local_name(township)
+
+
+def local_name(row) -> str:
+    """The name of a row that keeps one per language (``name_zh`` / ``name_en``: townships, loan
+    products) in the current language; the Chinese one when there is no English name."""
+    if row is None:
         return ""
-    return township.name_zh if str(get_locale()).startswith("zh") else township.name_en
+    if str(get_locale()).startswith("zh"):
+        return row.name_zh
+    return getattr(row, "name_en", None) or row.name_zh
 
 
 def page_url(page: int) -> str:

@@ -6,15 +6,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from greenfin.labels import choices, lazy_label
+from traceability import labels  # noqa: F401  (declares the enumerations the choices read)
 from traceability.models import LOT_UNITS
 
-UNIT_CHOICES = [("KGM", _l("kg")), ("TNE", _l("tonne")), ("H87", _l("piece")), ("XBX", _l("box"))]
-KIND_CHOICES = [("green_food", _l("Green Food (绿色食品)")), ("organic", _l("Organic (有机)")),
-                ("gi", _l("Geographical indication (地理标志)")), ("test_report", _l("Test report"))]
-SCOPE_CHOICES = [("product", _l("Product")), ("producer", _l("Producer")), ("parcel", _l("Parcel"))]
-EVENT_CHOICES = [("harvest", _l("Harvest")), ("inspection", _l("Inspection / testing")), ("grading", _l("Grading")),
-                 ("packing", _l("Packing")), ("shipping", _l("Shipping")), ("receiving", _l("Receiving")),
-                 ("retail", _l("Retail sale"))]
+UNIT_CHOICES = choices("unit")
+KIND_CHOICES = choices("cert_kind")
+SCOPE_CHOICES = choices("cert_scope")
+EVENT_CHOICES = [(kind, lazy_label("trace_event", kind))
+                 for kind in ("harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail")]
 
 
 class LotForm(FlaskForm):
@@ -40,11 +40,7 @@ class EventForm(FlaskForm):
 
 class LabelForm(FlaskForm):
     count = IntegerField(_l("Number of labels"), validators=[DataRequired(), NumberRange(min=1, max=100000)])
-    layout = SelectField(_l("Layout"), choices=[("a4-3x8", _l("A4, 3 × 8 (70 × 37 mm)")),
-                                                ("a4-4x10", _l("A4, 4 × 10 (52.5 × 29.7 mm)")),
-                                                ("a4-5x13", _l("A4, 5 × 13 (38 × 21 mm)")),
-                                                ("roll-40x30", _l("Thermal roll 40 × 30 mm")),
-                                                ("roll-50x30", _l("Thermal roll 50 × 30 mm"))])
+    layout = SelectField(_l("Layout"), choices=choices("label_layout"))
 
 
 class RecallForm(FlaskForm):

@@ -26,6 +26,8 @@ from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
+from greenfin.labels import label
+from traceability import labels
 from traceability import services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
 from traceability.models import Brand, BrandAuthorisation, Lot, Product
@@ -34,10 +36,7 @@ bp = Blueprint("trace", __name__, url_prefix="/trace")
 scan_bp = Blueprint("trace_scan", __name__)
 
 STAFF_AND_PRODUCER = ("admin", "regulator", "producer")
-EVENT_LABELS = {"harvest": _l("Harvest"), "inspection": _l("Inspection / testing"), "grading": _l("Grading"),
-                "packing": _l("Packing"), "shipping": _l("Shipping"), "receiving": _l("Receiving"),
-                "retail": _l("Retail sale"), "transformation": _l("Processing"), "recall": _l("Recall"),
-                "imported": _l("Partner event")}
+EVENT_LABELS = labels.EVENT
 VERDICT_LABELS = {"genuine": _l("Genuine, first scan"), "genuine_repeat": _l("Genuine, scanned before"),
                   "suspicious": _l("Suspicious"), "not_genuine": _l("Not genuine")}
 
@@ -239,9 +238,11 @@ def lot_trace(lot_id):
 def lot_trace_csv(lot_id):
     lot = _lot_for_user(lot_id)
     buf = io.StringIO()
-    writer = downloads.DictWriter(buf, fieldnames=services.KDE_COLUMNS)
+    # The key data elements as codes (for other systems), then the event and unit in words for people.
+    writer = downloads.DictWriter(buf, fieldnames=services.KDE_COLUMNS + ("event_name", "unit_name"))
     writer.writeheader()
-    writer.writerows(services.kde_rows(lot))
+    writer.writerows(row | {"event_name": label("trace_event", row["event"]), "unit_name": label("unit", row["unit"])}
+                     for row in services.kde_rows(lot))
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": downloads.content_disposition(f"trace-{lot.code}.csv")})
 

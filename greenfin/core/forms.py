@@ -1,18 +1,18 @@
 """WTForms for the core pages. Shapes only; services do the business checks."""
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext  # noqa: F401
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from greenfin.core.services import CERT_TYPES, LAND_COVERS
-from greenfin.i18n import LAND_COVER_LABELS
+from greenfin.core import labels  # noqa: F401  (declares the enumerations the choices read)
+from greenfin.errors import translate
+from greenfin.labels import choices
 
-KIND_CHOICES = [("firm", _l("Firm")), ("organisation", _l("Organisation")), ("individual", _l("Individual"))]
-ROLE_CHOICES = [("admin", _l("Administrator")), ("loan_officer", _l("Loan officer")),
-                ("producer", _l("Producer")), ("regulator", _l("Regulator"))]
+KIND_CHOICES = choices("party_kind")
+ROLE_CHOICES = choices("role")
 
 
 class PartyForm(FlaskForm):
@@ -35,10 +35,10 @@ class ParcelForm(FlaskForm):
     township_code = SelectField(_l("Township"))
     village = StringField(_l("Village"), validators=[Optional(), Length(max=64)])
     area_ha = DecimalField(_l("Area (ha)"), places=4, validators=[DataRequired()])
-    land_cover = SelectField(_l("Land cover"), choices=[(c, LAND_COVER_LABELS[c]) for c in LAND_COVERS])
+    land_cover = SelectField(_l("Land cover"), choices=choices("land_cover"))
     lat = DecimalField(_l("Latitude"), places=6, validators=[DataRequired()])
     lon = DecimalField(_l("Longitude"), places=6, validators=[DataRequired()])
-    cert_type = SelectField(_l("Rights certificate"), choices=list(CERT_TYPES.items()))
+    cert_type = SelectField(_l("Rights certificate"), choices=choices("cert_type"))
     cert_no = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=64)])
 
 
@@ -59,7 +59,7 @@ class TokenForm(FlaskForm):
 def apply_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
     """Attach a service's field errors to the form fields (or to the form), translated."""
     for field, messages in errors.items():
-        messages = [gettext(m) for m in messages]
+        messages = [translate(m) for m in messages]
         target = getattr(form, field, None)
         if target is not None and hasattr(target, "errors"):
             target.errors = list(target.errors) + list(messages)

@@ -11,7 +11,7 @@ from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import Select, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from greenfin.core import geography
+from greenfin.core import geography, labels
 from greenfin.core.identifiers import (
     InvalidIdentifier,
     hash_resident_id,
@@ -25,14 +25,8 @@ from greenfin.numbers import parse_decimal
 from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 
-LAND_COVERS = ("forest", "orchard", "farmland", "tea", "grassland", "wetland", "water", "built")
-CERT_TYPES = {
-    "forest_rights": "林权证",
-    "land_contract": "土地承包经营权证",
-    "real_estate": "不动产权证书",
-    "collective_land": "集体土地所有权证",
-    "water_area": "水域滩涂养殖证",
-}
+LAND_COVERS = tuple(labels.LAND_COVER)  # labels of each enumeration: greenfin/core/labels.py
+CERT_TYPES = tuple(labels.CERT_TYPE)
 MIN_PASSWORD = 10  # the message "must be at least 10 characters" states it
 
 # ---------------------------------------------------------------- audit

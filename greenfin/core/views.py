@@ -125,7 +125,7 @@ def parcel_new():
 def parcel_detail(parcel_id):
     parcel = services.get_parcel(parcel_id)
     require_party_access(parcel.holder_id)
-    return render_template("core/parcel_detail.html", parcel=parcel, cert_types=services.CERT_TYPES)
+    return render_template("core/parcel_detail.html", parcel=parcel, )
 
 
 # ---------------------------------------------------------------- audit

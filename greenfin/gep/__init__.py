@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from greenfin.gep import models  # noqa: F401  (models registered for migrations)
     from greenfin.gep.api import blp
     from greenfin.gep.cli import gep_cli
-    from greenfin.gep.labels import category_label, cover_label, service_label
+    from greenfin.gep.labels import category_label, cover_label, parameter_label, service_label
     from greenfin.gep.views import bp
 
     api.register_blueprint(blp)
@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     home_card(app, "gep/_card_gep.html", ("admin", "regulator", "loan_officer"), order=40)
     home_card(app, "gep/_card_gep_producer.html", ("producer",), order=40)
     slot(app, "parcel", "gep/_parcel_gep.html")
-    app.jinja_env.globals.update(gep_service_label=service_label, gep_cover_label=cover_label, gep_category_label=category_label,
+    app.jinja_env.globals.update(gep_service_label=service_label, gep_parameter_label=parameter_label, gep_cover_label=cover_label, gep_category_label=category_label,
                                  gep_parcel_panel=_parcel_panel, gep_home_summary=_home_summary,
                                  gep_name=_name, gep_area_columns=_area_columns, gep_service_bars=_service_bars,
                                  gep_party_parcels=_party_parcels)

@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from greenfin.core import services as core
 from greenfin.core.forms import apply_errors
 from greenfin.downloads import content_disposition
-from greenfin.errors import DomainError, NotFound, ValidationFailed
+from greenfin.errors import DomainError, NotFound, ValidationFailed, error_text
 from greenfin.extensions import db
+from greenfin.labels import label
 from greenfin.uow import rollback
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
@@ -36,7 +37,7 @@ def _version_choices():
 def _compute_form(year: int) -> ComputeForm:
     form = ComputeForm(data={"year": year})
     form.prices.choices = _version_choices()
-    form.township.choices = [("", _("Whole district"))] + [(t.code, t.name_zh) for t in core.list_townships()]
+    form.township.choices = [("", _("Whole district"))] + [(t.code, label("township", t.code)) for t in core.list_townships()]
     return form
 
 
@@ -89,7 +90,7 @@ def compute():
         job = services.start_gep_run(form.year.data, form.prices.data or None, form.township.data or None)
     except DomainError as exc:
         rollback()
-        flash(exc.message, "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("gep.dashboard"))
     return redirect(url_for("core.job_detail", job_id=job.id))
 
@@ -118,7 +119,7 @@ def parcel_compute(parcel_id):
             return redirect(url_for("gep.account", account_id=acc.id))
         except DomainError as exc:
             rollback()
-            flash(exc.message, "error")
+            flash(error_text(exc), "error")
     else:
         flash(_("Give a year between 1990 and 2100 and a price version."), "error")
     return redirect(url_for("core.parcel_detail", parcel_id=parcel_id))

@@ -2,18 +2,12 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-STATUS_LABELS = {
-    "submitted": _l("Submitted"), "scored": _l("Scored"), "approved": _l("Approved"), "referred": _l("Referred"),
-    "declined": _l("Declined"), "override_pending": _l("Override pending"), "booked": _l("Booked"),
-    "withdrawn": _l("Withdrawn"), "active": _l("Active"), "repaid": _l("Repaid"), "written_off": _l("Written off"),
-    "proposed": _l("Proposed"), "pledged": _l("Pledged"), "released": _l("Released"), "enforced": _l("Enforced"),
-    "champion": _l("Champion"), "challenger": _l("Challenger"), "retired": _l("Retired"),
-    "stable": _l("Stable"), "warn": _l("Warning"), "alert": _l("Alert"), "few": _l("Too few to judge"),
-}
-OUTCOME_LABELS = {"approve": _l("Approve"), "refer": _l("Refer"), "decline": _l("Decline")}
+from greenfin.labels import label
+from greenfin.lending.labels import OUTCOME as OUTCOME_LABELS, STATUS as STATUS_LABELS  # noqa: F401  (older name)
 
 
 def init_app(app: Flask) -> None:
+    from greenfin.lending import labels  # declares the lending enumerations
     from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
     from greenfin.lending import cli, models  # noqa: F401  (models registered for migrations)
@@ -27,8 +21,17 @@ def init_app(app: Flask) -> None:
     nav_item(app, "lending.portfolio", _l("Loan portfolio"), ("admin", "loan_officer", "regulator"), order=41)
     home_card(app, "lending/_card.html", ("admin", "loan_officer", "regulator", "producer"), order=40)
     slot(app, "party", "lending/_party_slot.html", order=40)
-    app.jinja_env.globals.update(status_label=lambda s: STATUS_LABELS.get(s, s),
-                                 outcome_label=lambda s: OUTCOME_LABELS.get(s, s))
+    app.jinja_env.globals.update(status_label=lambda s: label("loan_status", s),
+                                 outcome_label=lambda s: label("loan_outcome", s),
+                                 score_value_label=score_value_label, lending_ignored_label=labels.ignored_label)
+
+
+def score_value_label(feature: str, value) -> str:
+    """A value of a scorecard feature (a township, a sector...) in words."""
+    from greenfin.lending.labels import FEATURE_VALUES
+
+    enumeration = FEATURE_VALUES.get(feature)
+    return label(enumeration, value) if enumeration else str(value)
 
 
 def seed_demo(rng, context):

@@ -9,12 +9,10 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from greenfin import dates
+from greenfin.labels import label_pair
 from greenfin.pdf import cjk_font
 
 
-METHODS = {"annuity": ("等额本息", "equal instalments"), "equal_principal": ("等额本金", "equal principal"),
-           "interest_only": ("按月付息、到期还本", "interest monthly, principal at maturity"),
-           "seasonal": ("按收获季节还款", "seasonal repayments at harvest")}
 
 
 def decision_letter(app, decision, summary, schedule_preview) -> bytes:
@@ -49,9 +47,11 @@ def decision_letter(app, decision, summary, schedule_preview) -> bytes:
         line(f"年利率 Annual rate: {decision.rate * 100:.2f}%  = 基准 base {decision.base_rate * 100:.2f}%"
              f" + 风险溢价 risk premium {decision.risk_premium * 100:.2f}%"
              f" − 绿色优惠 green discount {decision.green_discount * 100:.2f}%")
-        zh, en = METHODS.get(app.product.amortisation, (app.product.amortisation, app.product.amortisation))
+        zh, en = label_pair("amortisation", app.product.amortisation)
         line(f"还款方式 Repayment: {zh} / {en}")
-        line(f"绿色贷款用途 Green use of proceeds (Green Loan Principles): {app.product.green_category}")
+        zh, en = label_pair("use_of_proceeds", app.product.green_category)
+        line(f"绿色贷款用途 Green use of proceeds (Green Loan Principles): {zh}")
+        line(f"    {en}")
         if summary["count"]:
             line(f"抵质押物 Collateral: {summary['count']} 宗地块 parcels, 评估值 appraised {summary['appraised']:,.2f} 元,"
                  f" GEP {summary['gep']:,.2f} 元")

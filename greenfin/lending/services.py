@@ -19,7 +19,7 @@ from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
 from greenfin.core.types import utcnow
 from greenfin.numbers import parse_decimal
-from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.lending import links
 from greenfin.lending.models import (
@@ -123,44 +123,45 @@ def create_application(data: dict) -> Application:
     errors: dict[str, list[str]] = {}
     party = db.session.get(Party, data.get("party_id") or 0)
     if party is None:
-        errors["party_id"] = [f"unknown party {data.get('party_id')}"]
+        errors["party_id"] = [N_("unknown party %(id)s", id=data.get("party_id"))]
     product = db.session.get(LoanProduct, data.get("product_id") or 0)
     if product is None:
-        errors["product_id"] = [f"unknown loan product {data.get('product_id')}"]
+        errors["product_id"] = [N_("unknown loan product %(id)s", id=data.get("product_id"))]
     elif not product.active:
-        errors["product_id"] = ["this product is not offered at present"]
+        errors["product_id"] = [N_("this product is not offered at present")]
     amount = parse_decimal(data.get("amount"), "amount", errors)
     try:
         term = int(data.get("term_months"))
     except (TypeError, ValueError):
-        errors["term_months"] = ["must be a whole number of months"]
+        errors["term_months"] = [N_("must be a whole number of months")]
         term = None
     if product is not None and amount is not None and not (product.min_amount <= amount <= product.max_amount):
-        errors["amount"] = [f"must be between {product.min_amount:,.2f} and {product.max_amount:,.2f} yuan for {product.name_en}"]
+        errors["amount"] = [N_("must be between %(lo)s and %(hi)s yuan for %(product)s", lo=f"{product.min_amount:,.2f}",
+                               hi=f"{product.max_amount:,.2f}", product=(product.name_zh, product.name_en))]
     elif amount is not None and amount != amount.quantize(CENT):
-        errors["amount"] = ["must be in whole cents"]
+        errors["amount"] = [N_("must be in whole cents")]
     if product is not None and term is not None and not (product.min_term_months <= term <= product.max_term_months):
-        errors["term_months"] = [f"must be between {product.min_term_months} and {product.max_term_months} months "
-                                 f"for {product.name_en}"]
+        errors["term_months"] = [N_("must be between %(lo)s and %(hi)s months for %(product)s", lo=product.min_term_months,
+                                    hi=product.max_term_months, product=(product.name_zh, product.name_en))]
     if not (data.get("purpose") or "").strip():
-        errors["purpose"] = ["is required"]
+        errors["purpose"] = [N_("is required")]
     financial = {}
     for key in ("annual_income", "total_assets", "total_debts"):
         value = parse_decimal(data.get(key, 0) if data.get(key) is not None else 0, key, errors)
         if value is not None and value < 0:
-            errors[key] = ["must not be negative"]
+            errors[key] = [N_("must not be negative")]
         financial[key] = value
     years = data.get("years_in_business") or 0
     if not isinstance(years, int) or years < 0 or years > 200:
-        errors["years_in_business"] = ["must be a whole number of years"]
+        errors["years_in_business"] = [N_("must be a whole number of years")]
     guarantors = data.get("guarantors") or []
     for i, g in enumerate(guarantors):
         if not (g.get("name") or "").strip():
-            errors[f"guarantors.{i}.name"] = ["is required"]
+            errors[f"guarantors.{i}.name"] = [N_("is required")]
         if g.get("party_id") is not None and db.session.get(Party, g["party_id"]) is None:
-            errors[f"guarantors.{i}.party_id"] = [f"unknown party {g['party_id']}"]
+            errors[f"guarantors.{i}.party_id"] = [N_("unknown party %(id)s", id=g["party_id"])]
         if party is not None and g.get("party_id") == party.id:
-            errors[f"guarantors.{i}.party_id"] = ["an applicant cannot guarantee itself"]
+            errors[f"guarantors.{i}.party_id"] = [N_("an applicant cannot guarantee itself")]
     if errors:
         raise ValidationFailed("Invalid application", errors)
     applied_on = data.get("applied_on") or dates.today()
@@ -228,7 +229,7 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
     errors: dict[str, list[str]] = {}
     parcel = db.session.get(Parcel, data.get("parcel_id") or 0)
     if parcel is None:
-        raise ValidationFailed("Invalid collateral", {"parcel_id": [f"unknown parcel {data.get('parcel_id')}"]})
+        raise ValidationFailed("Invalid collateral", {"parcel_id": [N_("unknown parcel %(id)s", id=data.get("parcel_id"))]})
     appraised = parse_decimal(data.get("appraised_value"), "appraised_value", errors)
     if appraised is not None and appraised <= 0:
         errors["appraised_value"] = ["must be positive"]
@@ -247,7 +248,7 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
                                                             CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
     if live is not None:
         raise Conflict(f"parcel {parcel.code} is already pledged (application {live.application.number})",
-                       {"parcel_id": ["already pledged to a live application or loan"]})
+                       {"parcel_id": [N_("already pledged to a live application or loan")]})
     gep = links.parcel_gep(parcel.id)
     pledge = CollateralPledge(application_id=app.id, parcel_id=parcel.id, cert_no=parcel.cert_no,
                               appraised_value=appraised.quantize(CENT), appraiser=data.get("appraiser"),
@@ -258,7 +259,7 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
             db.session.add(pledge)
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"parcel {parcel.code} is already pledged", {"parcel_id": ["already pledged to a live application or loan"]})
+        raise Conflict(f"parcel {parcel.code} is already pledged", {"parcel_id": [N_("already pledged to a live application or loan")]})
     if pledge not in app.collateral:
         app.collateral.append(pledge)
     record_audit("lending.collateral.add", "collateral_pledge", pledge.id,

@@ -238,7 +238,7 @@ def portfolio_summary(party_id: Optional[int] = None) -> dict[str, Any]:
         by_colour[l.eco_colour or "unrated"] += l.outstanding_principal
     by_product = defaultdict(lambda: ZERO)
     for l in active:
-        by_product[l.product.name_zh] += l.outstanding_principal
+        by_product[l.product.kind] += l.outstanding_principal
     by_month = Counter()
     for l in loans:
         by_month[l.disbursed_on.strftime("%Y-%m")] += int(l.principal)

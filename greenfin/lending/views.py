@@ -12,8 +12,10 @@ from greenfin.core.models import Parcel, Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
 from greenfin.extensions import db
+from greenfin.i18n import local_name
+from greenfin.labels import current_language, label
 from greenfin.uow import rollback
-from greenfin.lending import STATUS_LABELS, links, services
+from greenfin.lending import links, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.forms import (
     ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
@@ -54,7 +56,7 @@ def queue():
 def application_new():
     form = ApplicationForm()
     form.party_id.choices = [(p.id, p.name) for p in db.session.scalars(select(Party).order_by(Party.name))]
-    form.product_id.choices = [(p.id, f"{p.name_zh} / {p.name_en}") for p in services.list_products(active_only=True)]
+    form.product_id.choices = [(p.id, local_name(p)) for p in services.list_products(active_only=True)]
     if request.method == "GET" and request.args.get("party_id", type=int):
         form.party_id.data = request.args.get("party_id", type=int)
     if form.validate_on_submit():
@@ -258,10 +260,10 @@ def portfolio():
 
     summary = services.portfolio_summary()
     charts = {
-        "buckets": [(b, int(v), "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
+        "buckets": [(label("dpd_bucket", b), int(v), "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
                     for b, v in summary["by_bucket"].items()],
         "colours": [(str(colour_label(c)), int(v), c) for c, v in summary["by_colour"].items()],
-        "products": [(p, int(v)) for p, v in summary["by_product"].items()],
+        "products": [(label("loan_product_kind", p), int(v)) for p, v in summary["by_product"].items()],
         "months": [(m[2:], v) for m, v in summary["by_month"].items()],
     }
     return render_template("lending/portfolio.html", summary=summary, charts=charts)
@@ -289,7 +291,7 @@ def models(form: TrainForm | None = None, score_form: ScoreBatchForm | None = No
 def _version_choices(versions) -> list[tuple[str, str]]:
     champion = next((v.version for v in versions if v.role == "champion"), None)
     first = _("The champion (%(version)s)", version=champion) if champion else _("The champion")
-    return [("", first)] + [(v.version, f"{v.version} · {STATUS_LABELS.get(v.role, v.role)}") for v in versions]
+    return [("", first)] + [(v.version, f"{v.version} · {label('loan_status', v.role)}") for v in versions]
 
 
 @bp.route("/score-batches", methods=["POST"])
@@ -366,7 +368,8 @@ def loans_refresh():
 def model_card(model_id):
     model = modelling.get_model(model_id)
     card = modelling.load_scorecard(model)
-    return render_template("lending/model_card.html", model=model, table=card.card_table(), bins=card.bins)
+    return render_template("lending/model_card.html", model=model, table=card.card_table(current_language()),
+                           bins=card.bins)
 
 
 @bp.route("/models/<int:model_id>/promote", methods=["POST"])

@@ -13,6 +13,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from greenfin import dates
+from greenfin.labels import label_in, label_pair
 from greenfin.pdf import cjk_font
 
 GREEN = colors.HexColor("#1f7a4d")
@@ -114,8 +116,8 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
                    "本月回收款 Collections this month (CNY)", font),
         Paragraph("逾期分布 Delinquency at month end", h2),
         table([["账龄 Days past due", "笔数 Loans · 余额 Balance · 占比 Share"]]
-              + [[b["bucket"], f"{b['count']} · {_money(b['balance'])} · {_pct(b['share'])}"] for b in f["delinquency"]]),
-        _bar_chart([b["bucket"] for b in f["delinquency"]], [b["balance"] for b in f["delinquency"]],
+              + [[" ".join(label_pair("dpd_bucket", b["bucket"])), f"{b['count']} · {_money(b['balance'])} · {_pct(b['share'])}"] for b in f["delinquency"]]),
+        _bar_chart([label_in("dpd_bucket", b["bucket"], "zh") for b in f["delinquency"]], [b["balance"] for b in f["delinquency"]],
                    "逾期余额 Balance by days past due (CNY)", font, bar_colours=BUCKET_COLOURS),
         Paragraph("触发事件 Triggers", h2),
         table([["指标 Test", "数值 Value · 阈值 Threshold · 状态 Status"]]
@@ -136,12 +138,12 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
             ["抵质押物GEP合计 Total GEP of collateral (CNY/yr)", _money(g["collateral_gep"])],
         ]),
         table([["募集资金用途 Use of proceeds", "笔数 Loans · 余额 Balance · 占比 Share"]]
-              + [[Paragraph(cat["category"] or "—", body), f"{cat['count']} · {_money(cat['balance'])} · {_pct(cat['share'])}"]
+              + [[Paragraph("<br/>".join(label_pair("use_of_proceeds", cat["category"])) if cat["category"] else "—", body), f"{cat['count']} · {_money(cat['balance'])} · {_pct(cat['share'])}"]
                  for cat in g["categories"]]),
     ]
     if g["categories"]:
-        story.append(_pie([cat["category"] or "—" for cat in g["categories"]], [cat["balance"] for cat in g["categories"]],
+        story.append(_pie([label_in("use_of_proceeds", cat["category"], "zh") or "—" for cat in g["categories"]], [cat["balance"] for cat in g["categories"]],
                           "募集资金用途分布 Use-of-proceeds categories by balance", font))
-    story.append(Paragraph(f"生成时间 Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · GreenFin", body))
+    story.append(Paragraph(f"生成时间 Generated {dates.local_datetime(report.generated_at)} · GreenFin", body))
     doc.build(story)
     return buf.getvalue()

@@ -138,4 +138,4 @@ def test_quantities_show_without_exponent(client, create_user, login, create_lot
     lot = create_lot(quantity=Decimal("4200"))
     login(create_user("admin"))
     html = client.get(f"/trace/lots/{lot.id}").get_data(as_text=True)
-    assert "4200 KGM" in html and "E+3" not in html
+    assert "4200 千克" in html and "E+3" not in html and "KGM" not in html  # the unit in words (issue #16)

@@ -14,12 +14,14 @@ from greenfin.core.services import record_audit, snapshot
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
+from traceability.labels import CERT_KIND
 from traceability.models import CERT_KINDS, CERT_SCOPES, Certification, Lot, Product
 from traceability.services.common import add_error, parse_date, today
 from traceability.services.links import announce_certification
 from traceability.services.scan_store import invalidate_lot_cache
 
-CERT_KIND_LABELS = {"green_food": "绿色食品", "organic": "有机产品", "gi": "地理标志", "test_report": "检测报告"}
+# The marks printed on a label are Chinese, as on the packaging (labels: traceability/labels.py).
+CERT_KIND_LABELS = {kind: zh for kind, (zh, _en) in CERT_KIND.items()}
 
 CERT_FIELDS = ("kind", "number", "issuer", "scope", "party_id", "product_id", "parcel_id", "valid_from",
                "valid_until", "document_url")

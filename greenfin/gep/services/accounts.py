@@ -15,7 +15,7 @@ from greenfin.core import services as core
 from greenfin.core.models import Parcel
 from greenfin.core.types import utcnow
 from greenfin.numbers import to_decimal
-from greenfin.errors import NotFound, ValidationFailed
+from greenfin.errors import N_, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.gep import engine
 from greenfin.gep.labels import CATEGORY_NAMES, SERVICE_NAMES
@@ -62,11 +62,11 @@ def validate_attributes(data: dict) -> dict:
             continue
         number = to_decimal(value)
         if number is None:
-            errors[field] = ["must be a number"]
+            errors[field] = [N_("must be a number")]
             continue
         lo, hi = ATTRIBUTE_LIMITS[field]
         if not (lo <= number <= hi):
-            errors[field] = [f"must be between {lo} and {hi}"]
+            errors[field] = [N_("must be between %(lo)s and %(hi)s", lo=lo, hi=hi)]
         out[field] = number
     if "geometry" in data:
         out["geometry"] = data["geometry"]
@@ -140,7 +140,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
     account and keep the old ones.
     """
     if not (1990 <= int(year) <= 2100):
-        raise ValidationFailed.field("year", "must be between 1990 and 2100")
+        raise ValidationFailed.field("year", N_("must be between %(lo)s and %(hi)s", lo=1990, hi=2100))
     version = _locked_row(version or default_version(year))
     rows = db.session.execute(select(GepParameter.key, GepParameter.value)
                               .where(GepParameter.version_id == version.id)).all()

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from greenfin.core import services as core
 from greenfin.core.types import utcnow
 from greenfin.numbers import to_decimal
-from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.gep import engine, reference
 from greenfin.gep.models import GepParameter, GepVersion
@@ -94,7 +94,7 @@ def create_version(data: dict, rows: list[dict], based_on: Optional[GepVersion] 
         errors["title"] = ["is required"]
     year = data.get("year")
     if not isinstance(year, int) or not (1990 <= year <= 2100):
-        errors["year"] = ["must be between 1990 and 2100"]
+        errors["year"] = [N_("must be between %(lo)s and %(hi)s", lo=1990, hi=2100)]
     _check_rows(rows, errors)
     if errors:
         raise ValidationFailed("Invalid GEP version", errors)

@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
+from greenfin.lending.labels import bin_label, feature_label
 from greenfin.lending.scoring.bins import MIN_IV, FeatureBins, fit_bins
 from greenfin.lending.scoring.compiled import CompiledScorecard
 from greenfin.lending.scoring.data import TrainingError, clean_features, detect_columns, on_grid, target_vector
@@ -184,11 +185,11 @@ class Scorecard:
 
     def _reason(self, j: int, bin_index: int, lost: float) -> dict[str, Any]:
         b = self.bins[j]
-        label = b.label(bin_index)
-        zh, en = FEATURE_TEXT.get(b.name, (f"“{b.name}”的取值拉低了评分", f"The value of '{b.name}' lowered the score"))
+        zh, en = FEATURE_TEXT.get(b.name) or (f"“{feature_label(b.name, 'zh')}”的取值拉低了评分",
+                                              f"The value of '{feature_label(b.name, 'en')}' lowered the score")
         return {"code": f"RC_{re.sub(r'[^A-Z0-9]+', '_', b.name.upper())}", "feature": b.name,
-                "value": label, "points_lost": round(float(lost), 1),
-                "zh": f"{zh}（{label}）", "en": f"{en} ({label})"}
+                "value": b.label(bin_index), "points_lost": round(float(lost), 1),
+                "zh": f"{zh}（{bin_label(b, bin_index, 'zh')}）", "en": f"{en} ({bin_label(b, bin_index, 'en')})"}
 
     def reason_columns(self, result: ScoreResult) -> dict[str, np.ndarray]:
         """``reason_1..4`` (codes) and ``reason_1..4_text`` ("zh / en") of every row of a batch,
@@ -227,15 +228,18 @@ class Scorecard:
     def loads(blob: bytes) -> "Scorecard":
         return _Unpickler(io.BytesIO(blob)).load()  # artefacts come from our own registry table only
 
-    def card_table(self) -> list[dict[str, Any]]:
+    def card_table(self, language: Optional[str] = None) -> list[dict[str, Any]]:
+        """One row per bin; with ``language`` (``zh``/``en``) the feature and bin are in words for people."""
         rows = []
         for b in self.bins:
+            feature = feature_label(b.name, language) if language else b.name
             for i, label in enumerate(b.labels):
-                rows.append({"feature": b.name, "bin": label, "count": b.counts[i], "bad_rate": b.bad_rates[i],
-                             "woe": b.woe[i], "points": b.points[i]})
+                rows.append({"feature": feature, "bin": bin_label(b, i, language) if language else label,
+                             "count": b.counts[i], "bad_rate": b.bad_rates[i], "woe": b.woe[i], "points": b.points[i]})
             if b.missing_count:
-                rows.append({"feature": b.name, "bin": "missing", "count": b.missing_count,
-                             "bad_rate": b.missing_bad_rate, "woe": b.missing_woe, "points": b.missing_points})
+                rows.append({"feature": feature, "bin": bin_label(b, -1, language) if language else "missing",
+                             "count": b.missing_count, "bad_rate": b.missing_bad_rate, "woe": b.missing_woe,
+                             "points": b.missing_points})
         return rows
 
 
