@@ -36,3 +36,35 @@ def page_of(stmt: Select, per_page: int = 25) -> Page:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def navigation(role: str, endpoint: str | None) -> list[dict]:
+    """The two-level navigation of one role: the top bar's entries in order, each either a link
+    (``endpoint``) or a group (``items``, at least two links); ``active`` marks the entry holding the
+    current page (the exact endpoint, else a link of the same blueprint), whose links form the second level."""
+    from flask import current_app
+
+    app = current_app
+    groups = app.extensions.get("greenfin_nav_groups", {})
+    entries: list[dict] = []
+    by_group: dict[str, dict] = {}
+    for item in app.extensions["greenfin_nav"]:
+        if role not in item["roles"]:
+            continue
+        key = item.get("group")
+        if key and key in groups:
+            if key not in by_group:
+                by_group[key] = {"key": key, "label": groups[key], "items": []}
+                entries.append(by_group[key])
+            by_group[key]["items"].append(item)
+        else:
+            entries.append({"key": item["endpoint"], "label": item["label"], "items": [item]})
+    blueprint = (endpoint or "").partition(".")[0]
+    exact = [e for e in entries if any(i["endpoint"] == endpoint for i in e["items"])]
+    near = exact or [e for e in entries if any(i["endpoint"].partition(".")[0] == blueprint for i in e["items"])]
+    for entry in entries:
+        entry["active"] = bool(near) and entry is near[0]
+        if len(entry["items"]) == 1:
+            entry["endpoint"] = entry["items"][0]["endpoint"]
+            entry["label"] = entry["items"][0]["label"]
+    return entries
