@@ -38,11 +38,12 @@ def page_of(stmt: Select, per_page: int = 25) -> Page:
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 
-def navigation(role: str, endpoint: str | None) -> list[dict]:
+def navigation(role: str, endpoint: str | None, path: str | None = None) -> list[dict]:
     """The two-level navigation of one role: the top bar's entries in order, each either a link
     (``endpoint``) or a group (``items``, at least two links); ``active`` marks the entry holding the
-    current page (the exact endpoint, else a link of the same blueprint), whose links form the second level."""
-    from flask import current_app
+    current page (its endpoint, else the link whose address is the longest prefix of ``path``: a
+    loan's page belongs to the loans), whose links form the second level."""
+    from flask import current_app, url_for
 
     app = current_app
     groups = app.extensions.get("greenfin_nav_groups", {})
@@ -59,11 +60,13 @@ def navigation(role: str, endpoint: str | None) -> list[dict]:
             by_group[key]["items"].append(item)
         else:
             entries.append({"key": item["endpoint"], "label": item["label"], "items": [item]})
-    blueprint = (endpoint or "").partition(".")[0]
-    exact = [e for e in entries if any(i["endpoint"] == endpoint for i in e["items"])]
-    near = exact or [e for e in entries if any(i["endpoint"].partition(".")[0] == blueprint for i in e["items"])]
+    active = next((e for e in entries if any(i["endpoint"] == endpoint for i in e["items"])), None)
+    if active is None and path:
+        prefixes = [(len(url), e) for e in entries for i in e["items"]
+                    if (url := url_for(i["endpoint"]).rstrip("/")) and (path == url or path.startswith(url + "/"))]
+        active = max(prefixes, key=lambda p: p[0])[1] if prefixes else None
     for entry in entries:
-        entry["active"] = bool(near) and entry is near[0]
+        entry["active"] = entry is active
         if len(entry["items"]) == 1:
             entry["endpoint"] = entry["items"][0]["endpoint"]
             entry["label"] = entry["items"][0]["label"]
