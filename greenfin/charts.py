@@ -253,9 +253,10 @@ def render_svg(spec: dict) -> str:
 
 
 def render_png(spec: dict, scale: float = 2) -> bytes:
+    """The chart as PNG, rasterised from its (cached) SVG: a PDF of a page just seen costs no new layout."""
     import vl_convert
 
-    return vl_convert.vegalite_to_png(spec, scale=scale)
+    return vl_convert.svg_to_png(render_svg(spec), scale=scale)
 
 
 def pdf_image(spec: dict, width_pt: float):
