@@ -171,7 +171,8 @@ def column_spec(columns: Sequence[Sequence[Any]], *, width: int = WIDE, height: 
     spec = _base(width)
     layer: list[dict] = [{"mark": {"type": "bar", "color": PALETTE[""], "width": {"band": 0.8}}}]
     if fits:
-        layer.append({"mark": {"type": "text", "baseline": "bottom", "dy": -3}, "encoding": {"text": {"field": "text"}}})
+        layer.append({"mark": {"type": "text", "baseline": "bottom", "dy": -3}, "transform": [{"filter": "datum.value != 0"}],
+                      "encoding": {"text": {"field": "text"}}})
     spec.update({
         "height": height,
         "data": {"values": rows},
