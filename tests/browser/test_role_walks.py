@@ -1,5 +1,5 @@
 """Each role's main path in Chromium at desktop (1366x900) and phone (390x844) width: pages open, the
-navigation fits, nothing overflows the screen, tables keep their key columns, charts are there with
+navigation fits, nothing overflows the screen, no table is cut off (on a phone they stack), charts are there with
 labels of at least 11 px and thousands separators, and no raw code shows. A failing walk leaves a
 screenshot of the page it stopped on in ``test-results/browser/`` (or ``$GREENFIN_TEST_ARTIFACTS``)."""
 from __future__ import annotations
@@ -77,6 +77,10 @@ def check_page(page, size: str, *, charts: bool) -> dict:
         tops = page.evaluate("() => [...document.querySelectorAll('.nav > a, .nav > details')]"
                              ".map(e => e.getBoundingClientRect().top)")
         assert not tops or max(tops) - min(tops) < 10, f"{where}: the top menu wraps at 1366 px ({tops})"
+    clipped = page.evaluate("() => [...document.querySelectorAll('.table-wrap')]"
+                            ".filter(w => !w.querySelector('table.wide') && w.scrollWidth > w.clientWidth + 1)"
+                            ".map(w => (w.querySelector('th') || w).textContent.trim())")
+    assert clipped == [], f"{where}: tables cut off at {size} width (first heading): {clipped}"
     texts = page.evaluate(CHART_TEXT)
     if charts:
         assert page.evaluate(VISIBLE_CHARTS) >= 1 or page.locator("figure.chart-empty").count() >= 1, f"{where}: no chart"
