@@ -9,6 +9,7 @@ Prints JSON:
 - ``macro_ms_per_figure``: the old ``bar_chart`` Jinja macro (kept here verbatim as the baseline);
 - ``pdf_ms_per_chart_after_page`` / ``_cold``: the PNG for a PDF (scale 3), rasterised from the
   cached SVG of a page just shown, or laid out first;
+- ``shared_cache_ms_per_figure`` (with ``--redis``): a figure another process laid out, read from Redis;
 - ``load_average``: the machine's, as the run ends (the layout is CPU-bound);
 - ratios of each to the macro.
 
@@ -66,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--charts", type=int, default=40)
     parser.add_argument("--bars", type=int, default=8)
+    parser.add_argument("--redis", help="a Redis URL: also time figures another process laid out (shared cache)")
     args = parser.parse_args()
     template = Environment(autoescape=True).from_string(OLD_MACRO)
     # A chart with data needs no app (only an empty one asks gettext for its sentence).
@@ -77,8 +79,19 @@ def main() -> None:
     pdf = [timed(lambda i=i: charts.Chart("bar", data(i, args.bars)).pdf(480)) for i in range(min(10, args.charts))]
     pdf_cold = [timed(lambda i=i: charts.Chart("bar", data(1000 + i, args.bars)).pdf(480))
                 for i in range(min(10, args.charts))]
-    med = {k: statistics.median(v) for k, v in
-           {"cold": cold, "cached": cached, "macro": macro, "pdf": pdf, "pdf_cold": pdf_cold}.items()}
+    series = {"cold": cold, "cached": cached, "macro": macro, "pdf": pdf, "pdf_cold": pdf_cold}
+    if args.redis:
+        from flask import Flask
+
+        app = Flask("bench")
+        app.config["REDIS_URL"] = args.redis
+        with app.app_context():
+            for i in range(args.charts):  # laid out by "another process" into Redis
+                charts.bar_chart(data(2000 + i, args.bars), title="t")
+            charts._svg.cache_clear()  # this process has not seen them
+            series["shared"] = [timed(lambda i=i: charts.bar_chart(data(2000 + i, args.bars), title="t"))
+                                for i in range(args.charts)]
+    med = {k: statistics.median(v) for k, v in series.items()}
     print(json.dumps({
         "charts": args.charts, "bars": args.bars,
         "first_call_ms": round(first, 1),
@@ -90,7 +103,8 @@ def main() -> None:
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "cold_vs_macro": round(med["cold"] / med["macro"], 1),
         "cached_vs_macro": round(med["cached"] / med["macro"], 2),
-    }, indent=2))
+    } | ({"shared_cache_ms_per_figure": round(med["shared"], 2),
+          "shared_vs_macro": round(med["shared"] / med["macro"], 1)} if "shared" in med else {}), indent=2))
 
 
 if __name__ == "__main__":

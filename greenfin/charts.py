@@ -10,7 +10,9 @@ or all-zero series gives a sentence instead of a blank box; labels are wrapped, 
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -29,6 +31,7 @@ PALETTE = {"": "#1f7a4d", "green": "#2e9e62", "blue": "#2563eb", "yellow": "#c99
            "provisioning": "#c99a06", "regulating": "#2e9e62", "cultural": "#2563eb", "muted": "#98a2b3"}
 SERIES = ["#1f7a4d", "#2563eb", "#c99a06", "#c0392b", "#7c3aed", "#0e7490"]
 _ids = count(1)
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- numbers
@@ -241,15 +244,46 @@ def stacked_spec(rows: Sequence[tuple[Any, Sequence[Any]]], series: Sequence[tup
 
 # ---------------------------------------------------------------- rendering
 
+SHARED_TTL = 30 * 86400  # seconds a drawn chart stays in Redis
+
+
 @lru_cache(maxsize=512)
 def _svg(spec_json: str) -> str:
+    key = f"greenfin:chart:{hashlib.sha256(spec_json.encode()).hexdigest()}"
+    redis = _shared_cache()
+    if redis is not None:
+        try:
+            hit = redis.get(key)
+            if hit is not None:
+                return hit.decode()
+        except Exception as exc:  # a cache that does not answer only costs the layout
+            log.warning("chart cache unavailable: %s", exc.__class__.__name__)
+            redis = None
     import vl_convert
 
-    return vl_convert.vegalite_to_svg(json.loads(spec_json))
+    svg = vl_convert.vegalite_to_svg(json.loads(spec_json))
+    if redis is not None:
+        try:
+            redis.set(key, svg.encode(), ex=SHARED_TTL)
+        except Exception as exc:
+            log.warning("chart cache unavailable: %s", exc.__class__.__name__)
+    return svg
+
+
+def _shared_cache():
+    """Redis when the app has one: a chart laid out by one process serves every other one."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("REDIS_URL"):
+        return None
+    from greenfin.jobs import redis_connection
+
+    return redis_connection()
 
 
 def render_svg(spec: dict) -> str:
-    """The chart as an SVG document (cached by its specification)."""
+    """The chart as an SVG document, cached by its specification: in this process (512 charts), and
+    in Redis for 30 days when there is one (a published report's charts are laid out once)."""
     return _svg(json.dumps(spec, sort_keys=True, ensure_ascii=False))
 
 

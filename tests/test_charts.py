@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from greenfin import charts
 from greenfin.charts import Chart, bar_chart, column_chart, format_money, stacked_bars, stacked_columns, wrap_label
+from tests.conftest import using_redis
 
 FONT_SIZES = re.compile(r'font-size="([\d.]+)px"')
 
@@ -117,3 +119,27 @@ def test_bar_values_fit_inside_the_chart(bars):
     top = max(float(v) for _l, v in bars)
     domain = spec["encoding"]["x"]["scale"]["domain"][1]
     assert domain >= top
+
+
+@pytest.mark.skipif(not using_redis(), reason="needs Redis (GREENFIN_TEST_REDIS=1)")
+def test_a_chart_laid_out_once_serves_every_process(app, monkeypatch):
+    """With Redis, another process (here: this one with its own cache emptied) finds the drawing."""
+    import vl_convert
+
+    spec = charts.bar_spec([(f"shared {uuid.uuid4()}", 1234)])
+    with app.app_context():
+        first = charts.render_svg(spec)
+        charts._svg.cache_clear()
+        monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda spec: pytest.fail("laid out twice"))
+        assert charts.render_svg(spec) == first
+
+
+def test_without_a_shared_cache_each_process_lays_out_once(monkeypatch):
+    calls = []
+    import vl_convert
+
+    real = vl_convert.vegalite_to_svg
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda spec: calls.append(1) or real(spec))
+    spec = charts.bar_spec([(f"local {uuid.uuid4()}", 99)])
+    assert charts.render_svg(spec) == charts.render_svg(spec)
+    assert calls == [1]
