@@ -49,6 +49,23 @@ def _context(browser, size: str):
                                is_mobile=size == "phone", has_touch=size == "phone")
 
 
+@pytest.fixture
+def open_as(browser, live_server):
+    """``open_as(username or None, size)``: a fresh browser page, signed in; closed after the test."""
+    contexts = []
+
+    def do(username, size):
+        contexts.append(_context(browser, size))
+        page = contexts[-1].new_page()
+        if username:
+            _sign_in(page, live_server, username)
+        return page
+
+    yield do
+    for context in contexts:
+        context.close()
+
+
 def _sign_in(page, live_server, username):
     page.goto(f"{live_server}/login")
     page.fill("input[name=username]", username)
@@ -106,10 +123,8 @@ def walk(page, live_server, size: str, steps: list[tuple[str, bool]], name: str)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_loan_officer_walk(browser, live_server, size):
-    context = _context(browser, size)
-    page = context.new_page()
-    _sign_in(page, live_server, "officer")
+def test_loan_officer_walk(open_as, live_server, size):
+    page = open_as("officer", size)
     application = _first_link(page, live_server, "/lending/", "a[href*='/lending/applications/']:not([href$='/new'])")
     loan = _first_link(page, live_server, "/lending/loans", "a[href*='/lending/loans/']")
     measured = walk(page, live_server, size, [
@@ -127,14 +142,11 @@ def test_loan_officer_walk(browser, live_server, size):
             labels = [label for label, _right in boxes]
             assert "状态" in labels and "申请日期" in labels, labels
             assert all(right <= 390 for _label, right in boxes), boxes
-    context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_regulator_walk(browser, live_server, size):
-    context = _context(browser, size)
-    page = context.new_page()
-    _sign_in(page, live_server, "regulator")
+def test_regulator_walk(open_as, live_server, size):
+    page = open_as("regulator", size)
     report = _first_link(page, live_server, "/pools/1", "a[href*='/reports/']:not([href$='/pdf'])")
     lot = _first_link(page, live_server, "/trace/", "a[href*='/trace/lots/']:not([href$='/new'])")
     walk(page, live_server, size, [
@@ -150,25 +162,19 @@ def test_regulator_walk(browser, live_server, size):
             group.locator("summary").click()
             assert group.locator(".menu a").first.is_visible()
             assert page.locator(".subnav a.active").inner_text().strip() != ""
-    context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_producer_walk(browser, live_server, size):
-    context = _context(browser, size)
-    page = context.new_page()
-    _sign_in(page, live_server, "producer")
+def test_producer_walk(open_as, live_server, size):
+    page = open_as("producer", size)
     lot = _first_link(page, live_server, "/trace/", "a[href*='/trace/lots/']:not([href$='/new'])")
     walk(page, live_server, size, [("/", False), ("/trace/", False), (lot, True), ("/lending/", False),
                                    ("/credit/ratings", False)], "producer")
-    context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_admin_walk(browser, live_server, size):
-    context = _context(browser, size)
-    page = context.new_page()
-    _sign_in(page, live_server, "admin")
+def test_admin_walk(open_as, live_server, size):
+    page = open_as("admin", size)
     walk(page, live_server, size, [("/", False), ("/admin/users", False), ("/credit/rules", False),
                                    ("/lending/models", False), ("/gep/townships/danan", True)], "admin")
     # Every link of the admin's menu, first and second level, opens.
@@ -179,24 +185,19 @@ def test_admin_walk(browser, live_server, size):
         assert page.goto(href).status == 200, href
     # English labels are longer: the admin's menu (every group) still fits on one line.
     walk(page, live_server, size, [("/?lang=en", False), ("/pools/1", True)], "admin-en")
-    context.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_public_walk(browser, live_server, size):
-    context = _context(browser, size)
-    page = context.new_page()
+def test_public_walk(open_as, live_server, size):
+    page = open_as(None, size)
     report = _first_link(page, live_server, "/disclosure/pools/1", "a[href*='/reports/']:not([href$='/pdf'])")
     walk(page, live_server, size, [("/", False), ("/disclosure/pools", False), ("/disclosure/pools/1", True),
                                    (report, True), ("/credit/public", False)], "public")
-    context.close()
 
 
-def test_empty_scan_chart_reads_as_a_sentence(browser, live_server):
+def test_empty_scan_chart_reads_as_a_sentence(open_as, live_server):
     """A lot without scans shows a sentence, not a blank box of zeros."""
-    context = _context(browser, "desktop")
-    page = context.new_page()
-    _sign_in(page, live_server, "regulator")
+    page = open_as("regulator", "desktop")
     page.goto(f"{live_server}/trace/")
     hrefs = page.eval_on_selector_all("a[href*='/trace/lots/']", "els => els.map(e => e.getAttribute('href'))")
     empty = None
@@ -212,4 +213,3 @@ def test_empty_scan_chart_reads_as_a_sentence(browser, live_server):
         figure = page.locator("figure.chart-empty").first
         assert "近30天没有扫码记录" in figure.inner_text()
         assert figure.locator("svg").count() == 0
-    context.close()
