@@ -128,6 +128,25 @@ def _base(width: int) -> dict:
     }
 
 
+def _label_axis() -> dict:
+    """The category axis of horizontal bars: wrapped labels (one line per newline), never truncated."""
+    return {"field": "label", "type": "nominal", "sort": None, "title": None,
+            "axis": {"labelExpr": "split(datum.label, '\\n')", "labelLimit": 0, "ticks": False, "domain": False,
+                     "labelPadding": 6}}
+
+
+def _row_step(labels: Sequence[str]) -> dict:
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    return {"step": max(26, lines * 15 + 10)}
+
+
+def _value_scale(top: float, texts: Sequence[str], width: int, label_px: float) -> dict:
+    """A value scale leaving room after the longest bar for the longest value label."""
+    plot_px = max(60.0, width - label_px - 16)
+    text_px = max((_text_width(t) for t in texts), default=0) + 8
+    return {"domain": [0, (top or 1) * plot_px / max(20.0, plot_px - text_px)], "nice": False}
+
+
 def bar_spec(bars: Sequence[Sequence[Any]], *, width: int = WIDE, unit: str = "", digits: int | None = None) -> dict:
     """Horizontal bars, one per ``(label, value[, colour class])``; the label wrapped on the left,
     the value with separators at the end of its bar."""
@@ -138,21 +157,14 @@ def bar_spec(bars: Sequence[Sequence[Any]], *, width: int = WIDE, unit: str = ""
     texts = [format_number(b[1], digits, unit) for b in bars]
     rows = [{"label": label, "value": value, "text": text, "colour": PALETTE.get(b[2] if len(b) > 2 else "", PALETTE[""])}
             for label, value, text, b in zip(labels, values, texts, bars)]
-    plot_px = max(60.0, width - label_px - 16)
-    text_px = max((_text_width(t) for t in texts), default=0) + 8
-    top = max(values, default=0) or 1
-    domain_max = top * plot_px / max(20.0, plot_px - text_px)
-    lines = max((label.count("\n") + 1 for label in labels), default=1)
     spec = _base(width)
     spec.update({
-        "height": {"step": max(26, lines * 15 + 10)},
+        "height": _row_step(labels),
         "data": {"values": rows},
         "encoding": {
-            "y": {"field": "label", "type": "nominal", "sort": None, "title": None,
-                  "axis": {"labelExpr": "split(datum.label, '\\n')", "labelLimit": 0, "ticks": False,
-                           "domain": False, "labelPadding": 6}},
+            "y": _label_axis(),
             "x": {"field": "value", "type": "quantitative", "axis": None,
-                  "scale": {"domain": [0, domain_max], "nice": False}},
+                  "scale": _value_scale(max(values, default=0), texts, width, label_px)},
         },
         "layer": [
             {"mark": {"type": "bar", "height": {"band": 0.72}},
@@ -183,12 +195,10 @@ def column_spec(columns: Sequence[Sequence[Any]], *, width: int = WIDE, height: 
             "x": {"field": "label", "type": "ordinal", "sort": None, "title": None,
                   "axis": {"labelAngle": 0, "labelOverlap": "parity", "labelSeparation": 8, "ticks": False, "labelFlush": True}},
             "y": {"field": "value", "type": "quantitative", "title": None,
-                  "axis": {"format": ",~f", "tickCount": 4, "labelExpr": f"datum.label + '{unit}'" if unit else None}},
+                  "axis": {"format": ",~f", "tickCount": 4} | ({"labelExpr": f"datum.label + '{unit}'"} if unit else {})},
         },
         "layer": layer,
     })
-    if not unit:
-        del spec["encoding"]["y"]["axis"]["labelExpr"]
     return spec
 
 
@@ -206,21 +216,18 @@ def stacked_spec(rows: Sequence[tuple[Any, Sequence[Any]]], series: Sequence[tup
               "scale": {"domain": names, "range": colours}, "legend": {"columns": 2 if width < 400 else 4}}
     spec = _base(width)
     if horizontal:
-        totals = [{"label": label, "text": format_number(sum((_decimal(v) or 0) for v in r[1]))} for label, r in zip(labels, rows)]
-        lines = max((label.count("\n") + 1 for label in labels), default=1)
-        top = max((sum(float(_decimal(v) or 0) for v in r[1]) for r in rows), default=0) or 1
-        plot_px = max(60.0, width - label_px - 16)
-        text_px = max((_text_width(t["text"]) for t in totals), default=0) + 8
-        y = {"field": "label", "type": "nominal", "sort": None, "title": None,
-             "axis": {"labelExpr": "split(datum.label, '\\n')", "labelLimit": 0, "ticks": False, "domain": False, "labelPadding": 6}}
+        totals = [{"label": label, "text": format_number(sum((_decimal(v) or 0) for v in r[1])),
+                   "total": sum(float(_decimal(v) or 0) for v in r[1])} for label, r in zip(labels, rows)]
+        scale = _value_scale(max((t["total"] for t in totals), default=0), [t["text"] for t in totals], width, label_px)
+        y = _label_axis()
         spec.update({
-            "height": {"step": max(26, lines * 15 + 8)},
+            "height": _row_step(labels),
             "layer": [
                 {"data": {"values": data}, "mark": {"type": "bar", "height": {"band": 0.72}},
                  "encoding": {"y": y, "x": {"field": "value", "type": "quantitative", "stack": "zero", "axis": None,
-                                            "scale": {"domain": [0, top * plot_px / max(20.0, plot_px - text_px)], "nice": False}},
+                                            "scale": scale},
                               "color": colour, "order": {"field": "order"}}},
-                {"data": {"values": [t | {"total": sum(d["value"] for d in data if d["label"] == t["label"])} for t in totals]},
+                {"data": {"values": totals},
                  "mark": {"type": "text", "align": "left", "baseline": "middle", "dx": 4},
                  "encoding": {"y": y, "x": {"field": "total", "type": "quantitative"}, "text": {"field": "text"}}},
             ],
