@@ -320,19 +320,21 @@ def _inline(svg: str, title: str) -> str:
     return svg
 
 
-def figure(build, data, title: Any = None, empty: Any = None, **options) -> Markup:
+def figure(build, data, title: Any = None, empty: Any = None, wide: bool = True, **options) -> Markup:
     """A page's chart: the caption, then the wide and the phone variant (CSS shows the one that fits);
-    a sentence instead when there is nothing to draw."""
+    a sentence instead when there is nothing to draw. ``wide=False`` for a chart whose container is
+    never 600 px wide (a card among cards): the phone rendering alone, half the layout work."""
     from flask_babel import gettext
 
     caption = f"<figcaption>{escape(title)}</figcaption>" if title else ""
     if not has_data(data):
         message = empty or gettext("Nothing to chart yet.")
         return Markup(f'<figure class="chart chart-empty">{caption}<p class="muted">{escape(message)}</p></figure>')
-    wide = _inline(render_svg(build(data, width=WIDE, **options)), str(title or ""))
     narrow = _inline(render_svg(build(data, width=NARROW, **options)), str(title or ""))
-    return Markup(f'<figure class="chart">{caption}<div class="chart-wide">{wide}</div>'
-                  f'<div class="chart-narrow">{narrow}</div></figure>')
+    if wide:
+        svg = _inline(render_svg(build(data, width=WIDE, **options)), str(title or ""))
+        caption += f'<div class="chart-wide">{svg}</div>'
+    return Markup(f'<figure class="chart">{caption}<div class="chart-narrow">{narrow}</div></figure>')
 
 
 def has_data(data) -> bool:
@@ -352,7 +354,7 @@ class Chart:
         self.kind, self.data, self.series, self.options = kind, list(data or ()), list(series), options
 
     def spec(self, width: int) -> dict:
-        opts = {k: v for k, v in self.options.items() if k != "empty"}
+        opts = {k: v for k, v in self.options.items() if k not in ("empty", "wide")}
         if self.kind == "bar":
             return bar_spec(self.data, width=width, **opts)
         if self.kind == "column":
@@ -360,7 +362,8 @@ class Chart:
         return stacked_spec(self.data, self.series, width=width, horizontal=self.kind == "stacked_bars", **opts)
 
     def html(self, title: Any = None) -> Markup:
-        return figure(lambda data, width: self.spec(width), self.data, title, self.options.get("empty"))
+        return figure(lambda data, width: self.spec(width), self.data, title, self.options.get("empty"),
+                      self.options.get("wide", True))
 
     def pdf(self, width_pt: float):
         """A reportlab flowable, or None when there is nothing to draw."""
@@ -373,17 +376,17 @@ def _series(series) -> list[tuple[str, str]]:
     return [(str(s[0]), s[1]) if isinstance(s, (list, tuple)) else (str(s), "") for s in series]
 
 
-def bar_chart(bars, title=None, unit="", empty=None, digits=None) -> Markup:
-    return Chart("bar", bars, unit=unit, digits=digits, empty=empty).html(title)
+def bar_chart(bars, title=None, unit="", empty=None, digits=None, wide=True) -> Markup:
+    return Chart("bar", bars, unit=unit, digits=digits, empty=empty, wide=wide).html(title)
 
 
-def column_chart(columns, title=None, height=160, unit="", empty=None, digits=None) -> Markup:
-    return Chart("column", columns, height=height, unit=unit, digits=digits, empty=empty).html(title)
+def column_chart(columns, title=None, height=160, unit="", empty=None, digits=None, wide=True) -> Markup:
+    return Chart("column", columns, height=height, unit=unit, digits=digits, empty=empty, wide=wide).html(title)
 
 
-def stacked_columns(columns, series, title=None, height=160, empty=None) -> Markup:
+def stacked_columns(columns, series, title=None, height=160, empty=None, wide=True) -> Markup:
     """``columns`` = ``[(label, [v1, ...])]``; ``series`` = names, or ``(name, colour class)``."""
-    return Chart("stacked_columns", columns, _series(series), height=height, empty=empty).html(title)
+    return Chart("stacked_columns", columns, _series(series), height=height, empty=empty, wide=wide).html(title)
 
 
 def stacked_bars(rows, series, title=None, empty=None) -> Markup:

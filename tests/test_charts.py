@@ -143,3 +143,11 @@ def test_without_a_shared_cache_each_process_lays_out_once(monkeypatch):
     spec = charts.bar_spec([(f"local {uuid.uuid4()}", 99)])
     assert charts.render_svg(spec) == charts.render_svg(spec)
     assert calls == [1]
+
+
+def test_a_chart_among_cards_draws_only_the_phone_width(app):
+    """A card never reaches 600 px: its chart is laid out once, at the width it is shown."""
+    with app.test_request_context():
+        out = str(bar_chart([("a", 1), ("b", 2)], wide=False))
+    assert out.count("<svg") == 1 and 'class="chart-narrow"' in out and "chart-wide" not in out
+    assert f'width="{charts.NARROW}"' in out

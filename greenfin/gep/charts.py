@@ -20,10 +20,11 @@ def share_chart(shares: dict, label: Callable[[str], str]) -> Chart:
 
 
 def service_chart(rows: list[dict], label: Callable[[str], str]) -> Chart:
-    """Value by ecosystem service in 10,000 CNY, coloured by category."""
-    return Chart("bar", [(label(r["code"]), _wan(r["value"]), r["category"]) for r in rows], digits=1)
+    """Value by ecosystem service in 10,000 CNY, coloured by category (two charts side by side on the
+    pages: the phone rendering serves)."""
+    return Chart("bar", [(label(r["code"]), _wan(r["value"]), r["category"]) for r in rows], digits=1, wide=False)
 
 
 def area_chart(rows: list[dict], name: Callable[[dict], str]) -> Chart:
     """GEP by township or village in 10,000 CNY."""
-    return Chart("bar", [(name(r), _wan(r["total"])) for r in rows], digits=1)
+    return Chart("bar", [(name(r), _wan(r["total"])) for r in rows], digits=1, wide=False)
