@@ -26,7 +26,7 @@ def review_counts() -> dict:
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item, slot
+    from greenfin import home_card, nav_group, nav_item, slot
     from greenfin.extensions import api
 
     from credit import models  # noqa: F401  (models registered for migrations)
@@ -50,11 +50,12 @@ def init_app(app: Flask) -> None:
         rule_label=rule_label,
         evidence_text=evidence_text,
     )
-    nav_item(app, "credit.review", _l("Eco-credit review"), ("admin", "regulator"), order=20)
-    nav_item(app, "credit.ratings", _l("Eco-credit"), ("loan_officer", "producer"), order=20)
-    nav_item(app, "credit.objections", _l("Objections"), ("admin", "regulator"), order=21)
-    nav_item(app, "credit.rules", _l("Credit rules"), ("admin", "regulator"), order=22)
-    nav_item(app, "credit.charts", _l("Credit charts"), ("admin", "regulator"), order=23)
+    nav_item(app, "credit.review", _l("Eco-credit review"), ("admin", "regulator"), order=20, group="credit")
+    nav_item(app, "credit.ratings", _l("Eco-credit"), ("loan_officer", "producer"), order=20, group="credit")
+    nav_item(app, "credit.objections", _l("Objections"), ("admin", "regulator"), order=21, group="credit")
+    nav_item(app, "credit.rules", _l("Credit rules"), ("admin", "regulator"), order=22, group="credit")
+    nav_item(app, "credit.charts", _l("Credit charts"), ("admin", "regulator"), order=23, group="credit")
+    nav_group(app, "credit", _l("Eco-credit"))
     home_card(app, "credit/_card_credit.html", ("admin", "regulator", "loan_officer", "producer"), order=20)
     slot(app, "party", "credit/_party_credit.html", order=20)
     slot(app, "public_home", "credit/_public_home.html", order=20)

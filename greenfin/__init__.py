@@ -66,6 +66,9 @@ def create_app(config: Optional[Any] = None) -> Flask:
     ext.login_manager.init_app(app)
     ext.csrf.init_app(app)
     init_i18n(app)
+    from greenfin.charts import init_charts
+
+    init_charts(app)
     init_security(app)
     from greenfin.ratelimit import init_ratelimit
 
@@ -82,6 +85,7 @@ def create_app(config: Optional[Any] = None) -> Flask:
     init_schedule(app)
     register_error_handlers(app)
     app.extensions["greenfin_nav"] = []
+    app.extensions["greenfin_nav_groups"] = {}
     app.extensions["greenfin_home"] = []
     app.extensions["greenfin_slots"] = {}
     app.extensions["greenfin_exporters"] = {}
@@ -117,10 +121,18 @@ def create_app(config: Optional[Any] = None) -> Flask:
     return app
 
 
-def nav_item(app: Flask, endpoint: str, label: Any, roles: tuple[str, ...], order: int = 50) -> None:
-    """Add a link to the top navigation for the given roles."""
-    app.extensions["greenfin_nav"].append({"endpoint": endpoint, "label": label, "roles": roles, "order": order})
+def nav_item(app: Flask, endpoint: str, label: Any, roles: tuple[str, ...], order: int = 50,
+             group: str | None = None) -> None:
+    """Add a link to the top navigation for the given roles; links of one ``group`` (declared with
+    ``nav_group``) share one entry of the top bar and form the second level (greenfin/pages.py)."""
+    app.extensions["greenfin_nav"].append({"endpoint": endpoint, "label": label, "roles": roles, "order": order,
+                                           "group": group})
     app.extensions["greenfin_nav"].sort(key=lambda item: item["order"])
+
+
+def nav_group(app: Flask, key: str, label: Any) -> None:
+    """Name a group of navigation links (its place is its first link's)."""
+    app.extensions["greenfin_nav_groups"][key] = label
 
 
 def home_card(app: Flask, template: str, roles: tuple[str, ...], order: int = 50) -> None:

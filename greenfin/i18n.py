@@ -9,6 +9,7 @@ from flask_babel import get_locale, gettext, refresh
 
 from greenfin import dates, labels
 from greenfin.extensions import babel
+from greenfin.pages import navigation
 
 COOKIE = "lang"
 
@@ -57,6 +58,7 @@ def init_i18n(app: Flask) -> None:
     # Globals (not context variables) so that imported macros see them too.
     app.jinja_env.globals.update(
         config_nav=lambda: current_app.extensions["greenfin_nav"],
+        navigation=navigation,
         role_label=lambda role: labels.label("role", role),
         colour_label=colour_label,
         kind_label=lambda kind: labels.label("party_kind", kind),

@@ -36,3 +36,38 @@ def page_of(stmt: Select, per_page: int = 25) -> Page:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def navigation(role: str, endpoint: str | None, path: str | None = None) -> list[dict]:
+    """The two-level navigation of one role: the top bar's entries in order, each either a link
+    (``endpoint``) or a group (``items``, at least two links); ``active`` marks the entry holding the
+    current page (its endpoint, else the link whose address is the longest prefix of ``path``: a
+    loan's page belongs to the loans), whose links form the second level."""
+    from flask import current_app, url_for
+
+    app = current_app
+    groups = app.extensions.get("greenfin_nav_groups", {})
+    entries: list[dict] = []
+    by_group: dict[str, dict] = {}
+    for item in app.extensions["greenfin_nav"]:
+        if role not in item["roles"]:
+            continue
+        key = item.get("group")
+        if key and key in groups:
+            if key not in by_group:
+                by_group[key] = {"key": key, "label": groups[key], "items": []}
+                entries.append(by_group[key])
+            by_group[key]["items"].append(item)
+        else:
+            entries.append({"key": item["endpoint"], "label": item["label"], "items": [item]})
+    active = next((e for e in entries if any(i["endpoint"] == endpoint for i in e["items"])), None)
+    if active is None and path:
+        prefixes = [(len(url), e) for e in entries for i in e["items"]
+                    if (url := url_for(i["endpoint"]).rstrip("/")) and (path == url or path.startswith(url + "/"))]
+        active = max(prefixes, key=lambda p: p[0])[1] if prefixes else None
+    for entry in entries:
+        entry["active"] = entry is active
+        if len(entry["items"]) == 1:
+            entry["endpoint"] = entry["items"][0]["endpoint"]
+            entry["label"] = entry["items"][0]["label"]
+    return entries

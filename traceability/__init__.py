@@ -15,7 +15,7 @@ def check_config(config) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item, slot
+    from greenfin import home_card, nav_group, nav_item, slot
     from greenfin.extensions import api
     from traceability import models  # noqa: F401  (models registered for migrations)
     from traceability.api import blp
@@ -26,8 +26,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(scan_bp)
     api.register_blueprint(blp)
     app.cli.add_command(trace_cli)
-    nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40)
-    nav_item(app, "trace.enumeration_flags", _l("Serial guessing"), ("admin", "regulator"), order=41)
+    nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40, group="trace")
+    nav_item(app, "trace.enumeration_flags", _l("Serial guessing"), ("admin", "regulator"), order=41, group="trace")
+    nav_group(app, "trace", _l("Traceability"))
     home_card(app, "traceability/_card.html", ("admin", "regulator", "producer"), order=40)
     slot(app, "parcel", "traceability/_slot_parcel.html", order=40)
     app.jinja_env.globals["trace_parcel_lots"] = _parcel_lots

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item
+    from greenfin import home_card, nav_group, nav_item
     from greenfin.core import cli, models  # noqa: F401  (models registered for migrations)
     from greenfin.core.api import blp
     from greenfin.core.views import bp
@@ -19,11 +19,15 @@ def init_app(app: Flask) -> None:
     from flask_migrate.cli import db as db_group  # `flask db grant-app-role ROLE`, next to `flask db upgrade`
 
     db_group.add_command(cli.grant_app_role_command)
-    nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10)
-    nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11)
-    nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90)
-    nav_item(app, "core.users", _l("Users"), ("admin",), order=91)
-    nav_item(app, "core.tokens", _l("API tokens"), ("admin",), order=92)
+    nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10,
+             group="registry")
+    nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11,
+             group="registry")
+    nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90, group="system")
+    nav_item(app, "core.users", _l("Users"), ("admin",), order=91, group="system")
+    nav_item(app, "core.tokens", _l("API tokens"), ("admin",), order=92, group="system")
+    nav_group(app, "registry", _l("Parties and parcels"))
+    nav_group(app, "system", _l("System"))
     home_card(app, "core/_card_core.html", ("admin", "loan_officer", "regulator", "producer"), order=99)
 
 

@@ -22,7 +22,8 @@ def init_app(app: Flask) -> None:
     slot(app, "parcel", "gep/_parcel_gep.html")
     app.jinja_env.globals.update(gep_service_label=service_label, gep_parameter_label=parameter_label, gep_cover_label=cover_label, gep_category_label=category_label,
                                  gep_parcel_panel=_parcel_panel, gep_home_summary=_home_summary,
-                                 gep_name=_name, gep_area_columns=_area_columns, gep_service_bars=_service_bars,
+                                 gep_name=_name, gep_area_chart=_area_chart, gep_share_chart=_share_chart,
+                                 gep_service_chart=_service_chart,
                                  gep_party_parcels=_party_parcels)
 
 
@@ -44,16 +45,24 @@ def _name(row) -> str:
     return row["name_zh"] if str(get_locale()).startswith("zh") else row["name_en"]
 
 
-def _area_columns(rows) -> list[tuple]:
-    """(name, GEP in 10k CNY, css class) bars for the area chart."""
-    return [(_name(r), int(round(r["total"] / 10000)), "") for r in rows]
+def _area_chart(rows):
+    from greenfin.gep.charts import area_chart
+
+    return area_chart(rows, _name)
 
 
-def _service_bars(rows) -> list[tuple]:
-    """(service name, value in 10k CNY, its category as css class) bars."""
+def _service_chart(rows):
+    from greenfin.gep.charts import service_chart
     from greenfin.gep.labels import service_label
 
-    return [(service_label(r["code"]), int(round(r["value"] / 10000)), r["category"]) for r in rows]
+    return service_chart(rows, service_label)
+
+
+def _share_chart(shares):
+    from greenfin.gep.charts import share_chart
+    from greenfin.gep.labels import category_label
+
+    return share_chart(shares, category_label)
 
 
 def _party_parcels(party_id: int) -> list[tuple]:

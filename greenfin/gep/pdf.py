@@ -5,21 +5,17 @@ import io
 from decimal import Decimal
 from typing import Optional
 
-from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from greenfin.gep.charts import area_chart, service_chart, share_chart
 from greenfin.gep.labels import CATEGORY_NAMES, SERVICE_NAMES
 from greenfin.pdf import cjk_font
 
 GREEN = colors.HexColor("#2f7d4f")
-CATEGORY_COLOURS = {"provisioning": colors.HexColor("#d9a441"), "regulating": GREEN,
-                    "cultural": colors.HexColor("#4f7fb8")}
 
 
 def _wan(value: Decimal) -> str:
@@ -31,69 +27,23 @@ def _pct(value: Optional[Decimal]) -> str:
     return "—" if value is None else f"{value:.2f}%"
 
 
-def _pie(shares: dict[str, Decimal], font: str) -> Drawing:
-    drawing = Drawing(170 * mm, 62 * mm)
-    pie = Pie()
-    pie.x, pie.y, pie.width, pie.height = 10 * mm, 6 * mm, 50 * mm, 50 * mm
-    codes = [c for c in ("provisioning", "regulating", "cultural") if shares.get(c, 0) > 0]
-    pie.data = [float(shares[c]) for c in codes] or [1]
-    pie.labels = None
-    for i, code in enumerate(codes):
-        pie.slices[i].fillColor = CATEGORY_COLOURS[code]
-        pie.slices[i].strokeColor = colors.white
-    drawing.add(pie)
-    for i, code in enumerate(("provisioning", "regulating", "cultural")):
-        y = 46 * mm - i * 10 * mm
-        drawing.add(String(72 * mm, y, f"■ {CATEGORY_NAMES[code][0]} {CATEGORY_NAMES[code][1]}: {_pct(shares.get(code))}",
-                           fontName=font, fontSize=10, fillColor=CATEGORY_COLOURS[code]))
-    return drawing
+def _chart(chart):
+    """A chart of the pages (greenfin/gep/charts.py) drawn into the PDF; a line when it is empty."""
+    image = chart.pdf(170 * mm)
+    return image if image is not None else Spacer(1, 2 * mm)
 
 
-def _service_bars(rows: list[dict], font: str) -> Drawing:
-    rows = rows[:14]
-    height = max(40, 9 * len(rows) + 12) * mm / 1.6
-    drawing = Drawing(170 * mm, height)
-    chart = HorizontalBarChart()
-    chart.x, chart.y = 40 * mm, 6
-    chart.width, chart.height = 120 * mm, height - 14
-    chart.data = [[float(r["value"]) / 10000 for r in reversed(rows)]]
-    chart.categoryAxis.categoryNames = [SERVICE_NAMES[r["code"]][0] for r in reversed(rows)]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 8
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = GREEN
-    chart.bars[0].strokeColor = None
-    drawing.add(chart)
-    drawing.add(String(40 * mm, height - 6, "万元 / 10,000 CNY", fontName=font, fontSize=7))
-    return drawing
+def _service_name(code: str) -> str:
+    return f"{SERVICE_NAMES[code][0]} {SERVICE_NAMES[code][1]}"
 
 
-def _area_columns(rows: list[dict], font: str) -> Drawing:
-    rows = rows[:24]
-    drawing = Drawing(170 * mm, 70 * mm)
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 14 * mm, 18 * mm, 150 * mm, 46 * mm
-    chart.data = [[float(r["total"]) / 1e8 for r in rows]]
-    chart.categoryAxis.categoryNames = [r["name_zh"][:6] for r in rows]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 6
-    chart.categoryAxis.labels.angle = 45
-    chart.categoryAxis.labels.boxAnchor = "ne"
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = GREEN
-    chart.bars[0].strokeColor = None
-    drawing.add(chart)
-    drawing.add(String(14 * mm, 66 * mm, "亿元 / 100 million CNY", fontName=font, fontSize=7))
-    return drawing
+def _category_name(code: str) -> str:
+    return f"{CATEGORY_NAMES[code][0]} {CATEGORY_NAMES[code][1]}"
 
 
 def render_report(*, title: str, year: int, summary: dict, previous: Optional[dict], services: list[dict],
                   areas: list[dict], area_label: str, versions: list[str]) -> bytes:
-    """A GEP report: headline figures, category shares (pie), services (bars), areas (columns and table)."""
+    """A GEP report: headline figures, category shares, services and areas (the pages' charts), tables."""
     font = cjk_font()
     styles = {
         "h1": ParagraphStyle("h1", fontName=font, fontSize=16, leading=21, spaceAfter=4 * mm, textColor=GREEN),
@@ -124,8 +74,9 @@ def render_report(*, title: str, year: int, summary: dict, previous: Optional[di
     table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
                                ("TEXTCOLOR", (0, 0), (0, -1), colors.grey),
                                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
-    story += [table, Paragraph("构成 Composition", styles["h2"]), _pie(summary["shares"], font)]
-    story += [Paragraph("分项服务价值 Value by service", styles["h2"]), _service_bars(services, font)]
+    story += [table, Paragraph("构成 Composition (%)", styles["h2"]), _chart(share_chart(summary["shares"], _category_name))]
+    story += [Paragraph("分项服务价值 Value by service (万元 / 10,000 CNY)", styles["h2"]),
+              _chart(service_chart(services, _service_name))]
     rows = [["服务 Service", "实物量 Quantity", "价值(万元)", "占比 Share"]]
     for r in services:
         rows.append([f"{SERVICE_NAMES[r['code']][0]} {SERVICE_NAMES[r['code']][1]}",
@@ -137,7 +88,8 @@ def render_report(*, title: str, year: int, summary: dict, previous: Optional[di
                            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
     story.append(t)
     if areas:
-        story += [Paragraph(f"{area_label}", styles["h2"]), _area_columns(areas, font)]
+        story += [Paragraph(f"{area_label} (万元 / 10,000 CNY)", styles["h2"]),
+                  _chart(area_chart(areas, lambda r: r["name_zh"]))]
         rows = [["名称 Name", "地块", "面积 ha", "GEP(万元)", "万元/km²", "物质/调节/文化 %"]]
         for r in areas:
             s = r["shares"]

@@ -8,7 +8,7 @@ from greenfin.lending.labels import OUTCOME as OUTCOME_LABELS, STATUS as STATUS_
 
 def init_app(app: Flask) -> None:
     from greenfin.lending import labels  # declares the lending enumerations
-    from greenfin import home_card, nav_item, slot
+    from greenfin import home_card, nav_group, nav_item, slot
     from greenfin.extensions import api
     from greenfin.lending import cli, models  # noqa: F401  (models registered for migrations)
     from greenfin.lending.api import blp
@@ -17,8 +17,10 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(cli.lending_cli)
-    nav_item(app, "lending.queue", _l("Green loans"), ("admin", "loan_officer", "regulator", "producer"), order=40)
-    nav_item(app, "lending.portfolio", _l("Loan portfolio"), ("admin", "loan_officer", "regulator"), order=41)
+    nav_item(app, "lending.queue", _l("Green loans"), ("admin", "loan_officer", "regulator", "producer"), order=40,
+             group="lending")
+    nav_group(app, "lending", _l("Green lending"))
+    nav_item(app, "lending.portfolio", _l("Loan portfolio"), ("admin", "loan_officer", "regulator"), order=41, group="lending")
     home_card(app, "lending/_card.html", ("admin", "loan_officer", "regulator", "producer"), order=40)
     slot(app, "party", "lending/_party_slot.html", order=40)
     app.jinja_env.globals.update(status_label=lambda s: label("loan_status", s),

@@ -260,10 +260,10 @@ def portfolio():
 
     summary = services.portfolio_summary()
     charts = {
-        "buckets": [(label("dpd_bucket", b), int(v), "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
+        "buckets": [(label("dpd_bucket", b), v, "red" if b in ("61-90", "90+") else ("yellow" if b != "current" else "green"))
                     for b, v in summary["by_bucket"].items()],
-        "colours": [(str(colour_label(c)), int(v), c) for c, v in summary["by_colour"].items()],
-        "products": [(label("loan_product_kind", p), int(v)) for p, v in summary["by_product"].items()],
+        "colours": [(str(colour_label(c)), v, c) for c, v in summary["by_colour"].items()],
+        "products": [(label("loan_product_kind", p), v) for p, v in summary["by_product"].items()],
         "months": [(m[2:], v) for m, v in summary["by_month"].items()],
     }
     return render_template("lending/portfolio.html", summary=summary, charts=charts)

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from greenfin.pools import models  # noqa: F401  (models registered for migrations)
     from greenfin.pools.api import blp
     from greenfin.pools.cli import pools_cli
+    from greenfin.pools.report_charts import report_charts
     from greenfin.pools.views import bp
 
     api.register_blueprint(blp)
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     slot(app, "party", "pools/_party_pools.html", order=60)
     slot(app, "public_home", "pools/_public_home.html", order=60)
     app.jinja_env.globals["party_pool_loans"] = party_pool_loans
+    app.jinja_env.globals["pool_report_charts"] = report_charts
 
 
 def party_pool_loans(party_id: int) -> list:

@@ -2,68 +2,42 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Sequence
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Drawing, String
+from flask_babel import force_locale, gettext
+
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from greenfin import dates
+from greenfin.charts import format_money
 from greenfin.labels import label_in, label_pair
 from greenfin.pdf import cjk_font
+from greenfin.pools.report_charts import report_charts
 
 GREEN = colors.HexColor("#1f7a4d")
-BUCKET_COLOURS = [colors.HexColor(c) for c in ("#2e9e62", "#c99a06", "#e67e22", "#c0392b", "#7b241c")]
-PIE_COLOURS = [colors.HexColor(c) for c in ("#1f7a4d", "#2563eb", "#c99a06", "#8e44ad", "#16a085", "#c0392b", "#7f8c8d")]
-
-
-def _money(v) -> str:
-    return "—" if v is None else f"{float(v):,.2f}"
+_money = format_money
 
 
 def _pct(v, digits: int = 2) -> str:
-    return "—" if v is None else f"{float(v) * 100:.{digits}f}%"
+    return "—" if v is None else format_money(Decimal(str(v)) * 100, digits) + "%"
 
 
-def _bar_chart(labels: Sequence[str], values: Sequence[float], title: str, font: str, width=170 * mm, height=62 * mm,
-               bar_colours: Sequence = ()) -> Drawing:
-    d = Drawing(width, height)
-    d.add(String(0, height - 10, title, fontName=font, fontSize=9))
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 40, 22, width - 60, height - 45
-    chart.data = [list(values) or [0]]
-    chart.categoryAxis.categoryNames = list(labels) or [""]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = GREEN
-    for i, colour in enumerate(bar_colours):
-        chart.bars[(0, i)].fillColor = colour
-    d.add(chart)
-    return d
+def _bilingual(message: str) -> str:
+    """``利息 Interest``: the Chinese translation, then the English message."""
+    with force_locale("zh_CN"):
+        zh = gettext(message)
+    return zh if zh == message else f"{zh} {message}"
 
 
-def _pie(labels: Sequence[str], values: Sequence[float], title: str, font: str) -> Drawing:
-    d = Drawing(170 * mm, 60 * mm)
-    d.add(String(0, 60 * mm - 10, title, fontName=font, fontSize=9))
-    pie = Pie()
-    pie.x, pie.y, pie.width, pie.height = 20, 10, 130, 130
-    pie.data = list(values) or [1]
-    pie.labels = None
-    for i in range(len(pie.data)):
-        pie.slices[i].fillColor = PIE_COLOURS[i % len(PIE_COLOURS)]
-    d.add(pie)
-    for i, label in enumerate(labels):
-        y = 60 * mm - 28 - i * 12
-        d.add(String(175, y, f"■ {label[:60]}", fontName=font, fontSize=7, fillColor=PIE_COLOURS[i % len(PIE_COLOURS)]))
-    return d
+def _chart(chart, title: str, style) -> list:
+    """The page's chart definition drawn into the PDF, under its title; nothing when it is empty."""
+    image = chart.pdf(170 * mm)
+    return [KeepTogether([Paragraph(title, style), image])] if image is not None else []
 
 
 def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
@@ -86,6 +60,9 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
         return t
 
     c = f["collections"]
+    charts = report_charts(f, history, label=_bilingual,
+                           code_label=lambda enumeration, code: " ".join(label_pair(enumeration, code)))
+    chart_title = ParagraphStyle("chart", fontName=font, fontSize=9, leading=13, spaceBefore=6)
     story = [
         Paragraph(f"{pool.name} · 资产服务机构报告 Servicer report · {report.month}", title),
         Paragraph(f"{pool.code} · 发起机构 Originator: {pool.originator.name} · "
@@ -111,14 +88,11 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
             ["年化违约率 CDR (month, annualised)", _pct(f["cdr"])],
         ]),
         Spacer(1, 4 * mm),
-        _bar_chart(["利息 Interest", "正常本金 Scheduled", "提前还款 Prepaid", "违约回收 Recoveries"],
-                   [c["interest"], c["scheduled_principal"], c["prepayment"], f["recoveries"]],
-                   "本月回收款 Collections this month (CNY)", font),
+        *_chart(charts["collections"], "本月回收款 Collections this month (CNY)", chart_title),
         Paragraph("逾期分布 Delinquency at month end", h2),
         table([["账龄 Days past due", "笔数 Loans · 余额 Balance · 占比 Share"]]
               + [[" ".join(label_pair("dpd_bucket", b["bucket"])), f"{b['count']} · {_money(b['balance'])} · {_pct(b['share'])}"] for b in f["delinquency"]]),
-        _bar_chart([label_in("dpd_bucket", b["bucket"], "zh") for b in f["delinquency"]], [b["balance"] for b in f["delinquency"]],
-                   "逾期余额 Balance by days past due (CNY)", font, bar_colours=BUCKET_COLOURS),
+        *_chart(charts["delinquency"], "逾期余额占比 Share of balance by days past due (%)", chart_title),
         Paragraph("触发事件 Triggers", h2),
         table([["指标 Test", "数值 Value · 阈值 Threshold · 状态 Status"]]
               + [[{"cumulative_default": "累计违约率 Cumulative default ratio",
@@ -126,9 +100,7 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
                   f"{_pct(t['value'])} · {_pct(t['threshold'])} · "
                   f"{'已触发 BREACHED' if t['breached'] else '未触发 not breached'}"] for t in f["triggers"]]),
     ]
-    if history:
-        story.append(_bar_chart([h.month for h in history], [h.figures.get("pool_factor") or 0 for h in history],
-                                "资产池因子走势 Pool factor by month", font))
+    story += _chart(charts["pool_factor"], "资产池因子走势 Pool factor by month (%)", chart_title)
     g = f["green"]
     story += [
         Paragraph("绿色信息披露 Green reporting", h2),
@@ -141,9 +113,7 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
               + [[Paragraph("<br/>".join(label_pair("use_of_proceeds", cat["category"])) if cat["category"] else "—", body), f"{cat['count']} · {_money(cat['balance'])} · {_pct(cat['share'])}"]
                  for cat in g["categories"]]),
     ]
-    if g["categories"]:
-        story.append(_pie([label_in("use_of_proceeds", cat["category"], "zh") or "—" for cat in g["categories"]], [cat["balance"] for cat in g["categories"]],
-                          "募集资金用途分布 Use-of-proceeds categories by balance", font))
+    story += _chart(charts["proceeds"], "募集资金用途分布 Use of proceeds, share of balance (%)", chart_title)
     story.append(Paragraph(f"生成时间 Generated {dates.local_datetime(report.generated_at)} · GreenFin", body))
     doc.build(story)
     return buf.getvalue()

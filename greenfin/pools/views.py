@@ -2,6 +2,7 @@
 (``/disclosure/pools``: published cuts and servicer reports, no account needed)."""
 from __future__ import annotations
 
+from decimal import Decimal
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -9,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin import dates
+from greenfin.charts import format_money
 from greenfin.core.forms import apply_errors
 from greenfin.core.models import Party
 from greenfin.downloads import content_disposition
@@ -407,14 +409,11 @@ def pool_helpers():
     from greenfin.core.services import list_townships
     from greenfin.i18n import township_name
 
-    def money(value, digits: int = 2):
-        return "—" if value is None else f"{float(value):,.{digits}f}"
-
     def pct(value, digits: int = 1):
-        return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+        return "—" if value is None else format_money(Decimal(str(value)) * 100, digits) + "%"
 
     return {
-        "money": money, "pct": pct,
+        "pct": pct,
         "townships": {t.code: township_name(t) for t in list_townships()},
         "strata_titles": {"product": _("Product"), "township": _("Township"), "colour": _("Eco-credit colour"),
                           "ltv": _("LTV band"), "dpd": _("Days past due"),

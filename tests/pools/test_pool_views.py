@@ -1,4 +1,5 @@
 """Pool pages: who may see them, forms that re-show errors, charts rendered server-side."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def test_pages_render_for_staff(client, create_user, login, seeded, role):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         assert b"<svg" in response.data or url.endswith("candidates") or url == "/pools", url
-        assert b"style=\"" not in response.data and b"<script" not in response.data
+        assert b"style=\"" not in response.data and re.search(rb"<script(?![^>]*\bsrc=)", response.data) is None
 
 
 def test_producer_is_refused(client, create_user, login, seeded):
@@ -178,3 +179,22 @@ def test_a_refused_change_is_flashed_once_in_the_page_language(client, create_us
                            follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "输入无效 — reason:" in html and html.count("reason:") == 1
+
+
+def test_report_charts_are_one_definition_for_page_and_pdf(client, create_user, login, seeded):
+    """The page and the PDF draw the same chart definitions (greenfin/pools/report_charts.py)."""
+    from greenfin.pools.report_charts import report_charts
+
+    pool, _cut, _ = seeded
+    report = reporting.get_report(pool, "2026-08")
+    login(create_user("regulator"))
+    html = client.get(f"/pools/{pool.id}/reports/2026-08").get_data(as_text=True)
+    pdf = client.get(f"/pools/{pool.id}/reports/2026-08/pdf").data
+    assert pdf.startswith(b"%PDF")
+    images = len(re.findall(rb"/Subtype\s*/Image", pdf))
+    drawn = [name for name, chart in report_charts(report.figures, [report], lambda s: s).items()
+             if chart.pdf(100) is not None]
+    assert images >= len(drawn) >= 2, (images, drawn)
+    assert html.count('<figure class="chart') == 4  # collections, delinquency, pool factor, use of proceeds
+    assert "…" not in html  # no truncated category
+
