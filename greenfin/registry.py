@@ -31,8 +31,8 @@ FEATURES = (
     "greenfin.gep",
     "traceability",
     "greenfin.lending",
+    "greenfin.insurance",  # before pools: the demo's payouts land in the servicer reports pools seeds
     "greenfin.pools",
-    "greenfin.insurance",
 )
 
 

@@ -115,7 +115,7 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
         line.principal_paid += parts["principal"]
         if line.settled:
             line.paid_on = received_on
-    repayment = Repayment(loan_id=loan.id, received_on=received_on, amount=amount, fee_part=split.fee,
+    repayment = Repayment(loan=loan, received_on=received_on, amount=amount, fee_part=split.fee,
                           interest_part=split.interest, principal_part=split.principal, reference=reference,
                           source=source,
                           allocation=[{"seq": s, **{k: str(v) for k, v in p.items()}} for s, p in sorted(split.lines.items())],
