@@ -104,7 +104,8 @@ def evaluate_policies(as_of: Optional[date] = None) -> int:
             amounts = rules.payout_cents(share, np.array([int(p.sum_insured * 100) for p in todo]),
                                          np.array([paid.get(p.id, 0) for p in todo]))
             for policy, cents in zip(todo, amounts.tolist()):
-                created += _add_claim(policy, event, share, Decimal(cents) / 100)
+                if cents > 0:  # a policy whose season limit is used up claims nothing more
+                    created += _add_claim(policy, event, share, Decimal(cents) / 100)
     db.session.flush()
     return created
 

@@ -106,8 +106,7 @@ def validate_product(data: dict) -> dict:
     if all(v is not None for v in subsidy.values()) and sum(subsidy.values()) != 1:
         errors["subsidy"] = ["the shares of central, provincial, county and farmer must add up to 1"]
     out["subsidy"] = subsidy
-    if not errors:
-        rules.validate_terms(out, errors)
+    rules.validate_terms(out, errors)  # the terms as a whole, with what could be read
     if errors:
         raise ValidationFailed(N_("Invalid index product"), errors)
     return out
