@@ -8,8 +8,8 @@ PERIL_LABELS = {"frost": _l("Frost (daily minimum temperature)"), "drought": _l(
 PERIL_UNITS = {"frost": "°C", "drought": _l("days"), "excess_rain": "mm"}
 MODE_LABELS = {"tiers": _l("Payout tiers"), "linear": _l("Linear between trigger and exit")}
 CLAIM_STATUS_LABELS = {"pending": _l("Pending check"), "proposed": _l("Proposed, awaiting approval"),
-                       "paid": _l("Paid"), "rejected": _l("Rejected")}
-POLICY_STATUS_LABELS = {"active": _l("Active"), "cancelled": _l("Cancelled")}
+                       "paid": _l("Paid out"), "rejected": _l("Claim turned down")}
+POLICY_STATUS_LABELS = {"active": _l("In force"), "cancelled": _l("Policy cancelled")}
 PAYER_LABELS = {"central": _l("Central government"), "provincial": _l("Province"), "county": _l("County"),
                 "farmer": _l("Farmer")}
 

@@ -21,7 +21,7 @@ INSURERS = ("admin", "regulator")
 def _flash_error(exc: DomainError) -> None:
     rollback()
     details = "; ".join(f"{k}: {', '.join(_(m) for m in v)}" for k, v in (exc.errors or {}).items())
-    flash(f"{_(exc.message)}{' — ' + details if details else ''}", "error")
+    flash(f"{_(exc.summary)}{' — ' + details if details else ''}", "error")
 
 
 @bp.route("/")
@@ -123,7 +123,7 @@ def policies():
             except DomainError as exc:
                 rollback()
                 apply_errors(form, exc.errors or {})
-                flash(_(exc.message), "error")
+                flash(_(exc.summary), "error")
         else:
             flash(_("Nothing was issued: correct the fields marked below."), "error")
     page = page_of(services.policy_query(holder_id=own_party_id(), season=request.args.get("season", type=int)))
