@@ -39,7 +39,7 @@ def test_weather_import_answers_the_report_and_a_retry_is_answered_once(api, cre
     assert db.session.scalar(select(func.count(WeatherObservation.id))) == 1
 
 
-def test_issue_policy_evaluate_and_decide_claims(api, frost_setup, create_parcel):
+def test_issue_policy_evaluate_and_decide_claims(api, frost_setup, create_parcel, drain_jobs):
     station, product, parcels, policies = frost_setup
     maker, checker = api("regulator"), api("admin")
     parcel = create_parcel()
@@ -61,6 +61,7 @@ def test_issue_policy_evaluate_and_decide_claims(api, frost_setup, create_parcel
     import_season(station, {date(2025, 12, 20): -3.5})
     job = maker.post("/api/v1/insurance/evaluations", json={"as_of": "2025-12-23"})
     assert job.status_code == 202
+    drain_jobs()
     claims = maker.get("/api/v1/insurance/claims?status=pending").json
     assert len(claims) == 2 and claims[0]["amount"] == "16500.00"
     claim_id = claims[0]["id"]
