@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item
+    from greenfin import home_card, nav_item, slot
     from greenfin.extensions import api
     from greenfin.insurance import labels, models  # noqa: F401  (models registered for migrations)
     from greenfin.insurance.api import blp
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     nav_item(app, "insurance.dashboard", _l("Insurance"), ("admin", "regulator", "loan_officer"), order=55)
     nav_item(app, "insurance.policies", _l("My insurance"), ("producer",), order=55)
     home_card(app, "insurance/_card_insurance.html", ("admin", "regulator"), order=55)
+    slot(app, "public_home", "insurance/_public_home.html", order=65)
     app.jinja_env.globals.update(
         ins_money=money, ins_pct=pct, ins_peril=labels.peril_label, ins_unit=labels.peril_unit,
         ins_mode=labels.mode_label, ins_claim_status=labels.claim_status_label,

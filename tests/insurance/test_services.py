@@ -226,6 +226,15 @@ def test_reject_needs_a_reason_and_a_second_person(frost_setup, maker_checker):
     assert claim.status == "rejected" and services.fund_summary()["claims"] == 0
 
 
+def _pay(claim, maker, checker, on):
+    """The maker proposes, the checker approves and pays."""
+    g.user = maker
+    services.propose_claim(claim)
+    g.user = checker
+    services.approve_claim(claim, paid_on=on)
+    g.pop("user", None)
+
+
 def _booked_orchard_loan(create_application, parcel, monkeypatch):
     from greenfin.lending import services as lending
 
@@ -254,12 +263,7 @@ def test_payout_pays_the_lender_first_clears_arrears_and_is_a_pool_recovery(fros
     owed_now = sum((i.amount_unpaid for i in loan.instalments if i.due_date <= date(2025, 12, 28)), Decimal("0"))
     claim = next(c for c in _claims() if c.policy_id == policies[0].id)
     assert claim.amount > owed_now
-    maker, checker = maker_checker
-    g.user = maker
-    services.propose_claim(claim)
-    g.user = checker
-    services.approve_claim(claim, paid_on=date(2025, 12, 28))
-    g.pop("user", None)
+    _pay(claim, *maker_checker, date(2025, 12, 28))
     assert (claim.loan_id, claim.to_lender, claim.to_holder) == (loan.id, claim.amount, Decimal("0"))
     assert loan.days_past_due == 0 and loan.bucket == "current"
     facts = lending.loan_facts([loan.id], date(2025, 12, 31))[loan.id]
@@ -281,12 +285,7 @@ def test_payout_above_what_the_loan_owes_pays_the_rest_to_the_holder(frost_setup
     import_season(station, FROST_SPELL)
     services.evaluate_policies(date(2025, 12, 23))
     claim = next(c for c in _claims() if c.policy_id == policies[0].id)
-    maker, checker = maker_checker
-    g.user = maker
-    services.propose_claim(claim)
-    g.user = checker
-    services.approve_claim(claim, paid_on=date(2025, 12, 28))
-    g.pop("user", None)
+    _pay(claim, *maker_checker, date(2025, 12, 28))
     assert (claim.to_lender, claim.to_holder) == (Decimal("1000.00"), claim.amount - Decimal("1000.00"))
     assert loan.status == "repaid"
 
