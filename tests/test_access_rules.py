@@ -17,7 +17,7 @@ PUBLIC_ENDPOINTS = {
     "pools.disclosure_index", "pools.disclosure_pool", "pools.disclosure_cut", "pools.disclosure_report",
     "pools.disclosure_report_pdf",
     # the public: index-insurance payout events (station readings and totals, no personal data)
-    "insurance.events", "insurance.event",
+    "insurance.events", "insurance.event", "insurance.event_pdf",
 }
 
 

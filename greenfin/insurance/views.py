@@ -2,10 +2,11 @@
 payout events (no personal data: station, readings, trigger, number of policies paid, total)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from greenfin.core.forms import apply_errors
+from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound
 from greenfin.extensions import db
 from greenfin.insurance import services
@@ -195,3 +196,13 @@ def event(code):
     except NotFound:
         return render_template("insurance/event_missing.html", code=code), 404
     return render_template("insurance/event.html", event=item, summary=services.event_summary(item))
+
+
+@bp.route("/events/<code>.pdf")
+@access(PUBLIC)
+def event_pdf(code):
+    from greenfin.insurance.pdf import event_pdf as render
+
+    item = services.get_event(code)
+    return Response(render(item, services.event_summary(item)), mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(f"payout-event-{item.code}.pdf", inline=True)})

@@ -45,3 +45,7 @@ def test_demo_frost_pays_three_policies_and_reaches_the_servicer_report(demo_app
         (tmp_path / "r.pdf").write_bytes(pdf.data)
         text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
         assert "index-insurance payouts" in text and f"{amount:,.2f}" in text
+        notice = client.get(f"/insurance/events/{event_code}.pdf")
+        (tmp_path / "e.pdf").write_bytes(notice.data)
+        text = subprocess.run(["pdftotext", str(tmp_path / "e.pdf"), "-"], capture_output=True, text=True).stdout
+        assert "-5.4" in text and "SYNTHETIC" in text and "Policies paid" in text

@@ -36,6 +36,9 @@ def test_public_event_page_shows_readings_and_totals_without_personal_data(clien
     assert "Frost (daily minimum temperature)" in english and "Policies paid" in english
     listing = client.get("/insurance/events").get_data(as_text=True)
     assert event.code in listing and parcels[0].holder.name not in listing
+    pdf = client.get(f"/insurance/events/{event.code}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert parcels[0].holder.name.encode() not in pdf.data
     missing = client.get("/insurance/events/NOPE")
     assert missing.status_code == 404 and "NOPE" in missing.get_data(as_text=True)
 
