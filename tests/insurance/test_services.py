@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
-from greenfin.insurance import jobs, rules, services, synthetic
+from greenfin.insurance import jobs, services, synthetic
 from greenfin.insurance.models import FundEntry, InsuranceClaim, PayoutEvent, WeatherObservation
 from greenfin.job_model import Job
 from greenfin.jobs import run_job
 from greenfin.uow import commit
-from tests.insurance.conftest import SEASON_START, import_season, readings_csv
-from tests.lending.conftest import champion, create_application, products, trained  # noqa: F401 (fixtures)
+from tests.insurance.conftest import SEASON_START, import_season
+from tests.lending.conftest import champion, create_application, products  # noqa: F401 (fixtures)
 
 FROST_SPELL = {date(2025, 12, 20): -3.4, date(2025, 12, 21): -5.2, date(2025, 12, 22): -2.0}
 
