@@ -30,3 +30,18 @@ class ClaimDecisionForm(FlaskForm):
 
 class CsrfOnlyForm(FlaskForm):
     """A button that changes something: the CSRF token only."""
+
+
+class ProductVersionForm(FlaskForm):
+    """A new version of a product: the current version's values, changed where needed."""
+
+    trigger = StringField(_l("Trigger"), validators=[DataRequired(), Length(max=16)])
+    exit = StringField(_l("Exit"), validators=[DataRequired(), Length(max=16)])
+    tiers = StringField(_l("Tiers (level:share, separated by ;)"), validators=[Optional(), Length(max=400)])
+    sum_insured_per_ha = StringField(_l("Sum insured (CNY/ha)"), validators=[DataRequired(), Length(max=20)])
+    premium_rate = StringField(_l("Premium rate"), validators=[DataRequired(), Length(max=12)])
+    loading = StringField(_l("Loading on expected loss"), validators=[DataRequired(), Length(max=12)])
+    central = StringField(_l("Central government"), validators=[DataRequired(), Length(max=12)])
+    provincial = StringField(_l("Province"), validators=[DataRequired(), Length(max=12)])
+    county = StringField(_l("County"), validators=[DataRequired(), Length(max=12)])
+    farmer = StringField(_l("Farmer"), validators=[DataRequired(), Length(max=12)])

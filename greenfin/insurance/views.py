@@ -10,7 +10,9 @@ from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound
 from greenfin.extensions import db
 from greenfin.insurance import services
-from greenfin.insurance.forms import ClaimDecisionForm, CsrfOnlyForm, EvaluateForm, PolicyForm, WeatherImportForm
+from greenfin.insurance.forms import (
+    ClaimDecisionForm, CsrfOnlyForm, EvaluateForm, PolicyForm, ProductVersionForm, WeatherImportForm,
+)
 from greenfin.pages import page_of
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
 from greenfin.uow import rollback
@@ -87,12 +89,45 @@ def weather():
     return render_template("insurance/weather.html", form=form, report=report, stations=stations)
 
 
-@bp.route("/products/<int:product_id>")
+PAYERS = ("central", "provincial", "county", "farmer")
+
+
+def _version_form(item) -> ProductVersionForm:
+    tiers = "; ".join(f"{t['level']}:{t['share']}" for t in item.tiers or [])
+    return ProductVersionForm(data={"trigger": str(item.trigger), "exit": str(item.exit), "tiers": tiers,
+                                    "sum_insured_per_ha": str(item.sum_insured_per_ha),
+                                    "premium_rate": str(item.premium_rate), "loading": str(item.loading),
+                                    **{p: str(item.subsidy.get(p, "0")) for p in PAYERS}})
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
 @access(*STAFF, "producer")
+@access(*INSURERS, methods=("POST",))
 def product(product_id):
+    """A product version; insurers add the next version from a copy of this one's values."""
     item = services.get_product(product_id)
+    form = _version_form(item) if request.method == "GET" else ProductVersionForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            tiers = [dict(zip(("level", "share"), (part.strip() for part in pair.split(":", 1))))
+                     for pair in (form.tiers.data or "").split(";") if pair.strip()]
+            data = {k: getattr(item, k) for k in ("code", "name_zh", "name_en", "peril", "land_cover", "season_start",
+                                                   "season_end", "payout_mode", "dry_day_mm", "notes")}
+            data.update({k: getattr(form, k).data for k in ("trigger", "exit", "sum_insured_per_ha", "premium_rate",
+                                                            "loading")})
+            data.update(tiers=tiers, subsidy={p: getattr(form, p).data for p in PAYERS})
+            try:
+                made = services.create_product(data)
+                flash(_("Version %(version)s of %(code)s created.", version=made.version, code=made.code), "success")
+                return redirect(url_for("insurance.product", product_id=made.id))
+            except DomainError as exc:
+                rollback()
+                apply_errors(form, {k.replace("subsidy.", ""): v for k, v in (exc.errors or {}).items()})
+                flash(_("Nothing was created: correct the fields marked below."), "error")
+        else:
+            flash(_("Nothing was created: correct the fields marked below."), "error")
     return render_template("insurance/product.html", product=item, versions=services.list_products(item.code),
-                           stations=services.list_stations())
+                           stations=services.list_stations(), form=form)
 
 
 @bp.route("/backtest")

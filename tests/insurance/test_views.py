@@ -103,3 +103,22 @@ def test_backtest_page_charts_and_tabulates(client, login, create_user, frost_se
     assert "<svg" in html and "期望损失" in html and "合成" not in html  # a test station, not marked synthetic
     # seasons 1995/96 to 2024/25 are complete; 2025/26 has no readings yet
     assert "<td>1995</td>" in html and "<td>2024</td>" in html and "<td>2025</td>" not in html
+
+
+def test_a_new_product_version_from_the_product_page(client, login, create_user, create_index_product):
+    product = create_index_product(code="T-PAGE")
+    login(create_user("regulator"))
+    page = client.get(f"/insurance/products/{product.id}").get_data(as_text=True)
+    assert "-3:0.30; -5:0.60; -7:1" in page and "新版本" in page
+    form = {"trigger": "-2", "exit": "-6", "tiers": "-2:0.25; -4:0.5; -6:1", "sum_insured_per_ha": "32000",
+            "premium_rate": "0.07", "loading": "1.5", "central": "0.35", "provincial": "0.25", "county": "0.25",
+            "farmer": "0.15"}
+    bad = client.post(f"/insurance/products/{product.id}", data=form | {"exit": "-1", "farmer": "0.2"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "未创建" in bad and "must be colder than the trigger" in bad and "add up to 1" in bad
+    assert [p.version for p in services.list_products("T-PAGE")] == [1]
+    done = client.post(f"/insurance/products/{product.id}", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "已创建 T-PAGE 第 2 版" in done
+    latest = services.find_product("T-PAGE")
+    assert (latest.version, latest.trigger, latest.tiers[1]) == (2, -2, {"level": "-4", "share": "0.5"})
+    assert services.find_product("T-PAGE", 1).trigger == -3  # the first version is unchanged
