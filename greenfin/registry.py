@@ -31,6 +31,7 @@ FEATURES = (
     "greenfin.gep",
     "traceability",
     "greenfin.lending",
+    "greenfin.insurance",  # before pools: the demo's payouts land in the servicer reports pools seeds
     "greenfin.pools",
 )
 

@@ -68,6 +68,9 @@ SCHEDULE: tuple[Scheduled, ...] = (
               N_("Scheduled: lapse expired certificates"), "traceability"),
     Scheduled("lending-refresh-dpd", "greenfin.lending.services.refresh_delinquency", "30 0 * * *",
               N_("Scheduled: refresh days past due"), "greenfin.lending"),
+    # 09:00: after the night's station readings are imported; evaluates up to yesterday.
+    Scheduled("insurance-evaluate", "greenfin.insurance.services.evaluate_policies", "0 9 * * *",
+              N_("Scheduled: evaluate index insurance policies"), "greenfin.insurance"),
     Scheduled("lending-purge-batches", "greenfin.lending.scoring.modelling.purge_score_batches", "0 3 * * *",
               N_("Scheduled: purge batch-scoring uploads"), "greenfin.lending", queue="low",
               config_kwargs={"older_than_days": "LENDING_BATCH_RETENTION_DAYS"}),

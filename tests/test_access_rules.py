@@ -16,6 +16,8 @@ PUBLIC_ENDPOINTS = {
     # investors: published pool cuts and servicer reports of green ABS
     "pools.disclosure_index", "pools.disclosure_pool", "pools.disclosure_cut", "pools.disclosure_report",
     "pools.disclosure_report_pdf",
+    # the public: index-insurance payout events (station readings and totals, no personal data)
+    "insurance.events", "insurance.event", "insurance.event_pdf",
 }
 
 

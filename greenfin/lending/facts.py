@@ -47,6 +47,7 @@ class RepaymentFact:
     principal_part: Decimal
     # (seq, amount paid to the instalment, of which principal)
     allocation: tuple[tuple[int, Decimal, Decimal], ...]
+    source: str = "borrower"  # or "insurance": an index payout to the lender as loss payee
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def _facts(loan: Loan, colour: Optional[str]) -> LoanFacts:
         repayments=tuple(RepaymentFact(
             r.received_on, r.amount, r.fee_part, r.interest_part, r.principal_part,
             tuple((int(p.get("seq", 0)), sum((Decimal(str(p.get(k, "0"))) for k in ("fee", "interest", "principal")),
-                                             ZERO), Decimal(str(p.get("principal", "0")))) for p in r.allocation or []))
+                                             ZERO), Decimal(str(p.get("principal", "0")))) for p in r.allocation or []),
+            r.source or "borrower")
             for r in loan.repayments),
     )
 
@@ -190,6 +192,19 @@ def active_loan_ids(excluding: Optional[Select] = None) -> Select:
     """A query of the ids of active loans, by id, less those ``excluding`` selects."""
     stmt = select(Loan.id).where(Loan.status == "active").order_by(Loan.id)
     return stmt.where(Loan.id.not_in(excluding)) if excluding is not None else stmt
+
+
+def pledged_loans(parcel_ids: Iterable[int]) -> dict[int, int]:
+    """{parcel id: loan id} for the parcels pledged to an active loan (the loss payee of its cover)."""
+    from greenfin.lending.models import CollateralPledge
+
+    ids = {i for i in parcel_ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(CollateralPledge.parcel_id, Loan.id).join(Loan, Loan.id == CollateralPledge.loan_id)
+                              .where(CollateralPledge.parcel_id.in_(ids), CollateralPledge.status == "pledged",
+                                     Loan.status == "active"))
+    return {parcel_id: loan_id for parcel_id, loan_id in rows}
 
 
 def party_loan_ids(party_id: int) -> list[int]:

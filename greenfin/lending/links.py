@@ -33,6 +33,15 @@ def current_colour(party_id: int) -> Optional[str]:
     return colour if colour in credit.COLOURS else None
 
 
+def insured(parcel_ids: list[int]) -> bool:
+    """Whether every one of these pledged parcels carries live weather-index cover (False without
+    parcels, or when the insurance package is not loaded): the pricing mitigant."""
+    insurance = contract("greenfin.insurance")
+    if insurance is None or not parcel_ids:
+        return False
+    return set(parcel_ids) <= set(insurance.insured_parcel_ids(parcel_ids))
+
+
 def parcel_gep(parcel_id: int) -> Optional[ParcelGep]:
     """The parcel's latest GEP (yuan), or None when not accounted."""
     gep = contract("greenfin.gep")

@@ -45,6 +45,7 @@ OUTCOMES = ("approve", "refer", "decline")
 LOAN_STATUSES = ("active", "repaid", "written_off")
 PLEDGE_STATUSES = ("proposed", "pledged", "released", "enforced")
 LIVE_PLEDGE_STATUSES = ("proposed", "pledged")
+REPAYMENT_SOURCES = ("borrower", "insurance")
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
@@ -276,6 +277,7 @@ class Decision(db.Model):
     base_rate: Mapped[Optional[Decimal]] = mapped_column(Rate)
     risk_premium: Mapped[Optional[Decimal]] = mapped_column(Rate)
     green_discount: Mapped[Optional[Decimal]] = mapped_column(Rate)
+    insurance_discount: Mapped[Optional[Decimal]] = mapped_column(Rate)  # pricing.INSURED_DISCOUNT when insured
     rate: Mapped[Optional[Decimal]] = mapped_column(Rate)
     kind: Mapped[str] = mapped_column(String(16))  # system, officer, override
     note: Mapped[Optional[str]] = mapped_column(Text)
@@ -383,6 +385,8 @@ class Repayment(db.Model):
     # [{"seq": 3, "fee": "0.00", "interest": "12.34", "principal": "800.00"}]
     allocation: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     reference: Mapped[Optional[str]] = mapped_column(String(64))
+    # Who paid: the borrower, or an insurer paying the lender as first loss payee (REPAYMENT_SOURCES).
+    source: Mapped[str] = mapped_column(String(16), default="borrower", server_default="borrower")
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

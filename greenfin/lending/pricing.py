@@ -22,6 +22,10 @@ BANDS = (("A", 620, Decimal("0.0000")), ("B", 600, Decimal("0.0050")), ("C", 585
 # Green discount on the annual rate by eco-credit colour (the plan's link from ratings to finance);
 # one figure per colour of credit's scale (credit/policy.py COLOURS, checked by the tests); unrated: none.
 GREEN_DISCOUNT = {"green": Decimal("0.0050"), "blue": Decimal("0.0025"), "yellow": Decimal("0"), "red": Decimal("0")}
+# Underwriting mitigant: a secured loan whose every pledged orchard or forest parcel carries live
+# weather-index cover (greenfin/insurance: frost or drought pays the lender first) is priced this
+# much lower; the index payout replaces the harvest a frost or drought would take.
+INSURED_DISCOUNT = Decimal("0.0030")
 # Single-borrower concentration: live exposure (outstanding + this request) may not exceed this.
 MAX_PARTY_EXPOSURE = Decimal("5000000")
 # Debt-to-income above this refers the application to an officer.
@@ -80,11 +84,13 @@ def premium_for(band: str) -> Decimal:
     return next(p for name, _f, p in BANDS if name == band)
 
 
-def price(app, band: str, colour: Optional[str]) -> dict[str, Decimal]:
-    """Rate = base + risk premium by score band - green discount by colour, within the product's range."""
+def price(app, band: str, colour: Optional[str], insured: bool = False) -> dict[str, Decimal]:
+    """Rate = base + risk premium by score band - green discount by colour - the insured discount
+    (index cover on the pledged parcels), within the product's range."""
     product = app.product
     premium = premium_for(band)
     discount = GREEN_DISCOUNT.get(colour or "", Decimal("0"))
-    rate = min(max(product.base_rate + premium - discount, product.min_rate), product.max_rate)
+    insurance = INSURED_DISCOUNT if insured else Decimal("0")
+    rate = min(max(product.base_rate + premium - discount - insurance, product.min_rate), product.max_rate)
     return {"base_rate": product.base_rate, "risk_premium": premium, "green_discount": discount,
-            "rate": rate.quantize(RATE_PLACES)}
+            "insurance_discount": insurance, "rate": rate.quantize(RATE_PLACES)}

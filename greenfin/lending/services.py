@@ -28,13 +28,13 @@ from greenfin.lending.models import (
 )
 from greenfin.lending.scoring.modelling import latest_score, score_application  # noqa: F401
 from greenfin.lending.pricing import (  # noqa: F401  (re-exported: decisions and tests price here)
-    APPROVE_AT, DTI_REFER, MAX_PARTY_EXPOSURE, PRODUCTS, RATE_CAP, REFER_AT, price,
+    APPROVE_AT, DTI_REFER, INSURED_DISCOUNT, MAX_PARTY_EXPOSURE, PRODUCTS, RATE_CAP, REFER_AT, price,
 )
 from greenfin.lending.facts import (  # noqa: F401  (the contract other packages read loans through)
-    InstalmentFact, LoanFacts, RepaymentFact, active_loan_ids, loan_facts, party_loan_ids, product_names,
+    InstalmentFact, LoanFacts, RepaymentFact, active_loan_ids, loan_facts, party_loan_ids, pledged_loans, product_names,
 )
 from greenfin.lending.servicing import (  # noqa: F401  (re-exported for other packages)
-    book_loan, get_loan, loan_query, portfolio_summary, record_repayment, refresh_delinquency,
+    book_loan, get_loan, loan_query, portfolio_summary, post_insurance_payout, record_repayment, refresh_delinquency,
     start_delinquency_refresh, write_off_loan,
 )
 from greenfin.security import current_actor
@@ -330,6 +330,11 @@ def policy_rules(app: Application, colour: Optional[str]) -> list[dict[str, str]
     return hits
 
 
+def _pledged_parcels(app: Application) -> list[int]:
+    """The parcels of the application's live pledges (the insured-discount question)."""
+    return [p.parcel_id for p in app.collateral if p.status in LIVE_PLEDGE_STATUSES]
+
+
 def current_decision(app: Application) -> Optional[Decision]:
     """The decision in force: the latest that is not a pending or rejected override."""
     for decision in reversed(_decisions(app)):
@@ -367,7 +372,7 @@ def decide_application(app: Application) -> Decision:
     reasons = [h for h in hits if h["outcome"] == "decline"] if outcome == "decline" else list(hits)
     if score.score < APPROVE_AT and outcome != "approve":
         reasons += [{"code": r["code"], "outcome": "score", "zh": r["zh"], "en": r["en"]} for r in score.reasons]
-    terms = price(app, score.band, colour) if outcome != "decline" else {}
+    terms = price(app, score.band, colour, links.insured(_pledged_parcels(app))) if outcome != "decline" else {}
     decision = Decision(application_id=app.id, score_id=score.id, outcome=outcome, system_outcome=outcome,
                         policy_hits=hits, reasons=reasons, kind="system",
                         approved_amount=app.amount if outcome != "decline" else None, **terms)
@@ -399,7 +404,8 @@ def officer_decision(app: Application, outcome: str, note: str, *, amount: Optio
         raise Conflict(f"the application is already {app.status}")
     if amount is not None and (amount <= 0 or amount > app.amount):
         raise ValidationFailed.field("amount", "must be positive and at most the amount applied for")
-    terms = price(app, score.band if score else "E", app.eco_colour) if outcome == "approve" else {}
+    terms = (price(app, score.band if score else "E", app.eco_colour, links.insured(_pledged_parcels(app)))
+             if outcome == "approve" else {})
     reasons = [] if outcome == "approve" else ([{"code": "OFFICER", "outcome": "officer", "zh": note.strip(),
                                                 "en": note.strip()}] + [r for r in system.reasons if r.get("outcome") != "officer"])
     user = current_actor()

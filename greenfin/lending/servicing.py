@@ -85,7 +85,8 @@ def loan_query(*, party_id: Optional[int] = None, status: Optional[str] = None, 
     return stmt
 
 
-def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: Optional[str] = None) -> Repayment:
+def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: Optional[str] = None,
+                     source: str = "borrower") -> Repayment:
     """Allocate a receipt to fees, then interest, then principal (due instalments first)."""
     from greenfin.lending.services import set_pledge_status
     if loan.status != "active":
@@ -114,8 +115,9 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
         line.principal_paid += parts["principal"]
         if line.settled:
             line.paid_on = received_on
-    repayment = Repayment(loan_id=loan.id, received_on=received_on, amount=amount, fee_part=split.fee,
+    repayment = Repayment(loan=loan, received_on=received_on, amount=amount, fee_part=split.fee,
                           interest_part=split.interest, principal_part=split.principal, reference=reference,
+                          source=source,
                           allocation=[{"seq": s, **{k: str(v) for k, v in p.items()}} for s, p in sorted(split.lines.items())],
                           recorded_by_id=current_actor().id if current_actor() else None)
     db.session.add(repayment)
@@ -123,7 +125,7 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
     db.session.flush()
     record_audit("lending.loan.repayment", "loan", loan.id,
                  after={"repayment": repayment.amount, "fee": split.fee, "interest": split.interest,
-                        "principal": split.principal, "received_on": received_on,
+                        "principal": split.principal, "received_on": received_on, "source": source,
                         "outstanding": loan.outstanding_principal}, party_id=loan.party_id)
     update_delinquency(loan, received_on)
     if all(i.settled for i in loan.instalments):
@@ -139,6 +141,22 @@ def record_repayment(loan: Loan, amount: Decimal, received_on: date, reference: 
                          evidence={"loan": loan.number, "principal": str(loan.principal)})
     db.session.flush()
     return repayment
+
+
+def post_insurance_payout(loan_id: int, amount: Decimal, received_on: date, reference: str) -> Decimal:
+    """The contract verb for an index-insurance payout to the lender as first loss payee: a repayment
+    of at most what the loan still owes (its unpaid instalments), marked ``source="insurance"``, so
+    it clears arrears first and shows in the pools' servicer reports. Returns the amount applied
+    (0 when the loan is no longer active); the rest is the policy holder's."""
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or loan.status != "active":
+        return ZERO
+    owed = sum((i.amount_unpaid for i in loan.instalments), ZERO)
+    applied = min(cents(Decimal(str(amount))), owed)
+    if applied <= 0:
+        return ZERO
+    record_repayment(loan, applied, received_on, reference=reference, source="insurance")
+    return applied
 
 
 def days_past_due_of(lines: Iterable[tuple[date, Decimal]], as_of: date) -> int:

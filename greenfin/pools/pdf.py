@@ -81,6 +81,8 @@ def servicer_report_pdf(pool, report, history: Sequence) -> bytes:
             ["费用 Fees", _money(c["fees"])],
             ["回收款合计 Total collections", _money(c["total"])],
             ["违约回收 Recoveries", _money(f["recoveries"])],
+            *([["其中指数保险赔付 of which index-insurance payouts", _money(f["insurance_recoveries"])]]
+              if f.get("insurance_recoveries") else []),
             ["新增违约 New defaults", f"{f['defaults']['count']} · {_money(f['defaults']['balance'])}"],
             ["核销 Write-offs", _money(f["write_offs"])],
             ["累计违约率 Cumulative default ratio", _pct(f["cumulative_default_ratio"])],

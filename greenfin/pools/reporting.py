@@ -5,7 +5,8 @@ time in the month and reads their repayments, instalments, defaults and write-of
 
 - collections: interest, scheduled principal and prepayments received in the month
   (principal above what had fallen due and was unpaid at the start of the month is a
-  prepayment), and fees. Money received on a loan after its default date is a recovery;
+  prepayment), and fees. Money received on a loan after its default date is a recovery, and so
+  is an index-insurance payout to the lender as loss payee (``insurance_recoveries``: of which);
 - defaults (loans whose default date falls in the month, at their balance then) and
   write-offs; cumulative defaults since the baseline cut;
 - delinquency at the month end by bucket (days past due by lending's one rule, read through
@@ -68,10 +69,14 @@ def loan_month(loan: LoanFacts, start: date, end: date) -> dict[str, Any]:
     opening = loan.on(start - timedelta(days=1)).balance
     closing = loan.on(end).balance
     defaulted = loan.defaulted_on
-    interest = scheduled = prepayment = fees = recoveries = ZERO
+    interest = scheduled = prepayment = fees = recoveries = insured = ZERO
     principal_in_month = ZERO
     for rep in loan.repayments:
         if not start <= rep.received_on <= end:
+            continue
+        if rep.source == "insurance":
+            recoveries += rep.amount
+            insured += rep.amount
             continue
         if defaulted is not None and rep.received_on >= defaulted:
             recoveries += rep.amount
@@ -94,7 +99,8 @@ def loan_month(loan: LoanFacts, start: date, end: date) -> dict[str, Any]:
     dpd = loan.on(end).days_past_due if closing > 0 else 0
     return {
         "opening": opening, "closing": closing, "interest": interest, "scheduled_principal": scheduled,
-        "prepayment": prepayment, "fees": fees, "recoveries": recoveries, "default": default_amount,
+        "prepayment": prepayment, "fees": fees, "recoveries": recoveries, "insurance_recoveries": insured,
+        "default": default_amount,
         "write_off": write_off, "dpd": dpd,
         "repaid": loan.loan_status == "repaid" and loan.closed_on is not None and start <= loan.closed_on <= end,
         "scheduled_due": sum((inst.principal_due for inst in loan.instalments if start <= inst.due_date <= end), ZERO),
@@ -201,6 +207,7 @@ def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:
         "scheduled_due": _f(total("scheduled_due")),
         "collections": collections,
         "recoveries": _f(total("recoveries")),
+        "insurance_recoveries": _f(total("insurance_recoveries")),
         "defaults": {"count": sum(1 for r in per_loan.values() if r["default"] > 0), "balance": _f(defaults)},
         "write_offs": _f(total("write_off")),
         "repaid_count": sum(1 for r in per_loan.values() if r["repaid"]),
