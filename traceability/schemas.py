@@ -140,7 +140,8 @@ class TraceRevokeSchema(Schema):
 
 
 class TraceLabelBatchCreateSchema(Schema):
-    count = fields.Int(required=True, validate=validate.Range(min=1, max=100_000))
+    count = fields.Int(required=True, validate=validate.Range(
+        min=1, max=100_000, error="must be a whole number from 1 to 100,000"))
     layout = fields.Str(load_default="a4-3x8", validate=validate.OneOf(list(LAYOUTS)))
 
 

@@ -162,3 +162,32 @@ def test_epcis_capture_keeps_the_step_order_within_the_document(create_lot):
     assert services.lot_events(lot.id) == []
     harvest["eventTime"] = "2026-11-01T09:00:00+08:00"
     assert services.import_epcis(epcis_document(shipped, harvest)) == {"created": 2, "skipped": 0}
+
+
+# ---------------------------------------------------------------- label counts (the same door for every entry)
+
+
+def test_label_count_of_zero_is_answered_at_the_field_on_every_door(client, create_user, login, create_lot, api,
+                                                                     runner, tmp_path):
+    from traceability.models import LabelBatch
+
+    user = create_user("producer")
+    login(user)
+    lot = create_lot(producer=user.party)
+    batches = lambda: db.session.scalar(select(func.count(LabelBatch.id)))  # noqa: E731
+    before = batches()
+    response = client.post(f"/trace/lots/{lot.id}/labels", data={"lb-count": "0", "lb-layout": "a4-3x8"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "必须是 1 至 100,000 之间的整数" in html and "该字段是必填字段" not in html
+    # The form posts to its own section, so the answer opens where the message is.
+    assert f'action="/trace/lots/{lot.id}/labels#labels"' in html
+    empty = client.post(f"/trace/lots/{lot.id}/labels", data={"lb-count": "", "lb-layout": "a4-3x8"})
+    assert empty.status_code == 422 and "请填写标签数量。" in empty.get_data(as_text=True)
+    answer = api("admin").post(f"/api/v1/trace/lots/{lot.id}/label-batches", json={"count": 0})
+    assert answer.status_code == 422
+    assert "must be a whole number from 1 to 100,000" in json.dumps(answer.json)
+    result = runner.invoke(args=["trace", "labels", "--lot", lot.code, "--count", "0",
+                                 "--out", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "count: must be a whole number from 1 to 100,000" in result.output
+    assert batches() == before
