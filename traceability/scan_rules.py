@@ -141,3 +141,73 @@ def judge_scan(first, recent: list, now: datetime, network: Optional[str], regio
         elif region and earlier.region and region != earlier.region:
             return "suspicious", "far_apart"
     return "genuine_repeat", None
+
+
+# ---------------------------------------------------------------- a repeat from the same browser
+#
+# Reloading the page or switching its language is not a new scan. The first answer to a genuine
+# label sets a cookie for that label only (``gfs_<serial>``, path ``/01/``, REPEAT_WINDOW long,
+# HttpOnly, SameSite=Lax), signed with the app's secret key (itsdangerous, its own salt) and
+# holding only what the page showed: the verdict, its reason, the count of earlier scans, the
+# first scan's time and when this browser scanned. Nothing about the person: no address, network,
+# region or device. Within the window the same browser opening the same label gets that answer
+# again, marked as a repeat, and no scan is recorded; a forged, altered or expired cookie, or one
+# of another label, is ignored (a new scan). A phone that refuses cookies, or another phone, is a
+# new scan as before: every real scan is still recorded.
+
+REPEAT_WINDOW = timedelta(minutes=30)
+REPEAT_SALT = "trace-scan-repeat"
+REPEAT_PREFIX = "gfs_"
+REPEAT_PATH = "/01/"
+
+
+def repeat_cookie_name(serial: str) -> Optional[str]:
+    """The cookie of one label (None for a serial that cannot name a cookie)."""
+    return REPEAT_PREFIX + serial if serial and serial.isascii() and serial.isalnum() and len(serial) <= 20 else None
+
+
+def _serializer(secret: str):
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt=REPEAT_SALT)
+
+
+def _epoch(when: Optional[datetime]) -> Optional[int]:
+    return int(when.timestamp()) if when is not None else None
+
+
+def repeat_token(secret: str, serial: str, verdict: str, reason: Optional[str], previous_scans: int,
+                 first_scan_at: Optional[datetime], scanned_at: datetime) -> str:
+    """The signed value of a label's cookie after a genuine label's scan."""
+    return _serializer(secret).dumps([serial, verdict, reason, previous_scans, _epoch(first_scan_at),
+                                      _epoch(scanned_at)])
+
+
+def read_repeat(secret: str, token: Optional[str], serial: str) -> Optional[dict]:
+    """What the browser was shown at its scan of ``serial`` within REPEAT_WINDOW, or None."""
+    from datetime import timezone
+
+    from itsdangerous import BadSignature
+
+    if not token:
+        return None
+    try:
+        value = _serializer(secret).loads(token, max_age=int(REPEAT_WINDOW.total_seconds()))
+        got_serial, verdict, reason, previous, first, scanned = value
+    except (BadSignature, TypeError, ValueError):
+        return None
+    if got_serial != serial or verdict not in ("genuine", "genuine_repeat", "suspicious"):
+        return None
+
+    def at(epoch):
+        return datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None
+
+    return {"verdict": verdict, "reason": reason, "previous_scans": int(previous),
+            "first_scan_at": at(first), "scanned_at": at(scanned)}
+
+
+def judge_repeat(earlier: dict, recalled: bool) -> tuple[str, Optional[str]]:
+    """The verdict on a repeat: what the browser was told, unless the lot has been recalled since."""
+    if recalled:
+        return "suspicious", "recalled"
+    return earlier["verdict"], earlier["reason"]

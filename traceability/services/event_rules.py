@@ -77,7 +77,7 @@ def check_step_order(lot: Lot, step: Optional[str], role: str, when: datetime, f
         add_error(errors, field, BEFORE_HARVEST_DATE)
     if is_commissioning(step, role):
         others = [t for t, s, r in history if not is_commissioning(s, r)]
-        if others and when > max(others):
+        if others and when > min(others):
             add_error(errors, field, COMMISSIONING_LATE)
         return
     starts = [t for t, s, r in history if is_commissioning(s, r)]
