@@ -57,6 +57,7 @@ def application_new():
     form.product_id.choices = [(p.id, f"{p.name_zh} / {p.name_en}") for p in services.list_products(active_only=True)]
     if request.method == "GET" and request.args.get("party_id", type=int):
         form.party_id.data = request.args.get("party_id", type=int)
+    pending: list[str] = []  # the applicant's pending applications for the product, when filing would duplicate
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k != "csrf_token"}
         data["guarantors"] = parse_lines(data["guarantors"], ("name", "relation"))
@@ -71,7 +72,8 @@ def application_new():
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)
-    return render_template("lending/application_form.html", form=form), 422 if form.errors else 200
+            pending = getattr(exc, "pending", [])
+    return render_template("lending/application_form.html", form=form, pending=pending), 422 if form.errors else 200
 
 
 @bp.route("/applications/<int:application_id>")
