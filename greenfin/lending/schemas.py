@@ -246,6 +246,7 @@ class ScoreBatchSchema(Schema):
     id = fields.Int()
     filename = fields.Str()
     rows = fields.Int()
+    rejected_rows = fields.Int(metadata={"description": "rows the intake checks reject (not scored; see problems.csv)"})
     scored_rows = fields.Int(allow_none=True)
     input_sha256 = fields.Str()
     version = fields.Str(attribute="model.version")

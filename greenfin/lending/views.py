@@ -341,6 +341,19 @@ def score_batch_csv(batch_id):
         return redirect(url_for("core.job_detail", job_id=batch.job_id) if batch.job_id else url_for("lending.models"))
 
 
+@bp.route("/score-batches/<int:batch_id>/problems.csv")
+@access(*OFFICERS)
+def score_batch_problems(batch_id):
+    """The per-row report: why each rejected row of the batch was not scored."""
+    from greenfin.lending.api import problems_csv_response
+
+    try:
+        return problems_csv_response(modelling.get_score_batch(batch_id))
+    except Gone:
+        flash(_("The upload of this batch was deleted under the retention rule."), "error")
+        return redirect(url_for("lending.models") + "#score-batch")
+
+
 @bp.route("/models/train", methods=["POST"])
 @access("admin")
 def model_train():
