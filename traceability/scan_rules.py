@@ -15,6 +15,9 @@ and the network that scanned the label first, which is the buyer's as a rule, ke
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import math
 from datetime import datetime, timedelta
@@ -147,7 +150,7 @@ def judge_scan(first, recent: list, now: datetime, network: Optional[str], regio
 #
 # Reloading the page or switching its language is not a new scan. The first answer to a genuine
 # label sets a cookie for that label only (``gfs_<serial>``, path ``/01/``, REPEAT_WINDOW long,
-# HttpOnly, SameSite=Lax), signed with the app's secret key (itsdangerous, its own salt) and
+# HttpOnly, SameSite=Lax), signed with a key derived from the app's secret (HMAC-SHA256) and
 # holding only what the page showed: the verdict, its reason, the count of earlier scans, the
 # first scan's time and when this browser scanned. Nothing about the person: no address, network,
 # region or device. Within the window the same browser opening the same label gets that answer
@@ -156,9 +159,10 @@ def judge_scan(first, recent: list, now: datetime, network: Optional[str], regio
 # new scan as before: every real scan is still recorded.
 
 REPEAT_WINDOW = timedelta(minutes=30)
-REPEAT_SALT = "trace-scan-repeat"
+REPEAT_SALT = b"trace-scan-repeat"
 REPEAT_PREFIX = "gfs_"
 REPEAT_PATH = "/01/"
+_REPEAT_VERDICTS = ("genuine", "genuine_repeat", "suspicious")
 
 
 def repeat_cookie_name(serial: str) -> Optional[str]:
@@ -166,44 +170,59 @@ def repeat_cookie_name(serial: str) -> Optional[str]:
     return REPEAT_PREFIX + serial if serial and serial.isascii() and serial.isalnum() and len(serial) <= 20 else None
 
 
-def _serializer(secret: str):
-    from itsdangerous import URLSafeTimedSerializer
+@lru_cache(maxsize=4)
+def _repeat_key(secret: str) -> bytes:
+    """The cookie's own key, derived from the app's secret (never the secret itself)."""
+    return hmac.new(secret.encode(), REPEAT_SALT, hashlib.sha256).digest()
 
-    return URLSafeTimedSerializer(secret, salt=REPEAT_SALT)
+
+def _mac(secret: str, body: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(_repeat_key(secret), body, hashlib.sha256).digest()[:16]).decode().rstrip("=")
 
 
-def _epoch(when: Optional[datetime]) -> Optional[int]:
-    return int(when.timestamp()) if when is not None else None
+def _epoch(when: Optional[datetime]) -> str:
+    return str(int(when.timestamp())) if when is not None else ""
 
 
 def repeat_token(secret: str, serial: str, verdict: str, reason: Optional[str], previous_scans: int,
                  first_scan_at: Optional[datetime], scanned_at: datetime) -> str:
-    """The signed value of a label's cookie after a genuine label's scan."""
-    return _serializer(secret).dumps([serial, verdict, reason, previous_scans, _epoch(first_scan_at),
-                                      _epoch(scanned_at)])
+    """The signed value of a label's cookie after a genuine label's scan: the fields, base64url,
+    a dot, and a 128-bit HMAC-SHA256 of them (the label signatures' way, ``digital_link``)."""
+    fields = "|".join((serial, verdict, reason or "", str(int(previous_scans)), _epoch(first_scan_at),
+                       _epoch(scanned_at)))
+    body = base64.urlsafe_b64encode(fields.encode()).decode().rstrip("=")
+    return f"{body}.{_mac(secret, body.encode())}"
 
 
-def read_repeat(secret: str, token: Optional[str], serial: str) -> Optional[dict]:
-    """What the browser was shown at its scan of ``serial`` within REPEAT_WINDOW, or None."""
+def repeat_fields(token: str) -> list[str]:
+    """The fields a token carries (what the cookie says, readable by anyone: nothing personal)."""
+    body = token.split(".", 1)[0]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().split("|")
+
+
+def read_repeat(secret: str, token: Optional[str], serial: str, now: Optional[datetime] = None) -> Optional[dict]:
+    """What the browser was shown at its scan of ``serial`` within REPEAT_WINDOW, or None
+    (no cookie, a bad signature, another label's, or expired)."""
     from datetime import timezone
 
-    from itsdangerous import BadSignature
-
-    if not token:
+    if not token or "." not in token or len(token) > 400:
+        return None
+    body, mac = token.split(".", 1)
+    if not hmac.compare_digest(mac, _mac(secret, body.encode())):
         return None
     try:
-        value = _serializer(secret).loads(token, max_age=int(REPEAT_WINDOW.total_seconds()))
-        got_serial, verdict, reason, previous, first, scanned = value
-    except (BadSignature, TypeError, ValueError):
+        got_serial, verdict, reason, previous, first, scanned = repeat_fields(token)
+        scanned_at = datetime.fromtimestamp(int(scanned), timezone.utc)
+        first_at = datetime.fromtimestamp(int(first), timezone.utc) if first else None
+        previous_scans = int(previous)
+    except (ValueError, UnicodeDecodeError):
         return None
-    if got_serial != serial or verdict not in ("genuine", "genuine_repeat", "suspicious"):
+    now = now or datetime.now(timezone.utc)
+    if got_serial != serial or verdict not in _REPEAT_VERDICTS or not (
+            scanned_at - timedelta(minutes=5) <= now <= scanned_at + REPEAT_WINDOW):
         return None
-
-    def at(epoch):
-        return datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, int) else None
-
-    return {"verdict": verdict, "reason": reason, "previous_scans": int(previous),
-            "first_scan_at": at(first), "scanned_at": at(scanned)}
+    return {"verdict": verdict, "reason": reason or None, "previous_scans": previous_scans,
+            "first_scan_at": first_at, "scanned_at": scanned_at}
 
 
 def judge_repeat(earlier: dict, recalled: bool) -> tuple[str, Optional[str]]:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from greenfin.extensions import db
@@ -64,20 +63,24 @@ def test_the_cookie_is_signed_short_lived_scoped_and_holds_no_personal_data(app,
     assert attributes["max-age"] == f"Max-Age={int(scan_rules.REPEAT_WINDOW.total_seconds())}"
     assert attributes["path"] == "Path=/01/" and "httponly" in attributes and attributes["samesite"] == "SameSite=Lax"
     token = header.split(";")[0].split("=", 1)[1]
-    payload = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=scan_rules.REPEAT_SALT).loads(token)
-    assert payload[:4] == [serial, "genuine", None, 0] and len(payload) == 6
-    assert not {"203.0.113", "江西", "28.4", "phone/1.0"} & {str(v) for v in payload}
+    fields = scan_rules.repeat_fields(token)
+    assert fields[:5] == [serial, "genuine", "", "0", ""] and len(fields) == 6  # and when it was scanned
+    assert not any(part in token + "|".join(fields) for part in ("203.0.113", "江西", "28.4", "phone/1.0"))
     # Altered, forged, or another label's: ignored, the scan is a new one.
     client.set_cookie(f"gfs_{serial}", token[:-2] + ("AA" if not token.endswith("AA") else "BB"), path="/01/")
     client.get(path)
     assert scans_count() == 2
-    forged = URLSafeTimedSerializer("not the key", salt=scan_rules.REPEAT_SALT).dumps(payload)
+    forged = scan_rules.repeat_token("not the key", serial, "genuine", None, 0, None, services.utcnow())
     client.set_cookie(f"gfs_{serial}", forged, path="/01/")
     client.get(path)
     assert scans_count() == 3
+    bumped = scan_rules.repeat_token(app.config["SECRET_KEY"], serial, "genuine", None, 7, None, services.utcnow())
+    client.set_cookie(f"gfs_{serial}", bumped.split(".")[0] + "." + token.split(".")[1], path="/01/")
+    client.get(path)  # a body with another body's signature
+    assert scans_count() == 4
 
 
-def test_another_labels_cookie_and_an_expired_one_do_not_count(client, create_lot, issue_labels, monkeypatch):
+def test_another_labels_cookie_and_an_expired_one_do_not_count(client, create_lot, issue_labels):
     (path_a, serial_a), (path_b, serial_b) = labels(issue_labels, create_lot(), 2)
     token_a = repeat_cookie(client.get(path_a)).split(";")[0].split("=", 1)[1]
     client.set_cookie(f"gfs_{serial_b}", token_a, path="/01/")  # label A's cookie under label B's name
@@ -85,11 +88,12 @@ def test_another_labels_cookie_and_an_expired_one_do_not_count(client, create_lo
     assert scans_count() == 2
     secret = client.application.config["SECRET_KEY"]
     assert scan_rules.read_repeat(secret, token_a, serial_a)["verdict"] == "genuine"
-    import time as clock
-
-    later = clock.time() + scan_rules.REPEAT_WINDOW.total_seconds() + 5
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
-    assert scan_rules.read_repeat(secret, token_a, serial_a) is None
+    later = services.utcnow() + scan_rules.REPEAT_WINDOW + timedelta(seconds=5)
+    assert scan_rules.read_repeat(secret, token_a, serial_a, now=later) is None
+    assert scan_rules.read_repeat(secret, token_a, serial_b) is None
+    stale = scan_rules.repeat_token(secret, serial_a, "genuine", None, 0, None,
+                                    services.utcnow() - scan_rules.REPEAT_WINDOW - timedelta(seconds=5))
+    client.set_cookie(f"gfs_{serial_a}", stale, path="/01/")  # signed, but from an hour ago
     client.get(path_a)
     assert scans_count() == 3
 
