@@ -191,3 +191,19 @@ def test_label_count_of_zero_is_answered_at_the_field_on_every_door(client, crea
                                  "--out", str(tmp_path / "x.pdf")])
     assert result.exit_code == 2 and "count: must be a whole number from 1 to 100,000" in result.output
     assert batches() == before
+
+
+def test_lot_form_refuses_a_future_harvest_date_at_the_field_in_chinese(client, create_user, login, create_product,
+                                                                         create_parcel):
+    from traceability.models import Lot
+
+    user = create_user("producer")
+    login(user)
+    product = create_product(owner=user.party)
+    parcel = create_parcel(holder_id=user.party_id)
+    response = client.post("/trace/lots/new", data={
+        "product_id": product.id, "producer_id": user.party_id, "code": "MJY-FUTURE", "quantity": "-100",
+        "unit": "KGM", "harvest_date": "2030-06-01", "parcel_ids": [parcel.id]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "不能是将来的日期" in html and "必须是大于零的数字" in html
+    assert db.session.scalar(select(func.count(Lot.id)).where(Lot.code == "MJY-FUTURE")) == 0
