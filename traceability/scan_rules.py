@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Optional
 from urllib.parse import unquote
 
+from greenfin.dates import utcnow
 from greenfin.numbers import to_decimal
 
 NETWORK_LIMIT = 10                 # more distinct networks than this in RECENT_WINDOW: suspicious
@@ -217,7 +218,7 @@ def read_repeat(secret: str, token: Optional[str], serial: str, now: Optional[da
         previous_scans = int(previous)
     except (ValueError, UnicodeDecodeError):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     if got_serial != serial or verdict not in _REPEAT_VERDICTS or not (
             scanned_at - timedelta(minutes=5) <= now <= scanned_at + REPEAT_WINDOW):
         return None
