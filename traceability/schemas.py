@@ -73,7 +73,10 @@ class TraceRecallSchema(Schema):
 class TraceEventCreateSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(
         ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
-    event_time = fields.AwareDateTime(load_default=None, allow_none=True)
+    event_time = fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "when the step happened (default now): not in the future (5 minutes of clock skew), "
+                       "not before the lot's harvest date or harvest, in CBV step order (422 naming it; "
+                       "docs/traceability.md, 'What an event must satisfy')"})
     quantity = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
                               metadata={"description": "above zero (checked by the service: 422 naming it)"})
     ship_to_id = fields.Int(load_default=None, allow_none=True)

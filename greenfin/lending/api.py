@@ -258,8 +258,9 @@ class ScoreBatchById(MethodView):
 @blp.route("/score-batches/<int:batch_id>/scored.csv")
 class ScoreBatchCsv(MethodView):
     @access(*OFFICERS)
-    @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4 and "
-                                                           "reason_1..4_text")
+    @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4, "
+                                                           "reason_1..4_text, row_status (scored / rejected) and "
+                                                           "problems (empty scores on rejected rows)")
     def get(self, batch_id):
         """The scored CSV of a finished batch (409 while its job has not finished, 410 once the
         upload has been deleted under the retention rule)."""
