@@ -3,6 +3,7 @@ per-row report, the batch counts them, and the good rows score exactly as they w
 import io
 
 import numpy as np
+import pytest
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,3 +116,18 @@ def test_cli_scores_the_good_rows_names_the_bad_and_exits_1(runner, champion, tm
     assert '"rejected_rows": 5' in result.output and "rejected: township=北京: outside_district" in result.output
     written = pd.read_csv(out, dtype=str)
     assert len(written) == 20 and written["score"].notna().sum() == 15
+
+
+@pytest.mark.no_db_isolation
+def test_demo_district_holds_a_batch_with_rejected_rows(demo_app):
+    from sqlalchemy import select
+
+    from greenfin.extensions import db
+    from greenfin.lending.models import ScoreBatch
+
+    with demo_app.app_context():
+        batch = db.session.scalar(select(ScoreBatch).where(ScoreBatch.filename == "demo-applicants.csv"))
+        assert (batch.rows, batch.rejected_rows, batch.scored_rows) == (12, 3, 9)
+        assert [p["code"] for p in modelling.batch_problems(batch)] == ["unknown_category", "not_a_number",
+                                                                         "outside_district"]
+        db.session.remove()
