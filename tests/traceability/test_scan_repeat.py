@@ -27,7 +27,7 @@ def repeat_cookie(response) -> str:
     return cookies[0]
 
 
-def test_reload_and_language_switch_do_not_add_a_scan(client, create_lot, issue_labels):
+def test_reload_and_language_switch_do_not_add_a_scan(app, client, create_lot, issue_labels):
     [(path, serial)] = labels(issue_labels, create_lot())
     first = client.get(path)
     assert "这是此标签第一次被扫码" in first.get_data(as_text=True) and scans_count() == 1
@@ -40,6 +40,8 @@ def test_reload_and_language_switch_do_not_add_a_scan(client, create_lot, issue_
     assert english.status_code == 200 and len(english.data) < 100 * 1024 and "<script" not in html.lower()
     assert client.get(path, headers={"Accept": "application/json"}).json["repeat"] is True
     assert scans_count() == 1
+    assert app.test_client().get(path, headers={"Accept": "application/json"}).json["repeat"] is False  # a new phone
+    assert scans_count() == 2
 
 
 def test_another_phone_is_a_new_scan_and_is_told_what_a_repeat_means(app, client, create_lot, issue_labels):

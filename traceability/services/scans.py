@@ -71,7 +71,9 @@ def resolve_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str]
     result = scan_label(gtin, lot_code, serial, signature, scan_meta(request))
     if result["verdict"] == "not_genuine":
         note_unrecognised_scan(client_address(), request.path)
-    elif name:
+        return result
+    result["repeat"] = False
+    if name:
         result["repeat_cookie"] = (name, scan_rules.repeat_token(
             secret, serial, result["verdict"], result["reason"], result["previous_scans"], result["first_scan_at"],
             utcnow()))
