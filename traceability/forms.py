@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from greenfin.labels import choices, lazy_label
 from traceability import labels  # noqa: F401  (declares the enumerations the choices read)
@@ -39,7 +39,10 @@ class EventForm(FlaskForm):
 
 
 class LabelForm(FlaskForm):
-    count = IntegerField(_l("Number of labels"), validators=[DataRequired(), NumberRange(min=1, max=100000)])
+    # InputRequired, not DataRequired: 0 is an answer (out of range), not a missing one.
+    count = IntegerField(_l("Number of labels"), validators=[
+        InputRequired(_l("Enter the number of labels.")),
+        NumberRange(min=1, max=100000, message=_l("must be a whole number from 1 to 100,000"))])
     layout = SelectField(_l("Layout"), choices=choices("label_layout"))
 
 

@@ -15,6 +15,9 @@ and the network that scanned the label first, which is the buyer's as a rule, ke
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import math
 from datetime import datetime, timedelta
@@ -23,6 +26,7 @@ from functools import lru_cache
 from typing import Optional
 from urllib.parse import unquote
 
+from greenfin.dates import utcnow
 from greenfin.numbers import to_decimal
 
 NETWORK_LIMIT = 10                 # more distinct networks than this in RECENT_WINDOW: suspicious
@@ -141,3 +145,89 @@ def judge_scan(first, recent: list, now: datetime, network: Optional[str], regio
         elif region and earlier.region and region != earlier.region:
             return "suspicious", "far_apart"
     return "genuine_repeat", None
+
+
+# ---------------------------------------------------------------- a repeat from the same browser
+#
+# Reloading the page or switching its language is not a new scan. The first answer to a genuine
+# label sets a cookie for that label only (``gfs_<serial>``, path ``/01/``, REPEAT_WINDOW long,
+# HttpOnly, SameSite=Lax), signed with a key derived from the app's secret (HMAC-SHA256) and
+# holding only what the page showed: the verdict, its reason, the count of earlier scans, the
+# first scan's time and when this browser scanned. Nothing about the person: no address, network,
+# region or device. Within the window the same browser opening the same label gets that answer
+# again, marked as a repeat, and no scan is recorded; a forged, altered or expired cookie, or one
+# of another label, is ignored (a new scan). A phone that refuses cookies, or another phone, is a
+# new scan as before: every real scan is still recorded.
+
+REPEAT_WINDOW = timedelta(minutes=30)
+REPEAT_SALT = b"trace-scan-repeat"
+REPEAT_PREFIX = "gfs_"
+REPEAT_PATH = "/01/"
+_REPEAT_VERDICTS = ("genuine", "genuine_repeat", "suspicious")
+
+
+def repeat_cookie_name(serial: str) -> Optional[str]:
+    """The cookie of one label (None for a serial that cannot name a cookie)."""
+    return REPEAT_PREFIX + serial if serial and serial.isascii() and serial.isalnum() and len(serial) <= 20 else None
+
+
+@lru_cache(maxsize=4)
+def _repeat_key(secret: str) -> bytes:
+    """The cookie's own key, derived from the app's secret (never the secret itself)."""
+    return hmac.new(secret.encode(), REPEAT_SALT, hashlib.sha256).digest()
+
+
+def _mac(secret: str, body: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(_repeat_key(secret), body, hashlib.sha256).digest()[:16]).decode().rstrip("=")
+
+
+def _epoch(when: Optional[datetime]) -> str:
+    return str(int(when.timestamp())) if when is not None else ""
+
+
+def repeat_token(secret: str, serial: str, verdict: str, reason: Optional[str], previous_scans: int,
+                 first_scan_at: Optional[datetime], scanned_at: datetime) -> str:
+    """The signed value of a label's cookie after a genuine label's scan: the fields, base64url,
+    a dot, and a 128-bit HMAC-SHA256 of them (the label signatures' way, ``digital_link``)."""
+    fields = "|".join((serial, verdict, reason or "", str(int(previous_scans)), _epoch(first_scan_at),
+                       _epoch(scanned_at)))
+    body = base64.urlsafe_b64encode(fields.encode()).decode().rstrip("=")
+    return f"{body}.{_mac(secret, body.encode())}"
+
+
+def repeat_fields(token: str) -> list[str]:
+    """The fields a token carries (what the cookie says, readable by anyone: nothing personal)."""
+    body = token.split(".", 1)[0]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().split("|")
+
+
+def read_repeat(secret: str, token: Optional[str], serial: str, now: Optional[datetime] = None) -> Optional[dict]:
+    """What the browser was shown at its scan of ``serial`` within REPEAT_WINDOW, or None
+    (no cookie, a bad signature, another label's, or expired)."""
+    from datetime import timezone
+
+    if not token or "." not in token or len(token) > 400:
+        return None
+    body, mac = token.split(".", 1)
+    if not hmac.compare_digest(mac, _mac(secret, body.encode())):
+        return None
+    try:
+        got_serial, verdict, reason, previous, first, scanned = repeat_fields(token)
+        scanned_at = datetime.fromtimestamp(int(scanned), timezone.utc)
+        first_at = datetime.fromtimestamp(int(first), timezone.utc) if first else None
+        previous_scans = int(previous)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    now = now or utcnow()
+    if got_serial != serial or verdict not in _REPEAT_VERDICTS or not (
+            scanned_at - timedelta(minutes=5) <= now <= scanned_at + REPEAT_WINDOW):
+        return None
+    return {"verdict": verdict, "reason": reason or None, "previous_scans": previous_scans,
+            "first_scan_at": first_at, "scanned_at": scanned_at}
+
+
+def judge_repeat(earlier: dict, recalled: bool) -> tuple[str, Optional[str]]:
+    """The verdict on a repeat: what the browser was told, unless the lot has been recalled since."""
+    if recalled:
+        return "suspicious", "recalled"
+    return earlier["verdict"], earlier["reason"]

@@ -73,7 +73,10 @@ class TraceRecallSchema(Schema):
 class TraceEventCreateSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(
         ["harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail"]))
-    event_time = fields.AwareDateTime(load_default=None, allow_none=True)
+    event_time = fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "when the step happened (default now): not in the future (5 minutes of clock skew), "
+                       "not before the lot's harvest date or harvest, in CBV step order (422 naming it; "
+                       "docs/traceability.md, 'What an event must satisfy')"})
     quantity = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
                               metadata={"description": "above zero (checked by the service: 422 naming it)"})
     ship_to_id = fields.Int(load_default=None, allow_none=True)
@@ -140,7 +143,8 @@ class TraceRevokeSchema(Schema):
 
 
 class TraceLabelBatchCreateSchema(Schema):
-    count = fields.Int(required=True, validate=validate.Range(min=1, max=100_000))
+    count = fields.Int(required=True, validate=validate.Range(
+        min=1, max=100_000, error="must be a whole number from 1 to 100,000"))
     layout = fields.Str(load_default="a4-3x8", validate=validate.OneOf(list(LAYOUTS)))
 
 

@@ -49,7 +49,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
 
     brand = services.create_brand({
         "name": "马家柚", "name_en": "Majia pomelo", "gi_registration": "AGI00957",
-        "gi_authority": "农业农村部 (Ministry of Agriculture and Rural Affairs)",
+        "gi_authority": "农业农村部",
         "gi_region": "江西省上饶市广丰区所辖21个乡镇（街道），北纬28°08′–28°36′，东经118°01′–118°28′",
         "description": "广丰马家柚，果皮金黄、果肉红色，甜酸适中；2012年获农产品地理标志登记。",
     })

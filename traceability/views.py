@@ -28,7 +28,7 @@ from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
 from greenfin.labels import label
 from traceability import labels
-from traceability import services
+from traceability import scan_rules, services
 from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
 from traceability.models import Brand, BrandAuthorisation, Lot, Product
 
@@ -428,21 +428,29 @@ def scan(gtin, lot, serial):
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "not_genuine":
         return _not_recognised()
+    cookie = result.pop("repeat_cookie", None)
     view = services.lot_public_view(result["lot_id"])
     if _wants_json():
         body = {k: _jsonable(v) for k, v in result.items() if k != "lot_id"}
         body.update(view)
-        return jsonify(body), status
-    # The page around the verdict is the same for every label of the lot: rendered once per lot
-    # and language, kept like the lot's facts. Per scan: the language link and the verdict.
-    head, middle, tail = services.cached_fragment(
-        (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
-    return "".join((head, str(escape(_lang_url())), middle, _verdict_html(result), tail)), status
+        response = jsonify(body)
+    else:
+        # The page around the verdict is the same for every label of the lot: rendered once per lot
+        # and language, kept like the lot's facts. Per scan: the language link and the verdict.
+        head, middle, tail = services.cached_fragment(
+            (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
+        response = current_app.response_class(
+            "".join((head, str(escape(_lang_url())), middle, _verdict_html(result), tail)), mimetype="text/html")
+    if cookie:  # this browser's reload or language switch within the window is not a new scan
+        response.set_cookie(cookie[0], cookie[1], max_age=int(scan_rules.REPEAT_WINDOW.total_seconds()),
+                            path=scan_rules.REPEAT_PATH, secure=request.is_secure, httponly=True, samesite="Lax")
+    return response, status
 
 
 # The verdict is one of a dozen shapes per language (verdict, reason, recall, first scan known,
 # region known); each is rendered once with placeholders, and a scan fills in its own values.
-_VERDICT_FIELDS = ("previous_scans", "first_scan_when", "first_scan_region", "serial", "recall_reason")
+_VERDICT_FIELDS = ("previous_scans", "first_scan_when", "first_scan_region", "serial", "recall_reason",
+                   "scanned_when")
 _VERDICT_PLACEHOLDER = re.compile("\x00(" + "|".join(_VERDICT_FIELDS) + ")\x00")
 _VERDICT_SHAPES: dict[tuple, str] = {}
 
@@ -450,10 +458,11 @@ _VERDICT_SHAPES: dict[tuple, str] = {}
 def _verdict_html(result: dict) -> str:
     first, region = result["first_scan_at"], result["first_scan_region"]
     values = {"previous_scans": str(result["previous_scans"]), "serial": escape(result["serial"]),
-              "first_scan_when": first.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M") if first else "",
-              "first_scan_region": escape(region or ""), "recall_reason": escape(result["recall_reason"] or "")}
+              "first_scan_when": _china_time(first),
+              "first_scan_region": escape(region or ""), "recall_reason": escape(result["recall_reason"] or ""),
+              "scanned_when": _china_time(result.get("scanned_at"))}
     shape = (str(get_locale()), result["verdict"], result["reason"], result["recalled_at"] is not None,
-             first is not None, bool(region))
+             first is not None, bool(region), bool(result.get("repeat")))
     html = _VERDICT_SHAPES.get(shape)
     if html is None:
         placeholders = {name: f"\x00{name}\x00" for name in _VERDICT_FIELDS}
@@ -463,6 +472,10 @@ def _verdict_html(result: dict) -> str:
         _VERDICT_SHAPES[shape] = html
     # One pass, so a value is never searched for placeholders itself.
     return _VERDICT_PLACEHOLDER.sub(lambda m: values[m.group(1)], html)
+
+
+def _china_time(when) -> str:
+    return when.astimezone(services.CHINA_TZ).strftime("%Y-%m-%d %H:%M") if when else ""
 
 
 def _scan_page_parts(view: dict) -> tuple[str, str, str]:

@@ -258,12 +258,40 @@ class ScoreBatchById(MethodView):
 @blp.route("/score-batches/<int:batch_id>/scored.csv")
 class ScoreBatchCsv(MethodView):
     @access(*OFFICERS)
-    @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4 and "
-                                                           "reason_1..4_text")
+    @blp.response(200, content_type="text/csv", description="the input columns plus score, pd, reason_1..4, "
+                                                           "reason_1..4_text, row_status (scored / rejected) and "
+                                                           "problems (empty scores on rejected rows)")
     def get(self, batch_id):
         """The scored CSV of a finished batch (409 while its job has not finished, 410 once the
         upload has been deleted under the retention rule)."""
         return scored_csv_response(modelling.get_score_batch(batch_id))
+
+
+@blp.route("/score-batches/<int:batch_id>/problems.csv")
+class ScoreBatchProblems(MethodView):
+    @access(*OFFICERS)
+    @blp.response(200, content_type="text/csv", description="one row per problem of a rejected row: line, column, "
+                                                           "value, problem, code")
+    def get(self, batch_id):
+        """The per-row report of a batch: why each rejected row was not scored (410 once the
+        upload has been deleted under the retention rule)."""
+        return problems_csv_response(modelling.get_score_batch(batch_id))
+
+
+def problems_csv_response(batch) -> Response:
+    """The batch's rejected rows, a row per problem, in the requester's language."""
+    from flask_babel import gettext
+
+    from greenfin.downloads import writer
+    from greenfin.lending.scoring.intake import PROBLEM_TEXT, REPORT_COLUMNS
+
+    buf = io.StringIO()
+    out = writer(buf)
+    out.writerow(REPORT_COLUMNS)
+    for p in modelling.batch_problems(batch):
+        out.writerow([p["line"], p["column"], p["value"], gettext(PROBLEM_TEXT[p["code"]]), p["code"]])
+    body = io.BytesIO(buf.getvalue().encode("utf-8-sig"))  # the BOM: spreadsheets then read Chinese right
+    return attach(send_file(body, mimetype="text/csv"), f"problems-{batch.id}-{batch.filename.rsplit('.', 1)[0]}.csv")
 
 
 def scored_csv_response(batch) -> Response:

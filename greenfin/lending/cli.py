@@ -64,7 +64,12 @@ def score_command(csv_path, out_path, version):
     except DomainError as exc:
         _fail(exc.message)
     safe_frame(out).to_csv(out_path, index=False)
-    click.echo(json.dumps({"version": model.version, "rows": len(out), "out": out_path}))
+    rejected = int((out["row_status"] == "rejected").sum())
+    click.echo(json.dumps({"version": model.version, "rows": len(out), "rejected_rows": rejected, "out": out_path}))
+    if rejected:  # the good rows are scored and written; the bad ones are named, and the exit says so
+        for line in out.loc[out["row_status"] == "rejected", "problems"].head(20):
+            click.echo(f"rejected: {line}", err=True)
+        raise SystemExit(1)
 
 
 @lending_cli.command("generate-book")

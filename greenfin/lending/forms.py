@@ -20,6 +20,7 @@ class ApplicationForm(FlaskForm):
     years_in_business = IntegerField(_l("Years in business"), validators=[Optional(), NumberRange(0, 200)], default=0)
     guarantors = TextAreaField(_l("Guarantors (one per line: name, relation)"), validators=[Optional(), Length(max=2000)])
     documents = TextAreaField(_l("Documents (one per line: kind, reference)"), validators=[Optional(), Length(max=2000)])
+    confirm_duplicate = BooleanField(_l("File it although a pending application exists for this applicant and product"))
 
 
 class CollateralForm(FlaskForm):

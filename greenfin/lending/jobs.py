@@ -77,8 +77,9 @@ def score_batch(ctx, batch_id: int) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     safe_frame(out).to_csv(tmp, index=False)
     os.replace(tmp, path)
-    finish_score_batch(batch, len(out))
+    finish_score_batch(batch, int((out["row_status"] == "scored").sum()))
     # Paths, not url_for: a worker has no request. The page link needs a session, the API link a token.
     ctx.set_result(url=f"/lending/score-batches/{batch.id}/scored.csv",
-                   data={"batch_id": batch.id, "rows": len(out), "version": batch.model.version,
+                   data={"batch_id": batch.id, "rows": len(out), "rejected_rows": batch.rejected_rows,
+                         "version": batch.model.version,
                          "api_url": f"/api/v1/lending/score-batches/{batch.id}/scored.csv"})

@@ -216,6 +216,8 @@ class ScoreBatch(db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     model_id: Mapped[int] = mapped_column(ForeignKey("scoring_models.id"), index=True)
     rows: Mapped[int]
+    # Rows the intake checks reject (scoring/intake.py), counted at upload; they are not scored.
+    rejected_rows: Mapped[int] = mapped_column(default=0, server_default="0")
     input: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     input_sha256: Mapped[str] = mapped_column(String(64))
     scored_rows: Mapped[Optional[int]]

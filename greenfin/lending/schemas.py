@@ -110,6 +110,9 @@ class ApplicationSchema(Schema):
     guarantors = fields.List(fields.Nested(GuarantorSchema), load_default=list)
     documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
     applied_on = fields.Date(load_default=None)
+    confirm_duplicate = fields.Bool(load_only=True, load_default=False, metadata={
+        "description": "file although the applicant has a pending application for the product "
+                       "(otherwise 422 duplicate_pending, naming them in `pending`)"})
     status = fields.Str(dump_only=True)
     eco_colour = fields.Str(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -243,6 +246,7 @@ class ScoreBatchSchema(Schema):
     id = fields.Int()
     filename = fields.Str()
     rows = fields.Int()
+    rejected_rows = fields.Int(metadata={"description": "rows the intake checks reject (not scored; see problems.csv)"})
     scored_rows = fields.Int(allow_none=True)
     input_sha256 = fields.Str()
     version = fields.Str(attribute="model.version")

@@ -118,5 +118,18 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
                 break
             services.record_repayment(loan, inst.amount_unpaid, paid_on, reference=f"RCPT-{loan.id}-{inst.seq}")
     services.refresh_delinquency(AS_OF)
+    batch = seed_score_batch(officers)
     g.pop("user", None)
-    return {"products": products, "champion": champion, "applications": apps, "loans": loans}
+    return {"products": products, "champion": champion, "applications": apps, "loans": loans, "score_batch": batch}
+
+
+def seed_score_batch(officers: list) -> "modelling.ScoreBatch":
+    """A batch of 12 applicants to score, three of them with what the intake rejects (an unknown
+    colour, an amount in words, a township outside the district): the models page lists it with
+    its rejected rows and their report."""
+    frame = generate_book(12, seed=99).drop(columns=["defaulted"]).astype(object)
+    frame.loc[2, "eco_colour"] = "紫色"
+    frame.loc[5, "amount"] = "五万"
+    frame.loc[9, "township"] = "北京"
+    g.user = officers[0] if officers else None
+    return modelling.start_score_batch(frame.to_csv(index=False).encode(), "demo-applicants.csv")

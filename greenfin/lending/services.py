@@ -164,6 +164,13 @@ def create_application(data: dict) -> Application:
             errors[f"guarantors.{i}.party_id"] = [N_("an applicant cannot guarantee itself")]
     if errors:
         raise ValidationFailed("Invalid application", errors)
+    pending = pending_applications(party.id, product.id)
+    if pending and not data.get("confirm_duplicate"):
+        numbers = ", ".join(a.number for a in pending)
+        error = ValidationFailed(f"The applicant already has a pending application for this product: {numbers}",
+                                 {"confirm_duplicate": [DUPLICATE_PENDING]}, code="duplicate_pending")
+        error.pending = [a.number for a in pending]
+        raise error
     applied_on = data.get("applied_on") or dates.today()
     user = current_actor()
     app = Application(
@@ -177,9 +184,23 @@ def create_application(data: dict) -> Application:
     db.session.flush()
     app.number = f"LA{applied_on.year}-{app.id:05d}"  # from the id: concurrent filings never collide
     db.session.flush()
-    record_audit("lending.application.create", "loan_application", app.id, after=snapshot(app, APPLICATION_FIELDS),
-                 party_id=party.id)
+    after = snapshot(app, APPLICATION_FIELDS)
+    if pending:  # filed knowingly beside a pending one: the trail says so
+        after["duplicate_of"] = [a.number for a in pending]
+    record_audit("lending.application.create", "loan_application", app.id, after=after, party_id=party.id)
     return app
+
+
+# A fixed text (forms translate it); the pending applications' numbers come with the error.
+DUPLICATE_PENDING = ("the applicant already has a pending application for this loan product: "
+                     "confirm to file another one")
+
+
+def pending_applications(party_id: int, product_id: int) -> list[Application]:
+    """The applicant's live (not yet booked, declined or withdrawn) applications for a product."""
+    return list(db.session.scalars(select(Application).where(
+        Application.party_id == party_id, Application.product_id == product_id,
+        Application.status.in_(LIVE_APPLICATION_STATUSES)).order_by(Application.id)))
 
 
 def get_application(application_id: int) -> Application:

@@ -59,6 +59,7 @@ def application_new():
     form.product_id.choices = [(p.id, local_name(p)) for p in services.list_products(active_only=True)]
     if request.method == "GET" and request.args.get("party_id", type=int):
         form.party_id.data = request.args.get("party_id", type=int)
+    pending: list[str] = []  # the applicant's pending applications for the product, when filing would duplicate
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k != "csrf_token"}
         data["guarantors"] = parse_lines(data["guarantors"], ("name", "relation"))
@@ -73,7 +74,8 @@ def application_new():
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)
-    return render_template("lending/application_form.html", form=form), 422 if form.errors else 200
+            pending = getattr(exc, "pending", [])
+    return render_template("lending/application_form.html", form=form, pending=pending), 422 if form.errors else 200
 
 
 @bp.route("/applications/<int:application_id>")
@@ -339,6 +341,19 @@ def score_batch_csv(batch_id):
     except Conflict:
         flash(_("The batch is not scored yet."), "error")
         return redirect(url_for("core.job_detail", job_id=batch.job_id) if batch.job_id else url_for("lending.models"))
+
+
+@bp.route("/score-batches/<int:batch_id>/problems.csv")
+@access(*OFFICERS)
+def score_batch_problems(batch_id):
+    """The per-row report: why each rejected row of the batch was not scored."""
+    from greenfin.lending.api import problems_csv_response
+
+    try:
+        return problems_csv_response(modelling.get_score_batch(batch_id))
+    except Gone:
+        flash(_("The upload of this batch was deleted under the retention rule."), "error")
+        return redirect(url_for("lending.models") + "#score-batch")
 
 
 @bp.route("/models/train", methods=["POST"])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'insurance_lending_0001'
-down_revision = 'lending_0003'
+down_revision = 'trace_0007_lending'
 branch_labels = None
 depends_on = None
 

@@ -40,7 +40,8 @@ def test_add_collateral_refuses_parcel_pledged_twice(create_application, create_
     party = create_party()
     parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
     first = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
-    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"),
+                                confirm_duplicate=True)  # filed knowingly beside the first
     services.add_collateral(first, {"parcel_id": parcel.id, "appraised_value": "300000"})
     db.session.commit()
     with pytest.raises(Conflict) as err:
@@ -242,7 +243,8 @@ def test_database_refuses_a_second_live_pledge(create_application, create_parcel
     party = create_party()
     parcel = create_parcel(holder_id=party.id, land_cover="forest", cert_type="forest_rights")
     first = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
-    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"))
+    second = create_application("forest_mortgage", party=party, amount=Decimal("100000"),
+                                confirm_duplicate=True)  # filed knowingly beside the first
     services.add_collateral(first, {"parcel_id": parcel.id, "appraised_value": "300000"})
     db.session.commit()
 

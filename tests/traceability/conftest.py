@@ -50,6 +50,11 @@ def create_product(create_party, create_brand):
     return factory
 
 
+# Before the dates the EPCIS tests give their events: no step of a lot may precede its harvest
+# date (traceability/services/event_rules.py).
+HARVEST_DATE = date(2026, 9, 15)
+
+
 @pytest.fixture
 def create_lot(create_product, create_parcel):
     """A lot of a branded product from one orchard of its producer."""
@@ -60,7 +65,7 @@ def create_lot(create_product, create_parcel):
         if parcels is None:
             parcels = [create_parcel(holder_id=producer_id, name="古村柚园")]
         data = {"code": f"MJY{secrets.token_hex(3).upper()}", "product_id": product.id, "producer_id": producer_id,
-                "harvest_date": date.today() - timedelta(days=10), "quantity": Decimal("1200"), "unit": "KGM",
+                "harvest_date": HARVEST_DATE, "quantity": Decimal("1200"), "unit": "KGM",
                 "parcel_ids": [p.id for p in parcels]}
         data.update(overrides)
         lot = services.create_lot(data)

@@ -23,6 +23,13 @@ from traceability.qr import encoder, version_for
 LOT_CODES = st.text(alphabet=sorted(GS1_AI82), min_size=1, max_size=20).filter(lambda c: c not in dl.DOT_SEGMENTS)
 
 
+@pytest.fixture
+def client(app):
+    """Each request a phone that keeps no cookies, so that each is a scan of its own (the same
+    browser opening a label again is tests/traceability/test_scan_repeat.py's)."""
+    return app.test_client(use_cookies=False)
+
+
 def printed_and_read(uri: str) -> str:
     """The URI as a phone's camera reads it back from the label's QR code (our encoder, zbar)."""
     matrix = encoder(version_for(len(uri.encode())), mask=MASK).matrix(uri.encode())

@@ -13,6 +13,13 @@ from traceability.services import links, scan_store
 from traceability.models import Scan
 
 
+@pytest.fixture
+def client(app):
+    """Each request a phone that keeps no cookies, so that each is a scan of its own (the same
+    browser opening a label again is tests/traceability/test_scan_repeat.py's)."""
+    return app.test_client(use_cookies=False)
+
+
 def label_path(uri):
     parts = urlsplit(uri)
     return parts.path + "?" + parts.query

@@ -1,10 +1,18 @@
 """Traceability's series on /metrics: scans by verdict, labels drawn."""
+import pytest
 from prometheus_client import REGISTRY
 
 from greenfin.uow import commit
 from greenfin.jobs import enqueue
 from traceability import services
 from tests.traceability.test_scan import first_label_path
+
+
+@pytest.fixture
+def client(app):
+    """Each request a phone that keeps no cookies, so that each is a scan of its own (the same
+    browser opening a label again is tests/traceability/test_scan_repeat.py's)."""
+    return app.test_client(use_cookies=False)
 
 
 def sample(name, **labels) -> float:

@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.no_db_isolation,
               pytest.mark.skipif(not using_postgres(), reason="the scan pool is PostgreSQL's path")]
 
 NAME = f"{PG_DB}_scanpool"
+# Clients keep no cookies: each request is a phone of its own, so that each is a scan (the same
+# browser opening a label again is tests/traceability/test_scan_repeat.py's).
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def recorded(app):
 
 def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_app):
     lot_id, (path, other) = make_lot(pool_app)
-    client = pool_app.test_client()
+    client = pool_app.test_client(use_cookies=False)
     first = client.get(path, headers={"X-Geo-Region": "CN-JX"})  # from the edge proxy at 127.0.0.1
     html = first.get_data(as_text=True)
     assert first.status_code == 200 and "这是此标签第一次被扫码" in html and "古村柚园" in html
@@ -88,7 +90,7 @@ def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_
     assert again["verdict"] == "genuine_repeat" and again["previous_scans"] == 1
     assert again["first_scan_region"] == "江西" and again["first_scan_at"].endswith("+00:00")
     # The page around the verdict comes from the cache now: the verdict and the link are this scan's.
-    english = pool_app.test_client().get(other + "&lang=en").get_data(as_text=True)
+    english = pool_app.test_client(use_cookies=False).get(other + "&lang=en").get_data(as_text=True)
     assert 'lang="en"' in english and "Majia pomelo gift box 5 kg" in english and "first time" in english
     assert other.split("?")[0] in english and "lang=zh_CN" in english
     chinese = client.get(path).get_data(as_text=True)
@@ -108,7 +110,7 @@ def test_scans_on_the_pool_are_judged_recorded_and_cached_pages_stay_right(pool_
 def test_probe_7_lot_codes_with_slashes_scan_genuine_through_the_scan_function(pool_app):
     _lot_id, (path, _other) = make_lot(pool_app, code="/MJY/26//A/21/")
     assert "/10/%2FMJY%2F26%2F%2FA%2F21%2F/21/" in path
-    client = pool_app.test_client()
+    client = pool_app.test_client(use_cookies=False)
     first = client.get(path, headers={"Accept": "application/json"})
     assert first.status_code == 200 and first.json["verdict"] == "genuine"
     assert first.json["lot"]["code"] == "/MJY/26//A/21/"
@@ -118,7 +120,7 @@ def test_probe_7_lot_codes_with_slashes_scan_genuine_through_the_scan_function(p
 
 def test_recall_shows_on_the_next_scan_even_from_a_cached_page(pool_app):
     lot_id, (path, _other) = make_lot(pool_app)
-    client = pool_app.test_client()
+    client = pool_app.test_client(use_cookies=False)
     assert client.get(path).status_code == 200  # the lot's page parts are cached now
     with pool_app.app_context():
         # Another process recalls: this one's cache is not told.
@@ -132,7 +134,7 @@ def test_recall_shows_on_the_next_scan_even_from_a_cached_page(pool_app):
 
 def test_a_dead_pool_connection_is_replaced_and_the_scan_still_recorded(pool_app):
     _lot_id, (path, _other) = make_lot(pool_app)
-    client = pool_app.test_client()
+    client = pool_app.test_client(use_cookies=False)
     assert client.get(path).status_code == 200
     with pool_app.app_context():
         # A database restart, as the pool sees it: every one of its connections is gone.
@@ -154,7 +156,7 @@ def test_simultaneous_scans_of_one_label_are_judged_one_after_another(pool_app):
     _lot_id, (path, _other) = make_lot(pool_app)
 
     def scan(_i):
-        return pool_app.test_client().get(path, headers={"Accept": "application/json"}).json
+        return pool_app.test_client(use_cookies=False).get(path, headers={"Accept": "application/json"}).json
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(scan, range(8)))

@@ -18,6 +18,13 @@ JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
+def client(app):
+    """Each request a phone that keeps no cookies, so that each is a scan of its own (the same
+    browser opening a label again is tests/traceability/test_scan_repeat.py's)."""
+    return app.test_client(use_cookies=False)
+
+
+@pytest.fixture
 def label(create_lot, issue_labels):
     """A new label: its scan path and its row."""
     lot = create_lot()

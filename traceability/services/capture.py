@@ -20,6 +20,7 @@ from greenfin.extensions import db
 from greenfin.jobs import enqueue
 from traceability import epcis
 from traceability.models import EpcisCapture, EpcisEvent, Label, Lot, Product
+from traceability.services.event_rules import check_event
 from traceability.services.events import store_event
 from traceability.services.scan_store import invalidate_lot_cache
 
@@ -83,6 +84,7 @@ def import_epcis(document: Any, scope: Optional[int] = None, progress: Optional[
     named = [lots.named(event, f"epcisBody.eventList.{n}") for n, event in enumerate(events)]
     if lots.errors:
         raise ValidationFailed("The document names lots that are not yours", lots.errors)
+    _check_events(events, named)
     hashes = [epcis.event_hash(event) for event in events]
     stored = set()
     for i in range(0, len(hashes), 1000):
@@ -94,7 +96,7 @@ def import_epcis(document: Any, scope: Optional[int] = None, progress: Optional[
             skipped += 1
         else:
             stored.add(event_id)
-            store_event(event, _kind(event, scope), [(lot, "subject") for lot in its_lots], scope,
+            store_event(event, _kind(event, scope), its_lots, scope,
                         source="import", event_id=event_id)
             created += 1
         if progress and n % 1000 == 0:
@@ -103,6 +105,21 @@ def import_epcis(document: Any, scope: Optional[int] = None, progress: Optional[
                  after={"created": created, "skipped": skipped}, party_id=scope)
     invalidate_lot_cache()
     return {"created": created, "skipped": skipped}
+
+
+def _check_events(events: list[dict], named: list[list[tuple[Lot, str]]]) -> None:
+    """The event rules of every entry door (``event_rules.check_event``): not in the future, and
+    in CBV step order for each of our lots, counting the document's own earlier events."""
+    errors: dict[str, list[str]] = {}
+    pending: dict = {}
+    for n, (event, its_lots) in enumerate(zip(events, named)):
+        found = check_event(its_lots, event.get("bizStep"), epcis.parse_time(event["eventTime"]),
+                            field=f"epcisBody.eventList.{n}.eventTime", pending=pending)
+        for field, messages in found.items():
+            if len(errors) < epcis.ERROR_LIMIT:
+                errors[field] = messages
+    if errors:
+        raise ValidationFailed("The document holds events that cannot have happened", errors)
 
 
 def _kind(event: dict, scope: Optional[int]) -> str:
@@ -127,8 +144,10 @@ class _Lots:
         self.errors: dict[str, list[str]] = {}
         self._cache: dict[str, Any] = {}
 
-    def named(self, event: dict, where: str) -> list[Lot]:
-        found: list[Lot] = []
+    def named(self, event: dict, where: str) -> list[tuple[Lot, str]]:
+        """The lots of ours an event names, each with its role: ``input`` (a transformation's
+        input), ``output`` (its output) or ``subject``."""
+        found: list[tuple[Lot, str]] = []
         for field, value in epcis.identifiers(event, where):
             uri = epcis.canonical_uri(value)
             if uri not in self._cache:
@@ -137,8 +156,10 @@ class _Lots:
             if lot is _REFUSED:
                 if len(self.errors) < epcis.ERROR_LIMIT:
                     self.errors[field] = [NOT_YOURS]
-            elif lot is not None and lot not in found:
-                found.append(lot)
+            elif lot is not None and lot not in [f[0] for f in found]:
+                key = field[len(where) + 1:]
+                found.append((lot, "input" if key.startswith("input") else
+                              "output" if key.startswith("output") else "subject"))
         return found
 
     def _resolve(self, uri: str) -> Any:

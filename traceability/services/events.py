@@ -20,6 +20,7 @@ from traceability import digital_link as dl
 from traceability import epcis
 from traceability.models import EpcisEvent, EventLot, Label, Lot, LotInput
 from traceability.services.common import is_positive
+from traceability.services.event_rules import check_event
 from traceability.services.scan_store import invalidate_lot_cache
 
 
@@ -56,10 +57,16 @@ def build_event(lot: Lot, kind: str, data: dict) -> tuple[dict, dict]:
         when = epcis.parse_time(when)
     if when.tzinfo is None:
         raise ValidationFailed.field("event_time", "must carry a time zone")
-    event: dict[str, Any] = {"type": etype, "eventTime": epcis.epcis_time(when), "eventTimeZoneOffset": _offset(when)}
     quantity = data.get("quantity")
+    errors: dict = {}
     if quantity is not None and not is_positive(quantity):
-        raise ValidationFailed.field("quantity", "must be a positive number")
+        errors["quantity"] = ["must be a positive number"]
+    lots = [(lot, "output" if kind == "transformation" else "subject")]
+    lots += [(i, "input") for i, _q in (data.get("inputs") or [])]
+    check_event(lots, biz_step, when, errors=errors)
+    if errors:
+        raise ValidationFailed("Invalid event", errors)
+    event: dict[str, Any] = {"type": etype, "eventTime": epcis.epcis_time(when), "eventTimeZoneOffset": _offset(when)}
     qty = {"epcClass": _lot_class(lot), "quantity": float(quantity if quantity is not None else lot.quantity),
            "uom": lot.unit}
     extra: dict[str, Any] = {"quantity": Decimal(str(qty["quantity"]))}

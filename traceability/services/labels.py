@@ -46,6 +46,10 @@ def _check_label_quota(producer_id: int, count: int) -> None:
         raise LabelQuotaExceeded(remaining, limit)
 
 
+# A fixed text, so that forms and the API say the same and it is translated.
+COUNT_RANGE = "must be a whole number from 1 to 100,000"
+
+
 def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optional[int] = None,
                        scope: Optional[int] = None) -> LabelBatch:
     """A batch of ``count`` labels for the lot. A producer (``scope``) is held to the daily quota
@@ -54,7 +58,7 @@ def create_label_batch(lot: Lot, count: int, layout: str, created_by_id: Optiona
 
     errors: dict = {}
     if not isinstance(count, int) or not 1 <= count <= LABEL_LIMIT:
-        add_error(errors, "count", f"must be 1 to {LABEL_LIMIT:,}")
+        add_error(errors, "count", COUNT_RANGE)
     if layout not in LAYOUTS:
         add_error(errors, "layout", "must be one of " + ", ".join(LAYOUTS))
     if lot.recalled_at is not None:

@@ -34,6 +34,12 @@ def credit_colour(party_id: int) -> Optional[str]:
     return getattr(rating, "colour", None) if rating is not None else None
 
 
+def credit_colours() -> list[str]:
+    """The eco-credit colours, best to worst (the key on the scan page); none without credit."""
+    credit = contract("credit")
+    return list(getattr(credit, "COLOURS", ())) if credit is not None else []
+
+
 def gep_summary(parcel_id: int) -> Optional[dict]:
     gep = contract("greenfin.gep")
     if gep is None or not hasattr(gep, "scan_summary"):

@@ -21,7 +21,7 @@ from traceability.services.certifications import lot_certifications
 from traceability.services.common import CHINA_TZ, today
 from traceability.services.enumeration import note_unrecognised_scan
 from traceability.services.events import lot_events
-from traceability.services.links import credit_colour, gep_brief
+from traceability.services.links import credit_colour, credit_colours, gep_brief
 from traceability.services.lots import get_lot
 from traceability.services.scan_store import as_utc, cached_lot_view, open_scan_store
 
@@ -55,11 +55,50 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
 def resolve_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str], request) -> dict:
     """The public scan route's verb: check the code and record the scan (``scan_label``); a code
     not recognised also counts against the client's network, flagging serial guessing to the
-    regulators (``note_unrecognised_scan``). The answer is the same either way."""
+    regulators (``note_unrecognised_scan``). The answer is the same either way.
+
+    The same browser opening the same genuine label again within ``scan_rules.REPEAT_WINDOW``
+    (its signed cookie, ``scan_rules.read_repeat``) is not a new scan: nothing is recorded and the
+    answer is ``repeat_scan``'s. A genuine answer carries ``repeat_cookie`` (name, value) to set.
+    """
+    secret = current_app.config["SECRET_KEY"]
+    name = scan_rules.repeat_cookie_name(serial)
+    earlier = scan_rules.read_repeat(secret, request.cookies.get(name), serial) if name else None
+    if earlier is not None:
+        repeat = repeat_scan(gtin, lot_code, serial, signature, earlier)
+        if repeat is not None:
+            return repeat
     result = scan_label(gtin, lot_code, serial, signature, scan_meta(request))
     if result["verdict"] == "not_genuine":
         note_unrecognised_scan(client_address(), request.path)
+        return result
+    result["repeat"] = False
+    if name:
+        result["repeat_cookie"] = (name, scan_rules.repeat_token(
+            secret, serial, result["verdict"], result["reason"], result["previous_scans"], result["first_scan_at"],
+            utcnow()))
     return result
+
+
+def repeat_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str], earlier: dict) -> Optional[dict]:
+    """The answer to a repeat (reload, language switch): what the browser was shown, with the
+    lot's recall read now; no scan is recorded. None when the code does not check out (then it is
+    scanned as usual and answered "not recognised")."""
+    try:
+        gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
+        if not dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
+            return None
+    except InvalidIdentifier:
+        return None
+    row = db.session.execute(select(Lot.id, Lot.recalled_at, Lot.recall_reason).join(Label, Label.lot_id == Lot.id)
+                             .where(Label.serial == serial)).first()
+    if row is None:
+        return None
+    verdict, reason = scan_rules.judge_repeat(earlier, row.recalled_at is not None)
+    return {"verdict": verdict, "reason": reason, "previous_scans": earlier["previous_scans"],
+            "first_scan_at": earlier["first_scan_at"], "first_scan_region": None, "lot_id": row.id,
+            "serial": serial, "recalled_at": as_utc(row.recalled_at), "recall_reason": row.recall_reason,
+            "repeat": True, "scanned_at": earlier["scanned_at"]}
 
 
 def lot_public_view(lot_id: int) -> dict:
@@ -70,9 +109,11 @@ def lot_public_view(lot_id: int) -> dict:
 def build_lot_view(lot: Lot) -> dict:
     product, brand, producer = lot.product, lot.product.brand, lot.producer
     day = today()
+    recalled = lot.recalled_at is not None
+    # A recalled lot's certificates do not vouch for it: shown as not applicable, never "valid".
     certs = [{"kind": c.kind, "number": c.number, "issuer": c.issuer, "scope": c.scope,
               "valid_from": c.valid_from.isoformat(), "valid_until": c.valid_until.isoformat(),
-              "status": c.status_on(day)} for c in lot_certifications(lot)]
+              "status": "not_applicable" if recalled else c.status_on(day)} for c in lot_certifications(lot)]
     origin = []
     for p in lot.parcels:
         origin.append({"parcel_id": p.id, "code": p.code, "name": p.name, "township_zh": p.township.name_zh,
@@ -94,7 +135,7 @@ def build_lot_view(lot: Lot) -> dict:
               for li in db.session.scalars(select(LotInput).where(LotInput.lot_id == lot.id))]
     return {
         "lot": {"code": lot.code, "harvest_date": lot.harvest_date.isoformat() if lot.harvest_date else None,
-                "quantity": str(lot.quantity), "unit": lot.unit, "inputs": inputs},
+                "quantity": str(lot.quantity), "unit": lot.unit, "inputs": inputs, "recalled": recalled},
         "product": {"name": product.name, "name_en": product.name_en, "gtin": product.gtin,
                     "net_content": product.net_content},
         "brand": {"name": brand.name, "name_en": brand.name_en, "gi_registration": brand.gi_registration,
@@ -103,6 +144,7 @@ def build_lot_view(lot: Lot) -> dict:
         "producer": {"name": producer.name, "township_zh": producer.township.name_zh,
                      "township_en": producer.township.name_en, "village": producer.village,
                      "credit_colour": credit_colour(producer.id)},
+        "colours": credit_colours(),
         "origin": origin,
         "certifications": certs,
         "events": events,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -23,6 +24,7 @@ from greenfin.extensions import db
 from greenfin.lending import links
 from greenfin.lending.models import Application, ModelVersion, Score, ScoreBatch
 from greenfin.lending.pricing import band_for
+from greenfin.lending.scoring import intake
 from greenfin.lending.scoring.scorecard import Scaling, Scorecard, TrainingResult, psi
 from greenfin.security import current_actor
 
@@ -186,16 +188,39 @@ def latest_score(app: Application, role: str = "champion") -> Optional[Score]:
                              .order_by(Score.id.desc()).limit(1))
 
 
-def score_csv(frame: pd.DataFrame, model: ModelVersion) -> pd.DataFrame:
-    """Batch-score a CSV: score, probability of default and four reason codes per row."""
+def check_applicants(frame: pd.DataFrame, model: ModelVersion) -> intake.RowCheck:
+    """The intake checks of every row against ``model``'s features (``scoring/intake.py``)."""
     card = load_scorecard(model)
-    result = card.score_frame(frame)
+    categories = {b.name: set(b.categories) for b in card.bins if b.kind == "categorical"}
+    return intake.check_rows(frame, card.kinds, categories)
+
+
+def score_csv(frame: pd.DataFrame, model: ModelVersion) -> pd.DataFrame:
+    """Batch-score a CSV: score, probability of default and four reason codes per row that passes
+    the intake checks; ``row_status`` (scored / rejected) and ``problems`` say which did not and why."""
+    card = load_scorecard(model)
+    check = check_applicants(frame, model)
     out = frame.copy()
-    out["score"] = result.score
-    out["pd"] = result.pd.round(6)
+    n, ok = len(frame), check.ok
+    result = card.score_frame(frame[ok].reset_index(drop=True))
+    score = pd.array([pd.NA] * n, dtype="Int64")
+    score[ok] = result.score
+    pd_ = np.full(n, np.nan)
+    pd_[ok] = result.pd.round(6)
+    out["score"], out["pd"] = score, pd_
     for column, values in card.reason_columns(result).items():
-        out[column] = values
+        full = np.full(n, "", dtype=object)
+        full[ok] = values
+        out[column] = full
+    out["row_status"] = np.where(ok, "scored", "rejected")
+    out["problems"] = check.row_text(n)
     return out
+
+
+def batch_problems(batch: ScoreBatch) -> list[dict]:
+    """The per-row report of a batch: every problem of its rejected rows, from the stored upload."""
+    require_upload(batch)
+    return check_applicants(read_applicants(batch.input, batch.model, batch.filename), batch.model).problems
 
 
 # ---------------------------------------------------------------- batch scoring (``lending score`` and its job)
@@ -265,13 +290,15 @@ def create_score_batch(data: bytes, filename: str, version: Optional[str] = None
         raise ValidationFailed("Invalid score batch", errors)
     model = model or scoring_model()
     frame = read_applicants(data, model, name)
+    rejected = check_applicants(frame, model).rejected
     user = current_actor()
-    batch = ScoreBatch(filename=name, model_id=model.id, rows=len(frame), input=data,
+    batch = ScoreBatch(filename=name, model_id=model.id, rows=len(frame), rejected_rows=rejected, input=data,
                        input_sha256=hashlib.sha256(data).hexdigest(), created_by_id=user.id if user else None)
     db.session.add(batch)
     db.session.flush()
     record_audit("lending.score_batch.create", "score_batch", batch.id,
-                 after={"filename": name, "rows": batch.rows, "model": model.version, "sha256": batch.input_sha256})
+                 after={"filename": name, "rows": batch.rows, "rejected_rows": rejected, "model": model.version,
+                        "sha256": batch.input_sha256})
     return batch
 
 
