@@ -104,14 +104,15 @@ def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> Ratin
     run = RatingRun(period_id=period.id, status="queued", created_by=_actor_label(actor))
     db.session.add(run)
     db.session.flush()
-    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}")
+    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}",
+                  subject=("credit.review", {"period": period.code}))
     db.session.flush()  # the job row first: the run points at it
     run.job_id = job.id
     record_audit("credit.rating_run.start", "credit_rating_run", run.id, after={"period": period.code, "job": job.id})
     return run
 
 
-def rate_all(run: RatingRun, progress: Optional[Callable[[int, str], None]] = None) -> int:
+def rate_all(run: RatingRun, progress: Optional[Callable[..., None]] = None) -> int:
     """Compute every party's level for the run's period.
 
     Ratings still ``computed`` are recomputed; ones a regulator already moved on are
@@ -141,7 +142,7 @@ def rate_all(run: RatingRun, progress: Optional[Callable[[int, str], None]] = No
         if index % 500 == 0:
             db.session.flush()  # write as we go, so that the progress bar tells the truth
         if progress and index % 50 == 0:
-            progress(int(100 * index / max(1, len(parties))), f"{index}/{len(parties)}")
+            progress(int(100 * index / max(1, len(parties))), "rating", index, len(parties))
     run.status, run.rated, run.finished_at = "finished", rated, utcnow()
     db.session.flush()
     record_audit("credit.rating_run.finish", "credit_rating_run", run.id,

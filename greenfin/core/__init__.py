@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     db_group.add_command(cli.grant_app_role_command)
     nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10)
     nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11)
+    nav_item(app, "core.jobs", _l("Jobs"), ("admin", "regulator"), order=89)
     nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90)
     nav_item(app, "core.users", _l("Users"), ("admin",), order=91)
     nav_item(app, "core.tokens", _l("API tokens"), ("admin",), order=92)

@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from greenfin.core import geography
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id, normalise_uscc
-from greenfin.core.services import CERT_TYPES, LAND_COVERS
+from greenfin.core.services import CERT_TYPES, JOB_STATUSES, LAND_COVERS
 from greenfin.errors import N_
 
 KINDS = ("firm", "organisation", "individual")
@@ -220,6 +220,13 @@ class AuditQueryArgsSchema(Schema):
     until = fields.AwareDateTime(default_timezone=None)
 
 
+class JobQueryArgsSchema(Schema):
+    kind = fields.Str(validate=validate.Length(max=128), metadata={"description": "a job function"})
+    status = fields.Str(validate=validate.OneOf(JOB_STATUSES))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+
+
 class JobSchema(Schema):
     id = fields.Str()
     title = fields.Str()
@@ -236,3 +243,6 @@ class JobSchema(Schema):
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
     interrupted_at = fields.DateTime(allow_none=True, metadata={"description": "when a worker last stopped during the job"})
+    func = fields.Str(metadata={"description": "the kind of job (its function)"})
+    stage_text = fields.Str(metadata={"description": "the current stage in the request's language, with its count"})
+    subject_url = fields.Str(allow_none=True, metadata={"description": "the page of what the job works on"})

@@ -1,7 +1,7 @@
 """Pages of the core: home, parties, parcels, audit trail, jobs, users, tokens, API docs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import swagger_ui_bundle
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
@@ -14,6 +14,7 @@ from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, appl
 from greenfin.core.models import ApiToken, Party, User
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
+from greenfin.job_model import JOB_STATUS_LABELS
 from greenfin.extensions import db
 from greenfin.uow import rollback
 from greenfin.pages import page_of
@@ -152,6 +153,21 @@ def audit():
 
 
 # ---------------------------------------------------------------- jobs
+
+
+@bp.route("/jobs")
+@access(AUTHENTICATED)
+def jobs():
+    """Background jobs with filters (kind, status, days); each links to its page and to its subject.
+    Admins and regulators see every job, others the jobs they started and their party's."""
+    args = request.args
+    status = args.get("status") if args.get("status") in services.JOB_STATUSES else None
+    kinds = services.job_kinds()
+    kind = args.get("kind") if args.get("kind") in kinds else None
+    until = _parse_day(args.get("until"))
+    stmt = services.job_query(user=current_actor(), kind=kind, status=status, since=_parse_day(args.get("since")),
+                              until=until + timedelta(days=1) if until else None)
+    return render_template("core/jobs.html", page=page_of(stmt), kinds=kinds, statuses=JOB_STATUS_LABELS)
 
 
 @bp.route("/jobs/<job_id>")
