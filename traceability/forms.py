@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from greenfin.core.forms import ConfirmForm
 from traceability.models import LOT_UNITS
 
 UNIT_CHOICES = [("KGM", _l("kg")), ("TNE", _l("tonne")), ("H87", _l("piece")), ("XBX", _l("box"))]
@@ -47,7 +48,7 @@ class LabelForm(FlaskForm):
                                                 ("roll-50x30", _l("Thermal roll 50 × 30 mm"))])
 
 
-class RecallForm(FlaskForm):
+class RecallForm(ConfirmForm):
     reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=2000)])
 
 
@@ -64,7 +65,7 @@ class CertificationForm(FlaskForm):
     document_url = StringField(_l("Document link"), validators=[Optional(), Length(max=255)])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(ConfirmForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from greenfin import downloads
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, apply_errors, confirmation_missing
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
@@ -211,9 +211,9 @@ def lot_recall(lot_id):
 
 
 def _with_reason(form, act, done: str, no_reason: str, back: str):
-    """A regulator's action that needs a reason (recall, revocation): run it, or say why not (its
-    work rolled back: the redirect is a success answer, which the unit of work would commit); then
-    go back to the page it came from."""
+    """A regulator's action that needs a reason and cannot be undone (recall, revocation): run it
+    once confirmed, or say why not (its work rolled back: the redirect is a success answer, which
+    the unit of work would commit); then go back to the page it came from."""
     if form.validate_on_submit():
         try:
             act(form.reason.data)
@@ -222,7 +222,7 @@ def _with_reason(form, act, done: str, no_reason: str, back: str):
             rollback()
             flash(exc.message, "error")
     else:
-        flash(no_reason, "error")
+        flash(str(CONFIRM_MESSAGE) if confirmation_missing(form) and not form.reason.errors else no_reason, "error")
     return redirect(back)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from greenfin.core import services
 from greenfin.core.api import visible_job
-from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
 from greenfin.core.models import ApiToken, Party, User
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
@@ -230,12 +230,16 @@ def tokens():
             rollback()
             apply_errors(form, exc.errors)
     listing = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
-    return render_template("core/tokens.html", form=form, tokens=listing, new_token=new_token)
+    return render_template("core/tokens.html", form=form, tokens=listing, new_token=new_token,
+                           confirm_form=ConfirmForm())
 
 
 @bp.route("/admin/tokens/<int:token_id>/revoke", methods=["POST"])
 @access("admin")
 def token_revoke(token_id):
+    if not ConfirmForm().validate_on_submit():
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("core.tokens"))
     services.revoke_token(token_id)
     flash(_("Token revoked."), "success")
     return redirect(url_for("core.tokens"))

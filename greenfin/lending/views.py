@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin import dates
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
-from greenfin.lending import STATUS_LABELS, links, services
+from greenfin.lending import OUTCOME_LABELS, STATUS_LABELS, links, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.forms import (
     ApplicationForm, BookForm, CollateralForm, OfficerDecisionForm, ProductForm, RepaymentForm, ReviewForm,
@@ -89,7 +89,8 @@ def application_detail(application_id):
         summary=services.collateral_summary(app), decision=services.current_decision(app),
         pending=services.pending_override(app), colour_now=links.current_colour(app.party_id), gep_now=gep_now,
         collateral_form=collateral_form, decision_form=OfficerDecisionForm(), review_form=ReviewForm(),
-        book_form=BookForm(disbursed_on=dates.today()), officer=current_actor().role in OFFICERS)
+        book_form=BookForm(disbursed_on=dates.today()), confirm_form=ConfirmForm(),
+        officer=current_actor().role in OFFICERS)
 
 
 def _parcel_choices(app) -> list[tuple[int, str]]:
@@ -99,13 +100,24 @@ def _parcel_choices(app) -> list[tuple[int, str]]:
             for p in db.session.scalars(select(Parcel).where(Parcel.holder_id.in_(holders)).order_by(Parcel.code))]
 
 
-def _act(application_id, action):
+def _act(application_id, action, done):
+    """Run an officer's action on the application; say what happened (``done``: a message, or a
+    function of the action's result giving one) or why not; back to the application."""
     app = services.get_application(application_id)
     try:
-        action(app)
+        result = action(app)
+        flash(done(result) if callable(done) else done, "success")
     except DomainError as exc:
         _fail(exc)
     return redirect(url_for("lending.application_detail", application_id=application_id))
+
+
+def _confirmed() -> bool:
+    """An action that cannot be undone is sent with its box ticked; else the officer is told so."""
+    if ConfirmForm().validate_on_submit():
+        return True
+    flash(str(CONFIRM_MESSAGE), "error")
+    return False
 
 
 @bp.route("/applications/<int:application_id>/collateral", methods=["POST"])
@@ -118,19 +130,24 @@ def collateral_add(application_id):
         flash(_("Please give the parcel and its appraised value."), "error")
         return redirect(url_for("lending.application_detail", application_id=application_id))
     data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-    return _act(application_id, lambda app: services.add_collateral(app, data))
+    return _act(application_id, lambda app: services.add_collateral(app, data), _("Parcel pledged."))
 
 
 @bp.route("/applications/<int:application_id>/score", methods=["POST"])
 @access(*OFFICERS)
 def application_score(application_id):
-    return _act(application_id, modelling.score_application)
+    return _act(application_id, modelling.score_application,
+                lambda score: _("Scored: %(score)s points, band %(band)s.", score=score.score, band=score.band))
 
 
 @bp.route("/applications/<int:application_id>/decide", methods=["POST"])
 @access(*OFFICERS)
 def application_decide(application_id):
-    return _act(application_id, services.decide_application)
+    if not _confirmed():
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    return _act(application_id, services.decide_application,
+                lambda decision: _("Policy rules run; the decision is: %(outcome)s.",
+                                   outcome=OUTCOME_LABELS.get(decision.outcome, decision.outcome)))
 
 
 @bp.route("/applications/<int:application_id>/officer-decision", methods=["POST"])
@@ -141,7 +158,10 @@ def application_officer_decision(application_id):
         flash(_("A decision needs a reason."), "error")
         return redirect(url_for("lending.application_detail", application_id=application_id))
     return _act(application_id, lambda app: services.officer_decision(app, form.outcome.data, form.note.data,
-                                                                       amount=form.amount.data))
+                                                                       amount=form.amount.data),
+                lambda decision: _("Override recorded; a second officer must approve it.")
+                if decision.override_status == "pending"
+                else _("Decision recorded: %(outcome)s.", outcome=OUTCOME_LABELS.get(decision.outcome, decision.outcome)))
 
 
 @bp.route("/decisions/<int:decision_id>/review", methods=["POST"])
@@ -150,13 +170,17 @@ def decision_review(decision_id):
     form = ReviewForm()
     decision = services.get_decision(decision_id)
     return _act(decision.application_id,
-                lambda app: services.review_override(decision, bool(form.approve.data), form.note.data or ""))
+                lambda app: services.review_override(decision, bool(form.approve.data), form.note.data or ""),
+                _("The decision override is approved.") if form.approve.data else _("The decision override is rejected."))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
 @access(*OFFICERS)
 def application_withdraw(application_id):
-    return _act(application_id, lambda app: services.withdraw_application(app, request.form.get("reason", "")))
+    if not _confirmed():
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    return _act(application_id, lambda app: services.withdraw_application(app, request.form.get("reason", "")),
+                _("Application withdrawn."))
 
 
 @bp.route("/applications/<int:application_id>/book", methods=["POST"])
