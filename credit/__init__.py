@@ -2,8 +2,8 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-STATE_LABELS = {"computed": _l("Computed, waiting for review"), "notice": _l("On public notice"),
-                "published": _l("Published")}
+STATE_LABELS = {"computed": _l("Computed, waiting for review"), "returned": _l("Returned for recomputation"),
+                "notice": _l("On public notice"), "published": _l("Published")}
 DECISION_LABELS = {"open": _l("Open"), "upheld": _l("Upheld"), "dismissed": _l("Dismissed"),
                    "pending": _l("Pending"), "approved": _l("Approved"), "rejected": _l("Rejected")}
 
