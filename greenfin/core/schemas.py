@@ -13,6 +13,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from greenfin.core import geography
+from greenfin.core.audit_labels import action_label, target_label
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id, normalise_uscc
 from greenfin.core.services import CERT_TYPES, JOB_STATUSES, LAND_COVERS
 from greenfin.errors import N_
@@ -209,6 +210,10 @@ class AuditEventSchema(Schema):
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
     request_id = fields.Str(allow_none=True)
+    action_text = fields.Function(lambda e: action_label(e.action),
+                                  metadata={"description": "the action in the request's language"})
+    target_text = fields.Function(lambda e: target_label(e.entity_type),
+                                  metadata={"description": "the target's kind in the request's language"})
 
 
 class AuditQueryArgsSchema(Schema):

@@ -98,10 +98,18 @@ def audit_query(
     actor: Optional[str] = None,
     since: Optional[datetime] = None,
     until: Optional[datetime] = None,
+    only: Optional[tuple[str, ...]] = None,
+    leave_out: Optional[tuple[str, ...]] = None,
 ) -> Select:
+    """Audit events, newest first. ``action`` is an action or its prefix (``credit.``); ``only`` and
+    ``leave_out`` are exact actions (the audit page folds sign-ins into a view of their own)."""
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action.like(f"{action}%"))
+    if only:
+        stmt = stmt.where(AuditEvent.action.in_(only))
+    if leave_out:
+        stmt = stmt.where(AuditEvent.action.not_in(leave_out))
     if entity_type:
         stmt = stmt.where(AuditEvent.entity_type == entity_type)
     if entity_id:

@@ -9,6 +9,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin.core import services
+from greenfin.core.audit_labels import (
+    ACTION_GROUPS,
+    AUDIT_ACTIONS,
+    AUDIT_TARGETS,
+    LOGIN_ACTIONS,
+    action_label,
+    target_label,
+    target_url,
+)
 from greenfin.core.api import visible_job
 from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
 from greenfin.core.models import ApiToken, Party, User
@@ -142,14 +151,37 @@ def _parse_day(value: str | None):
         return None
 
 
+def _audit_page(logins: bool):
+    """The audit trail (changes), or its sign-ins and sign-outs; filters chosen from lists."""
+    args = request.args
+    until = _parse_day(args.get("until"))
+    action = args.get("action") or None
+    if action and action not in AUDIT_ACTIONS and action not in ACTION_GROUPS:
+        action = None
+    entity_type = args.get("entity_type") if args.get("entity_type") in AUDIT_TARGETS else None
+    stmt = services.audit_query(action=action, entity_type=entity_type,
+                                entity_id=(args.get("entity_id") or "").strip()[:64] or None,
+                                actor=args.get("actor") or None, since=_parse_day(args.get("since")),
+                                until=until + timedelta(days=1) if until else None,
+                                only=LOGIN_ACTIONS if logins else None, leave_out=None if logins else LOGIN_ACTIONS)
+    actors = [u.username for u in db.session.scalars(select(User).order_by(User.username))] + ["system", "cli"]
+    actions = {code: label for code, label in AUDIT_ACTIONS.items() if (code in LOGIN_ACTIONS) == logins}
+    return render_template("core/audit.html", page=page_of(stmt, per_page=50), logins=logins, actors=actors,
+                           actions=actions, groups={} if logins else ACTION_GROUPS, targets=AUDIT_TARGETS,
+                           action_label=action_label, target_label=target_label, target_url=target_url)
+
+
 @bp.route("/audit")
 @access("admin", "regulator")
 def audit():
-    args = request.args
-    stmt = services.audit_query(action=args.get("action") or None, entity_type=args.get("entity_type") or None,
-                                entity_id=args.get("entity_id") or None, actor=args.get("actor") or None,
-                                since=_parse_day(args.get("since")), until=_parse_day(args.get("until")))
-    return render_template("core/audit.html", page=page_of(stmt, per_page=50))
+    return _audit_page(logins=False)
+
+
+@bp.route("/audit/logins")
+@access("admin", "regulator")
+def audit_logins():
+    """Sign-ins and sign-outs, apart from the changes they would drown."""
+    return _audit_page(logins=True)
 
 
 # ---------------------------------------------------------------- jobs
