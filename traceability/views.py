@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, stream_with_context, url_for)
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -27,7 +27,8 @@ from greenfin.security import PUBLIC, access, current_actor, own_party_id, requi
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
 from traceability import services
-from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
+from traceability.forms import (AuthoriseForm, BlockForm, CertificationForm, EventForm, FlagNoteForm, LabelForm, LotForm,
+                               ProductForm, RecallForm, RevokeForm)
 from traceability.models import Brand, BrandAuthorisation, Lot, Product
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
@@ -382,6 +383,61 @@ def _day_arg(name: str):
         return None
 
 
+@bp.route("/enumeration/<int:flag_id>/acknowledge", methods=["POST"])
+@access("admin", "regulator")
+def flag_acknowledge(flag_id):
+    form = FlagNoteForm(prefix="ack")
+    if not form.validate_on_submit():
+        flash(_("Write a note: what was found or decided."), "error")
+    else:
+        try:
+            services.acknowledge_flag(flag_id, form.note.data)
+            flash(_("Flag acknowledged."), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    return _back_to_flags()
+
+
+@bp.route("/enumeration/blocks", methods=["POST"])
+@access("admin", "regulator")
+def network_block():
+    form = BlockForm(prefix="blk")
+    if not form.validate_on_submit():
+        flash(_("Write a note: what was found or decided."), "error")
+        return _back_to_flags()
+    try:
+        block = services.block_network(form.network.data or "", form.days.data, form.note.data,
+                                       flag_id=form.flag_id.data, actor_id=current_actor().id)
+        flash(_("Network %(network)s blocked from scanning until %(until)s.", network=block.network,
+                until=format_datetime(block.ends_at, "yyyy-MM-dd HH:mm")), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message + "".join(f" {'; '.join(v)}" for v in exc.errors.values()), "error")
+    return _back_to_flags()
+
+
+@bp.route("/enumeration/blocks/<int:block_id>/lift", methods=["POST"])
+@access("admin", "regulator")
+def network_block_lift(block_id):
+    form = FlagNoteForm(prefix="lift")
+    if not form.validate_on_submit():
+        flash(_("Write a note: what was found or decided."), "error")
+    else:
+        try:
+            block = services.lift_block(block_id, form.note.data, actor_id=current_actor().id)
+            flash(_("Block of %(network)s lifted: its scans are checked again.", network=block.network), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    return _back_to_flags()
+
+
+def _back_to_flags():
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/trace/enumeration") else url_for("trace.enumeration_flags"))
+
+
 @bp.route("/enumeration")
 @access("admin", "regulator")
 def enumeration_flags():
@@ -396,12 +452,15 @@ def enumeration_flags():
     return render_template("traceability/enumeration_flags.html", page=page,
                            flags=services.enumeration_flags(page.items),
                            threshold=services.ENUMERATION_THRESHOLD,
-                           minutes=services.ENUMERATION_WINDOW // 60)
+                           minutes=services.ENUMERATION_WINDOW // 60,
+                           blocks=db.session.scalars(services.block_query(current_only=True)).all(),
+                           ack_form=FlagNoteForm(prefix="ack"), block_form=BlockForm(prefix="blk"),
+                           lift_form=FlagNoteForm(prefix="lift"))
 
 
 # ---------------------------------------------------------------- the public scan page
 
-VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404}
+VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404, "blocked": 429}
 
 
 def _jsonable(value):
@@ -416,15 +475,18 @@ _LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
 
 
 # A code not recognised answers 404, and its scan record (and a serial-guessing flag) is kept: the
-# unit of work commits these views' 404 answers too (greenfin/uow.py ``keep_work_on``).
+# unit of work commits these views' 404 answers too (greenfin/uow.py ``keep_work_on``); so is the
+# record of a scan from a blocked network (429).
 @scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
-@keep_work_on(404)
+@keep_work_on(404, 429)
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
     result = services.resolve_scan(gtin, lot, serial, request.args.get("s"), request)
     status = VERDICT_STATUS[result["verdict"]]
+    if result["verdict"] == "blocked":
+        return _paused()
     if result["verdict"] == "not_genuine":
         return _not_recognised()
     view = services.lot_public_view(result["lot_id"])
@@ -476,7 +538,7 @@ def _scan_page_parts(view: dict) -> tuple[str, str, str]:
 
 
 @scan_bp.route("/01/<path:rest>", merge_slashes=False)
-@keep_work_on(404)
+@keep_work_on(404, 429)
 @access(PUBLIC)
 def scan_malformed(rest):
     """A lot code holding "/" (the server decoded the label's %2F before routing: see
@@ -485,7 +547,8 @@ def scan_malformed(rest):
     values = dl.split_path(rest)
     if values is not None:
         return scan(*values)
-    services.scan_label("", "", "", None, services.scan_meta(request))
+    if services.scan_label("", "", "", None, services.scan_meta(request))["verdict"] == "blocked":
+        return _paused()
     return _not_recognised()
 
 
@@ -493,6 +556,13 @@ def _not_recognised():
     if _wants_json():
         return jsonify({"verdict": "not_genuine", "reason": None}), 404
     return render_template("traceability/scan.html", body=None, title=None, lang_url=_lang_url()), 404
+
+
+def _paused():
+    """A scan from a network blocked after serial guessing: nothing is checked or told about the code."""
+    if _wants_json():
+        return jsonify({"verdict": "blocked", "reason": "network_blocked"}), 429
+    return render_template("traceability/scan.html", body=None, blocked=True, title=None, lang_url=_lang_url()), 429
 
 
 def _lang_url() -> str:

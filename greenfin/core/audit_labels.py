@@ -177,6 +177,8 @@ AUDIT_TARGETS = {
     "trace_epcis_document": (_l("EPCIS document"), None, None),
     "trace_epcis_event": (_l("EPCIS event"), None, None),
     "scan_client": (_l("Client network"), "trace.enumeration_flags", None),
+    "scan_flag": (_l("Serial-guessing flag"), "trace.enumeration_flags", None),
+    "trace_network_block": (_l("Network block"), "trace.enumeration_flags", None),
 }
 
 
