@@ -36,3 +36,13 @@ def page_of(stmt: Select, per_page: int = 25) -> Page:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def follow_job(job_id: str):
+    """After a page started a background job: say so, and go to the job's page (progress, result,
+    and a link back to what it works on)."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+
+    flash(_("Started in the background: this page shows its progress and links to the result."), "success")
+    return redirect(url_for("core.job_detail", job_id=job_id))

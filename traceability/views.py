@@ -21,7 +21,7 @@ from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
@@ -147,7 +147,7 @@ def lot_labels(lot_id):
             batch = services.start_label_sheet(
                 lot, form.count.data, form.layout.data, created_by_id=current_actor().id, scope=own_party_id(),
                 title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=form.count.data))
-            return redirect(url_for("core.job_detail", job_id=batch.job_id))
+            return follow_job(batch.job_id)
         except services.LabelQuotaExceeded as exc:
             rollback()
             form.count.errors = list(form.count.errors) + [

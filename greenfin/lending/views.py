@@ -22,7 +22,7 @@ from greenfin.lending.forms import (
 from greenfin.lending.models import APPLICATION_STATUSES, ModelVersion
 from greenfin.lending.pdf import decision_letter
 from greenfin.lending.schedule import build_schedule
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.security import STAFF, access, current_actor, own_party_id, require_party_access
 
 bp = Blueprint("lending", __name__, url_prefix="/lending")
@@ -326,7 +326,7 @@ def score_batch_new():
         upload = form.file.data
         try:
             batch = modelling.start_score_batch(upload.read(), upload.filename or "", form.version.data or None)
-            return redirect(url_for("core.job_detail", job_id=batch.job_id))
+            return follow_job(batch.job_id)
         except ValidationFailed as exc:
             rollback()
             _batch_errors(form, exc)
@@ -371,7 +371,7 @@ def model_train():
         try:
             job = modelling.start_training(form.csv.data.stream, target=form.target.data, bad_value=form.bad_value.data,
                                            name=form.name.data, champion=form.champion.data)
-            return redirect(url_for("core.job_detail", job_id=job.id))
+            return follow_job(job.id)
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)
@@ -382,7 +382,7 @@ def model_train():
 @access(*OFFICERS)
 def loans_refresh():
     job = services.start_delinquency_refresh()
-    return redirect(url_for("core.job_detail", job_id=job.id))
+    return follow_job(job.id)
 
 
 @bp.route("/models/<int:model_id>")

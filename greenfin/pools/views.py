@@ -15,7 +15,7 @@ from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.pools import cuts, disclosure, projections, reporting, services
 from greenfin.pools.forms import (
     AddLoansForm,
@@ -320,7 +320,7 @@ def report_new(pool_id):
         if not form.validate_on_submit():
             raise ValidationFailed("Invalid month", {"month": ["write the month as YYYY-MM"]})
         job = reporting.start_servicer_report(pool, form.month.data.strip())
-        return redirect(url_for("core.job_detail", job_id=job.id))
+        return follow_job(job.id)
     except (ValidationFailed, NotFound) as exc:
         _flash_error(exc)
         return redirect(url_for("pools.detail", pool_id=pool.id))
