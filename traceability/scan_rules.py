@@ -108,16 +108,16 @@ def network_of(address: str) -> Optional[str]:
     return str(net.supernet(new_prefix=keep) if net.prefixlen > keep else net)
 
 
-def network_blocked(network: Optional[str], blocks, now: datetime) -> bool:
+def network_blocked(network: Optional[str], blocks: dict, now: datetime) -> bool:
     """Whether a regulator barred the client's network from scanning at ``now`` (serial guessing).
 
-    ``blocks`` are the active blocks as ``(network, starts_at, ends_at)``. Such a scan comes before
-    any verdict: the code is not checked and the answer is "paused" (verdict ``blocked``), so a
-    guesser learns nothing and the label's history is not touched.
+    ``blocks`` maps a network to the periods ``(starts_at, ends_at)`` it is blocked. Such a scan
+    comes before any verdict: the code is not checked and the answer is "paused" (verdict
+    ``blocked``), so a guesser learns nothing and the label's history is not touched.
     """
     if not network:
         return False
-    return any(net == network and starts <= now < ends for net, starts, ends in blocks)
+    return any(starts <= now < ends for starts, ends in blocks.get(network, ()))
 
 
 def _km(lat1, lon1, lat2, lon2) -> float:

@@ -86,7 +86,7 @@ def test_block_refuses_bad_input_and_stores_nothing(create_user):
 
 def test_network_blocked_rule():
     now = utcnow()
-    blocks = [("198.51.100.0/24", now - timedelta(hours=1), now + timedelta(days=1))]
+    blocks = {"198.51.100.0/24": [(now - timedelta(hours=1), now + timedelta(days=1))]}
     assert scan_rules.network_blocked("198.51.100.0/24", blocks, now)
     assert not scan_rules.network_blocked("198.51.101.0/24", blocks, now)
     assert not scan_rules.network_blocked("198.51.100.0/24", blocks, now + timedelta(days=2))

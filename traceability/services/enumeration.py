@@ -176,7 +176,7 @@ def block_network(network: str, days: int, note: str, *, flag_id: Optional[int] 
     if errors:
         raise ValidationFailed("Invalid block", errors)
     now = now or utcnow()
-    if any(net == kept for net, _s, _e in active_blocks(now)):
+    if db.session.scalar(block_query(current_only=True, now=now).where(NetworkBlock.network == kept).limit(1)):
         raise Conflict(f"the network {kept} is blocked already")
     block = NetworkBlock(network=kept, starts_at=now, ends_at=now + timedelta(days=days), note=note,
                          flag_event_id=flag_id, created_by_id=actor_id)
@@ -219,16 +219,19 @@ def block_query(current_only: bool = False, now: Optional[datetime] = None):
 _BLOCKS: dict = {}
 
 
-def active_blocks(now: Optional[datetime] = None) -> list[tuple[str, datetime, datetime]]:
-    """The blocks in force, as ``(network, starts_at, ends_at)``: kept a few seconds per process
-    (like the scan page's lot facts), so a scan costs no query; this process forgets them at once
-    when it blocks or lifts."""
+def active_blocks(now: Optional[datetime] = None) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The blocks in force, network -> periods ``(starts_at, ends_at)``: kept a few seconds per
+    process (like the scan page's lot facts), so a scan costs no query; this process forgets them
+    at once when it blocks or lifts (others within LOT_CACHE_SECONDS)."""
     from traceability.services.scan_store import _cached
 
     def load():
-        rows = db.session.execute(select(NetworkBlock.network, NetworkBlock.starts_at, NetworkBlock.ends_at).where(
-            NetworkBlock.lifted_at.is_(None), NetworkBlock.ends_at > (now or utcnow()))).all()
-        return [(net, _aware(starts), _aware(ends)) for net, starts, ends in rows]
+        found: dict[str, list[tuple[datetime, datetime]]] = {}
+        for net, starts, ends in db.session.execute(
+                select(NetworkBlock.network, NetworkBlock.starts_at, NetworkBlock.ends_at).where(
+                    NetworkBlock.lifted_at.is_(None), NetworkBlock.ends_at > (now or utcnow()))):
+            found.setdefault(net, []).append((_aware(starts), _aware(ends)))
+        return found
 
     return _cached(_BLOCKS, "active", load)
 
