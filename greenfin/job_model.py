@@ -103,10 +103,6 @@ class Job(db.Model):
         """The page of what the job is about, or None (no subject, or its page is not in this app)."""
         if not self.subject_endpoint:
             return None
-        from flask import url_for
-        from werkzeug.routing import BuildError
+        from greenfin.pages import url_or_none
 
-        try:
-            return url_for(self.subject_endpoint, **(self.subject_args or {}))
-        except BuildError:
-            return None
+        return url_or_none(self.subject_endpoint, **(self.subject_args or {}))

@@ -38,6 +38,18 @@ def page_of(stmt: Select, per_page: int = 25) -> Page:
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 
+def url_or_none(endpoint: str, **values) -> "str | None":
+    """``url_for`` of a page named by its endpoint (a job's subject, an audit event's target), or None
+    when the endpoint is not in this app (its package is not loaded)."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
 def follow_job(job_id: str):
     """After a page started a background job: say so, and go to the job's page (progress, result,
     and a link back to what it works on)."""

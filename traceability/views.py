@@ -386,17 +386,8 @@ def _day_arg(name: str):
 @bp.route("/enumeration/<int:flag_id>/acknowledge", methods=["POST"])
 @access("admin", "regulator")
 def flag_acknowledge(flag_id):
-    form = FlagNoteForm(prefix="ack")
-    if not form.validate_on_submit():
-        flash(_("Write a note: what was found or decided."), "error")
-    else:
-        try:
-            services.acknowledge_flag(flag_id, form.note.data)
-            flash(_("Flag acknowledged."), "success")
-        except DomainError as exc:
-            rollback()
-            flash(exc.message, "error")
-    return _back_to_flags()
+    return _with_note(FlagNoteForm(prefix="ack"), lambda note: services.acknowledge_flag(flag_id, note),
+                      lambda _event: _("Flag acknowledged."))
 
 
 @bp.route("/enumeration/blocks", methods=["POST"])
@@ -420,13 +411,19 @@ def network_block():
 @bp.route("/enumeration/blocks/<int:block_id>/lift", methods=["POST"])
 @access("admin", "regulator")
 def network_block_lift(block_id):
-    form = FlagNoteForm(prefix="lift")
+    return _with_note(FlagNoteForm(prefix="lift"),
+                      lambda note: services.lift_block(block_id, note, actor_id=current_actor().id),
+                      lambda block: _("Block of %(network)s lifted: its scans are checked again.",
+                                      network=block.network))
+
+
+def _with_note(form, act, done):
+    """A regulator's action on a flag or block that needs a note: run it and say so, or say why not."""
     if not form.validate_on_submit():
         flash(_("Write a note: what was found or decided."), "error")
     else:
         try:
-            block = services.lift_block(block_id, form.note.data, actor_id=current_actor().id)
-            flash(_("Block of %(network)s lifted: its scans are checked again.", network=block.network), "success")
+            flash(done(act(form.note.data)), "success")
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")

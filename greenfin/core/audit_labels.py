@@ -195,8 +195,7 @@ def target_label(entity_type: str) -> str:
 
 def target_url(event) -> Optional[str]:
     """The page of an audit event's target, or None (no page, or its package is not loaded)."""
-    from flask import url_for
-    from werkzeug.routing import BuildError
+    from greenfin.pages import url_or_none
 
     target = AUDIT_TARGETS.get(event.entity_type)
     if target is None or target[1] is None:
@@ -216,7 +215,4 @@ def target_url(event) -> Optional[str]:
                 return None
             value = int(value)
         args = {arg: value}
-    try:
-        return url_for(endpoint, **args)
-    except BuildError:
-        return None
+    return url_or_none(endpoint, **args)
