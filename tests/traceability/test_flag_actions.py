@@ -111,3 +111,10 @@ def test_block_api_and_cli(api, runner, create_user):
     assert result.exit_code == 0 and "2001:db8::/48" in result.output
     bad = runner.invoke(args=["trace", "block-network", "--network", "2001:db8::1", "--days", "5", "--note", "x"])
     assert bad.exit_code == 2 and "days" in bad.output
+
+
+@pytest.mark.no_db_isolation  # reads the demo database, not the test transaction
+def test_demo_district_lists_a_network_block(demo_app):
+    with demo_app.app_context():
+        blocks = db.session.scalars(services.block_query(current_only=True)).all()
+        assert [b.network for b in blocks] == ["198.51.100.0/24"]
