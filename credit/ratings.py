@@ -31,7 +31,7 @@ from greenfin.core.models import Party, User
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.services import find_party_by_resident_id, record_audit
 from greenfin.core.types import utcnow
-from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
 
 STATES = ("computed", "returned", "notice", "published")
@@ -230,7 +230,7 @@ def return_rating(rating_id: int, note: str, *, actor: Optional[User] = None) ->
     in its audit event); the next rating run of the period computes it again."""
     note = (note or "").strip()
     if not note:
-        raise ValidationFailed.field("note", "say why the rating goes back")
+        raise ValidationFailed.field("note", N_("say why the rating goes back"))
     rating = get_rating(rating_id)
     if rating.state != "computed":
         raise Conflict(f"rating {rating_id} is {rating.state}, not waiting for review")
@@ -247,23 +247,24 @@ def review_ratings(rating_ids: list[int], decision: str, *, note: str = "", acto
     """Approve (public notice) or return many computed ratings at once: one audit event per rating,
     all or none (a rating that cannot move refuses the lot, naming it)."""
     if decision not in REVIEW_DECISIONS:
-        raise ValidationFailed.field("decision", "must be approve or return")
+        raise ValidationFailed.field("decision", N_("must be approve or return"))
     ids = list(dict.fromkeys(int(i) for i in rating_ids or ()))
     if not ids:
-        raise ValidationFailed.field("rating_ids", "choose at least one rating")
+        raise ValidationFailed.field("rating_ids", N_("choose at least one rating"))
     if len(ids) > 500:
-        raise ValidationFailed.field("rating_ids", "at most 500 ratings at once")
+        raise ValidationFailed.field("rating_ids", N_("at most 500 ratings at once"))
     done, refused = [], []
     for rating_id in ids:
         try:
             done.append(approve_rating(rating_id, actor=actor, now=now) if decision == "approve"
                         else return_rating(rating_id, note, actor=actor))
         except NotFound:
-            refused.append(f"rating {rating_id} not found")
-        except Conflict as exc:
-            refused.append(exc.message)
+            refused.append(f"#{rating_id}")
+        except Conflict:
+            rating = db.session.get(Rating, rating_id)
+            refused.append(f"#{rating_id} {rating.party.name}")
     if refused:
-        raise Conflict("; ".join(refused[:5]) + (f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""))
+        raise Conflict(N_("Nothing was changed: some of the chosen ratings cannot move now"), {"rating_ids": refused})
     return done
 
 

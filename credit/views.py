@@ -127,7 +127,8 @@ def ratings_review():
                   else _("%(n)s rating(s) returned; the next run of their period computes them again.", n=len(done)),
                   "success")
         except DomainError as exc:
-            _fail(exc)
+            rollback()
+            flash(f"{_(exc.summary)}: {', '.join(exc.errors.get('rating_ids', []))}", "error")
     return _back(url_for("credit.review"))
 
 

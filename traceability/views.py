@@ -404,7 +404,7 @@ def network_block():
                 until=format_datetime(block.ends_at, "yyyy-MM-dd HH:mm")), "success")
     except DomainError as exc:
         rollback()
-        flash(exc.message + "".join(f" {'; '.join(v)}" for v in exc.errors.values()), "error")
+        flash(_translated(exc), "error")
     return _back_to_flags()
 
 
@@ -426,8 +426,13 @@ def _with_note(form, act, done):
             flash(done(act(form.note.data)), "success")
         except DomainError as exc:
             rollback()
-            flash(exc.message, "error")
+            flash(_translated(exc), "error")
     return _back_to_flags()
+
+
+def _translated(exc: DomainError) -> str:
+    """A service's refusal in the page's language: its summary and each field's message."""
+    return " ".join([_(exc.summary)] + [_(m) for messages in exc.errors.values() for m in messages])
 
 
 def _back_to_flags():

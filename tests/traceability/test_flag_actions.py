@@ -118,3 +118,12 @@ def test_demo_district_lists_a_network_block(demo_app):
     with demo_app.app_context():
         blocks = db.session.scalars(services.block_query(current_only=True)).all()
         assert [b.network for b in blocks] == ["198.51.100.0/24"]
+
+
+def test_refusals_are_translated_on_the_page(app, client, create_user, login):
+    login(create_user("regulator"))
+    page = client.post("/trace/enumeration/blocks?lang=zh_CN",
+                       data={"blk-network": "not-a-network", "blk-days": "7", "blk-note": "猜码"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "未能封禁" in page and "请填写 IPv4 或 IPv6 地址或网段" in page
+    assert db.session.scalar(select(NetworkBlock)) is None

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from greenfin.core.models import AuditEvent
 from greenfin.core.services import audit_query, record_audit
 from greenfin.core.types import utcnow
-from greenfin.errors import Conflict, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
 from traceability.models import Lot, NetworkBlock, Product, Scan
 from traceability.scan_rules import network_of
@@ -141,9 +141,9 @@ def get_flag(event_id: int) -> AuditEvent:
 def _note(note: Optional[str], field: str = "note") -> str:
     note = (note or "").strip()
     if not note:
-        raise ValidationFailed.field(field, "write a note: what was found or decided")
+        raise ValidationFailed.field(field, N_("write a note: what was found or decided"))
     if len(note) > 2000:
-        raise ValidationFailed.field(field, "at most 2000 characters")
+        raise ValidationFailed.field(field, N_("at most 2000 characters"))
     return note
 
 
@@ -152,7 +152,7 @@ def acknowledge_flag(event_id: int, note: str):
     note = _note(note)
     flag = get_flag(event_id)
     if _acknowledgements([flag.id]).get(flag.id):
-        raise Conflict("this flag is already acknowledged")
+        raise Conflict(N_("This flag is acknowledged already."))
     return record_audit(ACKNOWLEDGE_ACTION, "scan_flag", flag.id, after={"note": note, "network": flag.entity_id})
 
 
@@ -166,18 +166,18 @@ def block_network(network: str, days: int, note: str, *, flag_id: Optional[int] 
         network = get_flag(flag_id).entity_id
     kept = network_of((network or "").strip())
     if kept is None:
-        add_error(errors, "network", "write an IPv4 or IPv6 address or network, e.g. 203.0.113.0/24")
+        add_error(errors, "network", N_("write an IPv4 or IPv6 address or network, e.g. 203.0.113.0/24"))
     if days not in BLOCK_DAYS:
-        add_error(errors, "days", f"must be one of {', '.join(map(str, BLOCK_DAYS))}")
+        add_error(errors, "days", N_("must be 1, 7, 30 or 90 days"))
     try:
         note = _note(note)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
-        raise ValidationFailed("Invalid block", errors)
+        raise ValidationFailed(N_("The block was not made"), errors)
     now = now or utcnow()
     if db.session.scalar(block_query(current_only=True, now=now).where(NetworkBlock.network == kept).limit(1)):
-        raise Conflict(f"the network {kept} is blocked already")
+        raise Conflict(N_("This network is blocked already."))
     block = NetworkBlock(network=kept, starts_at=now, ends_at=now + timedelta(days=days), note=note,
                          flag_event_id=flag_id, created_by_id=actor_id)
     db.session.add(block)
@@ -200,7 +200,7 @@ def lift_block(block_id: int, note: str, *, actor_id: Optional[int] = None,
         raise NotFound(f"block {block_id} not found")
     now = now or utcnow()
     if block.lifted_at is not None or block.ends_at <= now:
-        raise Conflict("the block is over already")
+        raise Conflict(N_("This block is over already."))
     block.lifted_at, block.lifted_by_id, block.lift_note = now, actor_id, note
     db.session.flush()
     record_audit("trace.scan.network_unblocked", "trace_network_block", block.id,
