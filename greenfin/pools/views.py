@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin import dates
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.core.models import Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -222,7 +222,7 @@ def cut_detail(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     cut = cuts.get_cut(cut_id, pool)
     return render_template("pools/cut_detail.html", pool=pool, cut=cut, stats=cut.statistics,
-                           superseded=cuts.superseded_by(cut), products=services.product_names(_locale()),
+                           confirm_form=ConfirmForm(), superseded=cuts.superseded_by(cut), products=services.product_names(_locale()),
                            strata_names=list(STRATA), reason_text=lambda r: services.reason_text(r, _))
 
 
@@ -230,6 +230,9 @@ def cut_detail(pool_id, cut_id):
 @access(*MANAGERS)
 def cut_publish(pool_id, cut_id):
     pool = services.get_pool(pool_id)
+    if not ConfirmForm().validate_on_submit():  # a published cut never changes: confirmed first
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut_id))
     try:
         cuts.publish_cut(cuts.get_cut(cut_id, pool))
         flash(_("Cut published; it can no longer change."), "success")
