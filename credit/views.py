@@ -135,6 +135,9 @@ def ratings_review():
 @bp.route("/publish-due", methods=["POST"])
 @access("regulator")
 def publish_due():
+    if not ConfirmForm().validate_on_submit():  # publishing cannot be undone
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("credit.review"))
     count = services.publish_due_ratings()
     flash(_("%(n)s rating(s) published.", n=count), "success")
     return redirect(url_for("credit.review"))

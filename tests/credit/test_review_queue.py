@@ -128,3 +128,22 @@ def test_bulk_refusal_names_the_rating_in_the_pages_language(client, login, crea
     assert "未作任何更改" in page and "已公示主体" in page
     db.session.expire_all()
     assert db.session.get(Rating, first.id).state == "computed"
+
+
+def test_publish_due_needs_confirmation(client, login, create_user, create_party):
+    from datetime import timedelta
+
+    from greenfin.core.types import utcnow
+
+    regulator = create_user("regulator")
+    (rating,) = _computed("2026-Q3", create_party())
+    services.approve_rating(rating.id, actor=regulator, now=utcnow() - timedelta(days=20))
+    db.session.commit()
+    login(regulator)
+    assert 'action="/credit/publish-due"' in client.get("/credit/review").get_data(as_text=True)
+    client.post("/credit/publish-due")
+    assert db.session.get(Rating, rating.id).state == "notice"
+    page = client.post("/credit/publish-due?lang=zh_CN", data={"confirm": "y"}, follow_redirects=True)
+    assert "已发布 1 条评价" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Rating, rating.id).state == "published"
