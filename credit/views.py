@@ -179,7 +179,7 @@ def rating_detail(rating_id):
 @bp.route("/ratings/<int:rating_id>/publish", defaults={"action": "publish"}, methods=["POST"])
 @access("regulator")
 def rating_action(rating_id, action):
-    if action == "approve" and not ConfirmForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():  # public notice and publication cannot be undone
         flash(str(CONFIRM_MESSAGE), "error")
         return _back(url_for("credit.rating_detail", rating_id=rating_id))
     try:

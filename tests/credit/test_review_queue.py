@@ -147,3 +147,16 @@ def test_publish_due_needs_confirmation(client, login, create_user, create_party
     assert "已发布 1 条评价" in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Rating, rating.id).state == "published"
+
+
+def test_rating_page_approval_needs_confirmation(client, login, create_user, create_party):
+    regulator = create_user("regulator")
+    (rating,) = _computed("2026-Q3", create_party())
+    login(regulator)
+    action = f"/credit/ratings/{rating.id}/approve"
+    assert f'action="{action}"' in client.get(f"/credit/ratings/{rating.id}").get_data(as_text=True)
+    client.post(action)
+    assert db.session.get(Rating, rating.id).state == "computed"
+    page = client.post(f"{action}?lang=zh_CN", data={"confirm": "y"}, follow_redirects=True).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Rating, rating.id).state == "notice" and "公示" in page
