@@ -1,7 +1,7 @@
 """Pages of the core: home, parties, parcels, audit trail, jobs, users, tokens, API docs."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import swagger_ui_bundle
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
@@ -21,6 +21,7 @@ from greenfin.core.audit_labels import (
 from greenfin.core.api import visible_job
 from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
 from greenfin.core.models import ApiToken, Party, User
+from greenfin.dates import day_start
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
 from greenfin.job_model import JOB_STATUS_LABELS
@@ -142,10 +143,11 @@ def parcel_detail(parcel_id):
 
 
 def _parse_day(value: str | None):
+    """The first instant of a day given as YYYY-MM-DD, the day in business time (Asia/Shanghai)."""
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return day_start(datetime.strptime(value, "%Y-%m-%d").date())
     except ValueError:
         flash(_("Dates are written YYYY-MM-DD."), "error")
         return None

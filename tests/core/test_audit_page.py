@@ -6,6 +6,7 @@ import pathlib
 from datetime import timedelta
 
 from greenfin.core import services
+from greenfin.dates import business_date
 from greenfin.core.models import AuditEvent
 from greenfin.core.audit_labels import AUDIT_ACTIONS, AUDIT_TARGETS
 from greenfin.extensions import db
@@ -94,7 +95,7 @@ def test_last_day_filter_includes_that_day(client, login, create_user, create_pa
     login(create_user("admin"))
     create_party(name="今日主体")
     commit()
-    day = db.session.scalar(db.select(db.func.max(AuditEvent.occurred_at))).date()
+    day = business_date(db.session.scalar(db.select(db.func.max(AuditEvent.occurred_at))))
     page = client.get(f"/audit?since={day}&until={day}&lang=en").get_data(as_text=True)
     assert "Party registered" in page.split("<tbody>")[1]
     before = client.get(f"/audit?until={day - timedelta(days=1)}&lang=en").get_data(as_text=True)
