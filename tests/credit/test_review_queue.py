@@ -80,10 +80,11 @@ def test_run_form_defaults_to_the_period_waiting_for_review(client, login, creat
     assert services.default_run_period() == "2026-Q2"
 
 
-def test_starting_a_run_says_so(client, login, create_user, create_party):
+def test_starting_a_run_says_so(client, login, create_user, create_party, drain_jobs):
     create_party()
     login(create_user("regulator"))
     response = client.post("/credit/runs?lang=zh_CN", data={"period": "2026-Q3"}, follow_redirects=True)
+    drain_jobs()
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "2026-Q3" in text and "评级批次已启动" in text
 
