@@ -316,6 +316,16 @@ class RatingApprove(MethodView):
         return rating
 
 
+@blp.route("/ratings/review")
+class RatingsReview(MethodView):
+    @access("regulator")
+    @blp.arguments(schemas.CreditRatingReviewSchema)
+    @blp.response(200, schemas.CreditRatingSchema(many=True))
+    def post(self, data):
+        """Approve or return many computed ratings at once: one audit event per rating, all or none."""
+        return services.review_ratings(data["rating_ids"], data["decision"], note=data["note"])
+
+
 @blp.route("/ratings/<int:rating_id>/publish")
 class RatingPublish(MethodView):
     @access("regulator")

@@ -1,4 +1,4 @@
-"""``flask --app greenfin credit ...``: post, import, rate, verify, checkpoint, publish-due, expire-pending."""
+"""``flask --app greenfin credit ...``: post, import, rate, review, verify, checkpoint, publish-due, expire-pending."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from flask import g
 
 from credit import services
 from credit.importer import IMPORT_COLUMNS, describe, find_party, import_rows, parse_date
+from credit.models import Rating
 from greenfin.job_model import Job
 from greenfin.errors import DomainError
 from greenfin.extensions import db
@@ -135,6 +136,32 @@ def checkpoint_command():
     for checkpoint in made:
         click.echo(f"{checkpoint.day.isoformat()} {checkpoint.head} ({checkpoint.posting_count} postings)")
     click.echo(f"{len(made)} checkpoint(s) added")
+
+
+@credit_cli.command("review")
+@click.option("--period", required=True, help="the computed ratings of this period, e.g. 2026-Q4")
+@click.option("--approve", "decision", flag_value="approve", help="put them on public notice")
+@click.option("--return", "decision", flag_value="return", help="send them back to be computed again")
+@click.option("--note", default="", help="why they go back (required with --return)")
+@click.option("--yes", is_flag=True, help="confirm: approving cannot be undone")
+def review_command(period, decision, note, yes):
+    """Approve or return every computed rating of a period at once (one audit event each)."""
+    _cli_actor()
+    if decision is None:
+        click.echo("error: say --approve or --return", err=True)
+        raise SystemExit(2)
+    if decision == "approve" and not yes:
+        click.echo("error: approving cannot be undone; add --yes to confirm", err=True)
+        raise SystemExit(2)
+    ids = list(db.session.scalars(services.rating_query(period=period, state="computed").with_only_columns(
+        Rating.id)))
+    try:
+        done = services.review_ratings(ids, decision, note=note)
+    except DomainError as exc:
+        rollback()
+        click.echo(f"error: {describe(exc)}", err=True)
+        raise SystemExit(2)
+    click.echo(f"{len(done)} rating(s) {'approved for public notice' if decision == 'approve' else 'returned'}")
 
 
 @credit_cli.command("publish-due")

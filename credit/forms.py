@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from credit import labels  # noqa: F401  (declares the enumerations the choices read)
 from greenfin.core import labels as core_labels  # noqa: F401  (party kinds)
@@ -30,6 +30,17 @@ class ReversalForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=200)])
 
 
+class ReviewBatchForm(FlaskForm):
+    """Approve or return many computed ratings at once (the review queue). Approving cannot be
+    undone: the box must be ticked; returning needs a note."""
+
+    rating_ids = SelectMultipleField(_l("Ratings"), coerce=int, validate_choice=False,
+                                     validators=[DataRequired(_l("Tick at least one rating."))])
+    decision = HiddenField(validators=[AnyOf(("approve", "return"))])
+    note = StringField(_l("Why they go back"), validators=[Optional(), Length(max=2000)])
+    confirm = BooleanField(_l("I understand this cannot be undone"))  # required to approve (views.ratings_review)
+
+
 class NoteForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
@@ -49,7 +60,7 @@ class RuleForm(FlaskForm):
 
 
 class RunForm(FlaskForm):
-    period = StringField(_l("Period"), validators=[DataRequired(), Length(max=16)], default="2026-Q3")
+    period = StringField(_l("Period"), validators=[DataRequired(), Length(max=16)])  # views: default_run_period()
 
 
 class ObjectionForm(FlaskForm):

@@ -9,7 +9,8 @@ from credit.policy import COLOUR_LABELS
 from greenfin.labels import current_language, declare, label
 
 COLOUR = declare("colour", {**COLOUR_LABELS, "unrated": _l("not rated")})
-STATE = declare("rating_state", {"computed": _l("Computed, waiting for review"), "notice": _l("On public notice"),
+STATE = declare("rating_state", {"computed": _l("Computed, waiting for review"),
+                                 "returned": _l("Returned for recomputation"), "notice": _l("On public notice"),
                                  "published": _l("Published")})
 DECISION = declare("credit_decision", {"open": _l("Open"), "upheld": _l("Upheld"), "dismissed": _l("Dismissed"),
                                        "pending": _l("Pending"), "approved": _l("Approved"), "rejected": _l("Rejected")})

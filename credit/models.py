@@ -189,7 +189,7 @@ class Rating(db.Model):
     __tablename__ = "credit_ratings"
     __table_args__ = (
         UniqueConstraint("period_id", "party_id"),
-        CheckConstraint("state in ('computed', 'notice', 'published')", name="state"),
+        CheckConstraint("state in ('computed', 'returned', 'notice', 'published')", name="state"),
         CheckConstraint("colour in ('green', 'blue', 'yellow', 'red')", name="colour"),
     )
 

@@ -2,7 +2,8 @@
 
 Workflow of a rating: ``computed`` (by a run) -> a regulator approves it -> ``notice``
 (公示, default 15 days; the party may object) -> ``published`` once the notice is over
-and no objection or override is open. A repaired rating stays in the database but is
+and no objection or override is open. A regulator may instead return a computed rating
+(``returned``, with a note): the next run of its period computes it again. A repaired rating stays in the database but is
 hidden from public view.
 """
 from __future__ import annotations
@@ -30,10 +31,11 @@ from greenfin.core.models import Party, User
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.services import find_party_by_resident_id, record_audit
 from greenfin.core.types import utcnow
-from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from greenfin.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
 
-STATES = ("computed", "notice", "published")
+STATES = ("computed", "returned", "notice", "published")
+REVIEW_DECISIONS = ("approve", "return")
 DEFAULTS = {"CREDIT_NOTICE_DAYS": 15, "CREDIT_OBJECTION_DAYS": 10}
 
 
@@ -93,6 +95,20 @@ def get_period(code: str) -> RatingPeriod:
     return period
 
 
+def period_code_of(day: date) -> str:
+    """The quarter a day falls in, as a period code (2026-Q4)."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def default_run_period(today: Optional[date] = None) -> str:
+    """The period a rating run offers first: the period of the ratings waiting for review (the
+    newest such period), else the current quarter. So the run form and the queue agree."""
+    waiting = db.session.scalar(select(RatingPeriod.code).join(Rating, Rating.period_id == RatingPeriod.id)
+                                .where(Rating.state.in_(("computed", "returned")))
+                                .order_by(RatingPeriod.ends_on.desc()).limit(1))
+    return waiting or period_code_of(today or utcnow().date())
+
+
 def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> RatingRun:
     """Queue a rating run over all parties (an rq job; inline without Redis)."""
     from greenfin.jobs import enqueue
@@ -104,14 +120,15 @@ def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> Ratin
     run = RatingRun(period_id=period.id, status="queued", created_by=_actor_label(actor))
     db.session.add(run)
     db.session.flush()
-    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}")
+    job = enqueue("credit.jobs.run_rating", {"run_id": run.id}, title=f"Eco-credit rating {period.code}",
+                  subject=("credit.review", {"period": period.code}))
     db.session.flush()  # the job row first: the run points at it
     run.job_id = job.id
     record_audit("credit.rating_run.start", "credit_rating_run", run.id, after={"period": period.code, "job": job.id})
     return run
 
 
-def rate_all(run: RatingRun, progress: Optional[Callable[[int, str], None]] = None) -> int:
+def rate_all(run: RatingRun, progress: Optional[Callable[..., None]] = None) -> int:
     """Compute every party's level for the run's period.
 
     Ratings still ``computed`` are recomputed; ones a regulator already moved on are
@@ -133,15 +150,16 @@ def rate_all(run: RatingRun, progress: Optional[Callable[[int, str], None]] = No
             rating = Rating(period_id=period.id, party_id=party_id, certificate_code=secrets.token_hex(8),
                             state="computed", points=points, computed_colour=colour, colour=colour)
             db.session.add(rating)
-        elif rating.state != "computed":
+        elif rating.state not in ("computed", "returned"):
             continue
+        rating.state = "computed"
         rating.run_id, rating.points, rating.computed_colour, rating.colour = run.id, points, colour, colour
         rating.veto_rule_code, rating.computed_at = veto, utcnow()
         rated += 1
         if index % 500 == 0:
             db.session.flush()  # write as we go, so that the progress bar tells the truth
         if progress and index % 50 == 0:
-            progress(int(100 * index / max(1, len(parties))), f"{index}/{len(parties)}")
+            progress(int(100 * index / max(1, len(parties))), "rating", index, len(parties))
     run.status, run.rated, run.finished_at = "finished", rated, utcnow()
     db.session.flush()
     record_audit("credit.rating_run.finish", "credit_rating_run", run.id,
@@ -205,6 +223,49 @@ def approve_rating(rating_id: int, *, actor: Optional[User] = None, now: Optiona
     record_audit("credit.rating.notice", "credit_rating", rating.id, before=before,
                  after=_snapshot(rating) | {"notice_ends_at": rating.notice_ends_at}, party_id=rating.party_id)
     return rating
+
+
+def return_rating(rating_id: int, note: str, *, actor: Optional[User] = None) -> Rating:
+    """Regulator review did not pass: the computed rating goes back (``returned``, with the note
+    in its audit event); the next rating run of the period computes it again."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed.field("note", N_("say why the rating goes back"))
+    rating = get_rating(rating_id)
+    if rating.state != "computed":
+        raise Conflict(f"rating {rating_id} is {rating.state}, not waiting for review")
+    before = _snapshot(rating)
+    rating.state = "returned"
+    db.session.flush()
+    record_audit("credit.rating.return", "credit_rating", rating.id, before=before,
+                 after=_snapshot(rating) | {"note": note[:2000]}, party_id=rating.party_id, actor=actor)
+    return rating
+
+
+def review_ratings(rating_ids: list[int], decision: str, *, note: str = "", actor: Optional[User] = None,
+                   now: Optional[datetime] = None) -> list[Rating]:
+    """Approve (public notice) or return many computed ratings at once: one audit event per rating,
+    all or none (a rating that cannot move refuses the lot, naming it)."""
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationFailed.field("decision", N_("must be approve or return"))
+    ids = list(dict.fromkeys(int(i) for i in rating_ids or ()))
+    if not ids:
+        raise ValidationFailed.field("rating_ids", N_("choose at least one rating"))
+    if len(ids) > 500:
+        raise ValidationFailed.field("rating_ids", N_("at most 500 ratings at once"))
+    done, refused = [], []
+    for rating_id in ids:
+        try:
+            done.append(approve_rating(rating_id, actor=actor, now=now) if decision == "approve"
+                        else return_rating(rating_id, note, actor=actor))
+        except NotFound:
+            refused.append(f"#{rating_id}")
+        except Conflict:
+            rating = db.session.get(Rating, rating_id)
+            refused.append(f"#{rating_id} {rating.party.name}")
+    if refused:
+        raise Conflict(N_("Nothing was changed: some of the chosen ratings cannot move now"), {"rating_ids": refused})
+    return done
 
 
 def publish_rating(rating_id: int, *, actor: Optional[User] = None, now: Optional[datetime] = None) -> Rating:
@@ -523,6 +584,7 @@ def review_counts() -> dict[str, int]:
 
     return {
         "ratings": db.session.scalar(select(func.count(Rating.id)).where(Rating.state == "computed")) or 0,
+        "returned": db.session.scalar(select(func.count(Rating.id)).where(Rating.state == "returned")) or 0,
         "pending": db.session.scalar(select(func.count(CreditPendingPosting.id)).where(
             CreditPendingPosting.status == "pending")) or 0,
         "objections": db.session.scalar(select(func.count(RatingObjection.id)).where(

@@ -168,6 +168,14 @@ class CreditRatingRunCreateSchema(Schema):
     period = fields.Str(required=True, validate=validate.Length(min=4, max=16), metadata={"example": "2026-Q3"})
 
 
+class CreditRatingReviewSchema(Schema):
+    rating_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
+    decision = fields.Str(required=True, validate=validate.OneOf(("approve", "return")),
+                          metadata={"description": "approve: on public notice; return: computed again by the next run"})
+    note = fields.Str(load_default="", validate=validate.Length(max=2000),
+                      metadata={"description": "why the ratings go back (required to return)"})
+
+
 class CreditRatingRunSchema(Schema):
     id = fields.Int()
     period = fields.Function(lambda run: run.period.code)

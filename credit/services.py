@@ -42,8 +42,8 @@ from credit.rules import (  # noqa: F401
 )
 from credit.ratings import (  # noqa: F401
     COLOURS,
-    THRESHOLDS,
     PublishedRating,
+    THRESHOLDS,
     answer_objection,
     apply_repair,
     approve_rating,
@@ -51,6 +51,7 @@ from credit.ratings import (  # noqa: F401
     current_rating,
     decide_override,
     decide_repair,
+    default_run_period,
     distribution_by_township,
     distribution_over_time,
     file_objection,
@@ -73,7 +74,9 @@ from credit.ratings import (  # noqa: F401
     rating_query,
     repair_query,
     request_override,
+    return_rating,
     review_counts,
+    review_ratings,
     start_rating_run,
 )
 

@@ -21,11 +21,12 @@ from credit.forms import (
     PostingForm,
     RepairForm,
     ReversalForm,
+    ReviewBatchForm,
     RuleForm,
     RunForm,
 )
 from credit.models import CreditCheckpoint, CreditPosting, CreditRepair, Rating, RatingObjection, RatingOverride, RatingPeriod
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.core.models import Party
 from greenfin.core.services import get_party, list_townships
 from greenfin.core.types import utcnow
@@ -61,7 +62,7 @@ def _back(default: str):
 @access(*REVIEWERS)
 def review():
     period = request.args.get("period") or None
-    computed = page_of(services.rating_query(period=period, state="computed"), per_page=30)
+    computed = page_of(services.rating_query(period=period, state="computed"), per_page=50)
     pending = list(db.session.scalars(services.pending_query().limit(50)))
     overrides = list(db.session.scalars(select(RatingOverride).where(RatingOverride.status == "pending")
                                         .order_by(RatingOverride.requested_at)))
@@ -71,7 +72,8 @@ def review():
     periods = list(db.session.scalars(select(RatingPeriod).order_by(RatingPeriod.ends_on.desc())))
     return render_template("credit/review.html", computed=computed, pending=pending, overrides=overrides,
                            repairs=repairs, notice_due=notice_due, periods=periods, counts=services.review_counts(),
-                           run_form=RunForm(), note_form=NoteForm())
+                           run_form=RunForm(period=services.default_run_period()), note_form=NoteForm(),
+                           review_form=ReviewBatchForm())
 
 
 @bp.route("/pending/<int:pending_id>/approve", defaults={"decision": "approve"}, methods=["POST"])
@@ -95,20 +97,48 @@ def pending_decide(pending_id, decision):
 def run_new():
     form = RunForm()
     if not form.validate_on_submit():
-        flash(_("Give a period such as 2026-Q3."), "error")
+        flash(_("Give a period such as %(period)s.", period=services.default_run_period()), "error")
         return redirect(url_for("credit.review"))
     try:
         run = services.start_rating_run(form.period.data)
-        job_id = run.job_id
+        job_id, period = run.job_id, run.period.code
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("credit.review"))
+    flash(_("Rating run for %(period)s started: this page follows it, and links back to the review queue.",
+            period=period), "success")
     return redirect(url_for("core.job_detail", job_id=job_id))
+
+
+@bp.route("/ratings/review", methods=["POST"])
+@access("regulator")
+def ratings_review():
+    """Approve (public notice) or return the ticked computed ratings at once: one audit event each."""
+    form = ReviewBatchForm()
+    if not form.validate_on_submit():
+        flash(_("Tick at least one rating."), "error")
+    elif form.decision.data == "approve" and not form.confirm.data:
+        flash(str(CONFIRM_MESSAGE), "error")
+    elif form.decision.data == "return" and not (form.note.data or "").strip():
+        flash(_("Say why the ratings go back."), "error")
+    else:
+        try:
+            done = services.review_ratings(form.rating_ids.data, form.decision.data, note=form.note.data or "")
+            flash(_("%(n)s rating(s) approved for public notice.", n=len(done)) if form.decision.data == "approve"
+                  else _("%(n)s rating(s) returned; the next run of their period computes them again.", n=len(done)),
+                  "success")
+        except DomainError as exc:
+            rollback()
+            flash(f"{_(exc.summary)}: {', '.join(exc.errors.get('rating_ids', []))}", "error")
+    return _back(url_for("credit.review"))
 
 
 @bp.route("/publish-due", methods=["POST"])
 @access("regulator")
 def publish_due():
+    if not ConfirmForm().validate_on_submit():  # publishing cannot be undone
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("credit.review"))
     count = services.publish_due_ratings()
     flash(_("%(n)s rating(s) published.", n=count), "success")
     return redirect(url_for("credit.review"))
@@ -142,13 +172,17 @@ def rating_detail(rating_id):
                                       .order_by(CreditRepair.filed_at)))
     return render_template("credit/rating_detail.html", rating=rating, objections=objections, overrides=overrides,
                            repairs=repairs, now=utcnow(), objection_form=ObjectionForm(), override_form=OverrideForm(),
-                           repair_form=RepairForm(), answer_form=AnswerForm(), note_form=NoteForm())
+                           repair_form=RepairForm(), answer_form=AnswerForm(), note_form=NoteForm(),
+                           confirm_form=ConfirmForm())
 
 
 @bp.route("/ratings/<int:rating_id>/approve", defaults={"action": "approve"}, methods=["POST"])
 @bp.route("/ratings/<int:rating_id>/publish", defaults={"action": "publish"}, methods=["POST"])
 @access("regulator")
 def rating_action(rating_id, action):
+    if not ConfirmForm().validate_on_submit():  # public notice and publication cannot be undone
+        flash(str(CONFIRM_MESSAGE), "error")
+        return _back(url_for("credit.rating_detail", rating_id=rating_id))
     try:
         if action == "approve":
             services.approve_rating(rating_id)

@@ -6,10 +6,11 @@ Redis does not answer) they run inline right after the commit. Either way the
 
 A job function takes a ``JobContext`` and keyword arguments of plain values::
 
-    enqueue("traceability.jobs.render_label_sheet", {"lot_id": 7, "count": 500}, title="Labels", party_id=3)
+    enqueue("traceability.jobs.render_label_sheet", {"lot_id": 7, "count": 500}, title="Labels", party_id=3,
+            subject=("trace.lot_detail", {"lot_id": 7}))
 
     def render_label_sheet(ctx, lot_id: int, count: int): ...
-        ctx.progress(40, "rendering")
+        ctx.progress(40, "drawing", 200, 500)   # a stage of greenfin.job_model.JOB_STAGES
         ctx.set_result(url=..., data={...})
 
 It must be safe to run twice: its writes and the job's "finished" state are
@@ -33,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from greenfin.dates import utcnow
 from greenfin.extensions import advisory_lock, db
-from greenfin.job_model import Job
+from greenfin.job_model import Job, stage_message
 from greenfin.registry import resolve
 from greenfin.uow import commit, on_outcome, rollback
 
@@ -43,13 +44,15 @@ _TIMEOUTS = "greenfin_job_timeouts"
 
 
 def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, party_id: Optional[int] = None,
-            queue: Optional[str] = None, timeout: Optional[int] = None) -> Job:
+            queue: Optional[str] = None, timeout: Optional[int] = None,
+            subject: Optional[tuple[str, dict[str, Any]]] = None) -> Job:
     """Record a job and queue it for dispatch after the current commit.
 
     ``kwargs`` (plain JSON values) are passed to ``func``; ``party_id`` says
     whose job it is, so that the party's producers may watch it. ``queue`` overrides
     the queue the job kind declares (``func.queue``, else ``default``); ``timeout`` bounds an rq
-    attempt (default an hour).
+    attempt (default an hour). ``subject`` is the page the job is about, ``(endpoint, url_for
+    arguments)``: the jobs list and the job's page link to it.
     """
     kwargs = kwargs or {}
     queue = queue or getattr(resolve(func), "queue", "default")  # resolving fails now on a typo, not in the worker
@@ -59,6 +62,7 @@ def enqueue(func: str, kwargs: Optional[dict[str, Any]] = None, *, title: str, p
     job = Job(
         id=str(uuid.uuid4()), func=func, title=title, kwargs=kwargs, status="queued", progress=0,
         created_by_id=user.id if user else None, party_id=party_id,
+        subject_endpoint=subject[0] if subject else None, subject_args=dict(subject[1]) if subject else None,
     )
     db.session.add(job)
     db.session.info.setdefault(_PENDING, []).append((job.id, queue))
@@ -115,9 +119,12 @@ class JobContext:
         self.job = job
         self.job_id = job.id
 
-    def progress(self, percent: int, message: Optional[str] = None) -> None:
-        """Publish progress at once, outside the job's own transaction."""
+    def progress(self, percent: int, stage: Optional[str] = None, done: Optional[int] = None,
+                 total: Optional[int] = None) -> None:
+        """Publish progress at once, outside the job's own transaction: the percentage and the stage
+        (a code of ``greenfin.job_model.JOB_STAGES``), with how many items are done of how many."""
         percent = max(0, min(100, int(percent)))
+        message = stage_message(stage, done, total)
         if db.engine.dialect.name == "sqlite":
             # One writer at a time: the value lands with the job's commit.
             self.job.progress, self.job.message = percent, message

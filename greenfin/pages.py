@@ -71,3 +71,25 @@ def navigation(role: str, endpoint: str | None, path: str | None = None) -> list
             entry["endpoint"] = entry["items"][0]["endpoint"]
             entry["label"] = entry["items"][0]["label"]
     return entries
+
+
+def url_or_none(endpoint: str, **values) -> "str | None":
+    """``url_for`` of a page named by its endpoint (a job's subject, an audit event's target), or None
+    when the endpoint is not in this app (its package is not loaded)."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def follow_job(job_id: str):
+    """After a page started a background job: say so, and go to the job's page (progress, result,
+    and a link back to what it works on)."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+
+    flash(_("Started in the background: this page shows its progress and links to the result."), "success")
+    return redirect(url_for("core.job_detail", job_id=job_id))

@@ -24,6 +24,7 @@ from typing import Any, Optional
 import click
 from croniter import croniter
 from flask import Flask, current_app, g
+from flask_babel import lazy_gettext as _l
 from flask.cli import AppGroup
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -215,6 +216,9 @@ def run_scheduled(ctx, schedule: str, occurrence: str, missed: int = 0,
     ctx.job.message = message  # lands with the job's "finished" commit
     ctx.set_result(data={"schedule": schedule, "occurrence": occurrence, "missed": missed,
                          "missed_occurrences": missed_occurrences or [], **outcome})
+
+
+run_scheduled.label = _l("Scheduled task")
 
 
 schedule_cli = AppGroup("schedule", help="Scheduled jobs (the platform's own cron).")

@@ -240,6 +240,46 @@ class EnumerationFlags(MethodView):
         return services.enumeration_flags(paginate(services.enumeration_flag_query(**args), pagination_parameters))
 
 
+@blp.route("/enumeration-flags/<int:flag_id>/acknowledge")
+class EnumerationFlagAcknowledge(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.TraceFlagAcknowledgeSchema)
+    @blp.response(200, schemas.TraceEnumerationFlagSchema)
+    def post(self, data, flag_id):
+        """Acknowledge a serial-guessing flag with a note (an audit event on the flag)."""
+        services.acknowledge_flag(flag_id, data["note"])
+        return services.enumeration_flags([services.get_flag(flag_id)])[0]
+
+
+@blp.route("/network-blocks")
+class NetworkBlocks(MethodView):
+    @access("admin", "regulator")
+    @blp.response(200, schemas.TraceNetworkBlockSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Client networks barred from scanning, newest first (those over or lifted too)."""
+        return paginate(services.block_query(), pagination_parameters)
+
+    @access("admin", "regulator")
+    @blp.arguments(schemas.TraceNetworkBlockCreateSchema)
+    @blp.response(201, schemas.TraceNetworkBlockSchema)
+    def post(self, data):
+        """Bar a client network from the scan route for 1, 7, 30 or 90 days: its scans are answered
+        "paused" (429) and not checked. With flag_id the flag's network is blocked and the flag acknowledged."""
+        return services.block_network(data.get("network") or "", data["days"], data["note"],
+                                      flag_id=data.get("flag_id"), actor_id=current_actor().id)
+
+
+@blp.route("/network-blocks/<int:block_id>/lift")
+class NetworkBlockLift(MethodView):
+    @access("admin", "regulator")
+    @blp.arguments(schemas.TraceNetworkBlockLiftSchema)
+    @blp.response(200, schemas.TraceNetworkBlockSchema)
+    def post(self, data, block_id):
+        """End a block before its time: the network's scans are checked again."""
+        return services.lift_block(block_id, data["note"], actor_id=current_actor().id)
+
+
 @blp.route("/epcis/capture")
 class EpcisCapture(MethodView):
     @access("admin", "regulator", "producer")

@@ -1,4 +1,4 @@
-"""``flask --app greenfin trace ...``: label sheets, EPCIS export and import, certificate lapses."""
+"""``flask --app greenfin trace ...``: label sheets, EPCIS export and import, certificate lapses, network blocks."""
 from __future__ import annotations
 
 import json
@@ -99,3 +99,38 @@ def lapse_command():
     g.actor_label = "cli"
     lapsed = services.lapse_expired_certifications()
     click.echo(f"{len(lapsed)} certificates lapsed")
+
+
+@trace_cli.command("block-network")
+@click.option("--network", help="an address or network (kept as its /24 or /48), e.g. 203.0.113.0/24")
+@click.option("--flag", "flag_id", type=int, help="block the network of this serial-guessing flag (and acknowledge it)")
+@click.option("--days", type=int, required=True, help="1, 7, 30 or 90")
+@click.option("--note", required=True, help="what was found or decided")
+def block_network_command(network, flag_id, days, note):
+    """Bar a client network from the scan route for a period: its scans are answered "paused"."""
+    from traceability import services
+
+    g.actor_label = "cli"
+    if not network and flag_id is None:
+        click.echo("error: give --network or --flag", err=True)
+        raise SystemExit(2)
+    try:
+        block = services.block_network(network or "", days, note, flag_id=flag_id)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"blocked {block.network} until {block.ends_at:%Y-%m-%d %H:%M} UTC (block {block.id})")
+
+
+@trace_cli.command("lift-block")
+@click.argument("block_id", type=int)
+@click.option("--note", required=True, help="why the block ends early")
+def lift_block_command(block_id, note):
+    """End a network block before its time."""
+    from traceability import services
+
+    g.actor_label = "cli"
+    try:
+        block = services.lift_block(block_id, note)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"lifted the block of {block.network}")

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from greenfin.labels import choices, lazy_label
 from traceability import labels  # noqa: F401  (declares the enumerations the choices read)
+from greenfin.core.forms import ConfirmForm
 from traceability.models import LOT_UNITS
 
 UNIT_CHOICES = choices("unit")
@@ -46,7 +47,7 @@ class LabelForm(FlaskForm):
     layout = SelectField(_l("Layout"), choices=choices("label_layout"))
 
 
-class RecallForm(FlaskForm):
+class RecallForm(ConfirmForm):
     reason = TextAreaField(_l("Reason for the recall"), validators=[DataRequired(), Length(max=2000)])
 
 
@@ -63,7 +64,23 @@ class CertificationForm(FlaskForm):
     document_url = StringField(_l("Document link"), validators=[Optional(), Length(max=255)])
 
 
-class RevokeForm(FlaskForm):
+class FlagNoteForm(FlaskForm):
+    """Acknowledge a serial-guessing flag, or lift a block: a note says what was found or decided."""
+
+    note = StringField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class BlockForm(FlaskForm):
+    """Block a client network from the scan route for a period."""
+
+    network = StringField(_l("Client network"), validators=[Optional(), Length(max=64)])
+    flag_id = IntegerField(validators=[Optional()])
+    days = SelectField(_l("For"), coerce=int, choices=[(1, _l("1 day")), (7, _l("7 days")), (30, _l("30 days")),
+                                                          (90, _l("90 days"))], default=7)
+    note = StringField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class RevokeForm(ConfirmForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 

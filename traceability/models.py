@@ -17,7 +17,7 @@ CERT_SCOPES = ("product", "producer", "parcel")
 LOT_UNITS = ("KGM", "TNE", "H87", "XBX")
 EVENT_KINDS = ("harvest", "inspection", "grading", "packing", "shipping", "receiving", "retail", "transformation",
                "recall", "imported")
-VERDICTS = ("genuine", "genuine_repeat", "suspicious", "not_genuine")
+VERDICTS = ("genuine", "genuine_repeat", "suspicious", "not_genuine", "blocked")
 
 lot_parcels = Table(
     "trace_lot_parcels",
@@ -276,3 +276,24 @@ class EpcisCapture(db.Model):
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONType)
     job_id: Mapped[Optional[str]] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NetworkBlock(db.Model):
+    """A client network (the /24 or /48 scans keep) a regulator barred from the scan route for a
+    period, after serial guessing was flagged: its scans are answered "paused" and not checked
+    (``scan_rules.network_blocked``). Lifting early sets ``lifted_at``; the row stays as the record."""
+
+    __tablename__ = "trace_network_blocks"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(48), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    flag_event_id: Mapped[Optional[int]] = mapped_column()  # the audit event of the flag that led to it
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lifted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    lifted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    lift_note: Mapped[Optional[str]] = mapped_column(Text)

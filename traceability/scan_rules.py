@@ -6,6 +6,9 @@ no geo at all). Any ``X-Geo-*`` header on a request whose direct peer is not lis
 whoever sent it. A region is kept only when it names one of China's provincial-level divisions
 (``REGIONS``), stored as its short Chinese name; anything else is dropped.
 
+A network a regulator blocked after serial guessing was flagged (``network_blocked``) gets no
+verdict at all: its scans are answered "paused" and recorded as ``blocked``.
+
 The verdict (``judge_scan``) cannot be poisoned by a stranger holding a copy of the code:
 scans are counted by client network (/24 or /48), repeats from one network count once, the
 history judged is the last ``HISTORY_LIMIT`` scans of ``RECENT_WINDOW`` (older scans drop out),
@@ -107,6 +110,18 @@ def network_of(address: str) -> Optional[str]:
         return None
     keep = 24 if net.version == 4 else 48
     return str(net.supernet(new_prefix=keep) if net.prefixlen > keep else net)
+
+
+def network_blocked(network: Optional[str], blocks: dict, now: datetime) -> bool:
+    """Whether a regulator barred the client's network from scanning at ``now`` (serial guessing).
+
+    ``blocks`` maps a network to the periods ``(starts_at, ends_at)`` it is blocked. Such a scan
+    comes before any verdict: the code is not checked and the answer is "paused" (verdict
+    ``blocked``), so a guesser learns nothing and the label's history is not touched.
+    """
+    if not network:
+        return False
+    return any(starts <= now < ends for starts, ends in blocks.get(network, ()))
 
 
 def _km(lat1, lon1, lat2, lon2) -> float:

@@ -220,6 +220,40 @@ class TraceEnumerationFlagSchema(Schema):
     window_start = fields.DateTime()
     window_end = fields.DateTime()
     last_path = fields.Str(allow_none=True, metadata={"description": "the path scanned when the flag was raised"})
+    acknowledged = fields.Dict(allow_none=True, metadata={"description": "who acknowledged the flag, when, with what note"})
+    blocked_until = fields.DateTime(allow_none=True, metadata={"description": "the network is barred from scanning until then"})
 
     class Meta:
         ordered = True
+
+
+class TraceFlagAcknowledgeSchema(Schema):
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TraceNetworkBlockCreateSchema(Schema):
+    network = fields.Str(validate=validate.Length(max=64), metadata={
+        "description": "an address or network (kept as its /24 or /48); or give flag_id", "example": "203.0.113.0/24"})
+    flag_id = fields.Int(metadata={"description": "the serial-guessing flag (audit event) whose network to block"})
+    days = fields.Int(required=True, metadata={"description": "1, 7, 30 or 90"})
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def network_or_flag(self, data, **kwargs):
+        if not data.get("network") and data.get("flag_id") is None:
+            raise ValidationError("give a network or a flag_id", "network")
+
+
+class TraceNetworkBlockLiftSchema(Schema):
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TraceNetworkBlockSchema(Schema):
+    id = fields.Int()
+    network = fields.Str()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    note = fields.Str()
+    flag_event_id = fields.Int(allow_none=True)
+    lifted_at = fields.DateTime(allow_none=True)
+    lift_note = fields.Str(allow_none=True)

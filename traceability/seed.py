@@ -172,5 +172,8 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         "gtin": box.gtin, "lot": main.code, "window_start": window})
     flag.occurred_at = rows[-5]["scanned_at"]
     db.session.execute(insert(Scan), rows)
+    # An earlier guesser's network, blocked by hand for a month (the flags page lists the block).
+    services.block_network("198.51.100.0/24", 30, "连续多日批量猜测礼盒序列号，封禁一个月（演示数据）",
+                           now=now - timedelta(days=3))
     services.recall_lot(lots[3], "抽检发现农药残留（毒死蜱）超过 GB 2763 限量，依法召回", actor_id=None)
     return {"brand": brand, "products": [box, tea, peel], "lots": lots + [tea_lot, peel_lot]}

@@ -9,19 +9,19 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, stream_with_context, url_for)
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from greenfin import downloads
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, apply_errors, confirmation_missing
 from greenfin.core.models import Parcel, Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
@@ -29,7 +29,8 @@ from traceability import digital_link as dl
 from greenfin.labels import label
 from traceability import labels
 from traceability import scan_rules, services
-from traceability.forms import AuthoriseForm, CertificationForm, EventForm, LabelForm, LotForm, ProductForm, RecallForm, RevokeForm
+from traceability.forms import (AuthoriseForm, BlockForm, CertificationForm, EventForm, FlagNoteForm, LabelForm, LotForm,
+                               ProductForm, RecallForm, RevokeForm)
 from traceability.models import Brand, BrandAuthorisation, Lot, Product
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
@@ -145,7 +146,7 @@ def lot_labels(lot_id):
             batch = services.start_label_sheet(
                 lot, form.count.data, form.layout.data, created_by_id=current_actor().id, scope=own_party_id(),
                 title=_("Labels for lot %(lot)s (%(n)s)", lot=lot.code, n=form.count.data))
-            return redirect(url_for("core.job_detail", job_id=batch.job_id))
+            return follow_job(batch.job_id)
         except services.LabelQuotaExceeded as exc:
             rollback()
             form.count.errors = list(form.count.errors) + [
@@ -210,9 +211,9 @@ def lot_recall(lot_id):
 
 
 def _with_reason(form, act, done: str, no_reason: str, back: str):
-    """A regulator's action that needs a reason (recall, revocation): run it, or say why not (its
-    work rolled back: the redirect is a success answer, which the unit of work would commit); then
-    go back to the page it came from."""
+    """A regulator's action that needs a reason and cannot be undone (recall, revocation): run it
+    once confirmed, or say why not (its work rolled back: the redirect is a success answer, which
+    the unit of work would commit); then go back to the page it came from."""
     if form.validate_on_submit():
         try:
             act(form.reason.data)
@@ -221,7 +222,7 @@ def _with_reason(form, act, done: str, no_reason: str, back: str):
             rollback()
             flash(exc.message, "error")
     else:
-        flash(no_reason, "error")
+        flash(str(CONFIRM_MESSAGE) if confirmation_missing(form) and not form.reason.errors else no_reason, "error")
     return redirect(back)
 
 
@@ -383,6 +384,63 @@ def _day_arg(name: str):
         return None
 
 
+@bp.route("/enumeration/<int:flag_id>/acknowledge", methods=["POST"])
+@access("admin", "regulator")
+def flag_acknowledge(flag_id):
+    return _with_note(FlagNoteForm(prefix="ack"), lambda note: services.acknowledge_flag(flag_id, note),
+                      lambda _event: _("Flag acknowledged."))
+
+
+@bp.route("/enumeration/blocks", methods=["POST"])
+@access("admin", "regulator")
+def network_block():
+    form = BlockForm(prefix="blk")
+    if not form.validate_on_submit():
+        flash(_("Write a note: what was found or decided."), "error")
+        return _back_to_flags()
+    try:
+        block = services.block_network(form.network.data or "", form.days.data, form.note.data,
+                                       flag_id=form.flag_id.data, actor_id=current_actor().id)
+        flash(_("Network %(network)s blocked from scanning until %(until)s.", network=block.network,
+                until=format_datetime(block.ends_at, "yyyy-MM-dd HH:mm")), "success")
+    except DomainError as exc:
+        rollback()
+        flash(_translated(exc), "error")
+    return _back_to_flags()
+
+
+@bp.route("/enumeration/blocks/<int:block_id>/lift", methods=["POST"])
+@access("admin", "regulator")
+def network_block_lift(block_id):
+    return _with_note(FlagNoteForm(prefix="lift"),
+                      lambda note: services.lift_block(block_id, note, actor_id=current_actor().id),
+                      lambda block: _("Block of %(network)s lifted: its scans are checked again.",
+                                      network=block.network))
+
+
+def _with_note(form, act, done):
+    """A regulator's action on a flag or block that needs a note: run it and say so, or say why not."""
+    if not form.validate_on_submit():
+        flash(_("Write a note: what was found or decided."), "error")
+    else:
+        try:
+            flash(done(act(form.note.data)), "success")
+        except DomainError as exc:
+            rollback()
+            flash(_translated(exc), "error")
+    return _back_to_flags()
+
+
+def _translated(exc: DomainError) -> str:
+    """A service's refusal in the page's language: its summary and each field's message."""
+    return " ".join([_(exc.summary)] + [_(m) for messages in exc.errors.values() for m in messages])
+
+
+def _back_to_flags():
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/trace/enumeration") else url_for("trace.enumeration_flags"))
+
+
 @bp.route("/enumeration")
 @access("admin", "regulator")
 def enumeration_flags():
@@ -397,12 +455,15 @@ def enumeration_flags():
     return render_template("traceability/enumeration_flags.html", page=page,
                            flags=services.enumeration_flags(page.items),
                            threshold=services.ENUMERATION_THRESHOLD,
-                           minutes=services.ENUMERATION_WINDOW // 60)
+                           minutes=services.ENUMERATION_WINDOW // 60,
+                           blocks=db.session.scalars(services.block_query(current_only=True)).all(),
+                           ack_form=FlagNoteForm(prefix="ack"), block_form=BlockForm(prefix="blk"),
+                           lift_form=FlagNoteForm(prefix="lift"))
 
 
 # ---------------------------------------------------------------- the public scan page
 
-VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404}
+VERDICT_STATUS = {"genuine": 200, "genuine_repeat": 200, "suspicious": 200, "not_genuine": 404, "blocked": 429}
 
 
 def _jsonable(value):
@@ -417,15 +478,18 @@ _LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
 
 
 # A code not recognised answers 404, and its scan record (and a serial-guessing flag) is kept: the
-# unit of work commits these views' 404 answers too (greenfin/uow.py ``keep_work_on``).
+# unit of work commits these views' 404 answers too (greenfin/uow.py ``keep_work_on``); so is the
+# record of a scan from a blocked network (429).
 @scan_bp.route("/01/<gtin>/10/<lot>/21/<serial>")
-@keep_work_on(404)
+@keep_work_on(404, 429)
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
     """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
     result = services.resolve_scan(gtin, lot, serial, request.args.get("s"), request)
     status = VERDICT_STATUS[result["verdict"]]
+    if result["verdict"] == "blocked":
+        return _paused()
     if result["verdict"] == "not_genuine":
         return _not_recognised()
     cookie = result.pop("repeat_cookie", None)
@@ -490,7 +554,7 @@ def _scan_page_parts(view: dict) -> tuple[str, str, str]:
 
 
 @scan_bp.route("/01/<path:rest>", merge_slashes=False)
-@keep_work_on(404)
+@keep_work_on(404, 429)
 @access(PUBLIC)
 def scan_malformed(rest):
     """A lot code holding "/" (the server decoded the label's %2F before routing: see
@@ -499,7 +563,8 @@ def scan_malformed(rest):
     values = dl.split_path(rest)
     if values is not None:
         return scan(*values)
-    services.scan_label("", "", "", None, services.scan_meta(request))
+    if services.scan_label("", "", "", None, services.scan_meta(request))["verdict"] == "blocked":
+        return _paused()
     return _not_recognised()
 
 
@@ -507,6 +572,13 @@ def _not_recognised():
     if _wants_json():
         return jsonify({"verdict": "not_genuine", "reason": None}), 404
     return render_template("traceability/scan.html", body=None, title=None, lang_url=_lang_url()), 404
+
+
+def _paused():
+    """A scan from a network blocked after serial guessing: nothing is checked or told about the code."""
+    if _wants_json():
+        return jsonify({"verdict": "blocked", "reason": "network_blocked"}), 429
+    return render_template("traceability/scan.html", body=None, blocked=True, title=None, lang_url=_lang_url()), 429
 
 
 def _lang_url() -> str:

@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
              group="registry")
     nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11,
              group="registry")
+    nav_item(app, "core.jobs", _l("Jobs"), ("admin", "regulator"), order=89, group="system")
     nav_item(app, "core.audit", _l("Audit trail"), ("admin", "regulator"), order=90, group="system")
     nav_item(app, "core.users", _l("Users"), ("admin",), order=91, group="system")
     nav_item(app, "core.tokens", _l("API tokens"), ("admin",), order=92, group="system")

@@ -203,6 +203,17 @@ def visible_job(job_id: str) -> Job:
     raise NotFound("job not found")
 
 
+@blp.route("/jobs")
+class Jobs(MethodView):
+    @access(AUTHENTICATED)
+    @blp.arguments(schemas.JobQueryArgsSchema, location="query")
+    @blp.response(200, schemas.JobSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """Background jobs, newest first: every job for admins and regulators, else one's own and one's party's."""
+        return paginate(services.job_query(user=current_actor(), **args), pagination_parameters)
+
+
 @blp.route("/jobs/<job_id>")
 class JobById(MethodView):
     @access(AUTHENTICATED)

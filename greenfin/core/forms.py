@@ -51,6 +51,23 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
+CONFIRM_MESSAGE = _l("Tick the box to confirm: this cannot be undone.")
+
+
+class ConfirmForm(FlaskForm):
+    """An action that cannot be undone (recall, revocation, decision, write-off, approval): the
+    person ticks the box, and the server refuses the POST without it (no script needed: the CSP
+    forbids inline script). Forms of such actions extend this one; templates show
+    ``confirm_box(form.confirm)``."""
+
+    confirm = BooleanField(_l("I understand this cannot be undone"), validators=[DataRequired(CONFIRM_MESSAGE)])
+
+
+def confirmation_missing(form: FlaskForm) -> bool:
+    """True when the form was sent without its confirmation ticked (after ``validate_on_submit``)."""
+    return "confirm" in form.errors
+
+
 class TokenForm(FlaskForm):
     user_id = SelectField(_l("User"), coerce=int)
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=64)])

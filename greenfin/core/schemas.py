@@ -13,8 +13,9 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from greenfin.core import geography
+from greenfin.core.audit_labels import action_label, target_label
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id, normalise_uscc
-from greenfin.core.services import CERT_TYPES, LAND_COVERS
+from greenfin.core.services import CERT_TYPES, JOB_STATUSES, LAND_COVERS
 from greenfin.errors import N_
 
 KINDS = ("firm", "organisation", "individual")
@@ -209,6 +210,10 @@ class AuditEventSchema(Schema):
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
     request_id = fields.Str(allow_none=True)
+    action_text = fields.Function(lambda e: action_label(e.action),
+                                  metadata={"description": "the action in the request's language"})
+    target_text = fields.Function(lambda e: target_label(e.entity_type),
+                                  metadata={"description": "the target's kind in the request's language"})
 
 
 class AuditQueryArgsSchema(Schema):
@@ -216,6 +221,13 @@ class AuditQueryArgsSchema(Schema):
     entity_type = fields.Str(validate=validate.Length(max=64))
     entity_id = fields.Str(validate=validate.Length(max=64))
     actor = fields.Str(validate=validate.Length(max=128))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+
+
+class JobQueryArgsSchema(Schema):
+    kind = fields.Str(validate=validate.Length(max=128), metadata={"description": "a job function"})
+    status = fields.Str(validate=validate.OneOf(JOB_STATUSES))
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
 
@@ -236,3 +248,6 @@ class JobSchema(Schema):
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
     interrupted_at = fields.DateTime(allow_none=True, metadata={"description": "when a worker last stopped during the job"})
+    func = fields.Str(metadata={"description": "the kind of job (its function)"})
+    stage_text = fields.Str(metadata={"description": "the current stage in the request's language, with its count"})
+    subject_url = fields.Str(allow_none=True, metadata={"description": "the page of what the job works on"})

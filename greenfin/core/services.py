@@ -92,10 +92,18 @@ def audit_query(
     actor: Optional[str] = None,
     since: Optional[datetime] = None,
     until: Optional[datetime] = None,
+    only: Optional[tuple[str, ...]] = None,
+    leave_out: Optional[tuple[str, ...]] = None,
 ) -> Select:
+    """Audit events, newest first. ``action`` is an action or its prefix (``credit.``); ``only`` and
+    ``leave_out`` are exact actions (the audit page folds sign-ins into a view of their own)."""
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action.like(f"{action}%"))
+    if only:
+        stmt = stmt.where(AuditEvent.action.in_(only))
+    if leave_out:
+        stmt = stmt.where(AuditEvent.action.not_in(leave_out))
     if entity_type:
         stmt = stmt.where(AuditEvent.entity_type == entity_type)
     if entity_id:
@@ -107,6 +115,50 @@ def audit_query(
     if until:
         stmt = stmt.where(AuditEvent.occurred_at < until)
     return stmt
+
+
+# ---------------------------------------------------------------- jobs
+
+JOB_STATUSES = ("queued", "started", "finished", "failed")
+
+
+def job_query(*, user: Optional[User] = None, kind: Optional[str] = None, status: Optional[str] = None,
+              since: Optional[datetime] = None, until: Optional[datetime] = None) -> Select:
+    """Background jobs, newest first. Admins and regulators see all; anyone else the jobs they
+    started and their party's (the rule of a job's own page). ``kind`` is the job function."""
+    from sqlalchemy import or_
+
+    from greenfin.job_model import Job
+
+    stmt = select(Job).order_by(Job.created_at.desc(), Job.id)
+    if user is not None and user.role not in ("admin", "regulator"):
+        mine = Job.created_by_id == user.id
+        stmt = stmt.where(or_(mine, Job.party_id == user.party_id) if user.party_id else mine)
+    if kind:
+        stmt = stmt.where(Job.func == kind)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if since:
+        stmt = stmt.where(Job.created_at >= since)
+    if until:
+        stmt = stmt.where(Job.created_at < until)
+    return stmt
+
+
+def job_kinds() -> dict[str, str]:
+    """The kinds of job (their functions) with their names: a job function's ``label``, read
+    through the registry (the core imports no feature), else its function name."""
+    from greenfin.job_model import Job
+    from greenfin.registry import resolve
+
+    kinds = {}
+    for func in db.session.scalars(select(Job.func).distinct()):
+        try:
+            label = getattr(resolve(func), "label", None)
+        except (ImportError, AttributeError, ValueError):
+            label = None
+        kinds[func] = str(label) if label else func.rpartition(".")[2].replace("_", " ")
+    return dict(sorted(kinds.items(), key=lambda kv: kv[1]))
 
 
 # ---------------------------------------------------------------- townships

@@ -1,7 +1,7 @@
 """Pages of the core: home, parties, parcels, audit trail, jobs, users, tokens, API docs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 
 import swagger_ui_bundle
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
@@ -9,11 +9,22 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin.core import services
+from greenfin.core.audit_labels import (
+    ACTION_GROUPS,
+    AUDIT_ACTIONS,
+    AUDIT_TARGETS,
+    LOGIN_ACTIONS,
+    action_label,
+    target_label,
+    target_url,
+)
 from greenfin.core.api import visible_job
-from greenfin.core.forms import ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, ParcelForm, PartyForm, TokenForm, UserForm, apply_errors
 from greenfin.core.models import ApiToken, Party, User
+from greenfin.dates import day_start
 from greenfin.downloads import attach
 from greenfin.errors import ValidationFailed
+from greenfin.job_model import JOB_STATUS_LABELS
 from greenfin.extensions import db
 from greenfin.uow import rollback
 from greenfin.pages import page_of
@@ -132,26 +143,65 @@ def parcel_detail(parcel_id):
 
 
 def _parse_day(value: str | None):
+    """The first instant of a day given as YYYY-MM-DD, the day in business time (Asia/Shanghai)."""
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return day_start(datetime.strptime(value, "%Y-%m-%d").date())
     except ValueError:
         flash(_("Dates are written YYYY-MM-DD."), "error")
         return None
 
 
+def _audit_page(logins: bool):
+    """The audit trail (changes), or its sign-ins and sign-outs; filters chosen from lists."""
+    args = request.args
+    until = _parse_day(args.get("until"))
+    action = args.get("action") or None
+    if action and action not in AUDIT_ACTIONS and action not in ACTION_GROUPS:
+        action = None
+    entity_type = args.get("entity_type") if args.get("entity_type") in AUDIT_TARGETS else None
+    stmt = services.audit_query(action=action, entity_type=entity_type,
+                                entity_id=(args.get("entity_id") or "").strip()[:64] or None,
+                                actor=args.get("actor") or None, since=_parse_day(args.get("since")),
+                                until=until + timedelta(days=1) if until else None,
+                                only=LOGIN_ACTIONS if logins else None, leave_out=None if logins else LOGIN_ACTIONS)
+    actors = [u.username for u in db.session.scalars(select(User).order_by(User.username))] + ["system", "cli"]
+    actions = {code: label for code, label in AUDIT_ACTIONS.items() if (code in LOGIN_ACTIONS) == logins}
+    return render_template("core/audit.html", page=page_of(stmt, per_page=50), logins=logins, actors=actors,
+                           actions=actions, groups={} if logins else ACTION_GROUPS, targets=AUDIT_TARGETS,
+                           action_label=action_label, target_label=target_label, target_url=target_url)
+
+
 @bp.route("/audit")
 @access("admin", "regulator")
 def audit():
-    args = request.args
-    stmt = services.audit_query(action=args.get("action") or None, entity_type=args.get("entity_type") or None,
-                                entity_id=args.get("entity_id") or None, actor=args.get("actor") or None,
-                                since=_parse_day(args.get("since")), until=_parse_day(args.get("until")))
-    return render_template("core/audit.html", page=page_of(stmt, per_page=50))
+    return _audit_page(logins=False)
+
+
+@bp.route("/audit/logins")
+@access("admin", "regulator")
+def audit_logins():
+    """Sign-ins and sign-outs, apart from the changes they would drown."""
+    return _audit_page(logins=True)
 
 
 # ---------------------------------------------------------------- jobs
+
+
+@bp.route("/jobs")
+@access(AUTHENTICATED)
+def jobs():
+    """Background jobs with filters (kind, status, days); each links to its page and to its subject.
+    Admins and regulators see every job, others the jobs they started and their party's."""
+    args = request.args
+    status = args.get("status") if args.get("status") in services.JOB_STATUSES else None
+    kinds = services.job_kinds()
+    kind = args.get("kind") if args.get("kind") in kinds else None
+    until = _parse_day(args.get("until"))
+    stmt = services.job_query(user=current_actor(), kind=kind, status=status, since=_parse_day(args.get("since")),
+                              until=until + timedelta(days=1) if until else None)
+    return render_template("core/jobs.html", page=page_of(stmt), kinds=kinds, statuses=JOB_STATUS_LABELS)
 
 
 @bp.route("/jobs/<job_id>")
@@ -214,12 +264,16 @@ def tokens():
             rollback()
             apply_errors(form, exc.errors)
     listing = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
-    return render_template("core/tokens.html", form=form, tokens=listing, new_token=new_token)
+    return render_template("core/tokens.html", form=form, tokens=listing, new_token=new_token,
+                           confirm_form=ConfirmForm())
 
 
 @bp.route("/admin/tokens/<int:token_id>/revoke", methods=["POST"])
 @access("admin")
 def token_revoke(token_id):
+    if not ConfirmForm().validate_on_submit():
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("core.tokens"))
     services.revoke_token(token_id)
     flash(_("Token revoked."), "success")
     return redirect(url_for("core.tokens"))

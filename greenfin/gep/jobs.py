@@ -1,6 +1,8 @@
 """GEP background jobs. Safe to run twice: an account that exists is not added again."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from greenfin.gep import services
 
 
@@ -13,3 +15,6 @@ def compute_district(ctx, year: int, version_code: str | None = None, township: 
     ctx.set_result(url=f"/gep/{query}", data={
         "year": year, "version": result.version, "parcels": result.parcels, "created": result.created,
         "unchanged": result.unchanged, "total": str(result.total), "township": township})
+
+
+compute_district.label = _l("GEP accounting")

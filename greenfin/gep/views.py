@@ -15,7 +15,7 @@ from greenfin.uow import rollback
 from greenfin.gep import services
 from greenfin.gep.models import GepAccount
 from greenfin.gep.forms import ComputeForm, ImportForm, ParameterForm, ParcelComputeForm, VersionCopyForm
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.security import STAFF, access, require_party_access
 from greenfin.dates import today
 
@@ -92,7 +92,7 @@ def compute():
         rollback()
         flash(error_text(exc), "error")
         return redirect(url_for("gep.dashboard"))
-    return redirect(url_for("core.job_detail", job_id=job.id))
+    return follow_job(job.id)
 
 
 @bp.route("/accounts/<int:account_id>")

@@ -7,6 +7,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from greenfin.core.forms import ConfirmForm
+
 
 class ApplicationForm(FlaskForm):
     party_id = SelectField(_l("Applicant"), coerce=int)
@@ -51,7 +53,7 @@ class RepaymentForm(FlaskForm):
     reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=64)])
 
 
-class WriteOffForm(FlaskForm):
+class WriteOffForm(ConfirmForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from greenfin.downloads import safe_frame
@@ -27,11 +28,11 @@ def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, na
     from greenfin.lending.scoring.data import read_csv
     from greenfin.lending.scoring.scorecard import train
 
-    ctx.progress(5, "reading the CSV")
+    ctx.progress(5, "reading")
     frame = read_csv(path)
     existing = db.session.scalar(select(ModelVersion).where(ModelVersion.training_source == path[-255:]))
     if existing is None:
-        ctx.progress(20, "binning and fitting")
+        ctx.progress(20, "fitting")
         result = train(frame, target, bad_value)
         ctx.progress(80, "registering")
         existing = register_model(result, name=name or f"upload {path.rsplit('/', 1)[-1]}", target=target,
@@ -44,12 +45,18 @@ def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, na
                                                          ("auc", "ks", "gini", "brier", "n_train", "n_test")}})
 
 
+train_model.label = _l("Scorecard training")
+
+
 def refresh_delinquency(ctx, as_of: Optional[str] = None) -> None:
     from greenfin.lending.servicing import refresh_delinquency as refresh
 
-    ctx.progress(10, "recomputing days past due")
+    ctx.progress(10, "recomputing")
     changed = refresh(date.fromisoformat(as_of) if as_of else None)
     ctx.set_result(url="/lending/loans", data={"changed_bucket": changed})
+
+
+refresh_delinquency.label = _l("Days past due refresh")
 
 
 def scored_path(batch_id: int) -> Path:
@@ -83,3 +90,6 @@ def score_batch(ctx, batch_id: int) -> None:
                    data={"batch_id": batch.id, "rows": len(out), "rejected_rows": batch.rejected_rows,
                          "version": batch.model.version,
                          "api_url": f"/api/v1/lending/score-batches/{batch.id}/scored.csv"})
+
+
+score_batch.label = _l("Batch scoring")

@@ -217,7 +217,7 @@ def start_delinquency_refresh(as_of: Optional[date] = None) -> Job:
     from greenfin.i18n import requester_gettext as _
 
     return enqueue("greenfin.lending.jobs.refresh_delinquency", {"as_of": as_of.isoformat()} if as_of else {},
-                   title=_("Refresh days past due"))
+                   title=_("Refresh days past due"), subject=("lending.portfolio", {}))
 
 
 def write_off_loan(loan: Loan, reason: str, on: Optional[date] = None) -> Loan:

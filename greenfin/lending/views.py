@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from greenfin import dates
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.core.models import Parcel, Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, Gone, ValidationFailed
@@ -24,7 +24,7 @@ from greenfin.lending.forms import (
 from greenfin.lending.models import APPLICATION_STATUSES, ModelVersion
 from greenfin.lending.pdf import decision_letter
 from greenfin.lending.schedule import build_schedule
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.security import STAFF, access, current_actor, own_party_id, require_party_access
 
 bp = Blueprint("lending", __name__, url_prefix="/lending")
@@ -93,7 +93,8 @@ def application_detail(application_id):
         summary=services.collateral_summary(app), decision=services.current_decision(app),
         pending=services.pending_override(app), colour_now=links.current_colour(app.party_id), gep_now=gep_now,
         collateral_form=collateral_form, decision_form=OfficerDecisionForm(), review_form=ReviewForm(),
-        book_form=BookForm(disbursed_on=dates.today()), officer=current_actor().role in OFFICERS)
+        book_form=BookForm(disbursed_on=dates.today()), confirm_form=ConfirmForm(),
+        officer=current_actor().role in OFFICERS)
 
 
 def _parcel_choices(app) -> list[tuple[int, str]]:
@@ -103,13 +104,24 @@ def _parcel_choices(app) -> list[tuple[int, str]]:
             for p in db.session.scalars(select(Parcel).where(Parcel.holder_id.in_(holders)).order_by(Parcel.code))]
 
 
-def _act(application_id, action):
+def _act(application_id, action, done):
+    """Run an officer's action on the application; say what happened (``done``: a message, or a
+    function of the action's result giving one) or why not; back to the application."""
     app = services.get_application(application_id)
     try:
-        action(app)
+        result = action(app)
+        flash(done(result) if callable(done) else done, "success")
     except DomainError as exc:
         _fail(exc)
     return redirect(url_for("lending.application_detail", application_id=application_id))
+
+
+def _confirmed() -> bool:
+    """An action that cannot be undone is sent with its box ticked; else the officer is told so."""
+    if ConfirmForm().validate_on_submit():
+        return True
+    flash(str(CONFIRM_MESSAGE), "error")
+    return False
 
 
 @bp.route("/applications/<int:application_id>/collateral", methods=["POST"])
@@ -122,19 +134,24 @@ def collateral_add(application_id):
         flash(_("Please give the parcel and its appraised value."), "error")
         return redirect(url_for("lending.application_detail", application_id=application_id))
     data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-    return _act(application_id, lambda app: services.add_collateral(app, data))
+    return _act(application_id, lambda app: services.add_collateral(app, data), _("Parcel pledged."))
 
 
 @bp.route("/applications/<int:application_id>/score", methods=["POST"])
 @access(*OFFICERS)
 def application_score(application_id):
-    return _act(application_id, modelling.score_application)
+    return _act(application_id, modelling.score_application,
+                lambda score: _("Scored: %(score)s points, band %(band)s.", score=score.score, band=score.band))
 
 
 @bp.route("/applications/<int:application_id>/decide", methods=["POST"])
 @access(*OFFICERS)
 def application_decide(application_id):
-    return _act(application_id, services.decide_application)
+    if not _confirmed():
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    return _act(application_id, services.decide_application,
+                lambda decision: _("Policy rules run; the decision is: %(outcome)s.",
+                                   outcome=label("loan_outcome", decision.outcome)))
 
 
 @bp.route("/applications/<int:application_id>/officer-decision", methods=["POST"])
@@ -145,7 +162,10 @@ def application_officer_decision(application_id):
         flash(_("A decision needs a reason."), "error")
         return redirect(url_for("lending.application_detail", application_id=application_id))
     return _act(application_id, lambda app: services.officer_decision(app, form.outcome.data, form.note.data,
-                                                                       amount=form.amount.data))
+                                                                       amount=form.amount.data),
+                lambda decision: _("Override recorded; a second officer must approve it.")
+                if decision.override_status == "pending"
+                else _("Decision recorded: %(outcome)s.", outcome=label("loan_outcome", decision.outcome)))
 
 
 @bp.route("/decisions/<int:decision_id>/review", methods=["POST"])
@@ -154,13 +174,17 @@ def decision_review(decision_id):
     form = ReviewForm()
     decision = services.get_decision(decision_id)
     return _act(decision.application_id,
-                lambda app: services.review_override(decision, bool(form.approve.data), form.note.data or ""))
+                lambda app: services.review_override(decision, bool(form.approve.data), form.note.data or ""),
+                _("The decision override is approved.") if form.approve.data else _("The decision override is rejected."))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
 @access(*OFFICERS)
 def application_withdraw(application_id):
-    return _act(application_id, lambda app: services.withdraw_application(app, request.form.get("reason", "")))
+    if not _confirmed():
+        return redirect(url_for("lending.application_detail", application_id=application_id))
+    return _act(application_id, lambda app: services.withdraw_application(app, request.form.get("reason", "")),
+                _("Application withdrawn."))
 
 
 @bp.route("/applications/<int:application_id>/book", methods=["POST"])
@@ -306,7 +330,7 @@ def score_batch_new():
         upload = form.file.data
         try:
             batch = modelling.start_score_batch(upload.read(), upload.filename or "", form.version.data or None)
-            return redirect(url_for("core.job_detail", job_id=batch.job_id))
+            return follow_job(batch.job_id)
         except ValidationFailed as exc:
             rollback()
             _batch_errors(form, exc)
@@ -364,7 +388,7 @@ def model_train():
         try:
             job = modelling.start_training(form.csv.data.stream, target=form.target.data, bad_value=form.bad_value.data,
                                            name=form.name.data, champion=form.champion.data)
-            return redirect(url_for("core.job_detail", job_id=job.id))
+            return follow_job(job.id)
         except ValidationFailed as exc:
             rollback()
             apply_errors(form, exc.errors)
@@ -375,7 +399,7 @@ def model_train():
 @access(*OFFICERS)
 def loans_refresh():
     job = services.start_delinquency_refresh()
-    return redirect(url_for("core.job_detail", job_id=job.id))
+    return follow_job(job.id)
 
 
 @bp.route("/models/<int:model_id>")

@@ -135,7 +135,8 @@ def start_servicer_report(pool: Pool, month: str) -> Job:
 
     check_report_month(pool, month)
     return enqueue("greenfin.pools.jobs.generate_report", {"pool_id": pool.id, "month": month},
-                   title=_("Servicer report %(code)s %(month)s", code=pool.code, month=month))
+                   title=_("Servicer report %(code)s %(month)s", code=pool.code, month=month),
+                   subject=("pools.report_detail", {"pool_id": pool.id, "month": month}))
 
 
 def compute_report(pool: Pool, month: str) -> tuple[dict[str, Any], Any]:

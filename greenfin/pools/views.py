@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from greenfin import dates
 from greenfin.charts import format_money
-from greenfin.core.forms import apply_errors
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.core.models import Party
 from greenfin.downloads import content_disposition
 from greenfin.errors import Conflict, DomainError, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
-from greenfin.pages import page_of
+from greenfin.pages import follow_job, page_of
 from greenfin.pools import cuts, disclosure, projections, reporting, services
 from greenfin.pools.forms import (
     AddLoansForm,
@@ -224,7 +224,7 @@ def cut_detail(pool_id, cut_id):
     pool = services.get_pool(pool_id)
     cut = cuts.get_cut(cut_id, pool)
     return render_template("pools/cut_detail.html", pool=pool, cut=cut, stats=cut.statistics,
-                           superseded=cuts.superseded_by(cut), products=services.product_names(_locale()),
+                           confirm_form=ConfirmForm(), superseded=cuts.superseded_by(cut), products=services.product_names(_locale()),
                            strata_names=list(STRATA), reason_text=lambda r: services.reason_text(r, _))
 
 
@@ -232,6 +232,9 @@ def cut_detail(pool_id, cut_id):
 @access(*MANAGERS)
 def cut_publish(pool_id, cut_id):
     pool = services.get_pool(pool_id)
+    if not ConfirmForm().validate_on_submit():  # a published cut never changes: confirmed first
+        flash(str(CONFIRM_MESSAGE), "error")
+        return redirect(url_for("pools.cut_detail", pool_id=pool.id, cut_id=cut_id))
     try:
         cuts.publish_cut(cuts.get_cut(cut_id, pool))
         flash(_("Cut published; it can no longer change."), "success")
@@ -322,7 +325,7 @@ def report_new(pool_id):
         if not form.validate_on_submit():
             raise ValidationFailed("Invalid month", {"month": ["write the month as YYYY-MM"]})
         job = reporting.start_servicer_report(pool, form.month.data.strip())
-        return redirect(url_for("core.job_detail", job_id=job.id))
+        return follow_job(job.id)
     except (ValidationFailed, NotFound) as exc:
         _flash_error(exc)
         return redirect(url_for("pools.detail", pool_id=pool.id))

@@ -89,9 +89,10 @@ def test_producer_parcel_form_offers_only_own_party(client, create_user, create_
 def test_audit_page_filters(client, create_user, create_party, login):
     login(create_user("regulator"))
     party = create_party(name="审计目标")
-    body = client.get(f"/audit?entity_type=party&entity_id={party.id}").get_data(as_text=True)
-    assert "party.create" in body and "审计目标" in body
-    assert "party.create" not in client.get("/audit?action=user.").get_data(as_text=True)
+    body = client.get(f"/audit?entity_type=party&entity_id={party.id}&lang=en").get_data(as_text=True)
+    assert "Party registered" in body and "审计目标" in body
+    assert f'href="/parties/{party.id}"' in body, "the target is a link"
+    assert "Party registered" not in client.get("/audit?action=user.&lang=en").get_data(as_text=True).split("<tbody>")[1]
 
 
 def test_admin_creates_user_and_token(client, create_user, login):

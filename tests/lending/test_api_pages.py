@@ -62,10 +62,15 @@ def test_pages_render_for_officer(client, login, create_user, create_application
                 "/lending/products"):
         response = client.get(url)
         assert response.status_code == 200, url
-    response = client.post(f"/lending/applications/{app.id}/decide")
+    client.post(f"/lending/applications/{app.id}/decide")
+    assert app.status in ("submitted", "scored"), "not confirmed: no decision"
+    response = client.post(f"/lending/applications/{app.id}/score?lang=zh_CN", follow_redirects=True)
+    assert "已评分" in response.get_data(as_text=True)
+    response = client.post(f"/lending/applications/{app.id}/decide?lang=zh_CN", data={"confirm": "y"})
     assert response.status_code == 302
     page = client.get(f"/lending/applications/{app.id}").get_data(as_text=True)
     assert "RC_" not in page and "P0" not in page  # reasons and policy rules are worded, not coded
+    assert "已执行政策规则" in page, "a translated message says what was decided"
 
 
 def test_decision_letter_pdf_states_reasons(client, login, create_user, create_application, champion, seams):
@@ -134,6 +139,9 @@ def test_loan_page_records_repayment_and_reshows_errors(client, login, create_us
                            data={"r-amount": "99999999", "r-received_on": "2026-03-01"})
     assert response.status_code == 422 and "exceeds" in response.get_data(as_text=True)
     response = client.post(f"/lending/loans/{loan.id}/write-off", data={"w-reason": "借款人失联"})
+    assert response.status_code == 422 and loan.status != "written_off", "not confirmed: shown again"
+    assert "请勾选确认" in response.get_data(as_text=True)
+    response = client.post(f"/lending/loans/{loan.id}/write-off", data={"w-reason": "借款人失联", "w-confirm": "y"})
     assert response.status_code == 302 and loan.status == "written_off"
 
 

@@ -131,6 +131,8 @@ def test_cut_publish_and_discard_from_pages(client, create_user, login, seeded):
     draft = max(db.session.scalars(cuts.cut_query(pool)), key=lambda c: c.seq)
     assert draft.status == "draft" and draft.as_of == date(2026, 7, 31)
     client.post(f"/pools/{pool.id}/cuts/{draft.id}/publish")
+    assert not cuts.get_cut(draft.id).published, "not confirmed: not published"
+    client.post(f"/pools/{pool.id}/cuts/{draft.id}/publish", data={"confirm": "y"})
     db.session.expire_all()
     assert cuts.get_cut(draft.id).published
 

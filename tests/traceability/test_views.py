@@ -54,9 +54,14 @@ def test_regulator_recalls_and_exports_trace_csv(client, create_user, login, cre
     lot = create_lot()
     services.record_event(lot, "harvest", {})
     login(create_user("regulator"))
-    response = client.post(f"/trace/lots/{lot.id}/recall", data={"rc-reason": "农残超标"})
+    # Not confirmed: refused with a message, nothing recalled.
+    refused = client.post(f"/trace/lots/{lot.id}/recall?lang=zh_CN", data={"rc-reason": "农残超标"},
+                          follow_redirects=True)
+    assert "请勾选确认" in refused.get_data(as_text=True) and lot.recalled_at is None
+    response = client.post(f"/trace/lots/{lot.id}/recall?lang=zh_CN", data={"rc-reason": "农残超标", "rc-confirm": "y"})
     assert response.status_code == 302
-    assert "农残超标" in client.get(f"/trace/lots/{lot.id}").get_data(as_text=True)
+    page = client.get(f"/trace/lots/{lot.id}").get_data(as_text=True)
+    assert "农残超标" in page and "批次已召回" in page
     text = client.get(f"/trace/lots/{lot.id}/trace.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["event"] for r in rows] == ["harvest", "recall"]
@@ -115,7 +120,9 @@ def test_regulator_revokes_an_authorisation_on_the_products_page(client, create_
     assert action in page
     assert client.post(action, data={"rv-reason": ""}).status_code == 302
     assert auth.revoked_at is None
-    response = client.post(action, data={"rv-reason": "抽检发现假冒标签"}, follow_redirects=True)
+    client.post(action, data={"rv-reason": "抽检发现假冒标签"})
+    assert auth.revoked_at is None, "not confirmed: nothing revoked"
+    response = client.post(action, data={"rv-reason": "抽检发现假冒标签", "rv-confirm": "y"}, follow_redirects=True)
     text = response.get_data(as_text=True)
     assert "品牌使用授权已撤销" in text and "抽检发现假冒标签" in text and action not in text
     assert not services.brand_authorised(brand.id, party.id)

@@ -13,7 +13,7 @@ Handlers, jobs, other packages and tests use this façade (``from traceability i
 - ``scans``           the scan verb, the lot's public view, scan statistics
 - ``scan_store``      where a scan is judged and recorded (ORM session or the PostgreSQL scan pool)
                       and the per-process caches of the scan page
-- ``enumeration``     serial guessing: flags and their review
+- ``enumeration``     serial guessing: flags, their review, acknowledging them, blocking a network
 - ``links``           reads of other packages (credit colour, GEP summary) and announcements
 - ``common``          field errors, parsing, the business date
 
@@ -53,7 +53,8 @@ from traceability.services.scans import (  # noqa: F401
     build_lot_view, lot_public_view, resolve_scan, scan_label, scan_meta, scan_statistics,
 )
 from traceability.services.enumeration import (  # noqa: F401
-    ENUMERATION_ACTION, ENUMERATION_THRESHOLD, ENUMERATION_WINDOW, REVIEW_FIRST_DAY, REVIEW_LAST_DAY,
-    enumeration_flag_query, enumeration_flags, note_unrecognised_scan,
+    ACKNOWLEDGE_ACTION, BLOCK_DAYS, ENUMERATION_ACTION, ENUMERATION_THRESHOLD, ENUMERATION_WINDOW, REVIEW_FIRST_DAY,
+    REVIEW_LAST_DAY, acknowledge_flag, active_blocks, block_network, block_query, enumeration_flag_query,
+    enumeration_flags, get_flag, lift_block, note_unrecognised_scan,
 )
 from traceability.services.capture import capture_epcis, import_epcis, run_capture  # noqa: F401

@@ -82,7 +82,7 @@ def start_label_sheet(lot: Lot, count: int, layout: str, title: str, created_by_
 
     batch = create_label_batch(lot, count, layout, created_by_id=created_by_id, scope=scope)
     batch.job_id = enqueue("traceability.jobs.render_label_sheet", {"batch_id": batch.id}, title=title,
-                           party_id=lot.producer_id).id
+                           party_id=lot.producer_id, subject=("trace.lot_detail", {"lot_id": lot.id})).id
     return batch
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.types import utcnow
@@ -19,7 +19,7 @@ from traceability.models import Label, Lot, LotInput, Scan
 from traceability.services.catalogue import brand_authorised
 from traceability.services.certifications import lot_certifications
 from traceability.services.common import CHINA_TZ, today
-from traceability.services.enumeration import note_unrecognised_scan
+from traceability.services.enumeration import active_blocks, note_unrecognised_scan
 from traceability.services.events import lot_events
 from traceability.services.links import credit_colour, credit_colours, gep_brief
 from traceability.services.lots import get_lot
@@ -33,6 +33,11 @@ def scan_label(gtin: str, lot_code: str, serial: str, signature: Optional[str], 
     values = dict(scanned_at=utcnow(), region=meta.get("region"), lat=meta.get("lat"), lon=meta.get("lon"),
                   ip_prefix=meta.get("ip_prefix"), user_agent=(meta.get("user_agent") or "")[:128] or None,
                   path=(meta.get("path") or "")[:160], label_id=None, lot_id=None)
+    if scan_rules.network_blocked(values["ip_prefix"], active_blocks(values["scanned_at"]), values["scanned_at"]):
+        # Barred after serial guessing: the code is not checked; the scan is recorded as such.
+        db.session.execute(insert(Scan), [values | {"verdict": "blocked", "reason": "network_blocked"}])
+        count_scan("blocked")
+        return {"verdict": "blocked", "reason": "network_blocked"}
     try:
         gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
         signed = dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature)
@@ -69,7 +74,7 @@ def resolve_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str]
         if repeat is not None:
             return repeat
     result = scan_label(gtin, lot_code, serial, signature, scan_meta(request))
-    if result["verdict"] == "not_genuine":
+    if result["verdict"] == "not_genuine":  # a blocked network's codes are not checked, so not counted
         note_unrecognised_scan(client_address(), request.path)
         return result
     result["repeat"] = False

@@ -132,7 +132,7 @@ class ComputeResult:
 
 def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_ids: Optional[list[int]] = None,
                      township: Optional[str] = None, job_id: Optional[str] = None,
-                     progress: Optional[Callable[[int, str], None]] = None, chunk: int = 2000) -> ComputeResult:
+                     progress: Optional[Callable[..., None]] = None, chunk: int = 2000) -> ComputeResult:
     """Account the parcels (all, or ``parcel_ids``) for ``year`` under ``version``, vectorised.
 
     A parcel whose account for this year, version and inputs exists already is left
@@ -153,7 +153,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
         for key in ("area_ha", "k_factor", "ls_factor", "npp", "yield_t_ha"):
             r[key] = _to_float(r[key])
     if progress:
-        progress(5, f"{len(records)} parcels loaded")
+        progress(5, "reading", len(records))
     if not records:
         return ComputeResult(year, version.code, 0, 0, 0, Decimal(0), [])
     _lock(version)  # the row lock is held to the commit: a waiting edit then finds the version locked
@@ -169,7 +169,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
     total_by_parcel = cents.sum(axis=1).tolist()
     quantities_list, cents_list = quantities.tolist(), cents.tolist()
     if progress:
-        progress(20, "computed")
+        progress(20, "computing", len(records), len(records))
 
     existing = set(db.session.execute(
         select(GepAccount.parcel_id, GepAccount.inputs_hash)
@@ -221,7 +221,7 @@ def compute_accounts(year: int, version: Optional[GepVersion] = None, *, parcel_
                 conn.execute(insert(GepServiceValue.__table__), service_rows)
             created_ids.extend(ids)
         if progress:
-            progress(20 + int(75 * min(n, start + chunk) / n), f"{min(n, start + chunk)} of {n} parcels stored")
+            progress(20 + int(75 * min(n, start + chunk) / n), "storing", min(n, start + chunk), n)
     db.session.flush()
     result = ComputeResult(year, version.code, n, len(created_ids), unchanged, Decimal(total_cents).scaleb(-2),
                            created_ids)

@@ -19,4 +19,5 @@ def start_gep_run(year: int, version_code: Optional[str] = None, township: Optio
     version = get_version(version_code) if version_code else default_version(year)
     code = find_township(township).code if township else None
     return enqueue("greenfin.gep.jobs.compute_district", {"year": year, "version_code": version.code, "township": code},
-                   title=f"GEP {year} ({version.code})" + (f" {code}" if code else ""))
+                   title=f"GEP {year} ({version.code})" + (f" {code}" if code else ""),
+                   subject=("gep.township", {"code": code, "year": year}) if code else ("gep.dashboard", {"year": year}))

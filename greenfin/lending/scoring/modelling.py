@@ -311,7 +311,8 @@ def start_score_batch(data: bytes, filename: str, version: Optional[str] = None)
     batch = create_score_batch(data, filename, version)
     job = enqueue("greenfin.lending.jobs.score_batch", {"batch_id": batch.id},
                   title=_("Scoring %(file)s (%(rows)s rows, %(version)s)", file=batch.filename, rows=batch.rows,
-                          version=batch.model.version))
+                          version=batch.model.version),
+                  subject=("lending.models", {"_anchor": "score-batch"}))
     batch.job_id = job.id
     db.session.flush()
     return batch
@@ -342,7 +343,7 @@ def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = 
     return enqueue("greenfin.lending.jobs.train_model",
                    {"path": str(path), "target": target, "bad_value": bad_value or None, "name": name or None,
                     "champion": bool(champion)},
-                   title=_("Train a scorecard"))
+                   title=_("Train a scorecard"), subject=("lending.models", {}))
 
 
 def get_score_batch(batch_id: int) -> ScoreBatch:
