@@ -125,6 +125,20 @@ AUDIT_ACTIONS = {
     "trace.scan.enumeration_acknowledged": _l("Serial guessing flag acknowledged"),
     "trace.scan.network_blocked": _l("Client network blocked from scanning"),
     "trace.scan.network_unblocked": _l("Client network block lifted"),
+    # weather-index insurance
+    "insurance.backtest": _l("Insurance backtest run"),
+    "insurance.claim.create": _l("Insurance claim created"),
+    "insurance.claim.propose": _l("Insurance claim proposed for payment"),
+    "insurance.claim.pay": _l("Insurance claim paid"),
+    "insurance.claim.reject": _l("Insurance claim rejected"),
+    "insurance.event.create": _l("Weather index event recorded"),
+    "insurance.parcel_station.change": _l("Parcel's weather station changed"),
+    "insurance.parcel_station.link": _l("Parcels linked to weather stations"),
+    "insurance.policy.cancel": _l("Insurance policy cancelled"),
+    "insurance.policy.issue": _l("Insurance policy issued"),
+    "insurance.product.create": _l("Index insurance product version created"),
+    "insurance.station.create": _l("Weather station registered"),
+    "insurance.weather.import": _l("Weather readings imported"),
 }
 
 # The packages' prefixes, for the action filter ("every eco-credit action").
@@ -179,6 +193,11 @@ AUDIT_TARGETS = {
     "scan_client": (_l("Client network"), "trace.enumeration_flags", None),
     "scan_flag": (_l("Serial-guessing flag"), "trace.enumeration_flags", None),
     "trace_network_block": (_l("Network block"), "trace.enumeration_flags", None),
+    "ins_product": (_l("Index insurance product"), "insurance.product", "product_id"),
+    "ins_claim": (_l("Insurance claim"), "insurance.claims", None),
+    "ins_event": (_l("Weather index event"), "insurance.events", None),
+    "ins_policy": (_l("Insurance policy"), "insurance.policy", "policy_id"),
+    "ins_station": (_l("Weather station"), "insurance.weather", None),
 }
 
 
