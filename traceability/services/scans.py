@@ -74,7 +74,9 @@ def resolve_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str]
         if repeat is not None:
             return repeat
     result = scan_label(gtin, lot_code, serial, signature, scan_meta(request))
-    if result["verdict"] == "not_genuine":  # a blocked network's codes are not checked, so not counted
+    if result["verdict"] == "blocked":  # a blocked network's codes are not checked: nothing to count or remember
+        return result
+    if result["verdict"] == "not_genuine":
         note_unrecognised_scan(client_address(), request.path)
         return result
     result["repeat"] = False
