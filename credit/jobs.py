@@ -15,3 +15,12 @@ def run_rating(ctx, run_id: int) -> None:
     ctx.progress(5, "scoring")
     rated = rate_all(run, progress=ctx.progress)
     ctx.set_result(url=f"/credit/review?period={run.period.code}", data={"period": run.period.code, "rated": rated})
+
+
+def run_intake(ctx, intake_id: int) -> None:
+    """Post a bulk intake file chunk by chunk (each chunk committed; a retry resumes after the last)."""
+    from credit.intake import run_intake as run
+
+    ctx.progress(1, "reading")
+    counts = run(intake_id, progress=ctx.progress)
+    ctx.set_result(url=f"/credit/intakes/{intake_id}", data={"intake_id": intake_id, **counts})

@@ -65,7 +65,12 @@ def canonical_posting(p: CreditPosting) -> str:
     The PostgreSQL function ``credit_append_posting`` (migration credit_0004) builds
     the same text from the body this module computes and the rule it looks up.
     """
-    return f"{p.account_id}|{p.seq}|{p.rule_id}|{p.points}|{p.expires_on.isoformat()}|{canonical_body(p)}"
+    return posting_canonical(p.account_id, p.seq, p.rule_id, p.points, p.expires_on, canonical_body(p))
+
+
+def posting_canonical(account_id: int, seq: int, rule_id: int, points: int, expires_on: date, body: str) -> str:
+    """``canonical_posting`` from the parts (the bulk path, ``credit.bulk``, has no instance)."""
+    return f"{account_id}|{seq}|{rule_id}|{points}|{expires_on.isoformat()}|{body}"
 
 
 def chain_hash(prev_hash: str, canonical: str) -> str:
