@@ -19,9 +19,9 @@ import json
 from typing import Callable, Iterator, Optional
 
 from flask import current_app, g
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from credit.bulk import Row, post_rows
+from credit.bulk import Row, among, insert_rows, post_rows
 from credit.common import _actor, _actor_label
 from credit.importer import IMPORT_COLUMNS, parse_date, row_key
 from credit.models import CreditIntake, CreditIntakeError
@@ -171,13 +171,13 @@ def _resolve_parties(refs: set[str]) -> dict[str, int]:
                 pass
     found: dict[str, int] = {}
     if ids:
-        found.update({ids[i]: i for i in db.session.scalars(select(Party.id).where(Party.id.in_(list(ids))))})
+        found.update({ids[i]: i for i in db.session.scalars(select(Party.id).where(among(Party.id, list(ids))))})
     if hashes:
         found.update({hashes[h]: i for i, h in db.session.execute(
-            select(Party.id, Party.id_hash).where(Party.id_hash.in_(list(hashes))))})
+            select(Party.id, Party.id_hash).where(among(Party.id_hash, list(hashes))))})
     if usccs:  # a credit code wins over a resident number of the same spelling, as find_party decides
         found.update({usccs[u]: i for i, u in db.session.execute(
-            select(Party.id, Party.uscc).where(Party.uscc.in_(list(usccs))))})
+            select(Party.id, Party.uscc).where(among(Party.uscc, list(usccs))))})
     return found
 
 
@@ -237,7 +237,7 @@ def run_intake(intake_id: int, progress: Callable[[int, Optional[str]], None] = 
         refused = [{"intake_id": intake_id, "line": o.line, "reason": o.reason[:2000]}
                    for o in outcomes if o.status == "refused"]
         if refused:
-            db.session.execute(insert(CreditIntakeError.__table__), refused)
+            insert_rows(CreditIntakeError, refused)
         for outcome in outcomes:
             setattr(intake, outcome.status, getattr(intake, outcome.status) + 1)
         intake.chunks_done, intake.rows_done = index + 1, intake.rows_done + len(chunk)
