@@ -244,7 +244,8 @@ def _store_pending(items, outcomes, *, now, actor_id, label, source, request_id)
 def _append_postings(items, outcomes, *, now, actor_id, label, source, request_id) -> None:
     if not items:
         return
-    accounts = _lock_accounts(sorted({row.party_id for _i, row, _x in items}), now)
+    # New accounts are made in the order the rows first name them, as one-by-one posting makes them.
+    accounts = _lock_accounts(list(dict.fromkeys(row.party_id for _i, row, _x in items)), now)
     values: list[dict[str, Any]] = []
     for _i, row, x in items:
         account, rule, day = accounts[row.party_id], x["rule"], x["day"]
