@@ -23,6 +23,7 @@ from greenfin.dates import today
 from greenfin.errors import DomainError
 from greenfin.extensions import db
 from greenfin.jobs import discard_pending
+from tests.conftest import using_postgres
 
 HEADER = "party,rule_code,effective_date,document,inspector,note,source_id\n"
 FROZEN = datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=timezone.utc)
@@ -81,12 +82,15 @@ def row_strategy(party_ids):
         st.sampled_from(party_ids), st.sampled_from(RULES), day, st.integers(0, 12), st.integers(0, 2))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_bulk_posting_equals_posting_one_by_one(create_party, frozen_clock, data):
     """Chains, balances, pending requests, audit events and each row's outcome are the same as
     posting the rows one by one (hashes included: the clock is frozen for both runs)."""
     party_ids = [create_party().id, create_party().id, create_party(kind="individual").id]
+    if using_postgres():  # a sequence does not roll back: make the accounts (ids in the hashes) first
+        for party_id in party_ids:
+            credit.ledger.lock_account(party_id)
     rows = data.draw(st.lists(row_strategy(party_ids), min_size=1, max_size=30))
     for line, row in enumerate(rows, 2):
         row.line = line
