@@ -57,7 +57,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['intake_id'], ['credit_intakes.id'],
                                 name=op.f('fk_credit_intake_errors_intake_id_credit_intakes')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_intake_errors')),
-        sa.UniqueConstraint('intake_id', 'line', name=op.f('uq_credit_intake_errors_intake_id')),
+        sa.UniqueConstraint('intake_id', 'line', name=op.f('uq_credit_intake_errors_intake_id_line')),
     )
 
 
