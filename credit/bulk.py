@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import ARRAY, JSON, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from credit.common import _actor_label, add_months, setting
+from credit.common import _actor_label, add_months, setting, today
 from credit.ledger import (
     _clean_evidence, _effective, body_json, chain_hash, posting_canonical, request_hash,
 )
@@ -139,6 +139,7 @@ def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, rev
     actor_id = actor.id if actor is not None else None
     request_id = g.get("request_id") if has_request_context() else None
     review_above = setting("CREDIT_REVIEW_ABOVE")
+    on, max_days = today(), setting("CREDIT_MAX_BACKDATE_DAYS")
     outcomes: list[Optional[Outcome]] = [None] * len(rows)
     rules = _Rules((r.rule_code or "").strip().upper() for r in rows if r.error is None)
     used = _used_keys(sorted({r.key for r in rows if r.error is None}))
@@ -163,7 +164,7 @@ def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, rev
         if row.party_id not in kinds:
             outcomes[i] = Outcome(row.line, "refused", f"party {row.party_id} not found")
             continue
-        day = _effective(row.effective_date, errors)
+        day = _effective(row.effective_date, errors, on, max_days)
         rule = None if errors.get("effective_date") else rules.pick(code, row.rule_code, day, errors)
         if errors:
             outcomes[i] = Outcome(row.line, "refused", _describe(errors))

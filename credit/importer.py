@@ -5,7 +5,8 @@ The bulk intake (``credit.intake``) and ``flask credit post`` use these.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+import re
+from datetime import date
 from typing import Optional
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from greenfin.core.services import find_party_by_resident_id
 from greenfin.errors import DomainError
 from greenfin.extensions import db
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
 
 def find_party(ref: str) -> Optional[Party]:
@@ -38,7 +40,9 @@ def parse_date(value: str) -> Optional[date]:
     value = (value or "").strip()
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%d").date()
+    if not _DAY.fullmatch(value):
+        raise ValueError(f"{value!r} is not YYYY-MM-DD")
+    return date.fromisoformat(value)  # a tenth of strptime's cost; still refuses 2026-13-40
 
 
 def describe(exc: DomainError) -> str:

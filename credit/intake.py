@@ -158,26 +158,28 @@ def counts_of(intake: CreditIntake) -> dict:
 
 def _resolve_parties(refs: set[str]) -> dict[str, int]:
     """Party references (id, unified social credit code, resident ID number) to party ids, in bulk."""
-    ids, usccs, hashes = {}, {}, {}
-    key = current_app.config["PII_HASH_KEY"]
+    ids, usccs = {}, {}
     for ref in refs:
         if ref.isdigit() and len(ref) < 12:
             ids[int(ref)] = ref
         elif len(ref) == 18:
             usccs[ref.upper()] = ref
+    found: dict[str, int] = {}
+    if ids:
+        found.update({ids[i]: i for i in db.session.scalars(select(Party.id).where(among(Party.id, list(ids))))})
+    if usccs:  # a credit code wins over a resident number of the same spelling, as find_party decides
+        found.update({usccs[u]: i for i, u in db.session.execute(
+            select(Party.id, Party.uscc).where(among(Party.uscc, list(usccs))))})
+    key, hashes = current_app.config["PII_HASH_KEY"], {}
+    for ref in usccs.values():
+        if ref not in found:
             try:
                 hashes[hash_resident_id(normalise_resident_id(ref), key)] = ref
             except InvalidIdentifier:
                 pass
-    found: dict[str, int] = {}
-    if ids:
-        found.update({ids[i]: i for i in db.session.scalars(select(Party.id).where(among(Party.id, list(ids))))})
     if hashes:
         found.update({hashes[h]: i for i, h in db.session.execute(
             select(Party.id, Party.id_hash).where(among(Party.id_hash, list(hashes))))})
-    if usccs:  # a credit code wins over a resident number of the same spelling, as find_party decides
-        found.update({usccs[u]: i for i, u in db.session.execute(
-            select(Party.id, Party.uscc).where(among(Party.uscc, list(usccs))))})
     return found
 
 

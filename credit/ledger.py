@@ -276,11 +276,14 @@ def _party(party_id: Any) -> Party:
     return party
 
 
-def _effective(value: Optional[date], errors: dict) -> date:
-    day = value or today()
-    if day > today():
+def _effective(value: Optional[date], errors: dict, on: Optional[date] = None,
+               max_days: Optional[int] = None) -> date:
+    """The effective date (default today); ``on`` and ``max_days`` let a batch read them once."""
+    now = on or today()
+    day = value or now
+    if day > now:
         errors["effective_date"] = ["cannot be in the future"]
-    elif (today() - day).days > setting("CREDIT_MAX_BACKDATE_DAYS"):
+    elif (now - day).days > (max_days if max_days is not None else setting("CREDIT_MAX_BACKDATE_DAYS")):
         errors["effective_date"] = ["is more than three years ago"]
     return day
 

@@ -23,7 +23,7 @@ from greenfin.dates import today
 from greenfin.errors import DomainError
 from greenfin.extensions import db
 from greenfin.jobs import discard_pending
-from tests.conftest import using_postgres
+from tests.conftest import make_resident_id, using_postgres
 
 HEADER = "party,rule_code,effective_date,document,inspector,note,source_id\n"
 FROZEN = datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=timezone.utc)
@@ -203,12 +203,16 @@ def test_same_file_twice_posts_nothing_and_reports_each_refused_row_once(create_
 
 def test_jsonl_intake_and_file_shape_errors(create_party):
     firm = create_party()
+    resident = make_resident_id()
+    person = create_party(kind="individual", resident_id=resident)
     lines = [json.dumps({"party": firm.uscc, "rule_code": "FIRM_DISCLOSURE", "effective_date": "2026-10-01",
-                         "source_id": "J-1"}, ensure_ascii=False), "[1, 2]", "{not json"]
+                         "source_id": "J-1"}, ensure_ascii=False), "[1, 2]", "{not json",
+             json.dumps({"party": resident, "rule_code": "GREEN_TREE_PLANTING", "source_id": "J-2"})]
     intake_id = start(("\n".join(lines) + "\n").encode("utf-8"), name="push.jsonl")
     credit.intake.run_intake(intake_id)
     intake = services.get_intake(intake_id)
-    assert intake.format == "jsonl" and (intake.posted, intake.refused) == (1, 2)
+    assert intake.format == "jsonl" and (intake.posted, intake.refused) == (2, 2)
+    assert services.balance(person.id) == 3  # found by the resident ID number's keyed hash
     assert [e.reason for e in db.session.scalars(services.intake_errors_query(intake_id))] == [
         "not a JSON object", "not valid JSON"]
     with pytest.raises(DomainError) as missing:
