@@ -294,7 +294,9 @@ def post_batch(items: list[dict], *, actor: Optional[User] = None, source: str =
     actor = actor if actor is not None else _actor()
     rows = [Row(i, item["party_id"], item["rule_code"], item["idempotency_key"].strip(),
                 effective_date=item.get("effective_date"), evidence=item.get("evidence"),
-                source_id=(item.get("source_id") or "").strip() or None) for i, item in enumerate(items)]
+                source_id=(item.get("source_id") or "").strip() or None,
+                error=None if item["idempotency_key"].strip() else "idempotency_key: is required")
+            for i, item in enumerate(items)]
     return post_rows(rows, source=source, actor=actor)
 
 
