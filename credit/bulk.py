@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable, Optional
 
+from flask import g, has_request_context
 from sqlalchemy import ARRAY, JSON, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,7 +31,6 @@ from greenfin.core.models import AuditEvent, Party, User
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
 from greenfin.metrics import count_posting
-from flask import g, has_request_context
 
 
 @dataclass

@@ -295,3 +295,37 @@ def test_import_page_starts_an_intake_and_offers_the_error_report(client, login,
     assert bad.status_code == 422 and "missing column(s)" in bad.get_data(as_text=True)
     listing = client.get("/credit/import").get_data(as_text=True)
     assert "rows.csv" in listing
+
+
+def statements_for(rows) -> int:
+    """How many SQL statements ``post_rows`` sends for ``rows`` (rolled back afterwards)."""
+    from sqlalchemy import event
+
+    seen = []
+    engine = db.session.get_bind().engine
+
+    def count(*_args, **_kwargs):
+        seen.append(1)
+
+    nested = db.session.begin_nested()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        services.post_rows(rows, source="csv")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        nested.rollback()
+    return len(seen)
+
+
+def test_refused_rows_cost_no_statement_of_their_own(create_party):
+    """A chunk's statements do not grow with its refused rows (no savepoint, no rollback per row),
+    and a refused row never costs more than a good one."""
+    firm = create_party()
+
+    def rows(count, rule):
+        return [credit.bulk.Row(n, firm.id, rule, f"cost-{rule}-{n}", source_id=f"cost-{n}") for n in range(count)]
+
+    few_refused, many_refused = statements_for(rows(5, "GREEN_WASTE_SORTING")), statements_for(
+        rows(200, "GREEN_WASTE_SORTING"))
+    good = statements_for(rows(200, "FIRM_DISCLOSURE"))
+    assert few_refused == many_refused < good
