@@ -368,12 +368,20 @@ def main_bulk(args) -> None:
     intake_module.run_intake = timed_run
     app = make_app()
     with app.app_context():
-        began = time.perf_counter()
+        backends = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        db.session.execute(select(func.count(Job.id))).one()
+        db.session.commit()
+        with db.engine.connect() as probe:
+            before = {pid: server_cpu(pid) for (pid,) in probe.exec_driver_sql(backends)}
+        began, cpu_began = time.perf_counter(), time.process_time()
         marks.append((0, began, rss_mb()))
         for (_,) in units([None]):  # committed: the job runs inline (no REDIS_URL) after the commit
             intake = services.start_intake(data, "bulk.csv")
             intake_id, job_id = intake.id, intake.job_id
-        elapsed = time.perf_counter() - began
+        elapsed, client_cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        with db.engine.connect() as probe:
+            after = {pid: server_cpu(pid) for (pid,) in probe.exec_driver_sql(backends)}
+        server = sum((cpu or 0) - (before.get(pid) or 0) for pid, cpu in after.items())
         db.session.expire_all()
         job = db.session.get(Job, job_id)
         intake = services.get_intake(intake_id)
@@ -395,6 +403,7 @@ def main_bulk(args) -> None:
         "posted_per_s": round(counts["posted"] / elapsed, 1), "target_rows_per_s": 10_000,
         "copy_unindexed_rows_per_s": round(args.rows / copy_s, 1), "ratio_to_copy": round(rate / (args.rows / copy_s), 3),
         "single_postings_per_s": round(singles, 1), "ratio_to_single": round(rate / singles, 1),
+        "cpu_us_per_row": {"client": round(client_cpu / args.rows * 1e6), "server": round(server / args.rows * 1e6)},
         f"seconds_per_{step}_rows": per_step,
         f"rss_mb_at_each_{step}_rows": [round(m[2]) for m in marks],
         "counts": counts, "expected": {**expect, "pending": 0},
