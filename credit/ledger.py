@@ -97,7 +97,10 @@ def _clean_evidence(evidence: Any, errors: dict) -> dict:
             clean[str(key)] = [v.strip()[:200] for v in value][:20]
         else:
             errors.setdefault("evidence", []).append(f"{key}: use text or a list of texts")
-    if len(_canonical(clean)) > 4000:
+    # A character takes at most 6 in JSON (\\u0001), a key and its punctuation at most 6 more per text:
+    # short evidence (every CSV row's) cannot reach the limit, so only longer evidence is serialised.
+    texts = sum(len(k) + (len(v) if isinstance(v, str) else sum(map(len, v)) + len(v)) for k, v in clean.items())
+    if 6 * texts + 12 * (len(clean) + 1) > 4000 and len(_canonical(clean)) > 4000:
         errors.setdefault("evidence", []).append("is too long")
     return clean
 

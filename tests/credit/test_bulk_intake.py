@@ -329,3 +329,16 @@ def test_refused_rows_cost_no_statement_of_their_own(create_party):
         rows(200, "GREEN_WASTE_SORTING"))
     good = statements_for(rows(200, "FIRM_DISCLOSURE"))
     assert few_refused == many_refused < good
+
+
+def test_long_evidence_is_refused_like_a_single_posting(create_party):
+    firm = create_party()
+    long_evidence = {f"page{n}": "检" * 500 for n in range(8)}  # 4,000 characters of text: over 4,000 in JSON
+    short_evidence = {f"page{n}": "检" * 450 for n in range(8)}
+    rows = [credit.bulk.Row(2, firm.id, "FIRM_DISCLOSURE", "ev-long", evidence=long_evidence),
+            credit.bulk.Row(3, firm.id, "FIRM_DISCLOSURE", "ev-short", evidence=short_evidence)]
+    outcomes = services.post_rows(rows, source="csv")
+    assert [(o.status, o.reason) for o in outcomes] == [("refused", "evidence: is too long"), ("posted", None)]
+    with pytest.raises(DomainError) as single:
+        services.submit_posting(firm.id, "FIRM_DISCLOSURE", idempotency_key="ev-long-1", evidence=long_evidence)
+    assert describe(single.value) == "evidence: is too long"
