@@ -25,7 +25,9 @@ from credit.bulk import Row, among, insert_rows, post_rows
 from credit.common import _actor, _actor_label
 from credit.importer import IMPORT_COLUMNS, parse_date, row_key
 from credit.models import CreditIntake, CreditIntakeError
-from greenfin.core.identifiers import InvalidIdentifier, hash_resident_id, normalise_resident_id
+from greenfin.core.identifiers import (
+    InvalidIdentifier, hash_resident_id, mask_resident_id, normalise_resident_id,
+)
 from greenfin.core.models import Party, User
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
@@ -183,6 +185,14 @@ def _resolve_parties(refs: set[str]) -> dict[str, int]:
     return found
 
 
+def _shown(ref: str) -> str:
+    """A party reference as the error report may keep it: a resident ID number masked (PIPL)."""
+    try:
+        return mask_resident_id(normalise_resident_id(ref)) if len(ref) == 18 else ref
+    except InvalidIdentifier:
+        return ref
+
+
 def _rows_of(chunk: list[tuple[int, Optional[dict], Optional[str]]]) -> list[Row]:
     parties = _resolve_parties({(r.get("party") or "").strip() for _l, r, _e in chunk if r is not None})
     rows = []
@@ -199,7 +209,7 @@ def _rows_of(chunk: list[tuple[int, Optional[dict], Optional[str]]]) -> list[Row
             continue
         party_id = parties.get(party_ref)
         if party_id is None:
-            rows.append(Row(line, None, "", "", error=f"unknown party '{party_ref}'"))
+            rows.append(Row(line, None, "", "", error=f"unknown party '{_shown(party_ref)}'"))
             continue
         evidence = {k: record[k].strip() for k in ("document", "inspector", "note") if (record.get(k) or "").strip()}
         rows.append(Row(line, party_id, record.get("rule_code") or "", row_key(record), effective_date=effective,
@@ -246,6 +256,7 @@ def run_intake(intake_id: int, progress: Callable[[int, Optional[str]], None] = 
         progress(min(99, 100 * intake.rows_done // max(total, 1)), f"{intake.rows_done} / {total}")
     intake = db.session.get(CreditIntake, intake_id, populate_existing=True)
     intake.finished_at = utcnow()
+    intake.content = b""  # PIPL: the file may hold plain resident ID numbers; kept only while it is posted
     record_audit("credit.intake.finish", "credit_intake", intake.id, after={**counts_of(intake),
                                                                             "rows": intake.rows_done})
     return counts_of(intake)

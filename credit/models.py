@@ -279,7 +279,8 @@ class CreditRepair(db.Model):
 class CreditIntake(db.Model):
     """A bulk intake file (CSV or JSON Lines) and how far its job got.
 
-    ``content`` is the file as uploaded, gzip-compressed. ``chunks_done`` and the counts move
+    ``content`` is the file as uploaded, gzip-compressed, emptied when the intake finishes (it may hold
+    plain resident ID numbers: PIPL). ``chunks_done`` and the counts move
     forward in the same transaction as each chunk's postings, so a retried job resumes at the
     first chunk not committed and never posts a row twice.
     """

@@ -342,3 +342,14 @@ def test_long_evidence_is_refused_like_a_single_posting(create_party):
     with pytest.raises(DomainError) as single:
         services.submit_posting(firm.id, "FIRM_DISCLOSURE", idempotency_key="ev-long-1", evidence=long_evidence)
     assert describe(single.value) == "evidence: is too long"
+
+
+def test_resident_numbers_are_masked_in_the_report_and_the_file_dropped_when_done(create_party):
+    firm, stranger = create_party(), make_resident_id()
+    intake_id = start(csv_file([f"{firm.uscc},FIRM_DISCLOSURE,2026-10-01,D,王,,M-1",
+                                f"{stranger},GREEN_TREE_PLANTING,2026-10-01,D,王,,M-2"]))
+    credit.intake.run_intake(intake_id)
+    db.session.commit()
+    (reason,) = [e.reason for e in db.session.scalars(services.intake_errors_query(intake_id))]
+    assert reason == f"unknown party '{stranger[:3]}{'*' * 11}{stranger[-4:]}'" and stranger not in reason
+    assert db.session.scalar(select(CreditIntake.content).where(CreditIntake.id == intake_id)) == b""
