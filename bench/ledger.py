@@ -17,6 +17,17 @@ part of a posting) and an empty unit of work through the application (``SELECT 1
 ``commit()``: what the Flask-SQLAlchemy session costs before any posting logic).
 
     .venv/bin/python bench/ledger.py [--writers 8] [--postings 400] [--accounts 32] [--floors]
+
+``--bulk`` measures the bulk intake instead (``credit.intake``: a CSV through the intake job,
+posted in chunks of 5,000, each one transaction): ``--rows`` rows (default 1,000,000) for
+``--accounts`` firms (default 20,000), 10 % refused (a rule not for firms) and 5 % exact
+duplicates of earlier rows. In the same run: a raw ``COPY`` of the same rows into an unindexed
+table (the floor), and today's single posting rate (``submit_posting`` + ``commit()``, one writer).
+It prints the seconds per 100,000 rows from the first to the last chunk and the process's
+resident memory at each 100,000 rows, then checks the counts, ``verify_ledger`` and that each
+posting has exactly one audit event.
+
+    .venv/bin/python bench/ledger.py --bulk [--rows 1000000] [--accounts 20000]
 """
 from __future__ import annotations
 
@@ -219,14 +230,202 @@ def cpu_per_transaction(used: list, transactions: int) -> dict:
             "server_us": None if server is None else round(server / transactions * 1e6)}
 
 
+def prepare_bulk(accounts: int) -> list[str]:
+    """Migrated database with ``accounts`` firms inserted in one statement; their credit codes."""
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from greenfin.core import services as core
+    from greenfin.core.identifiers import uscc_check_char
+    from greenfin.core.models import Party
+    from greenfin.core.types import utcnow
+    from greenfin.extensions import db
+    from greenfin.uow import commit
+
+    app = make_app()
+    codes = []
+    with app.app_context():
+        upgrade(revision="heads")
+        core.ensure_townships()
+        rows = []
+        for i in range(accounts):
+            body = "91361103" + f"{i:09d}"
+            codes.append(body + uscc_check_char(body))
+            rows.append({"kind": "firm", "name": f"基准企业{i:05d}", "uscc": codes[-1], "township_code": "danan",
+                         "created_at": utcnow()})
+        db.session.execute(insert(Party.__table__), rows)
+        from credit import services
+
+        services.ensure_rule_catalogue()
+        commit()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE UNLOGGED TABLE bench_copy (party text, rule_code text, effective_date date, "
+                                 "document text, inspector text, note text, source_id text)")
+            conn.exec_driver_sql("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, party_id int, rule_code text, "
+                                 "points int, key text UNIQUE, hash text, recorded_at timestamptz DEFAULT now())")
+        db.engine.dispose()
+    return codes
+
+
+def bulk_file(rows: int, codes: list[str]) -> tuple[bytes, dict]:
+    """The intake CSV: 85 % good, 10 % refused (GREEN_WASTE_SORTING is not for firms), 5 % repeats."""
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(17)
+    lines = ["party,rule_code,effective_date,document,inspector,note,source_id"]
+    made: list[str] = []
+    expect = {"posted": 0, "refused": 0, "duplicate": 0}
+    start = date(2026, 1, 1)
+    for n in range(rows):
+        draw = rng.random()
+        if draw < 0.05 and made:
+            lines.append(made[rng.randrange(len(made))])
+            expect["duplicate"] += 1
+            continue
+        rule = "GREEN_WASTE_SORTING" if draw < 0.15 else rng.choice(("FIRM_DISCLOSURE", "FIRM_EMISSIONS_COMPLIANT"))
+        day = start + timedelta(days=rng.randrange(300))
+        line = f"{codes[rng.randrange(len(codes))]},{rule},{day.isoformat()},GF-JC-{n:07d},巡查员{n % 97},,BULK-{n}"
+        lines.append(line)
+        if rule == "GREEN_WASTE_SORTING":
+            expect["refused"] += 1
+        else:
+            expect["posted"] += 1
+            made.append(line)
+    return ("\n".join(lines) + "\n").encode("utf-8"), expect
+
+
+def copy_baseline(data: bytes) -> float:
+    """Seconds for a raw COPY of the same rows into an unindexed table (one transaction)."""
+    import psycopg
+
+    with psycopg.connect(URL.replace("postgresql+psycopg", "postgresql")) as conn:
+        began = time.perf_counter()
+        with conn.cursor() as cur:
+            with cur.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start:start + (1 << 20)])
+        conn.commit()
+        return time.perf_counter() - began
+
+
+def single_rate(codes: list[str], count: int) -> float:
+    """Today's single posting rate: ``submit_posting`` + ``commit()`` per posting, one writer."""
+    from sqlalchemy import select
+
+    from credit import services
+    from greenfin.core.models import Party
+    from greenfin.extensions import db
+    from greenfin.uow import commit
+
+    app = make_app()
+    with app.app_context():
+        ids = list(db.session.scalars(select(Party.id).order_by(Party.id).limit(500)))
+        began = time.perf_counter()
+        for n in range(count):
+            services.submit_posting(ids[n % len(ids)], "FIRM_DISCLOSURE", idempotency_key=f"single-{n}", review=False)
+            commit()
+        elapsed = time.perf_counter() - began
+        db.session.remove()
+        db.engine.dispose()
+    return count / elapsed
+
+
+def rss_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main_bulk(args) -> None:
+    from sqlalchemy import func, select
+
+    from credit import services
+    from credit.models import CreditPosting
+    from greenfin.core.models import AuditEvent
+    from greenfin.extensions import db
+    from greenfin.job_model import Job
+    from greenfin.uow import units
+
+    reset_database()
+    codes = prepare_bulk(args.accounts)
+    data, expect = bulk_file(args.rows, codes)
+    copy_s = copy_baseline(data)
+    singles = single_rate(codes, args.singles)
+
+    import credit.intake as intake_module
+
+    marks: list[tuple[int, float, float]] = []
+    step = 100_000 if args.rows >= 200_000 else max(args.rows // 10, 1)
+    original = intake_module.run_intake
+
+    def timed_run(intake_id, progress):
+        def tick(percent, message=None):
+            done = int((message or "0").split(" / ")[0])
+            if not marks or done // step > marks[-1][0] // step:
+                marks.append((done, time.perf_counter(), rss_mb()))
+            progress(percent, message)
+        return original(intake_id, progress=tick)
+
+    intake_module.run_intake = timed_run
+    app = make_app()
+    with app.app_context():
+        backends = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        db.session.execute(select(func.count(Job.id))).one()
+        db.session.commit()
+        with db.engine.connect() as probe:
+            before = {pid: server_cpu(pid) for (pid,) in probe.exec_driver_sql(backends)}
+        began, cpu_began = time.perf_counter(), time.process_time()
+        marks.append((0, began, rss_mb()))
+        for (_,) in units([None]):  # committed: the job runs inline (no REDIS_URL) after the commit
+            intake = services.start_intake(data, "bulk.csv")
+            intake_id, job_id = intake.id, intake.job_id
+        elapsed, client_cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        with db.engine.connect() as probe:
+            after = {pid: server_cpu(pid) for (pid,) in probe.exec_driver_sql(backends)}
+        server = sum((cpu or 0) - (before.get(pid) or 0) for pid, cpu in after.items())
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        intake = services.get_intake(intake_id)
+        counts = services.counts_of(intake)
+        report = services.verify_ledger()
+        postings = db.session.scalar(select(func.count(CreditPosting.id)).where(CreditPosting.source == "csv"))
+        audits = db.session.scalar(select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == "credit.posting.create", AuditEvent.entity_id.in_(
+                select(func.cast(CreditPosting.id, db.String)).where(CreditPosting.source == "csv"))))
+        db.session.remove()
+        db.engine.dispose()
+    per_step = [round(b[1] - a[1], 2) for a, b in zip(marks, marks[1:])]
+    rate = args.rows / elapsed
+    print(json.dumps({
+        "benchmark": "credit bulk intake (CSV through the intake job), PostgreSQL",
+        "rows": args.rows, "accounts": args.accounts, "chunk": intake.chunk_size,
+        "cpus": os.cpu_count(), "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "job_status": job.status, "seconds": round(elapsed, 1), "rows_per_s": round(rate, 1),
+        "posted_per_s": round(counts["posted"] / elapsed, 1), "target_rows_per_s": 10_000,
+        "copy_unindexed_rows_per_s": round(args.rows / copy_s, 1), "ratio_to_copy": round(rate / (args.rows / copy_s), 3),
+        "single_postings_per_s": round(singles, 1), "ratio_to_single": round(rate / singles, 1),
+        "cpu_us_per_row": {"client": round(client_cpu / args.rows * 1e6), "server": round(server / args.rows * 1e6)},
+        f"seconds_per_{step}_rows": per_step,
+        f"rss_mb_at_each_{step}_rows": [round(m[2]) for m in marks],
+        "counts": counts, "expected": {**expect, "pending": 0},
+        "postings_stored": postings, "audit_events_for_them": audits, "ledger_verifies": report.ok,
+    }, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bulk", action="store_true", help="measure the bulk intake (see above)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="--bulk: rows in the file")
+    parser.add_argument("--singles", type=int, default=2000, help="--bulk: single postings for the reference rate")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--postings", type=int, default=400, help="per writer")
     parser.add_argument("--accounts", type=int, default=32)
     parser.add_argument("--floors", action="store_true",
                         help="also time the append function on bare psycopg and an empty unit of work in the app")
     args = parser.parse_args()
+    if args.bulk:
+        if args.accounts == 32:
+            args.accounts = 20_000
+        return main_bulk(args)
     reset_database()
     party_ids = prepare(args.accounts)
     total = args.writers * args.postings

@@ -130,6 +130,62 @@ class Postings(MethodView):
         return result, _result_status(result)
 
 
+@blp.route("/postings:batch")
+class PostingsBatch(MethodView):
+    @keeps_own_key
+    @access("admin", "regulator")
+    @blp.arguments(schemas.CreditBatchSchema)
+    @blp.response(200, schemas.CreditBatchResultSchema)
+    def post(self, data):
+        """Up to 1,000 postings in one transaction, for systems that push (each item with its own
+        idempotency_key): a result per item, in order: posted, pending (a regulator approves),
+        duplicate (the key was used with the same content) or refused with the reason."""
+        outcomes = services.post_batch(data["postings"])
+        counts = {status: sum(o.status == status for o in outcomes)
+                  for status in ("posted", "pending", "duplicate", "refused")}
+        return {"results": outcomes, "counts": counts}
+
+
+@blp.route("/intakes")
+class Intakes(MethodView):
+    @access("admin", "regulator")
+    @blp.response(200, schemas.CreditIntakeSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Bulk intakes, newest first."""
+        return paginate(services.intake_query(), pagination_parameters)
+
+    @access("admin", "regulator")
+    @blp.arguments(schemas.CreditIntakeFormatSchema, location="query")
+    @blp.arguments(schemas.CreditIntakeUploadSchema, location="files")
+    @blp.response(202, schemas.CreditIntakeSchema)
+    def post(self, args, files):
+        """Upload a CSV or JSON Lines file (multipart field ``file``): stored, then posted by a job in
+        chunks of 5,000 rows, each one transaction. Follow ``job_url`` for progress; refused lines
+        are at ``errors_url``. Rows are idempotent: the same file again posts nothing."""
+        upload = files["file"]
+        return services.start_intake(upload.read(), upload.filename or "upload", fmt=args["format"])
+
+
+@blp.route("/intakes/<int:intake_id>")
+class IntakeById(MethodView):
+    @access("admin", "regulator")
+    @blp.response(200, schemas.CreditIntakeSchema)
+    def get(self, intake_id):
+        return services.get_intake(intake_id)
+
+
+@blp.route("/intakes/<int:intake_id>/errors")
+class IntakeErrors(MethodView):
+    @access("admin", "regulator")
+    @blp.response(200, schemas.CreditIntakeErrorSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters, intake_id):
+        """The refused lines of an intake with their reasons, by line number (the page offers them as CSV)."""
+        services.get_intake(intake_id)
+        return paginate(services.intake_errors_query(intake_id), pagination_parameters)
+
+
 @blp.route("/postings/<int:posting_id>")
 class PostingById(MethodView):
     @access(*STAFF, "producer")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import urlopen
@@ -10,7 +11,7 @@ import click
 from flask import g
 
 from credit import services
-from credit.importer import IMPORT_COLUMNS, describe, find_party, import_rows, parse_date
+from credit.importer import IMPORT_COLUMNS, describe, find_party, parse_date
 from credit.models import Rating
 from greenfin.job_model import Job
 from greenfin.errors import DomainError
@@ -53,17 +54,60 @@ def post_command(party_ref, rule_code, key, effective, document, inspector):
 
 
 @credit_cli.command("import")
-@click.option("--csv", "csv_file", required=True, type=click.File("r", encoding="utf-8"),
-              help="columns: " + ", ".join(IMPORT_COLUMNS))
-def import_command(csv_file):
-    """Batch import of inspection results and penalty notices (idempotent per row)."""
+@click.option("--csv", "csv_file", required=True, type=click.File("rb"),
+              help="CSV (columns: " + ", ".join(IMPORT_COLUMNS) + ") or JSON Lines with the same fields")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="default: from the file name or content")
+@click.option("--wait/--no-wait", default=True, help="wait for the job and print its report (default)")
+def import_command(csv_file, fmt, wait):
+    """Bulk intake of inspection results and penalty notices: a job posts the file in chunks
+    (inline without REDIS_URL); idempotent per row, so importing a file twice posts nothing."""
     _cli_actor()
-    for (text,) in units([csv_file.read()]):  # committed before a bad row's exit status 1: good rows stay
-        counts, errors = import_rows(text)
-    for message in errors:
-        click.echo(message, err=True)
-    click.echo(f"posted {counts['posted']}, pending review {counts['pending']}, already imported "
-               f"{counts['duplicate']}, bad rows {counts['bad']}")
+    try:
+        for (data,) in units([csv_file.read()]):  # committed here: the job is dispatched by the commit
+            intake = services.start_intake(data, Path(csv_file.name).name, fmt=fmt)
+            intake_id, job_id = intake.id, intake.job_id
+    except DomainError as exc:
+        rollback()
+        click.echo(f"error: {describe(exc)}", err=True)
+        raise SystemExit(1)
+    if not wait:
+        click.echo(f"intake {intake_id}: job {job_id}; its report: flask credit intake {intake_id}")
+        return
+    shown = None
+    while True:
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        if job.status in ("finished", "failed"):
+            break
+        if job.progress != shown:
+            click.echo(f"intake {intake_id}: {job.progress} % {job.message or ''}", err=True)
+            shown = job.progress
+        db.session.rollback()
+        time.sleep(1)
+    _report_intake(intake_id, job)
+
+
+@credit_cli.command("intake")
+@click.argument("intake_id", type=int)
+def intake_command(intake_id):
+    """The report of a bulk intake: refused lines with their reasons, then the counts."""
+    intake = services.get_intake(intake_id)
+    _report_intake(intake_id, db.session.get(Job, intake.job_id))
+
+
+def _report_intake(intake_id: int, job: Job) -> None:
+    if job.status in ("queued", "started"):
+        click.echo(f"intake {intake_id}: job {job.id} {job.status}; follow it at /jobs/{job.id}")
+        return
+    intake = services.get_intake(intake_id)
+    errors = list(db.session.scalars(services.intake_errors_query(intake_id)))
+    for error in errors:
+        click.echo(f"line {error.line}: {error.reason}", err=True)
+    click.echo(f"intake {intake_id}: posted {intake.posted}, pending review {intake.pending}, already imported "
+               f"{intake.duplicate}, bad rows {intake.refused}")
+    if job.status == "failed":
+        click.echo(job.error or "", err=True)
+        raise SystemExit(2)
     if errors:
         raise SystemExit(1)
 

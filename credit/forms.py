@@ -85,4 +85,4 @@ class RepairForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    csv_file = FileField(_l("CSV file (UTF-8)"), validators=[FileRequired()])
+    csv_file = FileField(_l("CSV or JSON Lines file (UTF-8)"), validators=[FileRequired()])

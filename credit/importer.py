@@ -1,26 +1,23 @@
-"""Batch import of inspection results and penalty notices (page and ``flask credit import``).
+"""Reading import rows: columns, party references, dates and each row's idempotency key.
 
-Each row alone and idempotent per row: a bad row leaves nothing behind (its savepoint is rolled
-back); good rows stay in the unit of work, which the caller's wrapper commits.
+The bulk intake (``credit.intake``) and ``flask credit post`` use these.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from datetime import date, datetime
+import re
+from datetime import date
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from credit.ledger import submit_posting
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
 from greenfin.core.models import Party
 from greenfin.core.services import find_party_by_resident_id
 from greenfin.errors import DomainError
 from greenfin.extensions import db
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
 
 def find_party(ref: str) -> Optional[Party]:
@@ -43,7 +40,9 @@ def parse_date(value: str) -> Optional[date]:
     value = (value or "").strip()
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%d").date()
+    if not _DAY.fullmatch(value):
+        raise ValueError(f"{value!r} is not YYYY-MM-DD")
+    return date.fromisoformat(value)  # a tenth of strptime's cost; still refuses 2026-13-40
 
 
 def describe(exc: DomainError) -> str:
@@ -52,64 +51,9 @@ def describe(exc: DomainError) -> str:
     return exc.message
 
 
-def _row_key(row: dict) -> str:
+def row_key(row: dict) -> str:
+    """A row's idempotency key: its source_id, else a digest of what identifies it."""
     if (row.get("source_id") or "").strip():
         return "csv:" + row["source_id"].strip()
     content = "|".join((row.get(c) or "").strip() for c in ("party", "rule_code", "effective_date", "document"))
     return "csv:" + hashlib.sha256(content.encode()).hexdigest()[:32]
-
-
-def import_rows(text: str) -> tuple[dict, list[str]]:
-    """Import inspection results and penalty notices; each row alone, idempotent per row.
-
-    Returns counts and one message per bad row (with its line number). A bad row
-    leaves nothing behind (its savepoint is rolled back); good rows stay in the
-    unit of work for the caller to commit.
-    """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"party", "rule_code"} - set(reader.fieldnames or [])
-    if missing:
-        return {"posted": 0, "pending": 0, "duplicate": 0, "bad": 1}, [
-            f"line 1: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(IMPORT_COLUMNS)}"]
-    counts = {"posted": 0, "pending": 0, "duplicate": 0, "bad": 0}
-    errors: list[str] = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            counts["bad"] += 1
-            errors.append(f"line {line}: more values than columns")
-            continue
-        try:
-            effective = parse_date(row.get("effective_date") or "")
-        except ValueError:
-            counts["bad"] += 1
-            errors.append(f"line {line}: effective_date '{row.get('effective_date')}' is not YYYY-MM-DD")
-            continue
-        party = find_party(row.get("party") or "")
-        if party is None:
-            counts["bad"] += 1
-            errors.append(f"line {line}: unknown party '{(row.get('party') or '').strip()}'")
-            continue
-        evidence = {k: row[k].strip() for k in ("document", "inspector", "note") if (row.get(k) or "").strip()}
-        for attempt in (1, 2):
-            savepoint = db.session.begin_nested()
-            try:
-                result = submit_posting(party.id, row.get("rule_code") or "", idempotency_key=_row_key(row),
-                                                 effective_date=effective, evidence=evidence, source="csv",
-                                                 source_id=(row.get("source_id") or "").strip() or None)
-                savepoint.commit()
-                break
-            except IntegrityError:  # a concurrent import of the same row won: the retry replays it
-                savepoint.rollback()
-                if attempt == 2:
-                    raise
-            except DomainError as exc:
-                savepoint.rollback()
-                result = exc
-                break
-        if isinstance(result, DomainError):
-            counts["bad"] += 1
-            errors.append(f"line {line}: {describe(result)}")
-            continue
-        counts["duplicate" if result.replayed else result.status] += 1
-    return counts, errors

@@ -20,3 +20,15 @@ def run_rating(ctx, run_id: int) -> None:
 
 
 run_rating.label = _l("Eco-credit rating run")
+
+
+def run_intake(ctx, intake_id: int) -> None:
+    """Post a bulk intake file chunk by chunk (each chunk committed; a retry resumes after the last)."""
+    from credit.intake import run_intake as run
+
+    ctx.progress(1, "reading")
+    counts = run(intake_id, progress=ctx.progress)
+    ctx.set_result(url=f"/credit/intakes/{intake_id}", data={"intake_id": intake_id, **counts})
+
+
+run_intake.label = _l("Eco-credit bulk intake")

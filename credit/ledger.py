@@ -65,7 +65,12 @@ def canonical_posting(p: CreditPosting) -> str:
     The PostgreSQL function ``credit_append_posting`` (migration credit_0004) builds
     the same text from the body this module computes and the rule it looks up.
     """
-    return f"{p.account_id}|{p.seq}|{p.rule_id}|{p.points}|{p.expires_on.isoformat()}|{canonical_body(p)}"
+    return posting_canonical(p.account_id, p.seq, p.rule_id, p.points, p.expires_on, canonical_body(p))
+
+
+def posting_canonical(account_id: int, seq: int, rule_id: int, points: int, expires_on: date, body: str) -> str:
+    """``canonical_posting`` from the parts (the bulk path, ``credit.bulk``, has no instance)."""
+    return f"{account_id}|{seq}|{rule_id}|{points}|{expires_on.isoformat()}|{body}"
 
 
 def chain_hash(prev_hash: str, canonical: str) -> str:
@@ -92,7 +97,10 @@ def _clean_evidence(evidence: Any, errors: dict) -> dict:
             clean[str(key)] = [v.strip()[:200] for v in value][:20]
         else:
             errors.setdefault("evidence", []).append(f"{key}: use text or a list of texts")
-    if len(_canonical(clean)) > 4000:
+    # A character takes at most 6 in JSON (\\u0001), a key and its punctuation at most 6 more per text:
+    # short evidence (every CSV row's) cannot reach the limit, so only longer evidence is serialised.
+    texts = sum(len(k) + (len(v) if isinstance(v, str) else sum(map(len, v)) + len(v)) for k, v in clean.items())
+    if 6 * texts + 12 * (len(clean) + 1) > 4000 and len(_canonical(clean)) > 4000:
         errors.setdefault("evidence", []).append("is too long")
     return clean
 
@@ -271,11 +279,14 @@ def _party(party_id: Any) -> Party:
     return party
 
 
-def _effective(value: Optional[date], errors: dict) -> date:
-    day = value or today()
-    if day > today():
+def _effective(value: Optional[date], errors: dict, on: Optional[date] = None,
+               max_days: Optional[int] = None) -> date:
+    """The effective date (default today); ``on`` and ``max_days`` let a batch read them once."""
+    now = on or today()
+    day = value or now
+    if day > now:
         errors["effective_date"] = ["cannot be in the future"]
-    elif (today() - day).days > setting("CREDIT_MAX_BACKDATE_DAYS"):
+    elif (now - day).days > (max_days if max_days is not None else setting("CREDIT_MAX_BACKDATE_DAYS")):
         errors["effective_date"] = ["is more than three years ago"]
     return day
 

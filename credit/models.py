@@ -8,14 +8,15 @@
 - ``credit_checkpoints``: the ledger-wide chain head, once a day (insert-only as well).
 - ``credit_rating_periods`` / ``credit_rating_runs`` / ``credit_ratings``: four-colour ratings and their
   workflow, with ``credit_objections``, ``credit_overrides`` and ``credit_repairs`` around them.
-- ``credit_idempotency_keys``: stored responses of API writes other than postings.
+- ``credit_intakes`` / ``credit_intake_errors``: bulk intake files (stored compressed), their progress
+  chunk by chunk, and one refusal per refused line.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from greenfin.core.models import Party
@@ -273,3 +274,49 @@ class CreditRepair(db.Model):
     note: Mapped[Optional[str]] = mapped_column(Text)
 
     rating: Mapped[Rating] = relationship()
+
+
+class CreditIntake(db.Model):
+    """A bulk intake file (CSV or JSON Lines) and how far its job got.
+
+    ``content`` is the file as uploaded, gzip-compressed, emptied when the intake finishes (it may hold
+    plain resident ID numbers: PIPL). ``chunks_done`` and the counts move
+    forward in the same transaction as each chunk's postings, so a retried job resumes at the
+    first chunk not committed and never posts a row twice.
+    """
+
+    __tablename__ = "credit_intakes"
+    __table_args__ = (CheckConstraint("format in ('csv', 'jsonl')", name="format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[Optional[str]] = mapped_column(ForeignKey("jobs.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(8))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int]
+    rows_total: Mapped[int] = mapped_column(default=0)
+    chunk_size: Mapped[int] = mapped_column(default=5000)
+    chunks_done: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    posted: Mapped[int] = mapped_column(default=0)
+    pending: Mapped[int] = mapped_column(default=0)
+    duplicate: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str] = mapped_column(String(32), default="csv")
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+
+class CreditIntakeError(db.Model):
+    """Why one line of an intake was refused (once per line: unique on intake and line)."""
+
+    __tablename__ = "credit_intake_errors"
+    __table_args__ = (UniqueConstraint("intake_id", "line"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("credit_intakes.id"))
+    line: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,6 +1,7 @@
 """marshmallow schemas of the eco-credit API. They load into dicts; services build models."""
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from credit.catalogue import CATEGORIES
@@ -313,3 +314,70 @@ def _identifier(rating):
     from credit.ratings import public_identifier
 
     return public_identifier(rating.party)
+
+
+# ---------------------------------------------------------------- bulk intake and batch postings
+
+
+class CreditIntakeUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "CSV (party, rule_code, effective_date, document, "
+                                                          "inspector, note, source_id) or JSON Lines, UTF-8"})
+
+
+class CreditIntakeFormatSchema(Schema):
+    format = fields.Str(load_default=None, validate=validate.OneOf(("csv", "jsonl")),
+                        metadata={"description": "default: from the file name or its first character"})
+
+
+class CreditIntakeSchema(Schema):
+    id = fields.Int()
+    filename = fields.Str()
+    format = fields.Str()
+    sha256 = fields.Str()
+    size_bytes = fields.Int()
+    rows_total = fields.Int()
+    rows_done = fields.Int()
+    chunk_size = fields.Int()
+    chunks_done = fields.Int()
+    posted = fields.Int()
+    pending = fields.Int()
+    duplicate = fields.Int()
+    refused = fields.Int()
+    job_id = fields.Str()
+    created_by = fields.Str()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    errors_url = fields.Function(lambda i: f"/api/v1/credit/intakes/{i.id}/errors")
+    job_url = fields.Function(lambda i: f"/api/v1/jobs/{i.job_id}")
+
+
+class CreditIntakeErrorSchema(Schema):
+    line = fields.Int()
+    reason = fields.Str()
+
+
+class CreditBatchItemSchema(Schema):
+    party_id = fields.Int(required=True)
+    rule_code = fields.Str(required=True, validate=validate.Length(min=2, max=48))
+    effective_date = fields.Date(load_default=None)
+    evidence = fields.Dict(load_default=None)
+    idempotency_key = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    source_id = fields.Str(load_default=None, validate=validate.Length(max=128))
+
+
+class CreditBatchSchema(Schema):
+    postings = fields.List(fields.Nested(CreditBatchItemSchema), required=True,
+                           validate=validate.Length(min=1, max=1000))
+
+
+class CreditBatchResultItemSchema(Schema):
+    index = fields.Int(attribute="line")
+    status = fields.Str(metadata={"description": "posted | pending | duplicate | refused"})
+    reason = fields.Str(allow_none=True)
+    posting_id = fields.Int(allow_none=True)
+    pending_id = fields.Int(allow_none=True)
+
+
+class CreditBatchResultSchema(Schema):
+    results = fields.List(fields.Nested(CreditBatchResultItemSchema))
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())

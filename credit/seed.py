@@ -153,4 +153,22 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         ledger.submit_posting(parties[name].id, code, idempotency_key=f"demo:{serial}", effective_date=end,
                               evidence={"document": document, "inspector": "李环保"}, source="demo",
                               actor=users.get("admin"))
-    return {"periods": ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]}
+    intake = _seed_intake(parties, end)
+    return {"periods": ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], "intake_id": intake.id}
+
+
+def _seed_intake(parties: dict, end: date):
+    """A village's monthly waste-sorting checks as a bulk intake (its job runs after the seed's commit):
+    every individual checked, two lines refused (a firm under a residents' rule, an unknown number)."""
+    from credit.intake import start_intake
+
+    lines = ["party,rule_code,effective_date,document,inspector,note,source_id"]
+    checked = sorted((p for p in parties.values() if p.kind == "individual"), key=lambda p: p.id)
+    for n, party in enumerate(checked, 1):
+        lines.append(f"{party.id},GREEN_WASTE_SORTING,{end.isoformat()},垃圾分类检查表 {end:%Y-%m}-{n:03d},村保洁员,,"
+                     f"WASTE-{end:%Y%m}-{party.id}")
+    firm = next(p for p in sorted(parties.values(), key=lambda p: p.id) if p.kind == "firm")
+    lines.append(f"{firm.uscc},GREEN_WASTE_SORTING,{end.isoformat()},垃圾分类检查表,村保洁员,,WASTE-{end:%Y%m}-F")
+    lines.append(f"361123190001010000,GREEN_WASTE_SORTING,{end.isoformat()},垃圾分类检查表,村保洁员,,WASTE-{end:%Y%m}-X")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    return start_intake(data, f"waste-sorting-{end:%Y-%m}.csv")

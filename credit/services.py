@@ -17,6 +17,10 @@ from credit.integrity import (  # noqa: F401
     verify_ledger,
 )
 from credit.balances import balance, get_account, posting_query, replayed_balance, score  # noqa: F401
+from credit.bulk import Outcome, Row, post_batch, post_rows  # noqa: F401
+from credit.intake import (  # noqa: F401
+    counts_of, get_intake, intake_errors_csv, intake_errors_query, intake_query, start_intake,
+)
 from credit.ledger import (  # noqa: F401
     PostingResult,
     approve_pending,

@@ -33,6 +33,7 @@ from greenfin.core.types import utcnow
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
+from greenfin.job_model import Job
 from greenfin.uow import rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
@@ -375,21 +376,40 @@ def posting_new():
 @bp.route("/import", methods=["GET", "POST"])
 @access(*REVIEWERS)
 def import_csv():
-    """Batch import of inspection results and penalty notices, as ``credit import --csv``."""
-    from credit.importer import IMPORT_COLUMNS, import_rows
+    """Bulk intake: upload a CSV or JSON Lines file; a job posts it in chunks (as ``credit import``)."""
+    from credit.importer import IMPORT_COLUMNS
 
     form = ImportForm()
-    counts, errors = None, []
     if form.validate_on_submit():
-        raw = form.csv_file.data.read(5 * 1024 * 1024 + 1)
+        upload = form.csv_file.data
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            form.csv_file.errors = [_("The file is not UTF-8 text.")]
+            intake = services.start_intake(upload.read(), upload.filename or "upload.csv")
+        except ValidationFailed as exc:
+            rollback()
+            form.csv_file.errors = [f"{field}: {', '.join(msgs)}" if field not in ("file", "format") else
+                                    ", ".join(msgs) for field, msgs in exc.errors.items()]
         else:
-            counts, errors = import_rows(text)
-    return render_template("credit/import.html", form=form, counts=counts, errors=errors, columns=IMPORT_COLUMNS), \
-        422 if form.errors else 200
+            flash(_("The file is stored and being posted: %(rows)s rows.", rows=intake.rows_total), "success")
+            return redirect(url_for("credit.intake_detail", intake_id=intake.id))
+    return render_template("credit/import.html", form=form, columns=IMPORT_COLUMNS,
+                           page=page_of(services.intake_query(), per_page=10)), 422 if form.errors else 200
+
+
+@bp.route("/intakes/<int:intake_id>")
+@access(*REVIEWERS)
+def intake_detail(intake_id):
+    intake = services.get_intake(intake_id)
+    job = db.session.get(Job, intake.job_id) if intake.job_id else None
+    errors = list(db.session.scalars(services.intake_errors_query(intake_id).limit(100)))
+    return render_template("credit/intake.html", intake=intake, job=job, errors=errors)
+
+
+@bp.route("/intakes/<int:intake_id>/errors.csv")
+@access(*REVIEWERS)
+def intake_errors(intake_id):
+    intake = services.get_intake(intake_id)
+    return Response("\ufeff" + services.intake_errors_csv(intake.id), mimetype="text/csv",
+                    headers={"Content-Disposition": content_disposition(f"intake-{intake.id}-errors.csv")})
 
 
 @bp.route("/ledger")

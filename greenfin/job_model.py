@@ -34,6 +34,7 @@ JOB_STAGES = {
     "registering": _l("Registering the model"),
     "recomputing": _l("Recomputing days past due"),
     "computing": _l("Computing"),
+    "posting": _l("Posting to the ledger"),
 }
 JOB_STAGE_UNKNOWN = _l("Working")
 

@@ -54,8 +54,8 @@ def count_scan(verdict: str) -> None:
     SCANS.labels(verdict).inc()
 
 
-def count_posting() -> None:
-    LEDGER_POSTINGS.inc()
+def count_posting(n: int = 1) -> None:
+    LEDGER_POSTINGS.inc(n)
 
 
 def count_labels(n: int) -> None:

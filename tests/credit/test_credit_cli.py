@@ -16,7 +16,16 @@ def count_postings(party_id=None):
     return db.session.scalar(stmt)
 
 
-def test_import_reports_bad_rows_by_line_and_stores_nothing_from_them(runner, create_party, tmp_path):
+def import_file(runner, drain_jobs, path):
+    """``credit import`` without waiting, the job run by a worker (or inline), then ``credit intake N``."""
+    started = runner.invoke(args=["credit", "import", "--no-wait", "--csv", str(path)])
+    assert started.exit_code == 0 and started.output.startswith("intake "), started.output
+    drain_jobs()
+    db.session.expire_all()
+    return runner.invoke(args=["credit", "intake", started.output.split()[1].rstrip(":")])
+
+
+def test_import_reports_bad_rows_by_line_and_stores_nothing_from_them(runner, create_party, tmp_path, drain_jobs):
     firm = create_party()
     person = create_party(kind="individual")
     csv_file = tmp_path / "inspections.csv"
@@ -30,7 +39,7 @@ def test_import_reports_bad_rows_by_line_and_stores_nothing_from_them(runner, cr
         f"{person.id},VIOL_STRAW_BURNING,2026-10-02,禁烧巡查,李环保,,INS-6\n"
         f"{person.id},GREEN_RIVER_PATROL,2026-10-03,巡河记录,李环保,,INS-7\n",
         encoding="utf-8")
-    result = runner.invoke(args=["credit", "import", "--csv", str(csv_file)])
+    result = import_file(runner, drain_jobs, csv_file)
     assert result.exit_code == 1
     output = result.output
     assert "line 3: " in output and "NO_SUCH_RULE" in output
@@ -43,7 +52,7 @@ def test_import_reports_bad_rows_by_line_and_stores_nothing_from_them(runner, cr
     assert count_postings(firm.id) == 1 and count_postings(person.id) == 1
     assert db.session.scalar(select(func.count(CreditPendingPosting.id)).where(
         CreditPendingPosting.party_id == person.id)) == 1
-    again = runner.invoke(args=["credit", "import", "--csv", str(csv_file)])
+    again = import_file(runner, drain_jobs, csv_file)
     assert "posted 0, pending review 0, already imported 3, bad rows 4" in again.output
     assert count_postings(firm.id) == 1 and count_postings(person.id) == 1
 

@@ -133,19 +133,3 @@ def test_repaired_rating_leaves_public_page(client, create_user, create_party, p
     services.decide_repair(repair.id, approve=True, note="整改到位", actor=regulator)
     db.session.commit()
     assert client.get(f"/credit/public/{rating.certificate_code}").status_code == 404
-
-
-def test_import_page_reports_bad_rows(client, login, create_user, create_party):
-    import io
-
-    firm = create_party()
-    login(create_user("regulator"))
-    body = ("party,rule_code,effective_date,document,inspector,note,source_id\n"
-            f"{firm.uscc},FIRM_DISCLOSURE,2026-10-01,年报,王巡查,,WEB-1\n"
-            f"{firm.uscc},NOPE,2026-10-01,年报,王巡查,,WEB-2\n").encode("utf-8")
-    response = client.post("/credit/import", data={"csv_file": (io.BytesIO(body), "rows.csv")},
-                           content_type="multipart/form-data")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "line 3:" in html and "NOPE" in html
-    assert services.balance(firm.id) == 3
-    assert client.get("/credit/import").status_code == 200
