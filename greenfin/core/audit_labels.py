@@ -139,6 +139,9 @@ AUDIT_ACTIONS = {
     "insurance.product.create": _l("Index insurance product version created"),
     "insurance.station.create": _l("Weather station registered"),
     "insurance.weather.import": _l("Weather readings imported"),
+    # eco-credit bulk intake
+    "credit.intake.create": _l("Eco-credit intake file received"),
+    "credit.intake.finish": _l("Eco-credit intake finished"),
 }
 
 # The packages' prefixes, for the action filter ("every eco-credit action").
@@ -198,6 +201,7 @@ AUDIT_TARGETS = {
     "ins_event": (_l("Weather index event"), "insurance.events", None),
     "ins_policy": (_l("Insurance policy"), "insurance.policy", "policy_id"),
     "ins_station": (_l("Weather station"), "insurance.weather", None),
+    "credit_intake": (_l("Eco-credit intake"), "credit.intake_detail", "intake_id"),
 }
 
 
