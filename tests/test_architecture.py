@@ -16,6 +16,7 @@ PACKAGES = {
     "infrastructure": ROOT / "greenfin",  # its own modules only (see _files)
     "lending": ROOT / "greenfin" / "lending",
     "pools": ROOT / "greenfin" / "pools",
+    "carbon": ROOT / "greenfin" / "carbon",
     "traceability": ROOT / "traceability",
 }
 

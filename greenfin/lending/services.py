@@ -481,3 +481,35 @@ def _repropose(app: Application) -> None:
         if other is not None:
             raise Conflict(f"parcel {pledge.parcel.code} has been pledged elsewhere since the decline")
         set_pledge_status(pledge, "proposed", app.party_id)
+
+
+# ---------------------------------------------------------------- readers for the carbon registry
+
+
+def application_brief(application_id: int) -> Optional[dict[str, Any]]:
+    """An application as other packages see it (the carbon registry pledges units to it), or None."""
+    app = db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    if app is None:
+        return None
+    return {"id": app.id, "number": app.number, "party_id": app.party_id, "product_code": app.product.code,
+            "product_kind": app.product.kind, "status": app.status, "amount": app.amount,
+            "loan_id": app.loan.id if app.loan is not None else None,
+            "loan_number": app.loan.number if app.loan is not None else None}
+
+
+def loan_application_id(loan_id: int) -> Optional[int]:
+    """The application a booked loan came from, or None."""
+    return db.session.scalar(select(Loan.application_id).where(Loan.id == loan_id)) if isinstance(loan_id, int) else None
+
+
+def live_parcel_pledges(parcel_ids: list[int]) -> list[dict[str, Any]]:
+    """Live (proposed or pledged) parcel pledges on these parcels, with the product kind they secure."""
+    if not parcel_ids:
+        return []
+    rows = db.session.execute(
+        select(CollateralPledge.parcel_id, Application.id, Application.number, LoanProduct.kind)
+        .join(Application, Application.id == CollateralPledge.application_id)
+        .join(LoanProduct, LoanProduct.id == Application.product_id)
+        .where(CollateralPledge.parcel_id.in_(parcel_ids), CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
+    return [{"parcel_id": r[0], "application_id": r[1], "application_number": r[2], "product_kind": r[3]}
+            for r in rows]
