@@ -16,7 +16,7 @@ from tests.lending.conftest import create_application, products  # noqa: F401 (f
 def create_project(create_party, create_parcel):
     def factory(owner=None, **overrides):
         owner = owner or create_party(kind="organisation", name=f"测试村集体{secrets.token_hex(2)}")
-        parcel = create_parcel(holder_id=owner.id, land_cover="forest", area_ha=Decimal("213.1"))
+        parcel = create_parcel(holder_id=owner.id, land_cover="forest", area_ha=Decimal("213.1"), cert_type="forest_rights")
         data = {"code": "T" + secrets.token_hex(3).upper(), "name": "测试林业碳汇项目", "method": "CCER-14-001-V01",
                 "owner_id": owner.id, "crediting_start": date(2020, 1, 1), "crediting_end": date(2039, 12, 31),
                 "parcel_ids": [parcel.id], "buffer_share": "0.10"}

@@ -49,12 +49,14 @@ def holdings(account_id: int) -> list[dict[str, Any]]:
             for r in db.session.execute(stmt)]
 
 
-def balances() -> dict[int, dict[str, int]]:
-    """Every account's tonnes by state (the state machine test compares them with a replay)."""
+def balances(project_id: Optional[int] = None) -> dict[int, dict[str, int]]:
+    """Every account's tonnes by state, of one project or all (a replay of the ledger must agree)."""
     out: dict[int, dict[str, int]] = {}
-    for account_id, state, quantity in db.session.execute(
-            select(CarbonBlock.account_id, CarbonBlock.state, func.sum(CarbonBlock.serial_end - CarbonBlock.serial_start + 1))
-            .group_by(CarbonBlock.account_id, CarbonBlock.state)):
+    stmt = select(CarbonBlock.account_id, CarbonBlock.state, func.sum(CarbonBlock.serial_end - CarbonBlock.serial_start + 1)) \
+        .group_by(CarbonBlock.account_id, CarbonBlock.state)
+    if project_id is not None:
+        stmt = stmt.where(CarbonBlock.project_id == project_id)
+    for account_id, state, quantity in db.session.execute(stmt):
         out.setdefault(account_id, {})[state] = int(quantity)
     return out
 
