@@ -16,6 +16,8 @@ PUBLIC_ENDPOINTS = {
     # investors: published pool cuts and servicer reports of green ABS
     "pools.disclosure_index", "pools.disclosure_pool", "pools.disclosure_cut", "pools.disclosure_report",
     "pools.disclosure_report_pdf",
+    # the public forest carbon registry: serials, retirement certificates (no personal data)
+    "carbon.public_index", "carbon.public_units", "carbon.public_retirement", "carbon.public_retirement_pdf",
 }
 
 

@@ -513,3 +513,9 @@ def live_parcel_pledges(parcel_ids: list[int]) -> list[dict[str, Any]]:
         .where(CollateralPledge.parcel_id.in_(parcel_ids), CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
     return [{"parcel_id": r[0], "application_id": r[1], "application_number": r[2], "product_kind": r[3]}
             for r in rows]
+
+
+def party_application_ids(party_id: int) -> list[int]:
+    """The party's loan applications, newest first (the carbon registry's pledge form lists them)."""
+    return list(db.session.scalars(select(Application.id).where(Application.party_id == party_id)
+                                   .order_by(Application.id.desc()).limit(100)))
