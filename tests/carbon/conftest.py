@@ -9,7 +9,7 @@ import pytest
 
 from greenfin.carbon import services
 from greenfin.extensions import db
-from tests.lending.conftest import create_application, products  # noqa: F401 (fixtures)
+from tests.lending.conftest import champion, create_application, products  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
