@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -19,7 +19,13 @@ GREEN = colors.HexColor("#1b7f4b")
 
 
 def certificate_url(entry) -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + url_for("carbon.public_retirement", entry_id=entry.id)
+    """The public page that verifies the retirement (also from the CLI, outside a request)."""
+    if has_request_context():
+        path = url_for("carbon.public_retirement", entry_id=entry.id)
+    else:
+        with current_app.test_request_context():
+            path = url_for("carbon.public_retirement", entry_id=entry.id)
+    return current_app.config["PUBLIC_BASE_URL"] + path
 
 
 def certificate_number(entry) -> str:

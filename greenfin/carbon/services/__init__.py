@@ -22,5 +22,5 @@ from greenfin.carbon.services.projects import (  # noqa: F401
 )
 from greenfin.carbon.services.reads import (  # noqa: F401
     account_query, balances, block_query, entry_query, find_units, get_account, get_entry, get_retirement,
-    grand_total, holdings, totals,
+    grand_total, holdings, ledger_account_of, totals,
 )

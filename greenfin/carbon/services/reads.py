@@ -128,3 +128,9 @@ def find_units(text: str) -> dict[str, Any]:
         .order_by(CarbonEntry.seq).limit(200)))
     return {"project": project, "vintage": vintage, "start": start, "end": end, "blocks": blocks, "history": history,
             "serial": ledger.serial(code, vintage, start, end)}
+
+
+def ledger_account_of(party_id: int) -> Optional[int]:
+    """The id of the party's carbon account, or None."""
+    account = ledger.find_account(party_id)
+    return account.id if account is not None else None
