@@ -10,6 +10,7 @@ import pytest
 from greenfin.carbon import services
 from greenfin.extensions import db
 from tests.lending.conftest import champion, create_application, products  # noqa: F401 (fixtures)
+from tests.pools.conftest import create_pool  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

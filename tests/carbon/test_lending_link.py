@@ -82,3 +82,20 @@ def test_a_defaulted_loan_passes_its_units_to_the_lender(issued_project, create_
     assert enforced.quantity == 2000 and enforced.to_account.kind == "lender"
     assert services.totals(project.id)[0]["pledged"] == 0
     assert services.verify_ledger().ok
+
+
+def test_pool_cut_tape_carries_the_pledged_tonnes_and_their_value(issued_project, create_application, champion,
+                                                                    monkeypatch, create_pool):
+    from greenfin.pools import cuts, tape
+    from greenfin.pools import services as pools
+
+    project, block, _buffer = issued_project(tonnes="5000")
+    loan = _booked(create_application, project, block, monkeypatch)
+    pool = create_pool(criteria={"performing": False, "zero_dpd": False, "green_tagged": False,
+                                 "min_remaining_term": 0, "max_obligor_share": "1", "max_township_share": "1"})
+    pools.add_loans(pool, [loan.id], "碳票质押贷款", date(2026, 2, 1), as_of=date(2026, 2, 1))
+    cut = cuts.take_cut(pool, date(2026, 2, 1), None, None, publish=True)
+    [row] = tape.read_loan_tape(cuts.tape_csv(cut))
+    assert row["Pledged Carbon Units (tCO2e)"] == "2000"
+    assert row["Pledged Carbon Value"] == "144000.00"  # 2,000 t x 72 CNY
+    assert row["Collateral Type"] == "carbon_units"

@@ -4,6 +4,7 @@ For other packages (reach the registry only through these):
 - ``collateral_of(application_ids) -> {application_id: {"tonnes", "value", "lendable", "price",
   "price_source", "price_date", "haircut"}}``: the tonnes pledged to each loan application now and
   what they are worth as collateral (lending's CARBON-SINK coverage, pools' loan tapes);
+- ``collateral_of_loans(loan_ids)``: the same keyed by booked loan (pool cuts and loan tapes);
 - ``parcels_with_pledged_carbon(parcel_ids)``: parcels whose carbon is pledged (a forest mortgage
   on them would pledge the same trees twice);
 - ``settle_loan_pledges(loan_id, outcome)``: release (repaid) or enforce (defaulted) a loan's pledges
@@ -13,7 +14,7 @@ from greenfin.carbon.ledger import (  # noqa: F401
     VerifyReport, block_serial, entry_serial, parse_serial, serial, verify_ledger,
 )
 from greenfin.carbon.services.operations import (  # noqa: F401
-    collateral_of, enforce_units, get_block, parcels_with_pledged_carbon, pledge_units, pledged_blocks,
+    collateral_of, collateral_of_loans, enforce_units, get_block, parcels_with_pledged_carbon, pledge_units, pledged_blocks,
     release_units, retire_units, settle_loan_pledges, transfer_units,
 )
 from greenfin.carbon.services.projects import (  # noqa: F401

@@ -226,6 +226,16 @@ def collateral_of(application_ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def collateral_of_loans(loan_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """``collateral_of`` keyed by booked loan (pool cuts and loan tapes)."""
+    lending = contract("greenfin.lending")
+    if lending is None:
+        return {}
+    applications = {loan_id: lending.loan_application_id(loan_id) for loan_id in loan_ids}
+    found = collateral_of([a for a in applications.values() if a is not None])
+    return {loan_id: found[a] for loan_id, a in applications.items() if a in found}
+
+
 def parcels_with_pledged_carbon(parcel_ids: list[int]) -> list[int]:
     """Those of the parcels whose project has tonnes pledged now (they cannot back a second loan as land)."""
     from greenfin.carbon.models import CarbonProjectParcel
