@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from credit.models import CreditPosting
 from greenfin.carbon import services
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
@@ -46,3 +47,13 @@ def test_bad_transfer_names_each_field(issued_project):
     with pytest.raises(ValidationFailed) as refused:
         services.transfer_units({"block_id": block.id, "quantity": 0, "to_party_id": 999999, "unit_price": "x"})
     assert set(refused.value.errors) == {"quantity", "to_party_id", "unit_price"}
+
+
+def test_retiring_for_ones_own_emissions_posts_eco_credit_points(issued_project):
+    project, block, _buffer = issued_project()
+    entry = services.retire_units({"block_id": block.id, "quantity": 100, "beneficiary": project.owner.name,
+                                   "beneficiary_party_id": project.owner_id, "purpose": "抵消2025年办公排放"})
+    posting = db.session.scalar(db.select(CreditPosting).where(CreditPosting.source == "carbon.retirement",
+                                                               CreditPosting.source_id == str(entry.id)))
+    assert posting is not None and posting.rule_code == "CARBON_OFFSET_RETIRED" and posting.points == 5
+    assert posting.party_id == project.owner_id
