@@ -221,12 +221,14 @@ def move(block_id: int, quantity: Any, op: str, to_account: CarbonAccount, *, ho
         block.account_id, block.state, block.application_id = to_account.id, entry.to_state, pledged_to
         block.entry_id = entry.id
         db.session.flush()
+        entry.result_block = block
     else:
         block.serial_start, block.entry_id = end + 1, entry.id
         db.session.flush()
-        db.session.add(CarbonBlock(project_id=project.id, vintage=block.vintage, serial_start=start, serial_end=end,
-                                   account_id=to_account.id, state=entry.to_state, application_id=pledged_to,
-                                   entry_id=entry.id))
+        entry.result_block = CarbonBlock(project_id=project.id, vintage=block.vintage, serial_start=start,
+                                         serial_end=end, account_id=to_account.id, state=entry.to_state,
+                                         application_id=pledged_to, entry_id=entry.id)
+        db.session.add(entry.result_block)
         db.session.flush()
     record_audit(f"carbon.units.{op}", "carbon_entry", entry.id, party_id=_party_of(to_account),
                  before={"block_id": block.id, "state": OP_SOURCES[op], "account_id": entry.from_account_id},
@@ -297,9 +299,11 @@ def verify_ledger(batch: int = 5000) -> VerifyReport:
             report.first_broken_entry_id = entry_id
         report.problems.append(message)
 
-    stmt = select(CarbonEntry).order_by(CarbonEntry.project_id, CarbonEntry.seq).execution_options(yield_per=batch)
-    chunk: list[CarbonEntry] = []
-    for e in db.session.scalars(stmt):
+    # Plain rows (no ORM instances): the canonical form reads the same attribute names.
+    stmt = select(*CarbonEntry.__table__.columns).order_by(CarbonEntry.project_id, CarbonEntry.seq) \
+        .execution_options(yield_per=batch, stream_results=True)
+    chunk: list = []
+    for e in db.session.execute(stmt):
         report.entries += 1
         seq, prev = heads.get(e.project_id, (0, GENESIS_HASH))
         if e.seq != seq + 1:
@@ -331,13 +335,12 @@ def verify_ledger(batch: int = 5000) -> VerifyReport:
     return report
 
 
-def _replay_into(live: dict, entries: list[CarbonEntry], broken) -> None:
+def _replay_into(live: dict, entries: list, broken) -> None:
     for e in entries:
         try:
             replay_step(live, e)
         except KeyError:
             broken(e.id, f"entry {e.id}: moves serials {e.serial_start}-{e.serial_end} that no block holds")
-        db.session.expunge(e)
 
 
 def replay_step(live: dict, e: CarbonEntry) -> None:
