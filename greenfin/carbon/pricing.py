@@ -1,5 +1,6 @@
 """What pledged carbon is worth as collateral: the reference price (with its source and date) and
-the haircut. The one home of these defaults; each pledge records the figures it used."""
+the haircut; and the buffer share held back at issuance. The one home of these defaults (set them
+in the environment: greenfin/config.py); each pledge records the figures it used."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from flask import current_app, has_app_context
 
 CENT = Decimal("0.01")
 DEFAULTS = {
+    "CARBON_BUFFER_SHARE": "0.10",  # share of each issuance held in the district buffer
     # the national carbon market's (CEA) 2025 annual mean closing price, as GEP accounting uses it
     "CARBON_REFERENCE_PRICE": "72.00",
     "CARBON_REFERENCE_PRICE_SOURCE": "national carbon market (CEA) annual mean closing price 2025",
@@ -33,6 +35,10 @@ def reference_price() -> ReferencePrice:
     """The price a pledge values its tonnes at unless the officer gives another (with its source)."""
     return ReferencePrice(Decimal(_setting("CARBON_REFERENCE_PRICE")).quantize(CENT),
                           _setting("CARBON_REFERENCE_PRICE_SOURCE"), date.fromisoformat(_setting("CARBON_REFERENCE_PRICE_DATE")))
+
+
+def default_buffer_share() -> Decimal:
+    return Decimal(_setting("CARBON_BUFFER_SHARE"))
 
 
 def default_haircut() -> Decimal:

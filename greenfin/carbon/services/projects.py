@@ -6,11 +6,10 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Optional
 
-from flask import current_app
 from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from greenfin.carbon import ledger
+from greenfin.carbon import ledger, pricing
 from greenfin.carbon.models import METHODS, CarbonMonitoringReport, CarbonProject, CarbonProjectParcel
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
@@ -25,7 +24,6 @@ CODE_RE = re.compile(r"^[A-Z0-9]{2,12}$")
 FOREST_COVERS = ("forest",)
 PROJECT_FIELDS = ("code", "name", "method", "owner_id", "crediting_start", "crediting_end", "buffer_share",
                   "description", "documents")
-DEFAULT_BUFFER_SHARE = Decimal("0.10")
 
 
 def actor_label() -> str:
@@ -82,8 +80,7 @@ def create_project(data: dict) -> CarbonProject:
     if start and end and end <= start:
         errors["crediting_end"] = ["must be after the start of the crediting period"]
     share = data.get("buffer_share")
-    share = current_app.config.get("CARBON_BUFFER_SHARE", DEFAULT_BUFFER_SHARE) if share in (None, "") \
-        else parse_decimal(share, "buffer_share", errors)
+    share = pricing.default_buffer_share() if share in (None, "") else parse_decimal(share, "buffer_share", errors)
     share = Decimal(str(share)) if share is not None else None
     if share is not None and not (0 <= share < 1):
         errors["buffer_share"] = ["must be at least 0 and below 1"]
