@@ -20,7 +20,7 @@ class ProjectForm(FlaskForm):
     buffer_share = StringField(_l("Buffer share"), default="0.10", validators=[Optional(), Length(max=8)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     document_title = StringField(_l("Document"), validators=[Optional(), Length(max=200)])
-    document_ref = StringField(_l("Document reference"), validators=[Optional(), Length(max=255)])
+    document_ref = StringField(_l("Project document reference"), validators=[Optional(), Length(max=255)])
 
 
 class ReportForm(FlaskForm):
@@ -31,7 +31,7 @@ class ReportForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    approve = BooleanField(_l("Approve"))
+    approve = BooleanField(_l("Approve the report"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 

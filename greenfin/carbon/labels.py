@@ -17,14 +17,14 @@ _METHODS = {
     "GF-COUNTY-FOREST-V1": _l("Guangfeng county forest-management method"),
     "VM0047": _l("VM0047 afforestation, reforestation and revegetation"),
 }
-_STATES = {"available": _l("Available"), "pledged": _l("Pledged"), "retired": _l("Retired"),
+_STATES = {"available": _l("Available"), "pledged": _l("Pledged units"), "retired": _l("Retired units"),
            "buffer": _l("Buffer")}
-_OPS = {"issue": _l("Issued"), "buffer": _l("Issued to the buffer"), "transfer": _l("Transferred"),
-        "pledge": _l("Pledged"), "release": _l("Pledge released"), "enforce": _l("Pledge enforced"),
-        "retire": _l("Retired")}
+_OPS = {"issue": _l("Units issued"), "buffer": _l("Issued to the buffer"), "transfer": _l("Transferred"),
+        "pledge": _l("Units pledged"), "release": _l("Pledge released"), "enforce": _l("Pledge enforced"),
+        "retire": _l("Units retired")}
 _ACCOUNTS = {"buffer": _l("District buffer account"), "lender": _l("Lender's account")}
 _REPORTS = {"submitted": _l("Awaiting approval"), "approved": _l("Approved"), "rejected": _l("Rejected"),
-            "issued": _l("Issued")}
+            "issued": _l("Report issued")}
 
 
 def method_label(code: str) -> str:

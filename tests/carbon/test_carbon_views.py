@@ -27,7 +27,7 @@ def staff(app, create_user):
 def test_overview_project_and_account_pages_in_both_languages(staff, issued_project):
     project, block, _buffer = issued_project(tonnes="1234")
     admin = staff("admin")
-    for lang, words in (("zh", ("碳汇登记簿", "可用", "缓冲")), ("en", ("Carbon registry", "Available", "Buffer"))):
+    for lang, words in (("zh", ("碳汇登记簿", "可用", "已质押", "缓冲")), ("en", ("Carbon registry", "Available", "Buffer"))):
         html = admin.get(f"/carbon?lang={lang}").get_data(as_text=True)
         assert all(w in html for w in words), lang
         assert project.code in html and "<svg" in html
