@@ -270,14 +270,15 @@ def main() -> None:
                                  "recorded_at timestamptz DEFAULT now())")
         db.session.remove()
         db.engine.dispose()
-    raw_before = raw_rate(args.raw)
-    transfers = transfer_run(app, args.transfers, holder_ids, project_id, rng)
-    raw_after = raw_rate(args.raw)
-    baseline = (raw_before + raw_after) / 2
-    result = {"database": "postgresql", "holders": args.holders,
-              "raw_insert_commit_per_second": {"before": round(raw_before, 1), "after": round(raw_after, 1),
-                                               "mean": round(baseline, 1)},
-              "transfers": transfers, "transfer_vs_raw": round(transfers["per_second"] / baseline, 3)}
+    result = {"database": "postgresql", "holders": args.holders}
+    if args.transfers:
+        raw_before = raw_rate(args.raw)
+        transfers = transfer_run(app, args.transfers, holder_ids, project_id, rng)
+        raw_after = raw_rate(args.raw)
+        baseline = (raw_before + raw_after) / 2
+        result |= {"raw_insert_commit_per_second": {"before": round(raw_before, 1), "after": round(raw_after, 1),
+                                                    "mean": round(baseline, 1)},
+                   "transfers": transfers, "transfer_vs_raw": round(transfers["per_second"] / baseline, 3)}
     if args.verify_rows:
         loaded = time.perf_counter()
         blocks = bulk_ledger(app, args.verify_rows, holder_ids[0], accounts, rng)
