@@ -57,3 +57,10 @@ def test_retiring_for_ones_own_emissions_posts_eco_credit_points(issued_project)
                                                                CreditPosting.source_id == str(entry.id)))
     assert posting is not None and posting.rule_code == "CARBON_OFFSET_RETIRED" and posting.points == 5
     assert posting.party_id == project.owner_id
+
+
+def test_an_issued_vintage_posts_eco_credit_points_to_the_owner(issued_project):
+    project, _block, _buffer = issued_project()
+    posting = db.session.scalar(db.select(CreditPosting).where(CreditPosting.source == "carbon.report",
+                                                               CreditPosting.party_id == project.owner_id))
+    assert posting is not None and posting.rule_code == "CARBON_PROJECT_VERIFIED" and posting.points == 3

@@ -9,6 +9,7 @@ from typing import Any, Optional
 from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from greenfin import signals
 from greenfin.carbon import ledger, pricing
 from greenfin.carbon.models import METHODS, CarbonMonitoringReport, CarbonProject, CarbonProjectParcel
 from greenfin.core.models import Parcel, Party
@@ -278,4 +279,8 @@ def issue_report(report: CarbonMonitoringReport) -> CarbonMonitoringReport:
     record_audit("carbon.report.issue", "carbon_monitoring_report", report.id, party_id=project.owner_id,
                  before={"status": "approved"},
                  after={"status": "issued", "issued_units": owner_units, "buffer_units": buffer_units})
+    signals.announce(signals.carbon_vintage_issued, entity_type="carbon_monitoring_report", entity_id=report.id,
+                     party_id=project.owner_id, report_id=report.id, vintage=report.vintage,
+                     quantity=owner_units + buffer_units, issued_on=today(),
+                     evidence={"project": project.code, "verifier": report.verifier, "document": report.document})
     return report
