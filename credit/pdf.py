@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-import qrcode
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -14,17 +13,7 @@ from reportlab.pdfgen import canvas
 from credit.policy import COLOUR_NAMES_ZH, COLOUR_RGB
 from greenfin import dates
 from greenfin.labels import label
-from greenfin.pdf import cjk_font
-
-
-
-def qr_png(url: str) -> bytes:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=2, mask_pattern=3)
-    code.add_data(url)
-    code.make(fit=True)
-    out = io.BytesIO()
-    code.make_image().save(out, format="PNG")
-    return out.getvalue()
+from greenfin.pdf import cjk_font, qr_png
 
 
 def render_certificate(rating, *, name: str, identifier: str, url: str) -> bytes:

@@ -32,8 +32,20 @@ def on_loan_defaulted(app, *, party_id: int, loan_id: int, defaulted_on, evidenc
                       effective_date=defaulted_on, evidence={k: str(v) for k, v in evidence.items()})
 
 
+def on_carbon_units_retired(app, *, party_id: int, entry_id: int, quantity: int, retired_on, evidence: dict, **_):
+    post_event_points(party_id, "CARBON_OFFSET_RETIRED", source="carbon.retirement", source_id=str(entry_id),
+                      effective_date=retired_on, evidence={"quantity": str(quantity)} | {k: str(v) for k, v in evidence.items()})
+
+
+def on_carbon_vintage_issued(app, *, party_id: int, report_id: int, issued_on, evidence: dict, **_):
+    post_event_points(party_id, "CARBON_PROJECT_VERIFIED", source="carbon.report", source_id=str(report_id),
+                      effective_date=issued_on, evidence={k: str(v) for k, v in evidence.items()})
+
+
 def subscribe(app: Flask) -> None:
     signals.certification_granted.connect(on_certification_granted, app)
     signals.certification_lapsed.connect(on_certification_lapsed, app)
     signals.loan_repaid.connect(on_loan_repaid, app)
     signals.loan_defaulted.connect(on_loan_defaulted, app)
+    signals.carbon_units_retired.connect(on_carbon_units_retired, app)
+    signals.carbon_vintage_issued.connect(on_carbon_vintage_issued, app)

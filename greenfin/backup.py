@@ -120,6 +120,7 @@ def restore_backup(path: Path) -> dict[str, int]:
             # Reference rows that migrations insert (townships, catalogues) come from the backup instead.
             for table in reversed(tables()):
                 conn.execute(table.delete())
+            suspended = _suspend_triggers(conn, list(known))
             counts: dict[str, int] = {}
             batch: list[dict] = []
             current: Table | None = None
@@ -137,6 +138,7 @@ def restore_backup(path: Path) -> dict[str, int]:
                     batch = []
             if batch:
                 conn.execute(current.insert(), batch)
+            _resume_triggers(conn, suspended)
             if conn.dialect.name == "postgresql":
                 for table in known.values():
                     pk = list(table.primary_key.columns)
@@ -146,6 +148,29 @@ def restore_backup(path: Path) -> dict[str, int]:
                             f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 0) + 1, false)"))
     _restore_keys(header["keys"])
     return counts
+
+
+def _suspend_triggers(conn, names: list[str]):
+    """The tables' owner restores rows as they were: guard triggers that check a row against the
+    rows inserted before it (the carbon ledger's chain and block rules) stay off until every row is
+    back, inside the restore's transaction. ``carbon verify`` / ``credit verify`` check the result."""
+    if conn.dialect.name == "postgresql":
+        for name in names:
+            conn.execute(text(f'ALTER TABLE "{name}" DISABLE TRIGGER USER'))
+        return names
+    triggers = list(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")))
+    for name, _sql in triggers:
+        conn.execute(text(f'DROP TRIGGER "{name}"'))
+    return triggers
+
+
+def _resume_triggers(conn, suspended) -> None:
+    if conn.dialect.name == "postgresql":
+        for name in suspended:
+            conn.execute(text(f'ALTER TABLE "{name}" ENABLE TRIGGER USER'))
+        return
+    for _name, sql in suspended:
+        conn.execute(text(sql))
 
 
 def _restore_keys(keys: dict[str, str]) -> None:

@@ -95,6 +95,11 @@ class Config:
         # them after this many days (run it daily).
         self.LENDING_BATCH_RETENTION_DAYS = int(os.environ.get("LENDING_BATCH_RETENTION_DAYS", "90"))
         self.CREDIT_THRESHOLDS = os.environ.get("CREDIT_THRESHOLDS") or None  # JSON; credit/policy.py parses it
+        # Carbon registry: only when set here; the defaults live in greenfin/carbon/pricing.py.
+        for name in ("CARBON_BUFFER_SHARE", "CARBON_REFERENCE_PRICE", "CARBON_REFERENCE_PRICE_SOURCE",
+                     "CARBON_REFERENCE_PRICE_DATE", "CARBON_PLEDGE_HAIRCUT"):
+            if os.environ.get(name):
+                setattr(self, name, os.environ[name])
         # Traceability: EPCIS captures of more events than this become a job (202); labels a producer
         # may issue per business day; another draft-07 schema to validate captures against.
         self.TRACE_CAPTURE_INLINE_MAX = int(os.environ.get("TRACE_CAPTURE_INLINE_MAX", "1000"))

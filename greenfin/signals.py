@@ -12,6 +12,10 @@ Signals and what they carry (keyword arguments; plain values):
 - ``certification_lapsed``: party_id, certification_id, kind, lapsed_on
 - ``loan_repaid``: party_id, loan_id, repaid_on, on_time (bool), evidence (dict: loan number, principal)
 - ``loan_defaulted``: party_id, loan_id, defaulted_on, evidence (dict: loan number, days past due)
+- ``carbon_units_retired``: party_id (the beneficiary offsetting its own emissions), entry_id, quantity,
+  retired_on, evidence (dict: serials, purpose)
+- ``carbon_vintage_issued``: party_id (the project owner), report_id, vintage, quantity, issued_on,
+  evidence (dict: project, verifier, document)
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ certification_granted = _signals.signal("certification-granted")
 certification_lapsed = _signals.signal("certification-lapsed")
 loan_repaid = _signals.signal("loan-repaid")
 loan_defaulted = _signals.signal("loan-defaulted")
+carbon_units_retired = _signals.signal("carbon-units-retired")
+carbon_vintage_issued = _signals.signal("carbon-vintage-issued")
 
 
 def announce(signal, *, entity_type: str, entity_id: Any, party_id: int | None = None, **data: Any) -> int:

@@ -18,6 +18,8 @@ PUBLIC_ENDPOINTS = {
     "pools.disclosure_report_pdf",
     # the public: index-insurance payout events (station readings and totals, no personal data)
     "insurance.events", "insurance.event", "insurance.event_pdf",
+    # the public forest carbon registry: serials, retirement certificates (no personal data)
+    "carbon.public_index", "carbon.public_units", "carbon.public_retirement", "carbon.public_retirement_pdf",
 }
 
 

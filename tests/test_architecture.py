@@ -17,6 +17,7 @@ PACKAGES = {
     "lending": ROOT / "greenfin" / "lending",
     "pools": ROOT / "greenfin" / "pools",
     "insurance": ROOT / "greenfin" / "insurance",
+    "carbon": ROOT / "greenfin" / "carbon",
     "traceability": ROOT / "traceability",
 }
 

@@ -92,6 +92,9 @@ def test_demo_district_restores_with_ledger_and_labels_verifying(demo_app, tmp_p
         assert restored.exit_code == 0, restored.output
         verified = runner.invoke(args=["credit", "verify"])
         assert verified.exit_code == 0, verified.output
+        if "greenfin.carbon" in target.extensions.get("greenfin_features", ()):
+            carbon = runner.invoke(args=["carbon", "verify"])
+            assert carbon.exit_code == 0 and "ledger OK" in carbon.output, carbon.output
         key = target.config["LABEL_SIGNING_KEY"]
         labels = 0
         for batch in db.session.scalars(select(LabelBatch)):

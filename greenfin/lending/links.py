@@ -1,4 +1,5 @@
-"""What lending reads of eco-credit ratings (``credit``) and GEP accounting (``greenfin.gep``).
+"""What lending reads of eco-credit ratings (``credit``), GEP accounting (``greenfin.gep``) and the
+carbon registry (``greenfin.carbon``: pledged tonnes as CARBON-SINK collateral).
 
 Read-style links go through ``greenfin.registry.contract``: the other package's published
 ``services`` façade when it is loaded in this app (``GREENFIN_FEATURES``), else None, and then
@@ -51,3 +52,24 @@ def parcel_gep(parcel_id: int) -> Optional[ParcelGep]:
     if found is None or getattr(found, "value", None) is None:
         return None
     return ParcelGep(Decimal(str(found.value)), getattr(found, "account_id", None), getattr(found, "year", None))
+
+
+def carbon_registry_installed() -> bool:
+    return contract("greenfin.carbon") is not None
+
+
+def carbon_collateral(application_id: int) -> Optional[dict]:
+    """Carbon units pledged to the application now, valued (tonnes, value, lendable, price with
+    source and date), or None when the carbon registry is not installed."""
+    carbon = contract("greenfin.carbon")
+    if carbon is None:
+        return None
+    found = carbon.collateral_of([application_id]).get(application_id)
+    return found or {"tonnes": 0, "value": Decimal("0.00"), "lendable": Decimal("0.00"), "price": None,
+                     "price_source": None, "price_date": None, "haircut": None}
+
+
+def parcel_carbon_pledged(parcel_id: int) -> bool:
+    """Whether the parcel's forest carbon is pledged in the carbon registry."""
+    carbon = contract("greenfin.carbon")
+    return bool(carbon is not None and carbon.parcels_with_pledged_carbon([parcel_id]))

@@ -10,7 +10,7 @@ from flask import g
 
 from greenfin.core.models import User
 from greenfin.extensions import db
-from greenfin.lending import services
+from greenfin.lending import links, services
 from greenfin.lending.scoring import modelling
 from greenfin.lending.scoring.scorecard import train
 from greenfin.lending.synthetic import generate_book
@@ -39,6 +39,8 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
             kind = "orchard" if i % 3 else "eco_credit"
         elif party.sector in ("forestry", "eco_tourism", "village", "tea"):
             kind = ["forest_mortgage", "gep_pledge", "carbon_pledge"][i % 3]
+            if kind == "carbon_pledge" and links.carbon_registry_installed():
+                kind = "forest_mortgage"  # carbon-sink loans pledge tonnes: the carbon registry's demo books them
         else:
             kind = "eco_credit"
         product = products[kind]

@@ -258,6 +258,11 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
     haircut = DEFAULT_HAIRCUT.get(parcel.land_cover, Decimal("0.30")) if haircut in (None, "") else parse_decimal(haircut, "haircut", errors)
     if haircut is not None and not (0 <= haircut < 1):
         errors["haircut"] = ["must be at least 0 and below 1"]
+    if app.product.kind == "carbon_pledge" and links.carbon_registry_installed():
+        errors["parcel_id"] = ["a carbon-sink loan is secured by carbon units pledged in the carbon registry, not by land"]
+    elif links.parcel_carbon_pledged(parcel.id):
+        errors["parcel_id"] = [f"the carbon of parcel {parcel.code} is pledged to a carbon-sink loan: "
+                               "the same forest cannot secure a second loan"]
     covers = app.product.collateral_covers
     if covers and parcel.land_cover not in covers:
         errors["parcel_id"] = [f"{app.product.name_en} takes {', '.join(covers)} parcels; {parcel.code} is {parcel.land_cover}"]
@@ -290,19 +295,31 @@ def add_collateral(app: Application, data: dict) -> CollateralPledge:
 
 
 def collateral_summary(app: Application) -> dict[str, Any]:
-    """Computed, never typed in: appraised, lendable (after haircuts), GEP, coverage and LTV."""
+    """Computed, never typed in: appraised, lendable (after haircuts), GEP, coverage and LTV.
+
+    A CARBON-SINK (``carbon_pledge``) loan is secured by carbon units pledged in the carbon
+    registry when it is installed: its lendable value is pledged tonnes x reference price x
+    (1 - haircut), read now through the registry's contract, so coverage follows the tonnes."""
     pledges = [p for p in app.collateral if p.status in LIVE_PLEDGE_STATUSES]
     appraised = sum((p.appraised_value for p in pledges), Decimal("0"))
     lendable = sum((p.lendable_value for p in pledges), Decimal("0"))
     gep = sum((p.gep_value or Decimal("0") for p in pledges), Decimal("0"))
     share = app.product.gep_share
     gep_lendable = (gep * share).quantize(CENT) if share else Decimal("0")
+    carbon = links.carbon_collateral(app.id) if app.product.kind == "carbon_pledge" else None
+    count = len(pledges)
+    if carbon is not None:
+        appraised, lendable, count = carbon["value"], carbon["lendable"], (1 if carbon["tonnes"] else 0)
     cover_value = max(lendable, gep_lendable) if app.product.kind == "gep_pledge" else lendable
     amount = app.amount
     return {
-        "count": len(pledges), "appraised": appraised, "lendable": lendable, "gep": gep, "gep_lendable": gep_lendable,
+        "count": count, "appraised": appraised, "lendable": lendable, "gep": gep, "gep_lendable": gep_lendable,
         "coverage": (cover_value / amount).quantize(Decimal("0.0001")) if amount else None,
         "ltv": (amount / appraised).quantize(Decimal("0.0001")) if appraised else None,
+        "carbon_tonnes": carbon["tonnes"] if carbon is not None else None,
+        "carbon_price": carbon["price"] if carbon is not None else None,
+        "carbon_price_source": carbon["price_source"] if carbon is not None else None,
+        "carbon_price_date": carbon["price_date"] if carbon is not None else None,
     }
 
 
@@ -336,6 +353,12 @@ def policy_rules(app: Application, colour: Optional[str]) -> list[dict[str, str]
     if product.secured:
         if summary["count"] == 0:
             hits.append(_rule("P04_NO_COLLATERAL", "decline", "未提供抵质押物", "No collateral pledged for a secured product"))
+        elif summary["carbon_tonnes"] is not None:
+            if amount > summary["lendable"]:
+                hits.append(_rule("P08_CARBON_COVER", "decline",
+                                  f"质押碳汇 {summary['carbon_tonnes']:,} 吨折价 {summary['lendable']:,.2f} 元，不足以覆盖申请金额",
+                                  f"Pledged carbon ({summary['carbon_tonnes']:,} t) is worth {summary['lendable']:,.2f} yuan "
+                                  "after the haircut: less than the amount"))
         elif product.kind == "gep_pledge":
             if amount > summary["gep_lendable"]:
                 hits.append(_rule("P05_GEP_SHARE", "decline",
@@ -509,3 +532,41 @@ def _repropose(app: Application) -> None:
         if other is not None:
             raise Conflict(f"parcel {pledge.parcel.code} has been pledged elsewhere since the decline")
         set_pledge_status(pledge, "proposed", app.party_id)
+
+
+# ---------------------------------------------------------------- readers for the carbon registry
+
+
+def application_brief(application_id: int) -> Optional[dict[str, Any]]:
+    """An application as other packages see it (the carbon registry pledges units to it), or None."""
+    app = db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    if app is None:
+        return None
+    return {"id": app.id, "number": app.number, "party_id": app.party_id, "product_code": app.product.code,
+            "product_kind": app.product.kind, "status": app.status, "amount": app.amount,
+            "loan_id": app.loan.id if app.loan is not None else None,
+            "loan_number": app.loan.number if app.loan is not None else None}
+
+
+def loan_application_id(loan_id: int) -> Optional[int]:
+    """The application a booked loan came from, or None."""
+    return db.session.scalar(select(Loan.application_id).where(Loan.id == loan_id)) if isinstance(loan_id, int) else None
+
+
+def live_parcel_pledges(parcel_ids: list[int]) -> list[dict[str, Any]]:
+    """Live (proposed or pledged) parcel pledges on these parcels, with the product kind they secure."""
+    if not parcel_ids:
+        return []
+    rows = db.session.execute(
+        select(CollateralPledge.parcel_id, Application.id, Application.number, LoanProduct.kind)
+        .join(Application, Application.id == CollateralPledge.application_id)
+        .join(LoanProduct, LoanProduct.id == Application.product_id)
+        .where(CollateralPledge.parcel_id.in_(parcel_ids), CollateralPledge.status.in_(LIVE_PLEDGE_STATUSES)))
+    return [{"parcel_id": r[0], "application_id": r[1], "application_number": r[2], "product_kind": r[3]}
+            for r in rows]
+
+
+def party_application_ids(party_id: int) -> list[int]:
+    """The party's loan applications, newest first (the carbon registry's pledge form lists them)."""
+    return list(db.session.scalars(select(Application.id).where(Application.party_id == party_id)
+                                   .order_by(Application.id.desc()).limit(100)))

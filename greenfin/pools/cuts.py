@@ -21,6 +21,7 @@ from greenfin.pools import tape
 from greenfin.pools.models import Pool, PoolCut, PoolCutLoan
 from greenfin.pools.eligibility import concentration_reasons, loan_reasons
 from greenfin.pools.services import check_date, jsonable, live_records, statistics_of
+from greenfin.registry import contract
 from greenfin.security import current_actor
 
 LINE_FIELDS = ("loan_id", "loan_number", "party_id", "township_code", "sector", "product_code", "amortisation",
@@ -83,9 +84,14 @@ def create_cut(pool: Pool, as_of: Optional[date] = None, corrects_id: Optional[i
     db.session.add(cut)
     db.session.flush()
     extra = concentration_reasons(pool.criteria, everyone, everyone)
+    carbon = contract("greenfin.carbon")
+    pledged = carbon.collateral_of_loans([r["loan_id"] for r in records]) if carbon is not None else {}
     for r in records:
         reasons = loan_reasons(pool.criteria, r) + extra.get(r["loan_id"], [])
+        units = pledged.get(r["loan_id"])
         line = PoolCutLoan(cut_id=cut.id, added_on=r.get("added_on"), eligible=not reasons, reasons=reasons,
+                           carbon_tonnes=units["tonnes"] if units else None,
+                           carbon_value=units["value"] if units else None,
                            **{k: r[k] for k in LINE_FIELDS})
         db.session.add(line)
     db.session.flush()
@@ -140,12 +146,14 @@ def tape_records(cut: PoolCut) -> list[dict]:
             "remaining_term": line.remaining_term, "currency": "CNY", "original_balance": line.original_principal,
             "balance": line.balance, "amortisation": line.amortisation, "rate": line.rate,
             "dpd": line.days_past_due, "status": line.status,
-            "collateral_type": "land_use_rights" if line.collateral_value else None,
+            "collateral_type": "carbon_units" if line.carbon_tonnes else (
+                "land_use_rights" if line.collateral_value else None),
             "collateral_value": line.collateral_value, "ltv": line.ltv, "green_category": line.green_category,
             "colour": line.colour,
             # No GEP for pledged land: not required by the product (ND1); no collateral at all: ND5.
             "collateral_gep": line.collateral_gep if line.collateral_gep is not None else (
                 "ND1" if line.collateral_value else None),
+            "carbon_tonnes": line.carbon_tonnes, "carbon_value": line.carbon_value,
         })
     return out
 

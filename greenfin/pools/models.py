@@ -142,6 +142,9 @@ class PoolCutLoan(db.Model):
     colour: Mapped[Optional[str]] = mapped_column(String(8))
     collateral_gep: Mapped[Optional[Decimal]] = mapped_column(Money)
     green_category: Mapped[Optional[str]] = mapped_column(String(128))
+    # carbon units pledged to the loan at the cut (the carbon registry's contract), and their value
+    carbon_tonnes: Mapped[Optional[int]]
+    carbon_value: Mapped[Optional[Decimal]] = mapped_column(Money)
     eligible: Mapped[bool] = mapped_column(default=True)
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
 

@@ -94,6 +94,8 @@ TAPE_FIELDS: tuple[TapeField, ...] = (
     TapeField("Green Use Of Proceeds", "green_category", _text, "ND5"),
     TapeField("Eco-Credit Rating Colour", "colour", _text, "ND1"),
     TapeField("Collateral GEP", "collateral_gep", _money, "ND5"),
+    TapeField("Pledged Carbon Units (tCO2e)", "carbon_tonnes", _int, "ND5"),
+    TapeField("Pledged Carbon Value", "carbon_value", _money, "ND5"),
 )
 
 

@@ -3,6 +3,8 @@
 For other packages (reach GEP only through these):
 - ``current_parcel_gep(parcel_id) -> Optional[ParcelGep]``: the latest account of a
   parcel (value, account id, year, price version), e.g. to value loan collateral;
+- ``service_quantity(parcel_ids, year, service)``: one service's summed quantity over parcels
+  in a year (the carbon registry's estimate of sequestered tonnes);
 - ``scan_summary(parcel_id) -> Optional[dict]``: a short summary for the consumer
   scan page (year, total, value per ha, top services with shares, both languages).
 """
@@ -21,6 +23,7 @@ from greenfin.gep.services.accounts import (  # noqa: F401
     latest_account,
     reproduce_account,
     scan_summary,
+    service_quantity,
     set_attributes,
     validate_attributes,
     verify_account,
@@ -67,6 +70,7 @@ __all__ = [
     "latest_account",
     "reproduce_account",
     "scan_summary",
+    "service_quantity",
     "set_attributes",
     "validate_attributes",
     "verify_account",

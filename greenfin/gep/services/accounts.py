@@ -322,3 +322,22 @@ def scan_summary(parcel_id: int, top: int = 3) -> Optional[dict]:
                         "value": getattr(account, c), "share": cat[c]} for c in CATEGORIES],
         "top_services": [{k: s[k] for k in ("code", "name_zh", "name_en", "value", "share")} for s in services],
     }
+
+
+def service_quantity(parcel_ids: list[int], year: int, service: str = "carbon_sequestration") -> Optional[dict]:
+    """The summed quantity of one ecosystem service over parcels in a year, from each parcel's
+    latest account of that year (the carbon registry shows it beside verified tonnes), or None
+    when no parcel has an account that year. ``{"quantity", "unit", "parcels", "accounts"}``."""
+    total, unit, accounts = Decimal("0"), None, []
+    for parcel_id in parcel_ids:
+        account = latest_account(parcel_id, year)
+        if account is None or account.year != year:
+            continue
+        for value in account.services:
+            if value.service == service:
+                total += value.quantity
+                unit = value.unit
+                accounts.append(account.id)
+    if not accounts:
+        return None
+    return {"quantity": total, "unit": unit, "parcels": len(accounts), "accounts": accounts}
