@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item, slot
+    from greenfin import home_card, nav_group, nav_item, slot
     from greenfin.carbon import models  # noqa: F401  (models registered for migrations)
     from greenfin.carbon import receivers
     from greenfin.carbon.api import blp
@@ -18,7 +18,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(carbon_cli)
     receivers.connect(app)
-    nav_item(app, "carbon.index", _l("Carbon registry"), ("admin", "loan_officer", "regulator"), order=65)
+    nav_item(app, "carbon.index", _l("Carbon registry"), ("admin", "loan_officer", "regulator"), order=65, group="ecovalue")
+    nav_group(app, "ecovalue", _l("Ecological value"))
     nav_item(app, "carbon.my_account", _l("My carbon units"), ("producer",), order=65)
     home_card(app, "carbon/_card_carbon.html", ("admin", "loan_officer", "regulator"), order=65)
     slot(app, "public_home", "carbon/_public_home.html", order=65)

@@ -142,6 +142,17 @@ AUDIT_ACTIONS = {
     # eco-credit bulk intake
     "credit.intake.create": _l("Eco-credit intake file received"),
     "credit.intake.finish": _l("Eco-credit intake finished"),
+    # forest carbon registry
+    "carbon.project.create": _l("Carbon project registered"),
+    "carbon.report.submit": _l("Carbon monitoring report submitted"),
+    "carbon.report.issue": _l("Carbon units issued from a report"),
+    "carbon.units.issue": _l("Carbon units issued"),
+    "carbon.units.buffer": _l("Carbon units set aside in the buffer"),
+    "carbon.units.transfer": _l("Carbon units transferred"),
+    "carbon.units.pledge": _l("Carbon units pledged"),
+    "carbon.units.release": _l("Carbon units released from pledge"),
+    "carbon.units.enforce": _l("Pledged carbon units enforced"),
+    "carbon.units.retire": _l("Carbon units retired"),
 }
 
 # The packages' prefixes, for the action filter ("every eco-credit action").
@@ -202,6 +213,9 @@ AUDIT_TARGETS = {
     "ins_policy": (_l("Insurance policy"), "insurance.policy", "policy_id"),
     "ins_station": (_l("Weather station"), "insurance.weather", None),
     "credit_intake": (_l("Eco-credit intake"), "credit.intake_detail", "intake_id"),
+    "carbon_project": (_l("Carbon project"), "carbon.project", "project_id"),
+    "carbon_monitoring_report": (_l("Carbon monitoring report"), None, None),
+    "carbon_entry": (_l("Carbon ledger entry"), "carbon.index", None),
 }
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import home_card, nav_item, slot
+    from greenfin import home_card, nav_group, nav_item, slot
     from greenfin.extensions import api
     from greenfin.gep import models  # noqa: F401  (models registered for migrations)
     from greenfin.gep.api import blp
@@ -16,7 +16,8 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(gep_cli)
-    nav_item(app, "gep.dashboard", _l("GEP"), ("admin", "regulator", "loan_officer"), order=40)
+    nav_item(app, "gep.dashboard", _l("GEP"), ("admin", "regulator", "loan_officer"), order=40, group="ecovalue")
+    nav_group(app, "ecovalue", _l("Ecological value"))
     home_card(app, "gep/_card_gep.html", ("admin", "regulator", "loan_officer"), order=40)
     home_card(app, "gep/_card_gep_producer.html", ("producer",), order=40)
     slot(app, "parcel", "gep/_parcel_gep.html")

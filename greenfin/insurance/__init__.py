@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(insurance_cli)
-    nav_item(app, "insurance.dashboard", _l("Insurance"), ("admin", "regulator", "loan_officer"), order=55)
+    nav_item(app, "insurance.dashboard", _l("Insurance"), ("admin", "regulator", "loan_officer"), order=55, group="lending")
     nav_item(app, "insurance.policies", _l("My insurance"), ("producer",), order=55)
     home_card(app, "insurance/_card_insurance.html", ("admin", "regulator"), order=55)
     slot(app, "public_home", "insurance/_public_home.html", order=65)

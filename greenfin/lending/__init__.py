@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.lending_cli)
     nav_item(app, "lending.queue", _l("Green loans"), ("admin", "loan_officer", "regulator", "producer"), order=40,
              group="lending")
-    nav_group(app, "lending", _l("Green lending"))
+    nav_group(app, "lending", _l("Green finance"))
     nav_item(app, "lending.portfolio", _l("Loan portfolio"), ("admin", "loan_officer", "regulator"), order=41, group="lending")
     home_card(app, "lending/_card.html", ("admin", "loan_officer", "regulator", "producer"), order=40)
     slot(app, "party", "lending/_party_slot.html", order=40)

@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(pools_cli)
-    nav_item(app, "pools.index", _l("Asset pools"), ("admin", "loan_officer", "regulator"), order=60)
+    nav_item(app, "pools.index", _l("Asset pools"), ("admin", "loan_officer", "regulator"), order=60, group="lending")
     home_card(app, "pools/_card_pools.html", ("admin", "loan_officer", "regulator"), order=60)
     slot(app, "party", "pools/_party_pools.html", order=60)
     slot(app, "public_home", "pools/_public_home.html", order=60)

@@ -18,6 +18,7 @@ DYNAMIC = {
     "credit.override.": ("approved", "rejected"), "credit.repair.": ("approved", "rejected"),
     "lending.collateral.": ("pledged", "released", "enforced", "proposed"),
     "lending.override.": ("approve", "reject"),
+    "carbon.units.": ("issue", "buffer", "transfer", "pledge", "release", "enforce", "retire"),
 }
 SIGNALS = ("certification-granted", "certification-lapsed", "loan-repaid", "loan-defaulted")
 
