@@ -231,7 +231,7 @@ def _chunks(intake_id: int, fmt: str, size: int) -> Iterator[tuple[int, list]]:
         yield index, chunk
 
 
-def run_intake(intake_id: int, progress: Callable[[int, Optional[str]], None] = lambda p, m=None: None) -> dict:
+def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: None) -> dict:
     """Post an intake's rows chunk by chunk, each chunk committed with the intake's progress.
 
     Safe to run again and alongside a stale attempt: each chunk locks the intake row and is

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from greenfin.charts import format_money
 from greenfin.carbon import labels, ledger, pricing, services
 from greenfin.carbon.forms import DecisionForm, PledgeForm, ProjectForm, ReportForm, RetireForm, SettleForm, TransferForm
 from greenfin.carbon.models import STATES
@@ -340,16 +341,13 @@ def carbon_helpers():
     def tonnes(value) -> str:
         return "—" if value is None else f"{Decimal(value):,.0f}" if Decimal(value) == int(value) else f"{Decimal(value):,.4f}"
 
-    def money(value) -> str:
-        return "—" if value is None else f"{Decimal(value):,.2f}"
-
     def carbon_columns(rows) -> list:
         return [(f"{r['project_code']} {r['vintage']}", [r[s] for s in STATES]) for r in rows]
 
     def holding_bars(holdings) -> list:
         return [(f"{h['project_code']} {h['vintage']} · {labels.state_label(h['state'])}", h["tonnes"]) for h in holdings]
 
-    return {"tonnes": tonnes, "carbon_columns": carbon_columns, "holding_bars": holding_bars, "money": money, "carbon_serial": ledger.block_serial, "entry_serial": ledger.entry_serial,
+    return {"tonnes": tonnes, "carbon_columns": carbon_columns, "holding_bars": holding_bars, "money": format_money, "carbon_serial": ledger.block_serial, "entry_serial": ledger.entry_serial,
             "state_label": labels.state_label, "op_label": labels.op_label, "method_label": labels.method_label,
             "report_status_label": labels.report_status_label, "account_label": labels.account_label,
             "carbon_states": STATES}
