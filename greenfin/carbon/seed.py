@@ -63,7 +63,7 @@ def seed_demo(rng, context) -> dict:
         "code": "GCF01", "name": "古村集体林业碳汇项目", "method": "CCER-14-001-V01", "owner_id": village.id,
         "parcel_ids": [forest.id], "crediting_start": date(2019, 1, 1), "crediting_end": date(2038, 12, 31),
         "buffer_share": "0.10", "description": "大南镇古村村 3,197 亩集体生态公益林，参照三明林业碳票首批项目。",
-        "documents": [{"title": "项目设计文件", "ref": "GCF01-PDD-2024"}, {"title": "林权证", "ref": forest.cert_no}]})
+        "documents": [{"title": "项目设计文件 (Project design document)", "ref": "GCF01-PDD-2024"}, {"title": "林权证复印件 (Copy of the forest rights certificate)", "ref": forest.cert_no}]})
     registrar, regulator = _first_user("admin"), _first_user("regulator")
     for vintage, tonnes in ((2024, VINTAGE_2024), (2025, VINTAGE_2025)):
         g.user = registrar

@@ -159,7 +159,7 @@ def test_intake_resumes_after_a_failed_chunk_and_posts_each_row_once(create_part
     assert posted_before == intake.posted > 0
 
     seen = []
-    credit.intake.run_intake(intake_id, progress=lambda percent, message=None: seen.append(percent))
+    credit.intake.run_intake(intake_id, progress=lambda percent, *_stage: seen.append(percent))
     db.session.commit()
     intake = db.session.get(CreditIntake, intake_id, populate_existing=True)
     assert len(calls) == 3 + 4 and seen == sorted(seen) and seen[-1] == 99  # chunks 3..6 (40 rows by 7)
