@@ -32,6 +32,7 @@ FEATURES = (
     "traceability",
     "greenfin.lending",
     "greenfin.pools",
+    "greenfin.compensation",
 )
 
 
