@@ -45,3 +45,18 @@ def as_user(create_user):
 
     yield act
     g.pop("user", None)
+
+
+@pytest.fixture
+def run_scheme(drain_jobs):
+    """Start a scheme's run for a period and let its job run: (run, job)."""
+    from greenfin.compensation import services
+
+    def run(scheme, period="2025"):
+        started, job = services.start_run(scheme.id, period)
+        commit()  # the job is dispatched after the commit: inline without Redis, else to rq
+        drain_jobs()
+        db.session.expire_all()
+        return services.get_run(started.id), job
+
+    return run

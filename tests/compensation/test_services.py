@@ -64,17 +64,10 @@ def test_scheme_rules_are_checked_and_named(as_user):
     assert {"rules.downstream", "rules.stations", "rules.indicators"} <= set(exc.value.errors)
 
 
-def _run(scheme, period="2025"):
-    run, job = services.start_run(scheme.id, period)
-    commit()  # the job runs after the commit (inline without Redis)
-    db.session.expire_all()
-    return services.get_run(run.id), job
-
-
-def test_budget_run_adds_up_approves_and_cannot_change(district, as_user):
+def test_budget_run_adds_up_approves_and_cannot_change(run_scheme, district, as_user):
     maker = as_user()
     scheme = services.create_scheme(BUDGET)
-    run, job = _run(scheme)
+    run, job = run_scheme(scheme)
     assert job is not None and run.computed_at is not None and run.created_by_id == maker.id
     assert sum(r.amount for r in run.allocations) == Decimal("1000000.00") == run.total
     assert {r.township_code for r in run.allocations} == {"danan", "hufeng", "wudu"}
@@ -103,9 +96,9 @@ def test_budget_run_adds_up_approves_and_cannot_change(district, as_user):
     "DELETE FROM compensation_allocations WHERE run_id = :id",
     "UPDATE compensation_allocations SET amount = 0 WHERE run_id = :id",
 ])
-def test_the_database_refuses_to_change_an_approved_run(district, as_user, statement):
+def test_the_database_refuses_to_change_an_approved_run(run_scheme, district, as_user, statement):
     as_user()
-    run, _ = _run(services.create_scheme(BUDGET))
+    run, _ = run_scheme(services.create_scheme(BUDGET))
     as_user()
     services.approve_run(run)
     commit()
@@ -114,9 +107,9 @@ def test_the_database_refuses_to_change_an_approved_run(district, as_user, state
             db.session.execute(sa.text(statement), {"id": run.id})
 
 
-def test_every_allocation_row_traces_to_accounts_and_prices_and_recomputes(district, as_user):
+def test_every_allocation_row_traces_to_accounts_and_prices_and_recomputes(run_scheme, district, as_user):
     as_user()
-    run, _ = _run(services.create_scheme(BUDGET))
+    run, _ = run_scheme(services.create_scheme(BUDGET))
     regulating, quantity = {}, {}
     for row in run.allocations:
         src = row.sources
@@ -143,13 +136,13 @@ WATER = {"code": "T-RIVER", "title": "Fengxi river bet", "kind": "water_bet", "r
 
 
 @pytest.mark.parametrize("factor, payer, payee", [("0.99", "wudu", "danan"), ("1.01", "danan", "wudu")])
-def test_water_bet_run_pays_the_right_way(as_user, factor, payer, payee):
+def test_water_bet_run_pays_the_right_way(run_scheme, as_user, factor, payer, payee):
     as_user()
     f = Decimal(factor)
     csv = "station,date,indicator,value\n" + "".join(
         f"S1,2025-{m:02d}-15,codmn,{4 * f}\nS1,2025-{m:02d}-15,tp,{Decimal('0.1') * f}\n" for m in range(1, 13))
     assert services.import_monitoring(csv) == {"rows": 24, "added": 24, "skipped": 0}
-    run, _ = _run(services.create_scheme(WATER))
+    run, _ = run_scheme(services.create_scheme(WATER))
     [row] = run.allocations
     assert (row.payer, row.payee, row.amount) == (payer, payee, Decimal("500000.00"))
     assert Decimal(row.basis["index"]) == f
@@ -163,22 +156,22 @@ def test_monitoring_import_is_all_or_nothing_and_names_the_line(as_user):
     assert db.session.scalar(sa.text("select count(*) from compensation_monitoring")) == 0
 
 
-def test_per_hectare_run_pays_protected_area(district, as_user):
+def test_per_hectare_run_pays_protected_area(run_scheme, district, as_user):
     as_user()
     scheme = services.create_scheme({"code": "T-HA", "title": "forest and wetland", "kind": "per_hectare",
                                      "rules": {"rates": {"forest": "150.00", "wetland": "300.00"}}})
-    run, _ = _run(scheme)
+    run, _ = run_scheme(scheme)
     amounts = {r.township_code: r.amount for r in run.allocations}
     assert amounts == {"danan": Decimal("1800.00"), "hufeng": Decimal("1800.00") + Decimal("1200.00")}
 
 
-def test_eco_job_run_posts_eco_credit_points_on_approval(as_user, create_party):
+def test_eco_job_run_posts_eco_credit_points_on_approval(run_scheme, as_user, create_party):
     ranger = create_party(kind="individual", name="护林员")
     as_user()
     scheme = services.create_scheme({"code": "T-JOBS", "title": "rangers", "kind": "eco_jobs", "rules": {
         "monthly_pay": "800.00", "jobs": [{"party_id": ranger.id, "role": "ranger", "months": 12,
                                            "township_code": "danan"}]}})
-    run, _ = _run(scheme)
+    run, _ = run_scheme(scheme)
     assert run.allocations[0].amount == Decimal("9600.00")
     as_user()
     services.approve_run(run)

@@ -1,0 +1,105 @@
+"""``flask --app greenfin compensation ...``: run, approve and report compensation schemes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import g
+
+from greenfin.cli_errors import fail
+from greenfin.errors import DomainError
+from greenfin.uow import CommandGroup, units
+
+compensation_cli = CommandGroup("compensation", help="Eco-compensation schemes and runs (生态补偿).")
+
+
+def _scheme(code: str, version):
+    from greenfin.compensation import services
+
+    return services.find_scheme(code, version)
+
+
+def _as_user(username: str) -> None:
+    from sqlalchemy import select
+
+    from greenfin.core.models import User
+    from greenfin.errors import NotFound
+    from greenfin.extensions import db
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.role not in ("admin", "regulator"):
+        raise NotFound(f"no admin or regulator named {username}")
+    g.user = user
+
+
+@compensation_cli.command("run")
+@click.option("--scheme", "code", required=True, help="Scheme code.")
+@click.option("--version", type=int, help="Scheme version (default: the newest).")
+@click.option("--period", required=True, help="The year (YYYY).")
+@click.option("--by", "username", help="The user starting the run (maker).")
+def run_command(code, version, period, username):
+    """Start (or find) the run of a scheme for a period; the job computes it."""
+    from greenfin.compensation import services
+
+    g.actor_label = "cli"
+    try:
+        for _ in units([code]):  # committed here, so the job runs and the run can be read back
+            if username:
+                _as_user(username)
+            run, job = services.start_run(_scheme(code, version).id, period)
+            run_id = run.id
+    except DomainError as exc:
+        fail(exc)
+    run = services.get_run(run_id)
+    click.echo(f"run {run.id}: {run.scheme.label} {run.period} {run.status}, "
+               f"{len(run.allocations)} rows, total {run.total:.2f} CNY" + ("" if job else " (existing run)"))
+
+
+@compensation_cli.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--by", "username", required=True, help="The approving user (checker; not the maker).")
+def approve_command(run_id, username):
+    """Approve a computed run (maker-checker)."""
+    from greenfin.compensation import services
+
+    try:
+        _as_user(username)
+        run = services.approve_run(services.get_run(run_id))
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"run {run.id} approved: {run.total:.2f} CNY in {len(run.allocations)} rows")
+
+
+@compensation_cli.command("report")
+@click.argument("run_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the payment CSV here.")
+def report_command(run_id, out):
+    """Print a run's allocation table; ``--out`` writes the payment file of an approved run."""
+    from greenfin.compensation import services
+
+    try:
+        run = services.get_run(run_id)
+        click.echo(f"{run.scheme.label} {run.period} {run.status} total {run.total:.2f}")
+        for row in run.allocations:
+            click.echo(f"{row.line:4d} {row.payer or '':10s} -> {row.payee:12s} {row.amount:>16.2f}")
+        if out:
+            out.write_text(services.payment_csv(run), encoding="utf-8")
+            click.echo(f"payment file: {out}")
+    except DomainError as exc:
+        fail(exc)
+
+
+@compensation_cli.command("import-monitoring")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_monitoring_command(file: Path):
+    """Import water-quality monitoring rows from a CSV FILE (station,date,indicator,value)."""
+    from greenfin.compensation import services
+
+    g.actor_label = "cli"
+    try:
+        result = services.import_monitoring(file.read_text(encoding="utf-8-sig"))
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"{result['added']} rows added, {result['skipped']} already held")
+
+

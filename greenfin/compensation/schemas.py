@@ -1,0 +1,101 @@
+"""marshmallow schemas of the compensation API. They load into dicts; services build models."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from greenfin.compensation.models import KINDS
+
+
+class SchemeSchema(Schema):
+    id = fields.Int(dump_only=True)
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=32))
+    version = fields.Int(dump_only=True)
+    kind = fields.Str(required=True, validate=validate.OneOf(KINDS))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=255))
+    rules = fields.Dict(required=True, metadata={"description": "the rules of the kind (docs/compensation.md)"})
+    notes = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+    based_on_id = fields.Int(dump_only=True)
+    locked = fields.Bool(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class SchemeVersionSchema(Schema):
+    title = fields.Str(validate=validate.Length(min=1, max=255))
+    rules = fields.Dict()
+    notes = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+
+
+class SchemeQueryArgsSchema(Schema):
+    kind = fields.Str(validate=validate.OneOf(KINDS))
+
+
+class RunStartSchema(Schema):
+    scheme_id = fields.Int(required=True)
+    period = fields.Str(required=True, validate=validate.Regexp(r"^\d{4}$"),
+                        metadata={"description": "the year (YYYY)"})
+
+
+class RunQueryArgsSchema(Schema):
+    scheme_id = fields.Int()
+
+
+class AllocationSchema(Schema):
+    line = fields.Int()
+    township_code = fields.Str(allow_none=True)
+    payer = fields.Str(allow_none=True)
+    payee = fields.Str()
+    payee_party_id = fields.Int(allow_none=True)
+    amount = fields.Decimal(as_string=True)
+    basis = fields.Dict()
+    sources = fields.Dict(metadata={"description": "GEP account ids, price versions, monitoring row ids"})
+
+
+class RunSchema(Schema):
+    id = fields.Int()
+    scheme_id = fields.Int()
+    scheme = fields.Function(lambda run: run.scheme.label)
+    kind = fields.Function(lambda run: run.scheme.kind)
+    period = fields.Str()
+    status = fields.Str()
+    total = fields.Decimal(as_string=True)
+    figures = fields.Dict()
+    job_id = fields.Str(allow_none=True)
+    computed_at = fields.DateTime(allow_none=True)
+    created_by_id = fields.Int(allow_none=True)
+    approved_by_id = fields.Int(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+
+
+class RunDetailSchema(RunSchema):
+    allocations = fields.List(fields.Nested(AllocationSchema))
+
+
+class ChangeQueryArgsSchema(Schema):
+    base_year = fields.Int(required=True, validate=validate.Range(min=1990, max=2100))
+    year = fields.Int(required=True, validate=validate.Range(min=1990, max=2100))
+    township = fields.Str(validate=validate.Length(max=32))
+    base_prices = fields.Str(validate=validate.Length(max=32))
+
+
+class ChangeRowSchema(Schema):
+    key = fields.Str()
+    before = fields.Decimal(as_string=True)
+    after = fields.Decimal(as_string=True)
+    total = fields.Decimal(as_string=True)
+    quantity = fields.Decimal(as_string=True, metadata={"description": "Σ(q₁−q₀)·p₀"})
+    price = fields.Decimal(as_string=True, metadata={"description": "Σq₁·(p₁−p₀)"})
+
+
+class ChangeSchema(Schema):
+    base_year = fields.Int()
+    year = fields.Int()
+    base_prices = fields.Str()
+    prices = fields.List(fields.Str())
+    total = fields.Nested(ChangeRowSchema)
+    townships = fields.List(fields.Nested(ChangeRowSchema))
+    services = fields.List(fields.Nested(ChangeRowSchema))
+
+
+class MonitoringImportSchema(Schema):
+    csv = fields.Str(required=True, validate=validate.Length(min=1, max=5_000_000),
+                     metadata={"description": "CSV text: station,date,indicator,value"})
