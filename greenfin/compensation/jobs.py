@@ -8,6 +8,7 @@ def compute_run(ctx, run_id: int) -> None:
     """Compute a compensation run's allocation rows, with progress."""
     run = services.get_run(run_id)
     ctx.progress(5, "started")
-    services.compute_run(run, progress=ctx.progress)
+    if not run.approved:  # an approved run stands as approved (a job retried late changes nothing)
+        services.compute_run(run, progress=ctx.progress)
     ctx.set_result(url=f"/compensation/runs/{run.id}", data={"run_id": run.id, "total": str(run.total),
                                                               "rows": len(run.allocations)})
