@@ -1,6 +1,7 @@
 """``flask --app greenfin compensation ...``: run, approve and report compensation schemes."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -37,9 +38,14 @@ def _as_user(username: str) -> None:
 @click.option("--version", type=int, help="Scheme version (default: the newest).")
 @click.option("--period", required=True, help="The year (YYYY).")
 @click.option("--by", "username", help="The user starting the run (maker).")
-def run_command(code, version, period, username):
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With rq: follow the job's progress until it ends.")
+@click.option("--timeout", type=int, default=3600, show_default=True, help="Stop following after this many seconds.")
+def run_command(code, version, period, username, wait, timeout):
     """Start (or find) the run of a scheme for a period; the job computes it."""
     from greenfin.compensation import services
+    from greenfin.extensions import db
+    from greenfin.job_model import Job
 
     g.actor_label = "cli"
     try:
@@ -47,12 +53,27 @@ def run_command(code, version, period, username):
             if username:
                 _as_user(username)
             run, job = services.start_run(_scheme(code, version).id, period)
-            run_id = run.id
+            run_id, job_id = run.id, job.id if job else None
     except DomainError as exc:
         fail(exc)
+    db.session.expire_all()
+    deadline = time.monotonic() + timeout
+    while wait and job_id:
+        state = db.session.get(Job, job_id)
+        if state.status not in ("queued", "started"):
+            if state.status == "failed":
+                click.echo(f"failed: {state.error}", err=True)
+                raise SystemExit(1)
+            break
+        if time.monotonic() > deadline:
+            click.echo(f"still {state.status} after {timeout} s; follow it at /jobs/{job_id}")
+            break
+        click.echo(f"  {state.status} {state.progress:3d}% {state.message or ''}")
+        time.sleep(1)
+        db.session.rollback()  # end the read transaction: see the worker's commits
     run = services.get_run(run_id)
     click.echo(f"run {run.id}: {run.scheme.label} {run.period} {run.status}, "
-               f"{len(run.allocations)} rows, total {run.total:.2f} CNY" + ("" if job else " (existing run)"))
+               f"{len(run.allocations)} rows, total {run.total:.2f} CNY" + ("" if job_id else " (existing run)"))
 
 
 @compensation_cli.command("approve")

@@ -64,15 +64,17 @@ def test_pages_show_the_split_and_a_run(district, client, create_user, login, ru
     assert services.get_run(run.id).approved
 
 
-def test_cli_run_approve_report(district, runner, create_user, tmp_path):
+def test_cli_run_approve_report(district, runner, create_user, tmp_path, drain_jobs):
     from greenfin.compensation import services
 
     maker, checker = create_user("regulator"), create_user("admin")
     services.create_scheme(BUDGET)
     db.session.commit()
-    r = runner.invoke(args=["compensation", "run", "--scheme", "T-BUDGET", "--period", "2025", "--by", maker.username])
+    r = runner.invoke(args=["compensation", "run", "--scheme", "T-BUDGET", "--period", "2025", "--by", maker.username,
+                                 "--no-wait"])
     assert r.exit_code == 0, r.output
     run_id = int(r.output.split()[1].rstrip(":"))
+    drain_jobs()
     r = runner.invoke(args=["compensation", "approve", str(run_id), "--by", maker.username])
     assert r.exit_code == 2 and "error" in r.output
     r = runner.invoke(args=["compensation", "approve", str(run_id), "--by", checker.username])
