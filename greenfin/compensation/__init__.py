@@ -8,13 +8,14 @@ def init_app(app: Flask) -> None:
     from greenfin import nav_item
     from greenfin.compensation import models  # noqa: F401  (models registered for migrations)
     from greenfin.compensation.api import blp
-    from greenfin.compensation.cli import compensation_cli
+    from greenfin.compensation.cli import assessment_cli, compensation_cli
     from greenfin.compensation.views import bp
     from greenfin.extensions import api
 
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(compensation_cli)
+    app.cli.add_command(assessment_cli)
     nav_item(app, "compensation.index", _l("Eco-compensation"), ("admin", "regulator"), order=45)
 
 

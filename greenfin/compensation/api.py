@@ -29,16 +29,16 @@ def change_dict(report) -> dict:
 @blp.route("/schemes")
 class Schemes(MethodView):
     @access(*STAFF)
-    @blp.arguments(schemas.SchemeQueryArgsSchema, location="query")
-    @blp.response(200, schemas.SchemeSchema(many=True))
+    @blp.arguments(schemas.CompensationSchemeQueryArgsSchema, location="query")
+    @blp.response(200, schemas.CompensationSchemeSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
         """Schemes, every version."""
         return paginate(services.scheme_query(args.get("kind")), pagination_parameters)
 
     @access(*STAFF)
-    @blp.arguments(schemas.SchemeSchema)
-    @blp.response(201, schemas.SchemeSchema)
+    @blp.arguments(schemas.CompensationSchemeSchema)
+    @blp.response(201, schemas.CompensationSchemeSchema)
     def post(self, data):
         """A new scheme (version 1)."""
         return services.create_scheme(data)
@@ -47,13 +47,13 @@ class Schemes(MethodView):
 @blp.route("/schemes/<int:scheme_id>")
 class SchemeById(MethodView):
     @access(*STAFF)
-    @blp.response(200, schemas.SchemeSchema)
+    @blp.response(200, schemas.CompensationSchemeSchema)
     def get(self, scheme_id):
         return services.get_scheme(scheme_id)
 
     @access(*STAFF)
-    @blp.arguments(schemas.SchemeVersionSchema)
-    @blp.response(200, schemas.SchemeSchema)
+    @blp.arguments(schemas.CompensationSchemeVersionSchema)
+    @blp.response(200, schemas.CompensationSchemeSchema)
     def patch(self, data, scheme_id):
         """Change a scheme no run has used (409 once used: add a version)."""
         return services.update_scheme(services.get_scheme(scheme_id), data)
@@ -62,8 +62,8 @@ class SchemeById(MethodView):
 @blp.route("/schemes/<int:scheme_id>/versions")
 class SchemeVersions(MethodView):
     @access(*STAFF)
-    @blp.arguments(schemas.SchemeVersionSchema)
-    @blp.response(201, schemas.SchemeSchema)
+    @blp.arguments(schemas.CompensationSchemeVersionSchema)
+    @blp.response(201, schemas.CompensationSchemeSchema)
     def post(self, data, scheme_id):
         """A new version of the scheme with changed rules."""
         return services.new_scheme_version(services.get_scheme(scheme_id), data)
@@ -72,15 +72,15 @@ class SchemeVersions(MethodView):
 @blp.route("/runs")
 class Runs(MethodView):
     @access(*STAFF)
-    @blp.arguments(schemas.RunQueryArgsSchema, location="query")
-    @blp.response(200, schemas.RunSchema(many=True))
+    @blp.arguments(schemas.CompensationRunQueryArgsSchema, location="query")
+    @blp.response(200, schemas.CompensationRunSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
         return paginate(services.run_query(args.get("scheme_id")), pagination_parameters)
 
     @access(*STAFF)
-    @blp.arguments(schemas.RunStartSchema)
-    @blp.response(202, schemas.RunSchema)
+    @blp.arguments(schemas.CompensationRunStartSchema)
+    @blp.response(202, schemas.CompensationRunSchema)
     def post(self, data):
         """Start a run (a job computes it; poll /api/v1/jobs/<job_id>). The same scheme and period
         again answers the existing run."""
@@ -91,7 +91,7 @@ class Runs(MethodView):
 @blp.route("/runs/<int:run_id>")
 class RunById(MethodView):
     @access(*STAFF)
-    @blp.response(200, schemas.RunDetailSchema)
+    @blp.response(200, schemas.CompensationRunDetailSchema)
     def get(self, run_id):
         """A run with every allocation row, its basis and its sources."""
         return services.get_run(run_id)
@@ -100,7 +100,7 @@ class RunById(MethodView):
 @blp.route("/runs/<int:run_id>/approve")
 class RunApprove(MethodView):
     @access(*STAFF)
-    @blp.response(200, schemas.RunSchema)
+    @blp.response(200, schemas.CompensationRunSchema)
     def post(self, run_id):
         """Approve a computed run (not by who started it). 409 when approved already."""
         return services.approve_run(services.get_run(run_id))
@@ -109,7 +109,7 @@ class RunApprove(MethodView):
 @blp.route("/runs/<int:run_id>/recompute")
 class RunRecompute(MethodView):
     @access(*STAFF)
-    @blp.response(200, schemas.RunDetailSchema)
+    @blp.response(200, schemas.CompensationRunDetailSchema)
     def post(self, run_id):
         """Recompute a draft run's rows (409 once approved: an approved run never changes)."""
         return services.compute_run(services.get_run(run_id))
@@ -129,8 +129,8 @@ class RunPayments(MethodView):
 @blp.route("/change")
 class Change(MethodView):
     @access(*STAFF)
-    @blp.arguments(schemas.ChangeQueryArgsSchema, location="query")
-    @blp.response(200, schemas.ChangeSchema)
+    @blp.arguments(schemas.CompensationChangeQueryArgsSchema, location="query")
+    @blp.response(200, schemas.CompensationChangeSchema)
     def get(self, args):
         """ΔGEP between two years, split into quantity effect (constant prices) and price effect."""
         return change_dict(services.gep_change(args["base_year"], args["year"], township=args.get("township"),
@@ -140,8 +140,72 @@ class Change(MethodView):
 @blp.route("/monitoring")
 class Monitoring(MethodView):
     @access(*STAFF)
-    @blp.arguments(schemas.MonitoringImportSchema)
+    @blp.arguments(schemas.CompensationMonitoringImportSchema)
     @blp.response(201)
     def post(self, data):
         """Import water-quality monitoring rows (all or none; bad rows named by line)."""
         return services.import_monitoring(data["csv"])
+
+
+@blp.route("/assessment/indicators")
+class Indicators(MethodView):
+    @access(*STAFF)
+    @blp.response(200, schemas.AssessmentIndicatorSchema(many=True))
+    def get(self):
+        """The indicator tree (every indicator, by code)."""
+        return services.indicator_tree()
+
+    @access(*STAFF)
+    @blp.arguments(schemas.AssessmentIndicatorSchema)
+    @blp.response(201, schemas.AssessmentIndicatorSchema)
+    def post(self, data):
+        return services.create_indicator(data)
+
+
+@blp.route("/assessment/values")
+class Values(MethodView):
+    @access(*STAFF)
+    @blp.arguments(schemas.AssessmentValueSchema)
+    @blp.response(201, schemas.AssessmentValueSchema)
+    def post(self, data):
+        """A department's value of an entered indicator, with its evidence."""
+        return services.enter_value(data["indicator_code"], data["township_code"], data["year"], data["value"],
+                                    data["evidence"])
+
+
+@blp.route("/assessment/scores/<int:year>")
+class Scores(MethodView):
+    @access(*STAFF)
+    @blp.response(200, schemas.AssessmentScoreSchema(many=True))
+    def get(self, year):
+        """The township scores of a year, by rank."""
+        return services.scores(year)
+
+    @access(*STAFF)
+    @blp.response(200, schemas.AssessmentScoreSchema(many=True))
+    def post(self, year):
+        """Score the year (replaces its scores; raises alerts on quantity-effect falls)."""
+        return services.score_year(year)
+
+
+@blp.route("/assessment/alerts")
+class Alerts(MethodView):
+    @access(*STAFF)
+    @blp.arguments(schemas.AssessmentYearArgsSchema, location="query")
+    @blp.response(200, schemas.AssessmentAlertSchema(many=True))
+    def get(self, args):
+        return services.alerts(args.get("year"))
+
+
+@blp.route("/assessment/exit-audit")
+class ExitAudit(MethodView):
+    @access(*STAFF)
+    @blp.arguments(schemas.AssessmentExitAuditArgsSchema, location="query")
+    @blp.response(200)
+    def get(self, args):
+        """The figures of an official's exit audit (GEP at constant prices, scores, alerts)."""
+        audit = services.exit_audit(args["township"], args["start_year"], args["end_year"], args["official"])
+        return {k: (str(v) if hasattr(v, "quantize") else v) for k, v in audit.items() if k != "services"} | {
+            "services": {k: {f: str(x) for f, x in v.items()} for k, v in audit["services"].items()},
+            "scores": [{k: (str(x) if x is not None else None) for k, x in s.items()} for s in audit["scores"]],
+            "alerts": [{k: str(x) for k, x in a.items()} for a in audit["alerts"]]}

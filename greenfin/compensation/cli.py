@@ -124,3 +124,46 @@ def import_monitoring_command(file: Path):
     click.echo(f"{result['added']} rows added, {result['skipped']} already held")
 
 
+
+
+assessment_cli = CommandGroup("assessment", help="Township assessment (考核) on GEP and department indicators.")
+
+
+@assessment_cli.command("score")
+@click.option("--year", required=True, help="The year to score (YYYY).")
+def score_command(year):
+    """Score every township for a year: rank, change on the year before, alerts."""
+    from greenfin.compensation import services
+
+    g.actor_label = "cli"
+    try:
+        scored = services.score_year(year)
+        new_alerts = services.alerts(int(year))
+    except DomainError as exc:
+        fail(exc)
+    for s in scored:
+        change = "" if s.change is None else f" ({s.change:+.2f})"
+        click.echo(f"{s.rank:3d} {s.township_code:12s} {s.score:8.2f}{change}")
+    for a in new_alerts:
+        click.echo(f"alert: {a.township_code} quantity-effect GEP fell by {-a.figure:,.2f} CNY")
+
+
+@assessment_cli.command("exit-audit")
+@click.option("--township", required=True)
+@click.option("--start", "start_year", required=True, type=int)
+@click.option("--end", "end_year", required=True, type=int)
+@click.option("--official", required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def exit_audit_command(township, start_year, end_year, official, out: Path):
+    """Write the exit-audit PDF of an official's tenure in a township."""
+    from greenfin.compensation import services
+    from greenfin.compensation.pdf import exit_audit_pdf
+    from greenfin.compensation.views import township_names
+
+    try:
+        audit = services.exit_audit(township, start_year, end_year, official)
+    except DomainError as exc:
+        fail(exc)
+    data = exit_audit_pdf(audit, township_names().get(township, township))
+    out.write_bytes(data)
+    click.echo(f"wrote {out} ({len(data):,} bytes)")

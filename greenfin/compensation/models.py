@@ -129,3 +129,107 @@ def _refuse_changes_to_approved_runs(session, _flush_context, _instances):
             if run is not None and inspect(run).committed_state.get("status", run.status) == "approved" \
                     and (obj in session.deleted or session.is_modified(obj)):
                 raise Conflict("An approved compensation run never changes", code="run_approved")
+
+
+# ---------------------------------------------------------------- assessment (考核) and damage
+
+DIRECTIONS = ("higher", "lower")
+INDICATOR_RULES = ("gep_quantity_growth", "gep_regulating_per_ha", "entered")
+
+
+class AssessmentIndicator(db.Model):
+    """One indicator of the township assessment tree; ``weight`` is its points out of the total."""
+
+    __tablename__ = "assessment_indicators"
+    __table_args__ = (
+        CheckConstraint("direction in ('higher', 'lower')", name="direction"),
+        CheckConstraint("rule in ('gep_quantity_growth', 'gep_regulating_per_ha', 'entered')", name="rule"),
+        CheckConstraint("weight >= 0", name="weight_nonneg"),
+        CheckConstraint("target <> floor", name="target_differs"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    parent_code: Mapped[Optional[str]] = mapped_column(String(32))
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    weight: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    direction: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(32))
+    floor: Mapped[Decimal] = mapped_column(Numeric(18, 4))  # value scoring 0 points
+    target: Mapped[Decimal] = mapped_column(Numeric(18, 4))  # value scoring full points
+    unit: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(128))  # source department
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AssessmentValue(db.Model):
+    """A value a department entered for an indicator, township and year, with its evidence."""
+
+    __tablename__ = "assessment_values"
+    __table_args__ = (UniqueConstraint("indicator_id", "township_code", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("assessment_indicators.id"), index=True)
+    township_code: Mapped[str] = mapped_column(ForeignKey("townships.code"))
+    year: Mapped[int] = mapped_column()
+    value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    evidence: Mapped[str] = mapped_column(Text)
+    entered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    indicator: Mapped[AssessmentIndicator] = relationship()
+
+
+class AssessmentScore(db.Model):
+    """A township's score of a year, with rank, change on the year before and every indicator's points."""
+
+    __tablename__ = "assessment_scores"
+    __table_args__ = (UniqueConstraint("year", "township_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    township_code: Mapped[str] = mapped_column(ForeignKey("townships.code"))
+    score: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    rank: Mapped[int] = mapped_column()
+    change: Mapped[Optional[Decimal]] = mapped_column(Numeric(8, 2))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AssessmentAlert(db.Model):
+    """Raised when a township's quantity-effect GEP (constant prices) falls. Insert-only."""
+
+    __tablename__ = "assessment_alerts"
+    __table_args__ = (UniqueConstraint("year", "township_code", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    township_code: Mapped[str] = mapped_column(ForeignKey("townships.code"))
+    kind: Mapped[str] = mapped_column(String(32))
+    figure: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DamageIncident(db.Model):
+    """Ecological damage valued as lost GEP at the locked prices of the parcels' accounts."""
+
+    __tablename__ = "damage_incidents"
+    __table_args__ = (
+        CheckConstraint("restoration_years > 0", name="restoration_positive"),
+        CheckConstraint("area_ha > 0", name="area_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    party_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parties.id"))
+    occurred_on: Mapped[date] = mapped_column()
+    area_ha: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    restoration_years: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    services: Mapped[list[str]] = mapped_column(JSONType)
+    value: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    basis: Mapped[dict[str, Any]] = mapped_column(JSONType)  # per parcel: account, version, service values used
+    posting_id: Mapped[Optional[int]] = mapped_column()  # the penalty notice's eco-credit posting
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -68,6 +68,38 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
             "code": "GF-PROTECT", "kind": "per_hectare", "title": "公益林与湿地保护补偿（按公顷）",
             "rules": {"rates": {"forest": "240.00", "wetland": "450.00"}}})
         runs.append(_run(hectare, maker, checker))
+        _seed_assessment(rng)
     finally:
         g.user = previous
     return {"runs": [r.id for r in runs]}
+
+
+TREE = [
+    ("ECO", None, "生态系统质量", "Ecosystem quality", "0", "higher", "entered", "0", "1", "-", "区发改委"),
+    ("ECO-1", "ECO", "GEP实物量增长率（不变价）", "GEP quantity growth (constant prices)", "300", "higher",
+     "gep_quantity_growth", "-2", "3", "%", "区统计局"),
+    ("ECO-2", "ECO", "单位面积调节服务价值", "Regulating GEP per hectare", "250", "higher", "gep_regulating_per_ha",
+     "20000", "120000", "CNY/ha", "区统计局"),
+    ("ENV", None, "环境质量", "Environmental quality", "0", "higher", "entered", "0", "1", "-", "市生态环境局广丰分局"),
+    ("ENV-1", "ENV", "地表水III类以上断面比例", "Surface water sections class III or better", "200", "higher", "entered",
+     "80", "100", "%", "市生态环境局广丰分局"),
+    ("ENV-2", "ENV", "森林覆盖率", "Forest cover", "150", "higher", "entered", "50", "75", "%", "区林业局"),
+    ("GOV", None, "生态治理", "Ecological governance", "0", "higher", "entered", "0", "1", "-", "区委组织部"),
+    ("GOV-1", "GOV", "生态环境信访件办结率", "Environmental complaints resolved", "100", "higher", "entered", "70", "100",
+     "%", "区信访局"),
+]
+
+
+def _seed_assessment(rng: random.Random) -> None:
+    from greenfin.gep import services as gep
+
+    for code, parent, zh, en, weight, direction, rule, floor, target, unit, dept in TREE:
+        services.create_indicator({"code": code, "parent_code": parent, "name_zh": zh, "name_en": en, "weight": weight,
+                                   "direction": direction, "rule": rule, "floor": floor, "target": target,
+                                   "unit": unit, "department": dept})
+    townships = sorted({a.township_code for a in gep.year_accounts(2025, with_services=False)})
+    for year in (2024, 2025):
+        for t in townships:
+            for code, lo, hi in (("ENV-1", 85, 100), ("ENV-2", 55, 80), ("GOV-1", 80, 100)):
+                services.enter_value(code, t, year, f"{rng.uniform(lo, hi):.2f}", f"{year}年度{code}统计报表（演示）")
+    services.score_year(2025)

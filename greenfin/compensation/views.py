@@ -121,3 +121,51 @@ def notice(run_id, township):
                               payee=lambda v: _payee_name(v, names))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(f"notice-{run.id}-{township}.pdf", inline=True)})
+
+
+# ---------------------------------------------------------------- assessment
+
+
+@bp.route("/assessment")
+@access(*STAFF)
+def assessment():
+    from greenfin import dates
+
+    year = request.args.get("year", type=int) or dates.today().year - 1
+    zh = str(get_locale() or "zh").startswith("zh")
+    indicators = services.indicator_tree()
+    return render_template("compensation/assessment.html", year=year, scores=services.scores(year),
+                           alerts=services.alerts(), indicators=indicators, names=township_names(),
+                           indicator_name=lambda i: i.name_zh if zh else i.name_en,
+                           top=max((s.score for s in services.scores(year)), default=0) or 1)
+
+
+@bp.route("/assessment/score", methods=["POST"])
+@access(*STAFF)
+def assessment_score():
+    year = request.form.get("year", type=int)
+    try:
+        scored = services.score_year(year)
+        flash(_("%(n)s townships scored.", n=len(scored)), "success")
+    except DomainError as exc:
+        _flash_error(exc)
+    return redirect(url_for("compensation.assessment", year=year or ""))
+
+
+@bp.route("/assessment/exit-audit.pdf")
+@access(*STAFF)
+def exit_audit():
+    from greenfin.compensation.pdf import exit_audit_pdf
+
+    args = request.args
+    try:
+        audit = services.exit_audit(args.get("township", ""), args.get("start_year"), args.get("end_year"),
+                                    args.get("official", ""))
+    except DomainError as exc:
+        _flash_error(exc)
+        return redirect(url_for("compensation.assessment"))
+    names = township_names()
+    pdf = exit_audit_pdf(audit, names.get(audit["township"], audit["township"]))
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": content_disposition(f"exit-audit-{audit['township']}-{audit['end_year']}.pdf",
+                                                   inline=True)})

@@ -3,6 +3,15 @@
 GEP is read only through ``greenfin.gep.services`` (``year_accounts``, ``revalue_accounts``);
 eco-credit points are posted only through ``credit.services.post_event_points``.
 """
+from greenfin.compensation.services.assessment import (  # noqa: F401
+    alerts,
+    create_indicator,
+    enter_value,
+    exit_audit,
+    indicator_tree,
+    score_year,
+    scores,
+)
 from greenfin.compensation.services.change import ChangeReport, ParcelChange, gep_change  # noqa: F401
 from greenfin.compensation.services.runs import (  # noqa: F401
     approve_run,
@@ -23,6 +32,7 @@ from greenfin.compensation.services.schemes import (  # noqa: F401
     validate_rules,
 )
 
-__all__ = ["ChangeReport", "ParcelChange", "gep_change", "approve_run", "compute_run", "get_run",
+__all__ = ["alerts", "create_indicator", "enter_value", "exit_audit", "indicator_tree", "score_year", "scores",
+           "ChangeReport", "ParcelChange", "gep_change", "approve_run", "compute_run", "get_run",
            "import_monitoring", "payment_csv", "run_query", "start_run", "create_scheme", "find_scheme",
            "get_scheme", "new_scheme_version", "scheme_query", "update_scheme", "validate_rules"]
