@@ -209,3 +209,23 @@ class ExitAudit(MethodView):
             "services": {k: {f: str(x) for f, x in v.items()} for k, v in audit["services"].items()},
             "scores": [{k: (str(x) if x is not None else None) for k, x in s.items()} for s in audit["scores"]],
             "alerts": [{k: str(x) for k, x in a.items()} for a in audit["alerts"]]}
+
+
+@blp.route("/damage")
+class Damage(MethodView):
+    @access(*STAFF)
+    @blp.arguments(schemas.DamageIncidentSchema)
+    @blp.response(201, schemas.DamageIncidentSchema)
+    def post(self, data):
+        """Value an incident as lost GEP at locked prices; a responsible party gets the penalty notice's
+        eco-credit posting with the figure as evidence."""
+        data["occurred_on"] = data["occurred_on"].isoformat()
+        return services.value_damage(data)
+
+
+@blp.route("/damage/<int:incident_id>")
+class DamageById(MethodView):
+    @access(*STAFF)
+    @blp.response(200, schemas.DamageIncidentSchema)
+    def get(self, incident_id):
+        return services.get_incident(incident_id)

@@ -152,3 +152,17 @@ class AssessmentExitAuditArgsSchema(Schema):
     start_year = fields.Int(required=True, validate=validate.Range(min=1990, max=2100))
     end_year = fields.Int(required=True, validate=validate.Range(min=1990, max=2100))
     official = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class DamageIncidentSchema(Schema):
+    id = fields.Int(dump_only=True)
+    reference = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    party_id = fields.Int(allow_none=True, metadata={"description": "the responsible party: a penalty notice posts eco-credit points"})
+    occurred_on = fields.Date(required=True)
+    parcel_ids = fields.List(fields.Int(), required=True, load_only=True)
+    area_ha = fields.Decimal(required=True, as_string=True)
+    restoration_years = fields.Decimal(required=True, as_string=True)
+    services = fields.List(fields.Str(), required=True)
+    value = fields.Decimal(as_string=True, dump_only=True, metadata={"description": "lost GEP, CNY"})
+    basis = fields.Dict(dump_only=True)
+    posting_id = fields.Int(dump_only=True, allow_none=True)

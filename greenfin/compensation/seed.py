@@ -69,6 +69,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
             "rules": {"rates": {"forest": "240.00", "wetland": "450.00"}}})
         runs.append(_run(hectare, maker, checker))
         _seed_assessment(rng)
+        _seed_damage()
     finally:
         g.user = previous
     return {"runs": [r.id for r in runs]}
@@ -103,3 +104,15 @@ def _seed_assessment(rng: random.Random) -> None:
             for code, lo, hi in (("ENV-1", 85, 100), ("ENV-2", 55, 80), ("GOV-1", 80, 100)):
                 services.enter_value(code, t, year, f"{rng.uniform(lo, hi):.2f}", f"{year}年度{code}统计报表（演示）")
     services.score_year(2025)
+
+
+def _seed_damage() -> None:
+    from greenfin.core.models import Parcel
+
+    parcel = db.session.scalar(select(Parcel).where(Parcel.land_cover == "forest").order_by(Parcel.id).limit(1))
+    if parcel is None:
+        return
+    services.value_damage({
+        "reference": "GF-2025-STH-001", "party_id": parcel.holder_id, "occurred_on": "2025-09-12",
+        "parcel_ids": [parcel.id], "area_ha": str(min(parcel.area_ha, Decimal("2"))), "restoration_years": "5",
+        "services": ["carbon_sequestration", "soil_retention", "water_conservation"]})

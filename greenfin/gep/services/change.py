@@ -38,9 +38,9 @@ class AccountFacts:
     services: dict[str, Decimal] = field(default_factory=dict)
 
 
-def year_accounts(year: int, *, township: Optional[str] = None, parcel_ids: Optional[Iterable[int]] = None,
+def year_accounts(year: Optional[int], *, township: Optional[str] = None, parcel_ids: Optional[Iterable[int]] = None,
                   account_ids: Optional[Iterable[int]] = None, with_services: bool = True) -> list[AccountFacts]:
-    """Each parcel's latest account of ``year`` (or exactly ``account_ids``), ordered by parcel."""
+    """Each parcel's latest account of ``year`` (or exactly ``account_ids``, any year), ordered by parcel."""
     stmt = (select(GepAccount.id, GepAccount.parcel_id, GepAccount.year, GepAccount.version_id,
                    GepAccount.township_code, GepAccount.village, GepAccount.land_cover, GepAccount.area_ha,
                    GepAccount.regulating, GepAccount.total).order_by(GepAccount.parcel_id))
