@@ -182,3 +182,45 @@ def test_eco_job_run_posts_eco_credit_points_on_approval(run_scheme, as_user, cr
                               {"p": ranger.id}).scalars().all()
     assert rows == [f"{run.id}:1"]
     assert credit is not None
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+COVERS = ["forest", "orchard", "farmland", "tea", "grassland", "wetland", "water", "built"]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["danan", "wudu", "hufeng"]), st.sampled_from(COVERS),
+                          st.decimals(min_value="0.1", max_value="500", places=2),
+                          st.sampled_from(["same", "grow", "shrink", "cover", "gone"])), min_size=1, max_size=6))
+def test_gep_change_adds_up_on_generated_accounts(versions, create_parcel, parcels):
+    """Generated parcels accounted in two years with two price versions (areas, covers changed, one gone)."""
+    from greenfin.core import services as core
+    from greenfin.gep.models import GepAccount
+
+    made = [(create_parcel(township_code=t, land_cover=c, area_ha=a), how) for t, c, a, how in parcels]
+    gep.compute_accounts(2030, versions["GF-2024"], parcel_ids=[p.id for p, _ in made])
+    kept = []
+    for p, how in made:
+        if how == "grow":
+            core.update_parcel(p, {"area_ha": p.area_ha * 2})
+        elif how == "shrink":
+            core.update_parcel(p, {"area_ha": (p.area_ha / 2).quantize(Decimal("0.01")) or Decimal("0.01")})
+        elif how == "cover":
+            core.update_parcel(p, {"land_cover": "forest" if p.land_cover != "forest" else "wetland"})
+        if how != "gone":
+            kept.append(p.id)
+    if kept:
+        gep.compute_accounts(2031, versions["GF-2025"], parcel_ids=kept)
+    report = services.gep_change(2030, 2031, base_prices="GF-2024")
+    stored = {y: db.session.scalar(select(sa.func.sum(GepAccount.total)).where(GepAccount.year == y)) or Decimal(0)
+              for y in (2030, 2031)}
+    total = report.total
+    assert total.quantity + total.price == total.total == stored[2031] - stored[2030]
+    for p in report.parcels:
+        assert p.change.quantity + p.change.price == p.change.total
+    for p, how in made:
+        line = next(x for x in report.parcels if x.parcel_id == p.id)
+        if how == "gone":
+            assert line.change.quantity == -line.change.before and line.change.price == 0
