@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Optional
 
-from greenfin.compensation.split import NO_CHANGE, Change, split_change, total_change
+from greenfin.compensation.split import Change, split_change, total_change
 from greenfin.errors import ValidationFailed
 from greenfin.registry import require
 
@@ -21,7 +22,7 @@ class ParcelChange:
     base_account_id: Optional[int]  # year 0
     services: dict[str, Change]
 
-    @property
+    @cached_property
     def change(self) -> Change:
         return total_change(self.services.values())
 
@@ -33,19 +34,20 @@ class ChangeReport:
     base_prices: str  # the price version of p₀
     prices: list[str]  # the versions of the year-1 accounts (p₁)
     parcels: list[ParcelChange] = field(default_factory=list)
+    accounts: list = field(default_factory=list)  # the year-1 AccountFacts read (gep contract)
 
     def by_township(self) -> dict[str, Change]:
-        out: dict[str, Change] = {}
+        groups: dict[str, list[Change]] = {}
         for p in self.parcels:
-            out[p.township_code] = out.get(p.township_code, NO_CHANGE) + p.change
-        return dict(sorted(out.items()))
+            groups.setdefault(p.township_code, []).append(p.change)
+        return {k: total_change(v) for k, v in sorted(groups.items())}
 
     def by_service(self) -> dict[str, Change]:
-        out: dict[str, Change] = {}
+        groups: dict[str, list[Change]] = {}
         for p in self.parcels:
             for code, c in p.services.items():
-                out[code] = out.get(code, NO_CHANGE) + c
-        return dict(sorted(out.items()))
+                groups.setdefault(code, []).append(c)
+        return {k: total_change(v) for k, v in sorted(groups.items())}
 
     @property
     def total(self) -> Change:
@@ -72,7 +74,7 @@ def gep_change(base_year: int, year: int, *, township: Optional[str] = None,
     other = [a.account_id for a in before if a.version != p0]
     before_at_p0 = gep.revalue_accounts(other, p0) if other else {}
     base = {a.parcel_id: a for a in before}
-    report = ChangeReport(base_year, year, p0, sorted({a.version for a in after}))
+    report = ChangeReport(base_year, year, p0, sorted({a.version for a in after}), accounts=after)
     seen = set()
     for a in after:
         b = base.get(a.parcel_id)

@@ -104,10 +104,9 @@ def _jsonable(d: dict) -> dict:
 
 
 def _budget_split(rules: dict, year: int, progress) -> tuple[list[dict], dict]:
-    gep = require("greenfin.gep")
     progress(10, "reading GEP accounts")
     report = gep_change(year - 1, year, base_prices=rules.get("base_prices"))
-    accounts = gep.year_accounts(year, with_services=False)
+    accounts = report.accounts
     progress(50, f"{len(accounts)} accounts")
     regulating: dict[str, Decimal] = defaultdict(Decimal)
     ids: dict[str, list[int]] = defaultdict(list)
