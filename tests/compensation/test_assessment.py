@@ -118,3 +118,20 @@ def test_assessment_doors(district, tree, api, runner, client, create_user, logi
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     r = client.post("/assessment/score", data={"year": "2025"}, follow_redirects=True)
     assert r.status_code == 200
+
+
+def test_the_database_keeps_alerts(district, tree):
+    import sqlalchemy as sa
+
+    from greenfin.extensions import db
+
+    shrink = [p for p in district if p.township_code == "wudu"][0]
+    core.update_parcel(shrink, {"area_ha": shrink.area_ha / 2})
+    gep.compute_accounts(2026, gep.get_version("GF-2025"))
+    commit()
+    services.score_year(2026)
+    commit()
+    for statement in ("UPDATE assessment_alerts SET figure = 0", "DELETE FROM assessment_alerts"):
+        with pytest.raises(sa.exc.DBAPIError):
+            with db.session.begin_nested():
+                db.session.execute(sa.text(statement))
