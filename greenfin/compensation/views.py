@@ -57,7 +57,9 @@ def index():
             change = services.gep_change(year - 1, year)
         except DomainError as exc:
             error = exc
+    incidents = page_of(services.incident_query(), per_page=10)
     return render_template("compensation/index.html", schemes=schemes, runs=runs, change=change, year=year,
+                           incidents=incidents,
                            error=error, kinds=KIND_LABELS, statuses=STATUS_LABELS, names=township_names())
 
 

@@ -54,6 +54,7 @@ def test_pages_show_the_split_and_a_run(district, client, create_user, login, ru
     login(user)
     page = client.get("/compensation?year=2025")
     assert page.status_code == 200 and "T-BUDGET" in page.get_data(as_text=True)
+    assert "生态损害" in client.get("/compensation", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     page = client.get(f"/compensation/runs/{run.id}").get_data(as_text=True)
     assert "1,000,000.00" in page
     pdf = client.get(f"/compensation/runs/{run.id}/notice/danan.pdf")

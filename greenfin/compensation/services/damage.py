@@ -102,3 +102,7 @@ def get_incident(incident_id: int) -> DamageIncident:
     if incident is None:
         raise NotFound(f"damage incident {incident_id} not found")
     return incident
+
+
+def incident_query():
+    return select(DamageIncident).order_by(DamageIncident.id.desc())
