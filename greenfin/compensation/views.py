@@ -1,6 +1,8 @@
 """Pages of eco-compensation for regulators and admins: schemes, runs, allocations, the ΔGEP split."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -28,6 +30,11 @@ def _flash_error(exc: DomainError) -> None:
     rollback()
     details = " · ".join(f"{f}: " + "; ".join(_(m) for m in ms) for f, ms in exc.errors.items())
     flash(_(exc.summary) + (" — " + details if details else ""), "error")
+
+
+def _ten_thousands(amount) -> int:
+    """A chart bar's length: whole 10,000 CNY (the tables show the exact amounts)."""
+    return int((amount / 10000).to_integral_value(ROUND_HALF_UP))
 
 
 def township_names() -> dict[str, str]:
@@ -58,8 +65,14 @@ def index():
         except DomainError as exc:
             error = exc
     incidents = page_of(services.incident_query(), per_page=10)
+    names = township_names()
+    bars = {"quantity": [], "price": []}
+    if change is not None:
+        for code, c in change.by_township().items():
+            bars["quantity"].append((names.get(code, code), _ten_thousands(c.quantity), ""))
+            bars["price"].append((names.get(code, code), _ten_thousands(c.price), "price"))
     return render_template("compensation/index.html", schemes=schemes, runs=runs, change=change, year=year,
-                           incidents=incidents,
+                           incidents=incidents, bars=bars,
                            error=error, kinds=KIND_LABELS, statuses=STATUS_LABELS, names=township_names())
 
 
@@ -81,9 +94,9 @@ def start_run():
 def run_detail(run_id):
     run = services.get_run(run_id)
     names = township_names()
-    top = max((r.amount for r in run.allocations), default=0) or 1
+    bars = [(_payee_name(r.payee, names), _ten_thousands(r.amount), "") for r in run.allocations]
     return render_template("compensation/run.html", run=run, names=names, kinds=KIND_LABELS, statuses=STATUS_LABELS,
-                           directions=DIRECTION_LABELS, top=top, payee=lambda v: _payee_name(v, names))
+                           directions=DIRECTION_LABELS, bars=bars, payee=lambda v: _payee_name(v, names))
 
 
 @bp.route("/compensation/runs/<int:run_id>/approve", methods=["POST"])
@@ -139,7 +152,8 @@ def assessment():
     return render_template("compensation/assessment.html", year=year, scores=services.scores(year),
                            alerts=services.alerts(), indicators=indicators, names=township_names(),
                            indicator_name=lambda i: i.name_zh if zh else i.name_en,
-                           top=max((s.score for s in services.scores(year)), default=0) or 1)
+                           bars=[(township_names().get(s.township_code, s.township_code),
+                                  int(s.score.to_integral_value(ROUND_HALF_UP)), "") for s in services.scores(year)])
 
 
 @bp.route("/assessment/score", methods=["POST"])

@@ -85,3 +85,20 @@ def test_cli_run_approve_report(district, runner, create_user, tmp_path, drain_j
     assert r.exit_code == 0 and out.read_text().startswith("run,scheme")
     r = runner.invoke(args=["compensation", "run", "--scheme", "T-BUDGET", "--period", "20x5"])
     assert r.exit_code == 2
+
+
+def test_pages_draw_signed_bars_without_style_attributes(versions, create_parcel, client, create_user, login):
+    from greenfin.core import services as core
+    from greenfin.gep import services as gep
+    from greenfin.uow import commit
+
+    grow, shrink = (create_parcel(township_code=t, land_cover="forest", area_ha=Decimal("10")) for t in ("danan", "wudu"))
+    gep.compute_accounts(2024, versions["GF-2024"])
+    core.update_parcel(grow, {"area_ha": Decimal("12")})
+    core.update_parcel(shrink, {"area_ha": Decimal("5")})
+    gep.compute_accounts(2025, versions["GF-2025"])
+    commit()
+    login(create_user("regulator"))
+    html = client.get("/compensation?year=2025").get_data(as_text=True)
+    assert html.count('class="bar  negative"') >= 1 and "<svg" in html and "style=" not in html
+    assert "Alert" in html or "预警" in html
