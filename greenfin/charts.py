@@ -155,21 +155,26 @@ def bar_spec(bars: Sequence[Sequence[Any]], *, width: int = WIDE, unit: str = ""
     labels = _unique_labels(["\n".join(wrap_label(b[0], label_px)) for b in bars])
     values = [float(_decimal(b[1]) or 0) for b in bars]  # drawing positions only; the text is exact
     texts = [format_number(b[1], digits, unit) for b in bars]
-    rows = [{"label": label, "value": value, "text": text, "colour": PALETTE.get(b[2] if len(b) > 2 else "", PALETTE[""])}
+    rows = [{"label": label, "value": value, "at": max(value, 0.0), "text": text,
+             "colour": PALETTE.get(b[2] if len(b) > 2 else "", PALETTE[""])}
             for label, value, text, b in zip(labels, values, texts, bars)]
+    scale = _value_scale(max(values, default=0), texts, width, label_px)
+    low = min(values, default=0)
+    if low < 0:  # a signed quantity (a change): bars left of zero, every value written right of the axis
+        scale["domain"][0] = low * 1.05
     spec = _base(width)
     spec.update({
         "height": _row_step(labels),
         "data": {"values": rows},
         "encoding": {
             "y": _label_axis(),
-            "x": {"field": "value", "type": "quantitative", "axis": None,
-                  "scale": _value_scale(max(values, default=0), texts, width, label_px)},
+            "x": {"field": "value", "type": "quantitative", "axis": None, "scale": scale},
         },
         "layer": [
             {"mark": {"type": "bar", "height": {"band": 0.72}},
              "encoding": {"color": {"field": "colour", "type": "nominal", "scale": None, "legend": None}}},
-            {"mark": {"type": "text", "align": "left", "baseline": "middle", "dx": 4}, "encoding": {"text": {"field": "text"}}},
+            {"mark": {"type": "text", "align": "left", "baseline": "middle", "dx": 4},
+             "encoding": {"text": {"field": "text"}, "x": {"field": "at", "type": "quantitative"}}},
         ],
     })
     return spec

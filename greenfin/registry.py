@@ -34,6 +34,7 @@ FEATURES = (
     "greenfin.insurance",  # before pools: the demo's payouts land in the servicer reports pools seeds
     "greenfin.pools",
     "greenfin.carbon",
+    "greenfin.compensation",
 )
 
 

@@ -153,6 +153,20 @@ AUDIT_ACTIONS = {
     "carbon.units.release": _l("Carbon units released from pledge"),
     "carbon.units.enforce": _l("Pledged carbon units enforced"),
     "carbon.units.retire": _l("Carbon units retired"),
+    # eco-compensation and township assessment
+    "compensation.scheme.create": _l("Compensation scheme created"),
+    "compensation.scheme.update": _l("Compensation scheme changed"),
+    "compensation.scheme.version": _l("Compensation scheme new version"),
+    "compensation.scheme.lock": _l("Compensation scheme locked"),
+    "compensation.run.start": _l("Compensation run started"),
+    "compensation.run.compute": _l("Compensation run computed"),
+    "compensation.run.approve": _l("Compensation run approved"),
+    "compensation.monitoring.import": _l("Water monitoring data imported"),
+    "compensation.damage.value": _l("Ecological damage valued"),
+    "assessment.indicator.create": _l("Assessment indicator created"),
+    "assessment.value.enter": _l("Assessment value entered"),
+    "assessment.score": _l("Townships scored"),
+    "assessment.alert": _l("GEP decline alert raised"),
 }
 
 # The packages' prefixes, for the action filter ("every eco-credit action").
@@ -216,6 +230,14 @@ AUDIT_TARGETS = {
     "carbon_project": (_l("Carbon project"), "carbon.project", "project_id"),
     "carbon_monitoring_report": (_l("Carbon monitoring report"), None, None),
     "carbon_entry": (_l("Carbon ledger entry"), "carbon.index", None),
+    "compensation_scheme": (_l("Compensation scheme"), "compensation.index", None),
+    "compensation_run": (_l("Compensation run"), "compensation.run_detail", "run_id"),
+    "compensation_monitoring": (_l("Water monitoring data"), "compensation.index", None),
+    "damage_incident": (_l("Ecological damage incident"), "compensation.index", None),
+    "assessment_indicator": (_l("Assessment indicator"), "compensation.assessment", None),
+    "assessment_value": (_l("Assessment value"), "compensation.assessment", None),
+    "assessment_year": (_l("Assessment year"), "compensation.assessment", None),
+    "assessment_alert": (_l("GEP decline alert"), "compensation.assessment", None),
 }
 
 

@@ -6,7 +6,11 @@ For other packages (reach GEP only through these):
 - ``service_quantity(parcel_ids, year, service)``: one service's summed quantity over parcels
   in a year (the carbon registry's estimate of sequestered tonnes);
 - ``scan_summary(parcel_id) -> Optional[dict]``: a short summary for the consumer
-  scan page (year, total, value per ha, top services with shares, both languages).
+  scan page (year, total, value per ha, top services with shares, both languages);
+- ``year_accounts(year, township=None)`` -> [AccountFacts]: each parcel's latest account of a
+  year with its service values (compensation reads GEP through it);
+- ``revalue_accounts(account_ids, price_version)``: those accounts' quantities at another
+  version's prices, V(q₁, p₀), for the quantity/price split of a change in GEP.
 """
 from greenfin.gep.services.accounts import (  # noqa: F401
     ATTRIBUTE_FIELDS,
@@ -54,6 +58,7 @@ from greenfin.gep.services.prices import (  # noqa: F401
     version_query,
 )
 from greenfin.gep.services.runs import start_gep_run  # noqa: F401
+from greenfin.gep.services.change import AccountFacts, revalue_accounts, year_accounts  # noqa: F401
 
 __all__ = [
     "ATTRIBUTE_FIELDS",
@@ -96,4 +101,7 @@ __all__ = [
     "update_parameter",
     "version_query",
     "start_gep_run",
+    "AccountFacts",
+    "revalue_accounts",
+    "year_accounts",
 ]
