@@ -26,6 +26,7 @@ from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
+from traceability.resolver_views import answer_links, is_link_request, label_links_header
 from greenfin.labels import label
 from traceability import labels
 from traceability import scan_rules, services
@@ -423,7 +424,10 @@ _LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
-    """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
+    """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps). A request
+    for the linkset or a link type is answered by ``resolver_views`` and is not a scan."""
+    if is_link_request():
+        return answer_links(gtin, lot, serial)
     result = services.resolve_scan(gtin, lot, serial, request.args.get("s"), request)
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "not_genuine":
@@ -441,6 +445,7 @@ def scan(gtin, lot, serial):
             (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
         response = current_app.response_class(
             "".join((head, str(escape(_lang_url())), middle, _verdict_html(result), tail)), mimetype="text/html")
+    response.headers["Link"] = label_links_header(gtin, lot, serial)
     if cookie:  # this browser's reload or language switch within the window is not a new scan
         response.set_cookie(cookie[0], cookie[1], max_age=int(scan_rules.REPEAT_WINDOW.total_seconds()),
                             path=scan_rules.REPEAT_PATH, secure=request.is_secure, httponly=True, samesite="Lax")

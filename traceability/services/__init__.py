@@ -50,7 +50,7 @@ from traceability.services.labels import (  # noqa: F401
 from traceability.services.links import credit_colour, gep_summary  # noqa: F401
 from traceability.services.scan_store import cached_fragment, invalidate_lot_cache  # noqa: F401
 from traceability.services.scans import (  # noqa: F401
-    build_lot_view, lot_public_view, resolve_scan, scan_label, scan_meta, scan_statistics,
+    build_lot_view, lot_open_view, lot_recall_status, lot_public_view, resolve_label, resolve_scan, scan_label, scan_meta, scan_statistics,
 )
 from traceability.services.enumeration import (  # noqa: F401
     ENUMERATION_ACTION, ENUMERATION_THRESHOLD, ENUMERATION_WINDOW, REVIEW_FIRST_DAY, REVIEW_LAST_DAY,
