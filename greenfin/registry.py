@@ -33,6 +33,7 @@ FEATURES = (
     "greenfin.lending",
     "greenfin.insurance",  # before pools: the demo's payouts land in the servicer reports pools seeds
     "greenfin.pools",
+    "greenfin.market",  # reads traceability, gep and credit through their contracts
 )
 
 

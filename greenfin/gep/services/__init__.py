@@ -4,7 +4,9 @@ For other packages (reach GEP only through these):
 - ``current_parcel_gep(parcel_id) -> Optional[ParcelGep]``: the latest account of a
   parcel (value, account id, year, price version), e.g. to value loan collateral;
 - ``scan_summary(parcel_id) -> Optional[dict]``: a short summary for the consumer
-  scan page (year, total, value per ha, top services with shares, both languages).
+  scan page (year, total, value per ha, top services with shares, both languages);
+- ``accounted_parcel_ids() -> set[int]``: the parcels with at least one account (the market
+  catalogue's coverage).
 """
 from greenfin.gep.services.accounts import (  # noqa: F401
     ATTRIBUTE_FIELDS,
@@ -13,6 +15,7 @@ from greenfin.gep.services.accounts import (  # noqa: F401
     ParcelGep,
     account_query,
     account_services,
+    accounted_parcel_ids,
     compute_accounts,
     compute_parcel_account,
     current_parcel_gep,
@@ -58,6 +61,7 @@ __all__ = [
     "ComputeResult",
     "ParcelGep",
     "account_query",
+    "accounted_parcel_ids",
     "account_services",
     "compute_accounts",
     "compute_parcel_account",
