@@ -6,7 +6,10 @@ public catalogue shows anyway, without personal identifiers (``services.lot_open
 these answers records a consumer's scan."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from greenfin.ratelimit import rate_limited
@@ -89,18 +92,15 @@ def lot_page(lot_id):
     zh = _current_zh()
     title = view["product"]["name"] if zh else (view["product"]["name_en"] or view["product"]["name"])
     lot_html = render_template("traceability/_scan_lot.html", view=view, event_labels=labels.EVENT)
-    return render_template("traceability/scan.html", body=lot_html, title=title, lang_url=_lang_url())
+    return render_template("traceability/scan.html", body=lot_html, title=title, lang_url=lang_url())
 
 
 def _current_zh() -> bool:
-    from flask_babel import get_locale
-
     return str(get_locale()).startswith("zh")
 
 
-def _lang_url() -> str:
-    from urllib.parse import urlencode
-
+def lang_url() -> str:
+    """This page in the other language (the scan page's and the lot page's language link)."""
     other = "en" if _current_zh() else "zh_CN"
     return request.path + "?" + urlencode(request.args.to_dict() | {"lang": other})
 

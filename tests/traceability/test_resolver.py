@@ -143,3 +143,31 @@ def test_well_known_describes_the_resolver(client):
     body = client.get("/.well-known/gs1resolver").json
     assert body["resolverRoot"] == "https://trace.example.test"
     assert set(resolver.LINK_TYPES) <= set(body["linkTypes"]) and body["supportedPrimaryKeys"] == ["01"]
+
+
+AI82 = "".join(sorted(set("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+                      - set("/")))
+
+
+def test_every_label_linkset_has_the_schema_shape():
+    """Hypothesis: whatever GTIN, lot and serial a label carries, its linkset has the RFC 9264 /
+    GS1 shape, lists every link type once, and each short name and full URI name the same type."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from traceability import digital_link as dl
+
+    @settings(max_examples=200, deadline=None)
+    @given(gtin=st.from_regex(r"[0-9]{14}", fullmatch=True), lot=st.text(AI82, min_size=1, max_size=20),
+           serial=st.text(dl.SERIAL_ALPHABET, min_size=1, max_size=20))
+    def check(gtin, lot, serial):
+        anchor = "https://trace.example.test/" + dl.link_path(gtin, lot, serial)
+        targets = {k: f"https://trace.example.test/t/{i}" for i, k in enumerate(resolver.LINK_TYPES)}
+        body = resolver.linkset(anchor, targets, {k: k for k in resolver.LINK_TYPES})
+        jsonschema.validate(body, SCHEMA)
+        keys = set(body["linkset"][0]) - {"anchor"}
+        assert keys == {resolver.link_type_uri(k) for k in [*resolver.LINK_TYPES, resolver.DEFAULT]}
+        for short in resolver.LINK_TYPES:
+            assert resolver.parse_link_type(resolver.link_type_uri(short)) == short == resolver.parse_link_type(short)
+
+    check()
