@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 from flask_babel import gettext as _
 
 from greenfin.ratelimit import rate_limited
@@ -92,7 +93,10 @@ def lot_page(lot_id):
     zh = _current_zh()
     title = view["product"]["name"] if zh else (view["product"]["name_en"] or view["product"]["name"])
     lot_html = render_template("traceability/_scan_lot.html", view=view, event_labels=labels.EVENT)
-    return render_template("traceability/scan.html", body=lot_html, title=title, lang_url=lang_url())
+    if view["lot"]["recalled"]:  # the same notice as the scan page's
+        recall = services.lot_recall_status(lot_id)
+        lot_html = render_template("traceability/_lot_recall.html", reason=recall["reason"]) + lot_html
+    return render_template("traceability/scan.html", body=Markup(lot_html), title=title, lang_url=lang_url())
 
 
 def _current_zh() -> bool:

@@ -152,3 +152,12 @@ def test_coverage_is_for_regulators(client, api, create_parcel, account_parcel):
     assert api("producer").get("/api/v1/market/coverage").status_code == 403
     body = api("regulator").get("/api/v1/market/coverage").json
     assert parcel.code in {p["code"] for p in body["missing"]} and body["accounted"] >= 1
+
+
+def test_coverage_page_shows_the_gaps_to_a_regulator(client, login, create_user, create_parcel, account_parcel):
+    parcel = create_parcel()
+    account_parcel(parcel)
+    login(create_user("regulator"))
+    for lang in ("zh_CN", "en"):
+        response = client.get("/market/coverage", query_string={"lang": lang})
+        assert response.status_code == 200 and parcel.code in response.get_data(as_text=True)

@@ -81,6 +81,7 @@ def test_each_link_type_redirects_to_its_page(client, create_lot, issue_labels, 
     if short == "gs1:pip":
         html = target.get_data(as_text=True)
         assert target.mimetype == "text/html" and lot.code in html and "马家柚鲜果 5kg 礼盒" in html
+        assert '<section class="card">' in html and "&lt;" not in html  # the lot's facts as HTML, not as text
         assert re.search(r"<script(?![^>]*\bsrc=)", html) is None and len(target.data) < 100 * 1024
     elif short == "gs1:certificationInfo":
         assert target.json["lot"] == lot.code and "certifications" in target.json
@@ -99,6 +100,8 @@ def test_recall_status_follows_a_recall(client, create_lot, issue_labels):
     target = local(client.get(path + "&linkType=gs1:recallStatus").headers["Location"])
     body = client.get(target).json
     assert body["recalled"] is True and body["reason"] == "农药残留超标" and body["recalled_at"]
+    page = client.get(local(client.get(path + "&linkType=gs1:pip").headers["Location"])).get_data(as_text=True)
+    assert "农药残留超标" in page and "已召回" in page
 
 
 def test_unknown_link_type_is_a_clear_400(client, create_lot, issue_labels):
