@@ -21,11 +21,10 @@ class Catalogue(MethodView):
     def get(self, args, pagination_parameters):
         """The public eco-product catalogue: one entry per lot and origin parcel; filters by township,
         product, certificate kind (valid today) and text. An unknown filter value is a 422 naming it."""
-        entries = services.catalogue(**args)
+        entries = services.catalogue(**args, figures=False)
         pagination_parameters.item_count = len(entries)
-        page = entries[pagination_parameters.first_item:pagination_parameters.first_item
-                       + pagination_parameters.page_size]
-        return page
+        return services.add_figures(entries[pagination_parameters.first_item:pagination_parameters.first_item
+                                            + pagination_parameters.page_size])
 
 
 @blp.route("/coverage")

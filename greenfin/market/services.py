@@ -56,44 +56,52 @@ def validate_filters(*, township: Optional[str] = None, product: Optional[int] =
 
 
 def catalogue(*, township: Optional[str] = None, product: Optional[int] = None,
-              certification: Optional[str] = None, q: Optional[str] = None) -> list[dict]:
+              certification: Optional[str] = None, q: Optional[str] = None, figures: bool = True) -> list[dict]:
     """The eco-product catalogue: one entry per lot and origin parcel, filtered (``township`` of the
     parcel, ``product`` id, ``certification`` kind valid today on the lot, ``q`` in the product,
-    lot or parcel code). Each entry: lot, product, quantity, grade, recall, the parcel and its
-    township, orchard GEP (latest account), rights holder (no individual's name), producer colour,
-    GI brand and authorisation status, certificates with validity."""
+    lot, GTIN or parcel). Each entry: lot, product, quantity, grade, recall, the parcel and its
+    township, rights holder (no individual's name), GI brand and authorisation status, certificates
+    with validity, and (``figures``; a page adds them to its own entries only: ``add_figures``)
+    the orchard's GEP (latest account) and the producer's colour."""
     filters = validate_filters(township=township, product=product, certification=certification, q=q)
-    trace, gep, credit = require("traceability"), contract("greenfin.gep"), contract("credit")
-    colours: dict[int, Optional[str]] = {}
-    geps: dict[int, object] = {}
     entries = []
-    for lot in trace.catalogue_lots(township=filters["township"], product_id=filters["product"]):
+    for lot in require("traceability").catalogue_lots(township=filters["township"], product_id=filters["product"]):
         if filters["certification"] and not any(c["kind"] == filters["certification"] and c["status"] == "valid"
                                                 for c in lot["certifications"]):
             continue
-        if lot["producer_id"] not in colours:
-            rating = credit.current_rating(lot["producer_id"]) if credit is not None else None
-            colours[lot["producer_id"]] = getattr(rating, "colour", None)
         for parcel in lot["parcels"]:
             if filters["township"] and parcel["township"] != filters["township"]:
                 continue
             if filters["q"] and not _matches(filters["q"], lot, parcel):
                 continue
-            if parcel["parcel_id"] not in geps:
-                geps[parcel["parcel_id"]] = gep.current_parcel_gep(parcel["parcel_id"]) if gep is not None else None
-            account = geps[parcel["parcel_id"]]
             entries.append({
                 "lot_id": lot["lot_id"], "lot": lot["lot_code"], "gtin": lot["gtin"], "product_id": lot["product_id"],
                 "product": lot["product"], "product_en": lot["product_en"], "quantity": lot["quantity"],
                 "unit": lot["unit"], "grade": lot["grade"], "harvest_date": lot["harvest_date"],
                 "recalled": lot["recalled"], "parcel_id": parcel["parcel_id"], "parcel": parcel["code"],
                 "parcel_name": parcel["name"], "township": parcel["township"], "village": parcel["village"],
-                "area_ha": parcel["area_ha"],
-                "gep_year": getattr(account, "year", None), "gep_value": getattr(account, "value", None),
+                "area_ha": parcel["area_ha"], "gep_year": None, "gep_value": None,
                 "rights_holder": lot["rights_holder"], "rights_holder_kind": lot["rights_holder_kind"],
-                "producer_colour": colours[lot["producer_id"]], "brand": lot["brand"],
+                "producer_id": lot["producer_id"], "producer_colour": None, "brand": lot["brand"],
                 "certifications": lot["certifications"], "information": lot["information"],
             })
+    return add_figures(entries) if figures else entries
+
+
+def add_figures(entries: list[dict]) -> list[dict]:
+    """Fill in each entry's orchard GEP (gep's latest account) and producer colour (credit), once per
+    parcel and producer; without gep or credit they stay empty."""
+    gep, credit = contract("greenfin.gep"), contract("credit")
+    colours: dict[int, Optional[str]] = {}
+    accounts: dict[int, object] = {}
+    for e in entries:
+        if credit is not None and e["producer_id"] not in colours:
+            colours[e["producer_id"]] = getattr(credit.current_rating(e["producer_id"]), "colour", None)
+        if gep is not None and e["parcel_id"] not in accounts:
+            accounts[e["parcel_id"]] = gep.current_parcel_gep(e["parcel_id"])
+        account = accounts.get(e["parcel_id"])
+        e.update(producer_colour=colours.get(e["producer_id"]), gep_year=getattr(account, "year", None),
+                 gep_value=getattr(account, "value", None))
     return entries
 
 
@@ -132,7 +140,7 @@ def coverage() -> dict:
     an account)}. Without gep there is nothing to measure against: accounted 0."""
     gep = contract("greenfin.gep")
     accounted = gep.accounted_parcel_ids() if gep is not None else set()
-    listed = {e["parcel_id"] for e in catalogue()}
+    listed = {e["parcel_id"] for e in catalogue(figures=False)}
     covered = accounted & listed
     missing_ids = sorted(accounted - listed)
     missing = []

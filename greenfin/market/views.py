@@ -31,13 +31,13 @@ def catalogue():
     filters = _filters()
     errors, status = {}, 200
     try:
-        entries = services.catalogue(**filters)
+        entries = services.catalogue(**filters, figures=False)
     except ValidationFailed as exc:
         errors = {field: [translate(m) for m in messages] for field, messages in exc.errors.items()}
         entries, status = [], 422
     number = max(1, request.args.get("page", 1, type=int) or 1)
-    page = Page(items=entries[(number - 1) * PER_PAGE:number * PER_PAGE], page=number, per_page=PER_PAGE,
-                total=len(entries))
+    page = Page(items=services.add_figures(entries[(number - 1) * PER_PAGE:number * PER_PAGE]), page=number,
+                per_page=PER_PAGE, total=len(entries))
     return render_template("market/catalogue.html", page=page, filters=filters, errors=errors,
                            products=services.products(), kinds=services.certification_kinds()), status
 

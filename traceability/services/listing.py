@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from greenfin.core.models import Parcel
 from greenfin.extensions import db
 from traceability.models import BrandAuthorisation, EpcisEvent, EventLot, Lot, lot_parcels
-from traceability.services.certifications import lot_certifications
+from traceability.services.certifications import certifications_of_lots
 from traceability.services.common import today
 
 
@@ -24,12 +24,18 @@ def _grades(lot_ids: list[int]) -> dict[int, str]:
     return {lot_id: doc["gf:grade"] for lot_id, doc in rows if doc and doc.get("gf:grade")}
 
 
-def _authorisation(brand_id: int, party_id: int, day) -> Optional[BrandAuthorisation]:
-    """The producer's authorisation to use the brand that is in force on ``day``, else the latest."""
+def _authorisations(pairs: set[tuple[int, int]], day) -> dict[tuple[int, int], Optional[BrandAuthorisation]]:
+    """For each (brand, producer): the authorisation in force on ``day``, else the latest, else None."""
+    if not pairs:
+        return {}
     rows = db.session.scalars(select(BrandAuthorisation).where(
-        BrandAuthorisation.brand_id == brand_id, BrandAuthorisation.party_id == party_id)
+        BrandAuthorisation.brand_id.in_({b for b, _p in pairs}), BrandAuthorisation.party_id.in_({p for _b, p in pairs}))
         .order_by(BrandAuthorisation.valid_from.desc(), BrandAuthorisation.id.desc())).all()
-    return next((a for a in rows if a.active_on(day)), rows[0] if rows else None)
+    out = {}
+    for pair in pairs:
+        mine = [a for a in rows if (a.brand_id, a.party_id) == pair]
+        out[pair] = next((a for a in mine if a.active_on(day)), mine[0] if mine else None)
+    return out
 
 
 def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] = None) -> list[dict]:
@@ -51,6 +57,9 @@ def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] 
     lots = db.session.scalars(stmt).all()
     grades = _grades([lot.id for lot in lots]) if lots else {}
     day = today()
+    certificates = certifications_of_lots(lots)
+    authorisations = _authorisations({(lot.product.brand_id, lot.producer_id) for lot in lots
+                                      if lot.product.brand_id is not None}, day)
     base = current_app.config["PUBLIC_BASE_URL"]
     out = []
     for lot in lots:
@@ -58,7 +67,7 @@ def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] 
         recalled = lot.recalled_at is not None
         brand_info = None
         if brand is not None:
-            auth = _authorisation(brand.id, lot.producer_id, day)
+            auth = authorisations[(brand.id, lot.producer_id)]
             status = ("none" if auth is None else "revoked" if auth.revoked_at is not None
                       else "active" if auth.active_on(day) else "lapsed")
             brand_info = {"name": brand.name, "name_en": brand.name_en, "gi_registration": brand.gi_registration,
@@ -74,7 +83,7 @@ def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] 
             "certifications": [{"kind": c.kind, "number": c.number, "issuer": c.issuer, "valid_from": c.valid_from,
                                 "valid_until": c.valid_until,
                                 "status": "not_applicable" if recalled else c.status_on(day)}
-                               for c in lot_certifications(lot)],
+                               for c in certificates[lot.id]],
             "information": f"{base}/trace/public/lots/{lot.id}",  # resolver_views.lot_page
             "parcels": [{"parcel_id": p.id, "code": p.code, "name": p.name, "township": p.township_code,
                          "village": p.village, "area_ha": p.area_ha} for p in lot.parcels],
