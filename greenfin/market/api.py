@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from greenfin.api_utils import api_blueprint
 from greenfin.market import schemas, services
 from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access
 
-blp = Blueprint("market_api", __name__, url_prefix="/api/v1/market", description="Eco-product catalogue")
+blp = api_blueprint("market_api", __name__, "/market", "Eco-product catalogue and its coverage")
 
 
 @blp.route("/catalogue")
