@@ -35,6 +35,7 @@ FEATURES = (
     "greenfin.pools",
     "greenfin.carbon",
     "greenfin.compensation",
+    "greenfin.market",  # reads traceability, gep and credit through their contracts
 )
 
 

@@ -13,6 +13,11 @@ PUBLIC_ENDPOINTS = {
     "credit_api.PublicRatingByCode", "credit_api.LedgerHeads",
     # consumers' label scans
     "trace_scan.scan", "trace_scan.scan_malformed",
+    # the GS1 resolver: its description and the lot-level targets of a label's links (no personal data)
+    "trace_resolver.description", "trace_resolver.lot_page", "trace_resolver.lot_certifications",
+    "trace_resolver.lot_traceability", "trace_resolver.lot_recall",
+    # buyers: the eco-product catalogue (lot-level facts, no household named)
+    "market.catalogue", "market.catalogue_csv", "market_api.Catalogue",
     # investors: published pool cuts and servicer reports of green ABS
     "pools.disclosure_index", "pools.disclosure_pool", "pools.disclosure_cut", "pools.disclosure_report",
     "pools.disclosure_report_pdf",

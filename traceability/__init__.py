@@ -20,10 +20,12 @@ def init_app(app: Flask) -> None:
     from traceability import models  # noqa: F401  (models registered for migrations)
     from traceability.api import blp
     from traceability.cli import trace_cli
+    from traceability.resolver_views import resolver_bp
     from traceability.views import bp, scan_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(scan_bp)
+    app.register_blueprint(resolver_bp)
     api.register_blueprint(blp)
     app.cli.add_command(trace_cli)
     nav_item(app, "trace.lots", _l("Traceability"), ("admin", "regulator", "producer"), order=40, group="trace")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
-from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, stream_with_context, url_for)
@@ -26,6 +25,7 @@ from greenfin.ratelimit import rate_limited
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
+from traceability.resolver_views import answer_links, is_link_request, label_links_header, lang_url
 from greenfin.labels import label
 from traceability import labels
 from traceability import scan_rules, services
@@ -485,7 +485,10 @@ _LANG_SLOT, _VERDICT_SLOT = "<!--scan:lang-->", "<!--scan:verdict-->"
 @access(PUBLIC)
 @rate_limited("scan", 300, 60)
 def scan(gtin, lot, serial):
-    """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps)."""
+    """GS1 Digital Link resolver: verify, record, answer (HTML for people, JSON for apps). A request
+    for the linkset or a link type is answered by ``resolver_views`` and is not a scan."""
+    if is_link_request():
+        return answer_links(gtin, lot, serial)
     result = services.resolve_scan(gtin, lot, serial, request.args.get("s"), request)
     status = VERDICT_STATUS[result["verdict"]]
     if result["verdict"] == "blocked":
@@ -504,7 +507,8 @@ def scan(gtin, lot, serial):
         head, middle, tail = services.cached_fragment(
             (result["lot_id"], str(get_locale())), lambda: _scan_page_parts(view))
         response = current_app.response_class(
-            "".join((head, str(escape(_lang_url())), middle, _verdict_html(result), tail)), mimetype="text/html")
+            "".join((head, str(escape(lang_url())), middle, _verdict_html(result), tail)), mimetype="text/html")
+    response.headers["Link"] = label_links_header(gtin, lot, serial)
     if cookie:  # this browser's reload or language switch within the window is not a new scan
         response.set_cookie(cookie[0], cookie[1], max_age=int(scan_rules.REPEAT_WINDOW.total_seconds()),
                             path=scan_rules.REPEAT_PATH, secure=request.is_secure, httponly=True, samesite="Lax")
@@ -571,20 +575,15 @@ def scan_malformed(rest):
 def _not_recognised():
     if _wants_json():
         return jsonify({"verdict": "not_genuine", "reason": None}), 404
-    return render_template("traceability/scan.html", body=None, title=None, lang_url=_lang_url()), 404
+    return render_template("traceability/scan.html", body=None, title=None, lang_url=lang_url()), 404
 
 
 def _paused():
     """A scan from a network blocked after serial guessing: nothing is checked or told about the code."""
     if _wants_json():
         return jsonify({"verdict": "blocked", "reason": "network_blocked"}), 429
-    return render_template("traceability/scan.html", body=None, blocked=True, title=None, lang_url=_lang_url()), 429
+    return render_template("traceability/scan.html", body=None, blocked=True, title=None, lang_url=lang_url()), 429
 
-
-def _lang_url() -> str:
-    other = "en" if str(get_locale()).startswith("zh") else "zh_CN"
-    args = request.args.to_dict() | {"lang": other}
-    return request.path + "?" + urlencode(args)
 
 
 def _wants_json() -> bool:

@@ -20,8 +20,9 @@ Handlers, jobs, other packages and tests use this façade (``from traceability i
 The scan verdict itself lives in ``traceability/scan_rules.py``.
 
 For other packages (lending, a market): lots (``get_lot``, ``find_lot``, ``lot_query``, ``trace_lot``),
-their certificates (``lot_certifications``, ``cert_marks``, ``certification_query``) and what the
-public sees of a lot (``lot_public_view``). Certificates granted and lapsed are announced as signals
+their certificates (``lot_certifications``, ``cert_marks``, ``certification_query``), what the
+public sees of a lot (``lot_public_view``; ``lot_open_view`` without a label in hand) and the public
+listing of lots for the market catalogue (``catalogue_lots``, in ``listing``). Certificates granted and lapsed are announced as signals
 (``greenfin.signals.certification_granted`` / ``certification_lapsed``), not called in.
 """
 from __future__ import annotations
@@ -50,11 +51,12 @@ from traceability.services.labels import (  # noqa: F401
 from traceability.services.links import credit_colour, gep_summary  # noqa: F401
 from traceability.services.scan_store import cached_fragment, invalidate_lot_cache  # noqa: F401
 from traceability.services.scans import (  # noqa: F401
-    build_lot_view, lot_public_view, resolve_scan, scan_label, scan_meta, scan_statistics,
+    build_lot_view, lot_open_view, lot_recall_status, lot_public_view, resolve_label, resolve_scan, scan_label, scan_meta, scan_statistics,
 )
 from traceability.services.enumeration import (  # noqa: F401
     ACKNOWLEDGE_ACTION, BLOCK_DAYS, ENUMERATION_ACTION, ENUMERATION_THRESHOLD, ENUMERATION_WINDOW, REVIEW_FIRST_DAY,
     REVIEW_LAST_DAY, acknowledge_flag, active_blocks, block_network, block_query, enumeration_flag_query,
     enumeration_flags, get_flag, lift_block, note_unrecognised_scan,
 )
+from traceability.services.listing import catalogue_lots  # noqa: F401
 from traceability.services.capture import capture_epcis, import_epcis, run_capture  # noqa: F401

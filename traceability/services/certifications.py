@@ -128,13 +128,31 @@ def certification_query(party_id: Optional[int] = None) -> Select:
 
 
 def lot_certifications(lot: Lot) -> list[Certification]:
-    parcel_ids = [p.id for p in lot.parcels]
-    conds = [and_(Certification.scope == "product", Certification.product_id == lot.product_id),
-             and_(Certification.scope == "producer", Certification.party_id == lot.producer_id)]
+    return certifications_of_lots([lot])[lot.id]
+
+
+def certifications_of_lots(lots: list[Lot]) -> dict[int, list[Certification]]:
+    """The certificates each lot carries (by kind, then id): those of its product, of its producer
+    and of its origin parcels. One query for any number of lots."""
+    out: dict[int, list[Certification]] = {lot.id: [] for lot in lots}
+    if not lots:
+        return out
+    product_ids = {lot.product_id for lot in lots}
+    party_ids = {lot.producer_id for lot in lots}
+    parcel_ids = {p.id for lot in lots for p in lot.parcels}
+    conds = [and_(Certification.scope == "product", Certification.product_id.in_(product_ids)),
+             and_(Certification.scope == "producer", Certification.party_id.in_(party_ids))]
     if parcel_ids:
         conds.append(and_(Certification.scope == "parcel", Certification.parcel_id.in_(parcel_ids)))
-    return list(db.session.scalars(select(Certification).where(or_(*conds)).order_by(Certification.kind,
-                                                                                     Certification.id)))
+    certs = db.session.scalars(select(Certification).where(or_(*conds)).order_by(Certification.kind,
+                                                                                 Certification.id)).all()
+    for lot in lots:
+        own_parcels = {p.id for p in lot.parcels}
+        out[lot.id] = [c for c in certs
+                       if (c.scope == "product" and c.product_id == lot.product_id)
+                       or (c.scope == "producer" and c.party_id == lot.producer_id)
+                       or (c.scope == "parcel" and c.parcel_id in own_parcels)]
+    return out
 
 
 def cert_marks(lot: Lot) -> str:

@@ -15,7 +15,7 @@ from greenfin.ratelimit import client_address
 from greenfin.metrics import count_scan
 from traceability import digital_link as dl
 from traceability import scan_rules
-from traceability.models import Label, Lot, LotInput, Scan
+from traceability.models import Label, Lot, LotInput, Product, Scan
 from traceability.services.catalogue import brand_authorised
 from traceability.services.certifications import lot_certifications
 from traceability.services.common import CHINA_TZ, today
@@ -108,6 +108,46 @@ def repeat_scan(gtin: str, lot_code: str, serial: str, signature: Optional[str],
             "repeat": True, "scanned_at": earlier["scanned_at"]}
 
 
+def resolve_label(gtin: str, lot_code: str, serial: str, signature: Optional[str]) -> Optional[int]:
+    """The resolver's check of a label (a linkset or link-type request, not a consumer's scan):
+    the lot id of a label issued here with a valid signature, else None. Nothing is recorded as a
+    scan; a code not recognised still counts against the client's network like a scan's
+    (``note_unrecognised_scan``), so the resolver is no way around the serial-guessing watch."""
+    lot_id = None
+    try:
+        gtin, lot_code, serial = dl.parse_path_values(gtin, lot_code, serial)
+        if dl.verify(current_app.config["LABEL_SIGNING_KEY"], gtin, lot_code, serial, signature):
+            lot_id = db.session.scalar(select(Lot.id).join(Label, Label.lot_id == Lot.id)
+                                       .join(Product, Product.id == Lot.product_id)
+                                       .where(Label.serial == serial, Lot.code == lot_code, Product.gtin == gtin))
+    except InvalidIdentifier:
+        pass
+    if lot_id is None:
+        from flask import request
+
+        note_unrecognised_scan(client_address(), request.path)
+    return lot_id
+
+
+def lot_open_view(lot_id: int) -> dict:
+    """What anyone may see of a lot without holding one of its labels (the resolver's link targets,
+    the public catalogue): the scan page's facts less personal identifiers, i.e. an individual
+    producer's name and the parties goods were shipped to."""
+    view = lot_public_view(lot_id)
+    producer = dict(view["producer"])
+    if producer.get("kind") == "individual":
+        producer["name"] = None
+    return view | {"producer": producer, "events": [e | {"ship_to": None} for e in view["events"]]}
+
+
+def lot_recall_status(lot_id: int) -> dict:
+    """Whether a lot is recalled (the resolver's gs1:recallStatus), read now, not from a cache."""
+    lot = get_lot(lot_id)
+    return {"lot": lot.code, "gtin": lot.product.gtin, "recalled": lot.recalled_at is not None,
+            "recalled_at": as_utc(lot.recalled_at).isoformat() if lot.recalled_at else None,
+            "reason": lot.recall_reason}
+
+
 def lot_public_view(lot_id: int) -> dict:
     """What the scan page shows of a lot, kept a few seconds per process (the scan store's cache)."""
     return cached_lot_view(lot_id, lambda: build_lot_view(get_lot(lot_id)))
@@ -148,7 +188,7 @@ def build_lot_view(lot: Lot) -> dict:
         "brand": {"name": brand.name, "name_en": brand.name_en, "gi_registration": brand.gi_registration,
                   "gi_authority": brand.gi_authority, "gi_region": brand.gi_region,
                   "authorised": authorised} if brand else None,
-        "producer": {"name": producer.name, "township_zh": producer.township.name_zh,
+        "producer": {"name": producer.name, "kind": producer.kind, "township_zh": producer.township.name_zh,
                      "township_en": producer.township.name_en, "village": producer.village,
                      "credit_colour": credit_colour(producer.id)},
         "colours": credit_colours(),

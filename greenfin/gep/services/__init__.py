@@ -11,6 +11,8 @@ For other packages (reach GEP only through these):
   year with its service values (compensation reads GEP through it);
 - ``revalue_accounts(account_ids, price_version)``: those accounts' quantities at another
   version's prices, V(q₁, p₀), for the quantity/price split of a change in GEP.
+- ``accounted_parcel_ids() -> set[int]``: the parcels with at least one account (the market
+  catalogue's coverage).
 """
 from greenfin.gep.services.accounts import (  # noqa: F401
     ATTRIBUTE_FIELDS,
@@ -19,6 +21,7 @@ from greenfin.gep.services.accounts import (  # noqa: F401
     ParcelGep,
     account_query,
     account_services,
+    accounted_parcel_ids,
     compute_accounts,
     compute_parcel_account,
     current_parcel_gep,
@@ -66,6 +69,7 @@ __all__ = [
     "ComputeResult",
     "ParcelGep",
     "account_query",
+    "accounted_parcel_ids",
     "account_services",
     "compute_accounts",
     "compute_parcel_account",

@@ -292,6 +292,12 @@ def current_parcel_gep(parcel_id: int) -> Optional[ParcelGep]:
                      price_version=account.version.code)
 
 
+def accounted_parcel_ids() -> set[int]:
+    """The parcels that have at least one GEP account (any year): what the market catalogue's
+    coverage is measured against."""
+    return set(db.session.scalars(select(GepAccount.parcel_id).distinct()))
+
+
 def account_services(account: GepAccount) -> list[dict]:
     """The account's services with names and shares of the total, largest first."""
     values = {s.service: s.value for s in account.services}

@@ -1,0 +1,22 @@
+"""The eco-product market (生态产品目录与供需对接): today the public eco-product catalogue built
+from traced lots, certificates, GI authorisations, orchard GEP and producer colours, and the
+regulators' coverage of it; offers, demand and orders come next (docs/market.md)."""
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from greenfin import nav_item, slot
+    from greenfin.extensions import api
+    from greenfin.market import labels  # noqa: F401  (enumeration labels declared)
+    from greenfin.market.api import blp
+    from greenfin.market.cli import market_cli
+    from greenfin.market.views import bp
+
+    app.register_blueprint(bp)
+    api.register_blueprint(blp)
+    app.cli.add_command(market_cli)
+    nav_item(app, "market.catalogue", _l("Eco-product catalogue"), ("admin", "regulator", "producer", "loan_officer"),
+             order=45, group="trace")
+    nav_item(app, "market.coverage", _l("Catalogue coverage"), ("admin", "regulator"), order=46, group="trace")
+    slot(app, "public_home", "market/_public_home.html", order=45)

@@ -1,0 +1,48 @@
+"""``flask --app greenfin market ...``: the eco-product catalogue from the shell."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from greenfin import downloads
+from greenfin.cli_errors import fail as _fail
+from greenfin.errors import DomainError
+from greenfin.market import services
+from greenfin.uow import CommandGroup
+
+market_cli = CommandGroup("market", help="Eco-product catalogue and its coverage.")
+
+
+@market_cli.command("catalogue")
+@click.option("--township", help="Township code of the origin parcel.")
+@click.option("--product", type=int, help="Product id.")
+@click.option("--certification", help="Certificate kind valid today (green_food, organic, gi, test_report).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="CSV file (default stdout).")
+def catalogue_command(township, product, certification, output):
+    """Write the catalogue as CSV (the same columns as the public download)."""
+    try:
+        entries = services.catalogue(township=township, product=product, certification=certification)
+    except DomainError as exc:
+        _fail(exc)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        writer = downloads.DictWriter(out, fieldnames=services.CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(services.csv_rows(entries))
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"{len(entries)} catalogue entries written to {output}", err=True)
+
+
+@market_cli.command("coverage")
+def coverage_command():
+    """How many parcels with a GEP account have catalogue entries, and which do not."""
+    result = services.coverage()
+    share = "—" if result["share"] is None else f"{result['share']}%"
+    click.echo(f"accounted parcels: {result['accounted']}; with catalogue entries: {result['covered']} ({share}); "
+               f"entries on parcels without an account: {result['uncounted']}")
+    for p in result["missing"]:
+        click.echo(f"missing\t{p['code']}\t{p['township']}\t{p['village'] or ''}")

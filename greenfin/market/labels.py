@@ -1,0 +1,15 @@
+"""Display labels of the market's enumerations (greenfin/labels.py)."""
+from __future__ import annotations
+
+from greenfin.labels import declare
+
+# A producer's authorisation to use the GI brand, as of today (traceability's catalogue_lots).
+GI_STATUS = declare("gi_authorisation", {
+    "active": ("授权有效", "Authorised"), "lapsed": ("授权已过期", "Authorisation lapsed"),
+    "revoked": ("授权已撤销", "Authorisation revoked"), "none": ("未获授权", "Not authorised"),
+})
+# A certificate's validity as of today.
+CERT_STATUS = declare("cert_status", {
+    "valid": ("有效", "Valid"), "expired": ("已过期", "Expired"), "revoked": ("已撤销", "Revoked"),
+    "not_yet_valid": ("尚未生效", "Not yet valid"), "not_applicable": ("不适用（批次已召回）", "Not applicable (recalled)"),
+})
