@@ -41,6 +41,16 @@ def _next_version() -> str:
     return f"v{max(numbers, default=0) + 1}"
 
 
+def protected_attributes() -> tuple:
+    """The protected attributes training leaves out (config ``LENDING_PROTECTED_ATTRIBUTES``:
+    keys of ``data.PROTECTED`` or column names; default sex, marital status, ethnicity, religion)."""
+    from flask import current_app
+
+    from greenfin.lending.scoring.data import DEFAULT_PROTECTED
+
+    return tuple(current_app.config.get("LENDING_PROTECTED_ATTRIBUTES") or DEFAULT_PROTECTED)
+
+
 def register_model(result: TrainingResult, *, name: str, target: str, bad_value: Optional[str],
                    source: Optional[str] = None, role: str = "challenger") -> ModelVersion:
     """Store a trained scorecard as a new version (challenger unless said otherwise)."""
@@ -59,7 +69,8 @@ def register_model(result: TrainingResult, *, name: str, target: str, bad_value:
     db.session.flush()
     record_audit("lending.model.register", "scoring_model", version.id,
                  after={"version": version.version, "features": version.features,
-                        "metrics": {k: result.metrics.get(k) for k in ("auc", "ks", "gini", "brier")}})
+                        "metrics": {k: result.metrics.get(k) for k in ("auc", "ks", "gini", "brier")},
+                        "protected": result.metrics.get("protected")})
     if role == "champion":
         promote_model(version)
     return version
