@@ -1,5 +1,6 @@
 """Scorecards a model-risk reviewer would sign (issue #22): protected attributes left out by
 default and reported, cross-validated figures and bootstrap intervals, out-of-fold calibration."""
+import io
 import json
 
 import numpy as np
@@ -142,3 +143,38 @@ def test_cli_train_names_dropped_protected_columns_and_prints_uncertainty(runner
     bad = runner.invoke(args=["lending", "train", "--csv", str(book), "--target", "defaulted",
                               "--include-protected", "amount"])
     assert bad.exit_code != 0 and "amount" in bad.output
+
+
+def test_selection_is_out_of_fold_with_the_one_standard_error_rule_and_never_sees_the_test_rows():
+    from greenfin.lending.scoring.scorecard import C_GRID
+
+    book = generate_book(2400, seed=21)
+    rows, a, b = book.iloc[:1600].reset_index(drop=True), book.iloc[1600:2000], book.iloc[2000:]
+    first, second = train(rows, "defaulted", test_frame=a), train(rows, "defaulted", test_frame=b)
+    assert first.scorecard.dumps() == second.scorecard.dumps() and first.metrics["cv"] == second.metrics["cv"]
+    cv = first.metrics["cv"]
+    means = {g["C"]: g["auc"] for g in cv["grid"]}
+    assert set(means) == set(C_GRID) and means[cv["best_C"]] == max(means.values())
+    assert cv["C"] <= cv["best_C"] and first.scorecard.C == cv["C"]
+    assert means[cv["C"]] >= cv["auc_floor"] and all(means[c] < cv["auc_floor"] for c in C_GRID if c < cv["C"])
+
+
+def test_upload_keeps_a_protected_column_only_when_named_and_reshows_a_wrong_name(client, login, create_user,
+                                                                                 drain_jobs, products):
+    from greenfin.job_model import Job
+
+    login(create_user("admin"))
+    csv = book_with_sex(1200, seed=8).to_csv(index=False).encode()
+    response = client.post("/lending/models/train?lang=en", data={
+        "csv": (io.BytesIO(csv), "book.csv"), "target": "defaulted", "include_protected": "amount"},
+        content_type="multipart/form-data")
+    assert response.status_code == 422 and "not a protected column of the CSV: amount" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Job.id)) is None
+    response = client.post("/lending/models/train", data={
+        "csv": (io.BytesIO(csv), "book.csv"), "target": "defaulted", "include_protected": " gender "},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    drain_jobs()
+    db.session.expire_all()
+    model = db.session.scalar(select(ModelVersion))
+    assert model.metrics["protected"]["included"] == {"gender": "sex"} and "gender" in model.features

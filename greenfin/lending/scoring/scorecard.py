@@ -104,27 +104,15 @@ class Scorecard:
 
     # -- fitting
 
-    def fit(self, frame: pd.DataFrame, y: np.ndarray, kinds: dict[str, str]) -> "Scorecard":
+    def fit(self, frame: pd.DataFrame, y: np.ndarray, kinds: dict[str, str],
+            candidates: Optional[list[FeatureBins]] = None) -> "Scorecard":
+        """Bin each column (or take ``candidates``, bins already fitted on these rows: they are
+        changed), then fit the logistic regression with this card's ``C``."""
         y = np.asarray(y, dtype=float)
         if len(np.unique(y)) < 2:
             raise TrainingError("the training data has one class only: nothing to learn")
-        candidates = []
-        for col, kind in kinds.items():
-            try:
-                bins = fit_bins(col, kind, frame[col], y)
-            except TrainingError:
-                self.ignored[col] = "too few values"
-                continue
-            if bins.iv >= MIN_IV and bins.n_bins >= 2:
-                candidates.append(bins)
-            else:
-                self.ignored[col] = f"weak (IV {bins.iv:.3f})"
-        candidates.sort(key=lambda b: -b.iv)
-        for b in candidates[MAX_FEATURES:]:
-            self.ignored[b.name] = "beyond the strongest features"
-        candidates = candidates[:MAX_FEATURES]
-        if not candidates:
-            raise TrainingError("no column separates good from bad (all information values below 0.02)")
+        if candidates is None:
+            candidates = self.bin_candidates(frame, y, kinds)
         while True:
             w = np.column_stack([b.lookup(b.index(frame[b.name]), b.woe, b.missing_woe) for b in candidates])
             model = LogisticRegression(C=self.C, max_iter=2000)
@@ -147,6 +135,28 @@ class Scorecard:
             b.missing_points = on_grid(-f * beta * b.missing_woe)
         self.__dict__.pop("_compiled", None)
         return self
+
+    def bin_candidates(self, frame: pd.DataFrame, y: np.ndarray, kinds: dict[str, str]) -> list[FeatureBins]:
+        """The bins of each column strong enough to be a feature (the strongest ``MAX_FEATURES``);
+        why the others are left out goes to ``ignored``."""
+        candidates = []
+        for col, kind in kinds.items():
+            try:
+                bins = fit_bins(col, kind, frame[col], y)
+            except TrainingError:
+                self.ignored[col] = "too few values"
+                continue
+            if bins.iv >= MIN_IV and bins.n_bins >= 2:
+                candidates.append(bins)
+            else:
+                self.ignored[col] = f"weak (IV {bins.iv:.3f})"
+        candidates.sort(key=lambda b: -b.iv)
+        for b in candidates[MAX_FEATURES:]:
+            self.ignored[b.name] = "beyond the strongest features"
+        candidates = candidates[:MAX_FEATURES]
+        if not candidates:
+            raise TrainingError("no column separates good from bad (all information values below 0.02)")
+        return candidates
 
     def recalibrate(self, slope: float, intercept: float) -> "Scorecard":
         """Platt scaling folded into the points: logit(PD) becomes ``slope * logit(PD) + intercept``
@@ -290,6 +300,9 @@ SEGMENT_COLUMNS = ("township", "party_kind")
 CV_FOLDS, CV_REPEATS, CV_MAX_ROWS = 5, 2, 20_000
 BOOTSTRAP, LEVEL = 200, 0.95
 RELIABILITY_BINS = 10
+# Regularisation strengths (inverse, of the logistic regression) chosen among out of fold; 1.0
+# is what training used before the choice, and is used when there is too little data to fold.
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -301,9 +314,15 @@ def _spread(values: list[float]) -> dict[str, float]:
 def cross_validate(x: pd.DataFrame, y: np.ndarray, kinds: dict[str, str], scaling: Optional[Scaling],
                    seed: int) -> tuple[Optional[dict[str, Any]], Optional[np.ndarray], np.ndarray]:
     """AUC, KS and Brier over ``CV_REPEATS`` x ``CV_FOLDS`` stratified folds of the (cleaned)
-    training rows, each fold a scorecard fitted as ``train`` fits one. Returns (summary, the
-    out-of-fold PDs of the first repeat, the rows they are for); (None, None, rows) when a class
-    has too few rows to fold."""
+    training rows, for each regularisation strength of ``C_GRID``: each fold's bins are fitted
+    once, then a logistic regression per ``C``. The ``C`` chosen is the strongest regularisation
+    whose mean AUC is within one standard error of the best mean (the one-standard-error rule).
+
+    Returns (summary of the chosen ``C`` with ``C`` and the grid, the out-of-fold PDs of the
+    chosen ``C`` in the first repeat, the rows they are for); (None, None, rows) when a class has
+    too few rows to fold."""
+    import copy
+
     from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
     rows = np.arange(len(y))
@@ -315,25 +334,34 @@ def cross_validate(x: pd.DataFrame, y: np.ndarray, kinds: dict[str, str], scalin
         return None, None, rows
     xx = x.iloc[rows].reset_index(drop=True)
     folds = RepeatedStratifiedKFold(n_splits=CV_FOLDS, n_repeats=CV_REPEATS, random_state=seed)
-    found: dict[str, list[float]] = {"auc": [], "ks": [], "brier": []}
-    oof = np.full(len(rows), np.nan)
+    found = {c: {"auc": [], "ks": [], "brier": []} for c in C_GRID}
+    oof = {c: np.full(len(rows), np.nan) for c in C_GRID}
     for k, (fit_rows, held) in enumerate(folds.split(xx, yy)):
+        fit_x, held_x = xx.iloc[fit_rows].reset_index(drop=True), xx.iloc[held].reset_index(drop=True)
         try:
-            card = Scorecard(scaling).fit(xx.iloc[fit_rows].reset_index(drop=True), yy[fit_rows], kinds)
+            candidates = Scorecard(scaling).bin_candidates(fit_x, yy[fit_rows], kinds)
         except TrainingError:
             continue
-        p = card.score_frame(xx.iloc[held].reset_index(drop=True)).pd
-        m = metrics(yy[held], p)
-        if m["auc"] is not None:
-            for name in found:
-                found[name].append(m[name])
-        if k < CV_FOLDS:
-            oof[held] = p
-    if not found["auc"]:
+        for c in C_GRID:
+            card = Scorecard(scaling, C=c).fit(fit_x, yy[fit_rows], kinds, copy.deepcopy(candidates))
+            p = card.score_frame(held_x).pd
+            m = metrics(yy[held], p)
+            if m["auc"] is not None:
+                for name in found[c]:
+                    found[c][name].append(m[name])
+            if k < CV_FOLDS:
+                oof[c][held] = p
+    if not found[C_GRID[0]]["auc"]:
         return None, None, rows
-    summary = {name: _spread(v) for name, v in found.items()}
-    summary.update({"folds": CV_FOLDS, "repeats": CV_REPEATS, "fits": len(found["auc"]), "rows": int(len(rows))})
-    return summary, (oof if not np.isnan(oof).any() else None), rows
+    grid = {c: {name: _spread(v) for name, v in f.items()} for c, f in found.items()}
+    best = max(C_GRID, key=lambda c: grid[c]["auc"]["mean"])
+    fits = len(found[best]["auc"])
+    floor = grid[best]["auc"]["mean"] - grid[best]["auc"]["sd"] / np.sqrt(fits)
+    chosen = min(c for c in C_GRID if grid[c]["auc"]["mean"] >= floor)
+    summary = {**grid[chosen], "C": chosen, "best_C": best, "auc_floor": float(floor),
+               "grid": [{"C": c, "auc": grid[c]["auc"]["mean"], "brier": grid[c]["brier"]["mean"]} for c in C_GRID],
+               "folds": CV_FOLDS, "repeats": CV_REPEATS, "fits": fits, "rows": int(len(rows))}
+    return summary, (oof[chosen] if not np.isnan(oof[chosen]).any() else None), rows
 
 
 def auc_ks(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
@@ -478,10 +506,11 @@ def train(frame: pd.DataFrame, target: str, bad_value: Optional[str] = None, tes
     card = Scorecard(scaling)
     card.ignored.update(ignored)
     clean_train = clean_features(train_x, kinds)
-    card.fit(clean_train, y_train, kinds)
     uncertain: dict[str, Any] = {}
+    cv, oof, cv_rows = cross_validate(clean_train, y_train, kinds, scaling, seed) if uncertainty else (None, None, None)
+    card.C = cv["C"] if cv else card.C
+    card.fit(clean_train, y_train, kinds)
     if uncertainty:  # out of fold on the training rows: the test rows are used once, below
-        cv, oof, cv_rows = cross_validate(clean_train, y_train, kinds, scaling, seed)
         uncertain["cv"] = cv
         if oof is not None:
             calib = calibration(y_train[cv_rows], oof)
