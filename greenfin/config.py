@@ -94,6 +94,9 @@ class Config:
         # Batch-scoring uploads hold applicants' figures: `flask lending purge-batches` deletes
         # them after this many days (run it daily).
         self.LENDING_BATCH_RETENTION_DAYS = int(os.environ.get("LENDING_BATCH_RETENTION_DAYS", "90"))
+        # Protected attributes scorecard training leaves out (comma-separated; empty = the defaults).
+        self.LENDING_PROTECTED_ATTRIBUTES = tuple(
+            a.strip() for a in os.environ.get("LENDING_PROTECTED_ATTRIBUTES", "").split(",") if a.strip()) or None
         self.CREDIT_THRESHOLDS = os.environ.get("CREDIT_THRESHOLDS") or None  # JSON; credit/policy.py parses it
         # Carbon registry: only when set here; the defaults live in greenfin/carbon/pricing.py.
         for name in ("CARBON_BUFFER_SHARE", "CARBON_REFERENCE_PRICE", "CARBON_REFERENCE_PRICE_SOURCE",

@@ -16,6 +16,11 @@ from greenfin.uow import CommandGroup
 lending_cli = CommandGroup("lending", help="Eco-product lending: scorecards and servicing.")
 
 
+def training_uncertainty(m: dict) -> dict:
+    """The cross-validated figures and bootstrap intervals of a training's metrics (JSON line)."""
+    return {k: m[k] for k in ("cv", "bootstrap", "calibration") if k in m}
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
@@ -29,9 +34,12 @@ def _fail(message: str) -> None:
               help="Evaluate on this CSV instead of a stratified 30% holdout.")
 @click.option("--name", default=None, help="A name for the version.")
 @click.option("--champion", is_flag=True, help="Make the new version the champion at once.")
-def train_command(csv_path, target, bad_value, test_csv, name, champion):
+@click.option("--include-protected", "include_protected", multiple=True, metavar="COLUMN",
+              help="Keep this protected column (sex, marital status, ethnicity, religion) as a feature; "
+                   "recorded on the model card and in the audit trail. Repeatable.")
+def train_command(csv_path, target, bad_value, test_csv, name, champion, include_protected):
     """Train a scorecard on a loan-book CSV, register it, print one JSON line of metrics."""
-    from greenfin.lending.scoring.modelling import register_model
+    from greenfin.lending.scoring.modelling import protected_attributes, register_model
     from greenfin.lending.scoring.data import TrainingError, read_csv
     from greenfin.lending.scoring.scorecard import train
 
@@ -39,15 +47,23 @@ def train_command(csv_path, target, bad_value, test_csv, name, champion):
     try:
         frame = read_csv(csv_path)
         test = read_csv(test_csv) if test_csv else None
-        result = train(frame, target, bad_value, test)
+        result = train(frame, target, bad_value, test, protected=protected_attributes(),
+                       include_protected=include_protected)
         version = register_model(result, name=name or f"scorecard on {csv_path.rsplit('/', 1)[-1]}", target=target,
                                  bad_value=bad_value, source=csv_path, role="champion" if champion else "challenger")
     except (TrainingError, DomainError) as exc:
         _fail(getattr(exc, "message", None) or str(exc))
     m = result.metrics
+    dropped, included = m["protected"]["dropped"], m["protected"]["included"]
+    if dropped:
+        click.echo("dropped protected columns: " + ", ".join(f"{c} ({a})" for c, a in dropped.items())
+                   + "; --include-protected COLUMN keeps one", err=True)
+    if included:
+        click.echo("kept protected columns as features (flagged on the model card): " + ", ".join(included), err=True)
     click.echo(json.dumps({"version": version.version, "role": version.role, "auc": m["auc"], "ks": m["ks"],
                            "gini": m["gini"], "brier": m["brier"], "n_train": m["n_train"], "n_test": m["n_test"],
-                           "features": version.features}, ensure_ascii=False))
+                           "features": version.features, "protected_dropped": list(dropped),
+                           "protected_included": list(included), **training_uncertainty(m)}, ensure_ascii=False))
 
 
 @lending_cli.command("score")

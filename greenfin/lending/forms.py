@@ -80,6 +80,8 @@ class TrainForm(FlaskForm):
     bad_value = StringField(_l("Bad value (optional)"), validators=[Optional(), Length(max=255)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=128)])
     champion = BooleanField(_l("Make it the champion"))
+    include_protected = StringField(_l("Keep protected columns (optional, comma-separated; recorded on the model card)"),
+                                    validators=[Optional(), Length(max=255)])
 
 
 class ScoreBatchForm(FlaskForm):

@@ -23,8 +23,8 @@ from greenfin.lending.models import ModelVersion
 
 
 def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,
-                champion: bool = False) -> None:
-    from greenfin.lending.scoring.modelling import promote_model, register_model
+                champion: bool = False, include_protected: Optional[list] = None) -> None:
+    from greenfin.lending.scoring.modelling import promote_model, protected_attributes, register_model
     from greenfin.lending.scoring.data import read_csv
     from greenfin.lending.scoring.scorecard import train
 
@@ -33,7 +33,8 @@ def train_model(ctx, path: str, target: str, bad_value: Optional[str] = None, na
     existing = db.session.scalar(select(ModelVersion).where(ModelVersion.training_source == path[-255:]))
     if existing is None:
         ctx.progress(20, "fitting")
-        result = train(frame, target, bad_value)
+        result = train(frame, target, bad_value, protected=protected_attributes(),
+                       include_protected=include_protected or ())
         ctx.progress(80, "registering")
         existing = register_model(result, name=name or f"upload {path.rsplit('/', 1)[-1]}", target=target,
                                   bad_value=bad_value, source=path)

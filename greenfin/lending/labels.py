@@ -78,6 +78,11 @@ IGNORED = declare("ignored_reason", {
     "beyond the strongest features": ("不在最强的特征之列", "beyond the strongest features"),
     "dropped: sign against its WoE (collinear)": ("已剔除：系数符号与 WoE 相反（共线）",
                                                   "dropped: sign against its WoE (collinear)"),
+    "protected attribute": ("受保护属性，不参与评分", "Protected attribute, not used for scoring"),
+})
+PROTECTED_ATTRIBUTE = declare("protected_attribute", {
+    "sex": ("性别", "Sex"), "marital_status": ("婚姻状况", "Marital status"), "ethnicity": ("民族", "Ethnicity"),
+    "religion": ("宗教信仰", "Religion"),
 })
 # Which enumeration the values of a categorical feature come from.
 FEATURE_VALUES = {"township": "township", "sector": "sector", "party_kind": "party_kind", "eco_colour": "colour",

@@ -20,6 +20,10 @@ AS_OF = date(2026, 11, 20)
 # borrower dominates the book (or the demo asset pool cut from it).
 SECURED_FIRM_CAP = Decimal("600000")
 MAX_LOANS = 16  # booked; approved applications beyond this wait for disbursement
+# Monitoring: this many small eco-credit applications a month, scored and decided, for the months
+# before AS_OF, so the stability page judges every month; the last one drifts (heavier debts,
+# younger businesses, no guarantors).
+MONITORING_MONTHS, MONITORING_PER_MONTH = 6, 24
 
 
 def seed_demo(rng: random.Random, context: dict) -> dict:
@@ -120,9 +124,11 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
                 break
             services.record_repayment(loan, inst.amount_unpaid, paid_on, reference=f"RCPT-{loan.id}-{inst.seq}")
     services.refresh_delinquency(AS_OF)
+    monitored = _seed_monitoring(rng, borrowers, products["eco_credit"], officers)
     batch = seed_score_batch(officers)
     g.pop("user", None)
-    return {"products": products, "champion": champion, "applications": apps, "loans": loans, "score_batch": batch}
+    return {"products": products, "champion": champion, "applications": apps, "loans": loans, "score_batch": batch,
+            "monitored": monitored}
 
 
 def seed_score_batch(officers: list) -> "modelling.ScoreBatch":
@@ -135,3 +141,37 @@ def seed_score_batch(officers: list) -> "modelling.ScoreBatch":
     frame.loc[9, "township"] = "北京"
     g.user = officers[0] if officers else None
     return modelling.start_score_batch(frame.to_csv(index=False).encode(), "demo-applicants.csv")
+
+
+def _seed_monitoring(rng: random.Random, borrowers: list, product, officers: list) -> list:
+    """``MONITORING_PER_MONTH`` scored and decided eco-credit applications in each of the
+    ``MONITORING_MONTHS`` months before AS_OF; the most recent month's applicants drift."""
+    apps = []
+    first = AS_OF.replace(day=1)
+    for back in range(MONITORING_MONTHS, 0, -1):
+        month = (first - timedelta(days=28 * back)).replace(day=1)
+        drifting = back == 1
+        for k in range(MONITORING_PER_MONTH):
+            party = borrowers[(back * MONITORING_PER_MONTH + k) % len(borrowers)]
+            income = Decimal(rng.randint(60, 300) * 1000)
+            g.user = officers[k % len(officers)] if officers else None
+            app = services.create_application({
+                "party_id": party.id, "product_id": product.id,
+                "amount": min(Decimal("45000"), max(product.min_amount, Decimal(rng.randint(10, 45) * 1000))),
+                "term_months": max(product.min_term_months, min(product.max_term_months, 12)),
+                "purpose": "生产经营周转", "annual_income": income,
+                "total_assets": (income * Decimal(rng.uniform(0.8, 1.5) if drifting else rng.uniform(1.5, 4))).quantize(Decimal("0.01")),
+                "total_debts": (income * Decimal(rng.uniform(0.5, 1.1) if drifting else rng.uniform(0.05, 0.6))).quantize(Decimal("0.01")),
+                "years_in_business": rng.randint(1, 3) if drifting else rng.randint(2, 20),
+                "guarantors": [] if drifting or k % 2 else [{"name": "广丰区融资担保有限公司", "party_id": None, "relation": "担保公司"}],
+                "documents": [{"kind": "营业执照/身份证", "reference": f"MON-{month:%Y%m}-{k:02d}"}],
+                "applied_on": month + timedelta(days=rng.randint(0, 27)),
+                # a borrower may come back while an earlier offer is open: the officer files it knowingly
+                "confirm_duplicate": True,
+            })
+            modelling.score_application(app)
+            services.decide_application(app)
+            if app.status == "referred":
+                services.officer_decision(app, "decline", "现金流不足以覆盖还款")
+            apps.append(app)
+    return apps

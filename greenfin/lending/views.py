@@ -387,7 +387,9 @@ def model_train():
     if form.validate_on_submit():
         try:
             job = modelling.start_training(form.csv.data.stream, target=form.target.data, bad_value=form.bad_value.data,
-                                           name=form.name.data, champion=form.champion.data)
+                                           name=form.name.data, champion=form.champion.data,
+                                           include_protected=[c for c in (form.include_protected.data or "").split(",")
+                                                              if c.strip()])
             return follow_job(job.id)
         except ValidationFailed as exc:
             rollback()

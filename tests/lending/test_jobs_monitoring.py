@@ -119,3 +119,22 @@ def test_admin_edits_product_page(client, login, create_user, products):
     assert product.max_amount == Decimal("4000000")
     data["max_rate"] = "0.01"
     assert client.post(f"/lending/products/{product.id}/edit", data=data).status_code == 422
+
+
+@pytest.mark.no_db_isolation
+def test_demo_seeds_enough_scored_applications_for_a_real_stability_page(demo_app):
+    """Issue #22: each of the demo's monitored months is judged (not "too few"), and the last one's
+    debts drift beyond every other month's. (All months differ from the synthetic training book in
+    product and collateral: the demo's monitored applications are unsecured eco-credit loans.)"""
+    from greenfin.lending.scoring.modelling import PSI_MIN_N, psi_report
+    from greenfin.lending.seed import MONITORING_MONTHS
+
+    with demo_app.app_context():
+        months = psi_report()["months"]
+        judged = [m for m in months if m["n"] >= PSI_MIN_N]
+        assert len(judged) >= MONITORING_MONTHS and all(m["status"] != "few" for m in judged)
+        assert all(m["score_psi"] is not None and m["features"] for m in judged)
+        drift, *before = judged[::-1]
+        assert drift["status"] == "alert"
+        for feature in ("debt_to_income", "asset_to_debt"):  # the drifted figures
+            assert drift["features"][feature] > max(m["features"][feature] for m in before)

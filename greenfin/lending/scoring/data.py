@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from typing import Optional
 
 import numpy as np
@@ -15,10 +16,16 @@ BAD_WORDS = {"bad", "1", "yes", "y", "true", "default", "defaulted", "d", "违�
 # Thousands separators, spaces and currency signs are dropped before parsing a number.
 NUMBER_NOISE = r"[,，\s¥￥$]"
 
+# Text that is a truth value reads as the number a boolean cell is (True -> 1, False -> 0).
+TRUTH_WORDS = {"true": 1.0, "false": 0.0}
+
+
 def parse_numbers(text: pd.Series) -> pd.Series:
-    """Text cells as floats: '12,345', ' 7 ', '¥300' parse; anything else is NaN."""
+    """Text cells as floats: '12,345', ' 7 ', '¥300' parse, 'True'/'false' are 1/0; anything else is NaN."""
     cleaned = text.astype("string").str.replace(NUMBER_NOISE, "", regex=True)
-    return pd.to_numeric(cleaned, errors="coerce").astype(float)
+    numbers = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    truth = cleaned.str.lower().map(TRUTH_WORDS, na_action="ignore").astype(float)
+    return numbers.fillna(truth)
 
 
 # Points are kept on this grid (multiples of 2**-36, about 1.5e-11 points): numbers on it add up
@@ -32,18 +39,36 @@ def on_grid(value: float) -> float:
     return float(np.rint(value / GRID) * GRID)
 
 
-def numeric_values(raw: np.ndarray) -> np.ndarray:
+NUMBER_TYPES = (bool, np.bool_, int, float, Decimal, np.number)
+
+
+def cell_numbers(cells) -> np.ndarray:
+    """The one reading of numeric cells, used by training and scoring alike; each cell is read
+    on its own, whatever its neighbours: None/NaN -> NaN, booleans -> 1/0, numbers as they are,
+    anything else as text by ``parse_numbers``."""
+    out = np.full(len(cells), np.nan)
+    text = {}
+    for i, cell in enumerate(cells):
+        if isinstance(cell, NUMBER_TYPES):
+            out[i] = float(cell)
+        elif cell is not None and cell is not pd.NA and cell is not pd.NaT:
+            text[i] = str(cell)
+    if text:
+        out[list(text)] = parse_numbers(pd.Series(list(text.values()), dtype=object)).to_numpy(dtype=float)
+    return out
+
+
+def numeric_values(raw) -> np.ndarray:
     """Raw cells of a numeric feature as float64 (NaN = missing); no copy for float64 input.
 
-    Numbers, None and clean numeric text convert directly; messy text ('12,345', '¥300',
-    'n/a') is parsed once per distinct value.
+    Arrays of numbers (and booleans) convert directly; anything else (object arrays from a CSV,
+    a JSON body or a mixed frame) is read by ``cell_numbers`` once per distinct value.
     """
-    try:
-        return np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
-        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-        parsed = parse_numbers(pd.Series(uniques, dtype=object).astype(str))
-        return np.append(parsed.to_numpy(dtype=float), np.nan)[codes]
+    raw = np.asarray(raw)
+    if raw.dtype.kind in "fiub":
+        return raw.astype(float, copy=False)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return np.append(cell_numbers(uniques), np.nan)[codes]
 
 
 class TrainingError(ValueError):
@@ -93,6 +118,56 @@ def detect_columns(frame: pd.DataFrame, target: str) -> tuple[dict[str, str], di
     return kinds, ignored
 
 
+# Protected attributes: never a reason for a credit decision (China's Law on the Protection of
+# Women's Rights and Interests forbids discrimination by sex in credit). A column is protected when
+# its name says so, or when most of its cells carry a word that reveals the attribute.
+PROTECTED = {
+    "sex": (r"(^|[^a-z])(sex|gender)([^a-z]|$)|性别",
+            {"female", "male", "woman", "man", "women", "men", "女", "男", "女性", "男性"}),
+    "marital_status": (r"marital|marriage|(^|[^a-z])married|personal_status|婚",
+                       {"single", "married", "divorced", "widowed", "separated", "mar", "div", "wid", "sep",
+                        "未婚", "已婚", "离异", "离婚", "丧偶", "单身"}),
+    "ethnicity": (r"ethnic|(^|[^a-z])race([^a-z]|$)|民族",
+                  {"han", "汉", "汉族", "壮族", "回族", "满族", "维吾尔族", "苗族", "彝族", "土家族", "藏族", "蒙古族", "畲族"}),
+    "religion": (r"religio|faith|宗教|信仰",
+                 {"christian", "muslim", "buddhist", "hindu", "jewish", "catholic", "佛教", "基督教", "伊斯兰教", "道教",
+                  "天主教"}),
+}
+DEFAULT_PROTECTED = tuple(PROTECTED)
+PROTECTED_SHARE = 0.6  # share of a column's cells that must reveal the attribute
+
+
+def protected_columns(frame: pd.DataFrame, target: str, attributes=DEFAULT_PROTECTED) -> dict[str, str]:
+    """{column: attribute} of the columns of ``frame`` that reveal a protected attribute, by name
+    or by values. ``attributes`` names keys of ``PROTECTED``; any other entry is a column name
+    protected as it is."""
+    found = {}
+    for col in frame.columns:
+        if col == target:
+            continue
+        name = str(col).strip().lower()
+        text = frame[col].astype("string").str.strip().str.lower()
+        text = text[text.notna() & (text != "")]
+        counts = text.value_counts()
+        for attribute in attributes:
+            if attribute not in PROTECTED:
+                if name == str(attribute).strip().lower():
+                    found[col] = str(attribute)
+                    break
+                continue
+            pattern, words = PROTECTED[attribute]
+            if re.search(pattern, name, re.I):
+                found[col] = attribute
+                break
+            if len(counts) and not pd.api.types.is_numeric_dtype(frame[col].dtype):
+                hits = [value for value in counts.index
+                        if value in words or set(re.split(r"[^a-z\u4e00-\u9fff]+", value)) & words]
+                if counts[hits].sum() >= PROTECTED_SHARE * counts.sum():
+                    found[col] = attribute
+                    break
+    return found
+
+
 def _looks_like_dates(values: pd.Series) -> bool:
     sample = values.head(200)
     if not sample.str.contains(r"^\d{4}[-/.]\d{1,2}", regex=True).mean() >= 0.95:
@@ -135,9 +210,8 @@ def clean_features(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
         if col not in frame.columns:
             out[col] = pd.Series(np.nan, index=frame.index, dtype=float if kind == "numeric" else object)
             continue
-        if kind == "numeric":
-            column = frame[col]
-            out[col] = column.astype(float) if column.dtype.kind in "fiub" else parse_numbers(column)
+        if kind == "numeric":  # read as scoring reads it
+            out[col] = pd.Series(numeric_values(frame[col].to_numpy()), index=frame.index)
         else:
             text = frame[col].astype("string").str.strip()
             out[col] = text.mask(text == "").astype(object).where(text.notna() & (text != ""), None)

@@ -43,6 +43,16 @@ def _next_version() -> str:
     return f"v{max(numbers, default=0) + 1}"
 
 
+def protected_attributes() -> tuple:
+    """The protected attributes training leaves out (config ``LENDING_PROTECTED_ATTRIBUTES``:
+    keys of ``data.PROTECTED`` or column names; default sex, marital status, ethnicity, religion)."""
+    from flask import current_app
+
+    from greenfin.lending.scoring.data import DEFAULT_PROTECTED
+
+    return tuple(current_app.config.get("LENDING_PROTECTED_ATTRIBUTES") or DEFAULT_PROTECTED)
+
+
 def register_model(result: TrainingResult, *, name: str, target: str, bad_value: Optional[str],
                    source: Optional[str] = None, role: str = "challenger") -> ModelVersion:
     """Store a trained scorecard as a new version (challenger unless said otherwise)."""
@@ -61,7 +71,8 @@ def register_model(result: TrainingResult, *, name: str, target: str, bad_value:
     db.session.flush()
     record_audit("lending.model.register", "scoring_model", version.id,
                  after={"version": version.version, "features": version.features,
-                        "metrics": {k: result.metrics.get(k) for k in ("auc", "ks", "gini", "brier")}})
+                        "metrics": {k: result.metrics.get(k) for k in ("auc", "ks", "gini", "brier")},
+                        "protected": result.metrics.get("protected")})
     if role == "champion":
         promote_model(version)
     return version
@@ -319,7 +330,7 @@ def start_score_batch(data: bytes, filename: str, version: Optional[str] = None)
 
 
 def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = None, name: Optional[str] = None,
-                   champion: bool = False) -> Job:
+                   champion: bool = False, include_protected: Optional[list[str]] = None) -> Job:
     """Keep an uploaded loan-book CSV under ``instance/lending/uploads`` and queue the job that
     trains a scorecard on it. The target column is checked now (ValidationFailed on ``target``,
     and the upload is not kept), so the officer sees the problem on the form."""
@@ -327,7 +338,7 @@ def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = 
 
     from greenfin.jobs import enqueue
     from greenfin.i18n import requester_gettext as _
-    from greenfin.lending.scoring.data import TrainingError, read_csv, target_vector
+    from greenfin.lending.scoring.data import TrainingError, protected_columns, read_csv, target_vector
 
     target = (target or "").strip()
     folder = Path(current_app.config["INSTANCE_PATH"]) / "lending" / "uploads"
@@ -335,14 +346,22 @@ def start_training(stream: BinaryIO, *, target: str, bad_value: Optional[str] = 
     path = folder / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out)
+    include_protected = [str(c).strip() for c in include_protected or () if str(c).strip()]
     try:
-        target_vector(read_csv(str(path)), target, bad_value or None)
+        frame = read_csv(str(path))
+        target_vector(frame, target, bad_value or None)
     except TrainingError as exc:
         path.unlink(missing_ok=True)
         raise ValidationFailed.field("target", str(exc)) from None
+    found = protected_columns(frame, target, protected_attributes())
+    unknown = [c for c in include_protected if c not in found]
+    if unknown:
+        path.unlink(missing_ok=True)
+        raise ValidationFailed.field("include_protected", f"not a protected column of the CSV: {', '.join(unknown)} "
+                                                          f"(protected columns: {', '.join(found) or 'none'})")
     return enqueue("greenfin.lending.jobs.train_model",
                    {"path": str(path), "target": target, "bad_value": bad_value or None, "name": name or None,
-                    "champion": bool(champion)},
+                    "champion": bool(champion), "include_protected": include_protected},
                    title=_("Train a scorecard"), subject=("lending.models", {}))
 
 
