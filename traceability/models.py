@@ -239,6 +239,10 @@ class Scan(db.Model):
     scan path right after finding its label in the same transaction, and labels and lots are never
     deleted. A foreign key would make each insert lock the label's and the lot's rows (FOR KEY
     SHARE), so every scan of a lot would queue on one row (migration trace_0003).
+
+    On PostgreSQL the table is partitioned by month of ``scanned_at`` (migration trace_0009); its
+    primary key there is (id, scanned_at), as a partitioned table's must be, and ids still come from
+    one sequence, so ``id`` alone identifies a scan. SQLite keeps a plain table.
     """
 
     __tablename__ = "trace_scans"

@@ -7,7 +7,8 @@ Create Date: 2026-12-07 04:50:00
 trace_scans grows by every scan of every label. On PostgreSQL it becomes a partitioned table,
 one partition per UTC calendar month named ``trace_scans_pYYYYMM``; the rows of the plain table
 are copied over (its id sequence is kept, so ids go on where they were) and the plain table is
-dropped. A partitioned table's primary key must contain the partition key: it is (id, scanned_at);
+dropped; months go from the oldest scan (or BEHIND months ago, if older) to AHEAD months from
+now. A partitioned table's primary key must contain the partition key: it is (id, scanned_at);
 ids still come from one sequence, so id alone stays unique and the model keeps ``id`` as its key.
 The two indexes (label, time) and (lot, time) are declared on the parent, so every partition has them.
 
@@ -56,6 +57,9 @@ END $$
 """
 
 AHEAD = 3  # months created ahead by the migration; the scheduled job keeps the same margin
+# Months created behind, even when the table is empty: scans are recorded at the time of the scan,
+# but demo data, imports and tests write past scans (a month without a partition refuses its rows).
+BEHIND = 24
 
 
 def _months(first: str) -> str:
@@ -87,7 +91,8 @@ def upgrade():
     op.execute("ALTER SEQUENCE trace_scans_id_seq OWNED BY trace_scans.id")
     op.execute("CREATE INDEX ix_trace_scans_label_time ON trace_scans (label_id, scanned_at)")
     op.execute("CREATE INDEX ix_trace_scans_lot_time ON trace_scans (lot_id, scanned_at)")
-    op.execute(_months("coalesce((SELECT min(scanned_at) FROM trace_scans_plain), now()) AT TIME ZONE 'UTC'"))
+    behind = f"(now() - interval '{BEHIND} months')"
+    op.execute(_months(f"least((SELECT min(scanned_at) FROM trace_scans_plain), {behind}) AT TIME ZONE 'UTC'"))
     op.execute("INSERT INTO trace_scans SELECT id, label_id, lot_id, scanned_at, verdict, reason, region, lat, lon, "
                "ip_prefix, user_agent, path FROM trace_scans_plain")
     op.execute("DROP TABLE trace_scans_plain")

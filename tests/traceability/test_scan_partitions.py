@@ -7,7 +7,7 @@ the scan pool as in production.
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from flask_migrate import downgrade, upgrade
@@ -93,7 +93,8 @@ def test_migration_converts_existing_scans_into_monthly_partitions(part_app):
     this_month = partitions.current_month()
     assert [w for (w,) in where] == ["trace_scans_p202503", "trace_scans_p202504", month_name(this_month)]
     names = attached(part_app)
-    assert names[0] == "trace_scans_p202503" and names[-1] == month_name(partitions.add_months(this_month, 3))
+    first = min(date(2025, 3, 1), partitions.add_months(this_month, -24))  # the migration's BEHIND
+    assert names[0] == month_name(first) and names[-1] == month_name(partitions.add_months(this_month, 3))
     assert len(names) == len(set(names)) and "trace_scans_p202506" in names  # every month between, none twice
     # Ids go on from the plain table's sequence.
     (new_id,), = run(part_app, "INSERT INTO trace_scans (scanned_at, verdict) VALUES (now(), 'not_genuine') "
@@ -208,7 +209,7 @@ def _scan_in_thread(client, path, results):
 
 def test_an_old_month_detaches_while_scans_go_on_and_comes_back_from_its_dump(part_app, tmp_path):
     lot_id, (path, other) = make_lot(part_app)
-    old = datetime(2025, 1, 10, tzinfo=timezone.utc)
+    old = datetime(2023, 1, 10, tzinfo=timezone.utc)
     add_old_month(part_app, old.date())
     run(part_app, "INSERT INTO trace_scans (lot_id, scanned_at, verdict, region) VALUES (:lot, :at, 'genuine', "
                   "'archived')", lot=lot_id, at=old)
@@ -225,7 +226,7 @@ def test_an_old_month_detaches_while_scans_go_on_and_comes_back_from_its_dump(pa
     holding.execute(text("SELECT count(*) FROM trace_scans"))
     outcome = {}
     detach = threading.Thread(target=lambda: outcome.update(result=cli(
-        part_app, "db", "partitions", "detach", "--before", f"{partitions.current_month():%Y-%m}")))
+        part_app, "db", "partitions", "detach", "--before", "2023-02")))
     detach.start()
     for _ in range(100):  # the first phase is done: the partition is marked detach pending
         if run(part_app, "SELECT 1 FROM pg_inherits WHERE inhdetachpending"):
@@ -245,20 +246,20 @@ def test_an_old_month_detaches_while_scans_go_on_and_comes_back_from_its_dump(pa
     detach.join(timeout=30)
     assert not detach.is_alive()
     result = outcome["result"]
-    assert result.exit_code == 0 and "detached 1 partition(s): trace_scans_p202501" in result.output
-    assert "trace_scans_p202501" not in attached(part_app)
+    assert result.exit_code == 0 and "detached 1 partition(s): trace_scans_p202301" in result.output
+    assert "trace_scans_p202301" not in attached(part_app)
     verdicts = [v for v, _label in recorded(part_app)]
     assert len(verdicts) == 4 and "archived" not in [r for (r,) in run(part_app, "SELECT region FROM trace_scans "
                                                                                "WHERE region IS NOT NULL")]
-    assert run(part_app, "SELECT count(*) FROM trace_scans_p202501") == [(1,)]
+    assert run(part_app, "SELECT count(*) FROM trace_scans_p202301") == [(1,)]
     audited = run(part_app, "SELECT entity_id FROM audit_events WHERE action = 'database.partition_detached'")
-    assert audited == [("trace_scans_p202501",)]
+    assert audited == [("trace_scans_p202301",)]
     # Archive as docs/deploy.md says: dump the month, drop it; later restore it and attach it again.
-    dump = tmp_path / "trace_scans_p202501.dump"
+    dump = tmp_path / "trace_scans_p202301.dump"
     url = f"{PG_BASE}/{NAME}".replace("postgresql+psycopg://", "postgresql://")
-    subprocess.run(["pg_dump", "--format=custom", "--table=trace_scans_p202501", f"--file={dump}", url], check=True)
-    run(part_app, "DROP TABLE trace_scans_p202501")
+    subprocess.run(["pg_dump", "--format=custom", "--table=trace_scans_p202301", f"--file={dump}", url], check=True)
+    run(part_app, "DROP TABLE trace_scans_p202301")
     subprocess.run(["pg_restore", f"--dbname={url}", str(dump)], check=True)
-    run(part_app, "ALTER TABLE trace_scans ATTACH PARTITION trace_scans_p202501 "
-                  "FOR VALUES FROM ('2025-01-01 00:00+00') TO ('2025-02-01 00:00+00')")
-    assert run(part_app, "SELECT region FROM trace_scans WHERE scanned_at < '2025-02-01'") == [("archived",)]
+    run(part_app, "ALTER TABLE trace_scans ATTACH PARTITION trace_scans_p202301 "
+                  "FOR VALUES FROM ('2023-01-01 00:00+00') TO ('2023-02-01 00:00+00')")
+    assert run(part_app, "SELECT region FROM trace_scans WHERE scanned_at < '2023-02-01'") == [("archived",)]
