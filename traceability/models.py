@@ -169,9 +169,12 @@ class EpcisEvent(db.Model):
     """
 
     __tablename__ = "trace_epcis_events"
+    # The hash is computed over the event time, so (hash, time) is as unique as the hash; a table
+    # partitioned by event_time (PostgreSQL, migration trace_0009_events) needs the time in the key.
+    __table_args__ = (UniqueConstraint("event_hash", "event_time"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_hash: Mapped[str] = mapped_column(String(100), unique=True)
+    event_hash: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16), index=True)
     event_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -191,15 +194,20 @@ class EpcisEvent(db.Model):
 
 
 class EventLot(db.Model):
-    """Which lots an event touches, and how (subject, input, output)."""
+    """Which lots an event touches, and how (subject, input, output).
+
+    ``event_id`` carries no foreign key: events are partitioned by event time on PostgreSQL, and a
+    foreign key would have to name it too. Events and their lots are written together by
+    ``store_event`` and never deleted (migration trace_0009_events).
+    """
 
     __tablename__ = "trace_event_lots"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("trace_epcis_events.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("trace_lots.id"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(8), default="subject")
 
-    event: Mapped[EpcisEvent] = relationship()
+    event: Mapped[EpcisEvent] = relationship(primaryjoin="foreign(EventLot.event_id) == EpcisEvent.id")
     lot: Mapped[Lot] = relationship()
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from greenfin import dates
 from greenfin.core.services import record_audit
@@ -103,6 +104,33 @@ def ensure_partitions(ahead: int = AHEAD) -> list[str]:
                 record_audit("database.partition_created", "partition", name,
                              after={"table": table, "month": month.strftime("%Y-%m")})
     return created
+
+
+_KNOWN = "partition_months"  # in the session's info: months this unit of work found or made
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_months(session, previous_transaction) -> None:
+    """A rollback (a savepoint's too) may undo a month made in it: look again."""
+    session.info.pop(_KNOWN, None)
+
+
+def ensure_month(table: str, instant: datetime) -> None:
+    """Make the partition of ``table`` for the UTC month of ``instant`` if it is missing, before a row
+    of that month is written (EPCIS events carry any past event time). Nothing on SQLite."""
+    if not _postgres():
+        return
+    moment = instant.astimezone(timezone.utc)
+    month = date(moment.year, moment.month, 1)
+    known = db.session.info.setdefault(_KNOWN, set())
+    if (table, month) in known:
+        return
+    name = db.session.scalar(text("SELECT greenfin_ensure_month_partition(:table, :month)"),
+                             {"table": table, "month": month})
+    known.add((table, month))
+    if name is not None:
+        record_audit("database.partition_created", "partition", name,
+                     after={"table": table, "month": month.strftime("%Y-%m")})
 
 
 def detach_partitions(before: str) -> list[str]:

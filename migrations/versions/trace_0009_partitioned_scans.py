@@ -42,6 +42,10 @@ BEGIN
                    WHERE n.nspname = v_schema AND c.relname = p_parent AND pt.partstrat = 'r') THEN
         RAISE EXCEPTION 'no range-partitioned table % in schema %', p_parent, v_schema;
     END IF;
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = v_schema AND c.relname = v_name) THEN
+        RETURN NULL;  -- the usual case, without a lock
+    END IF;
     -- Two callers at once: the second waits, then finds the partition.
     PERFORM pg_advisory_xact_lock(7022, hashtext(v_name));
     IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -106,8 +106,9 @@ def test_ensure_creates_months_ahead_once_and_the_application_role_may_run_it(pa
     this_month = partitions.current_month()
     result = cli(part_app, "db", "partitions", "ensure", "--ahead", "5")
     assert result.exit_code == 0, result.output
-    made = [month_name(partitions.add_months(this_month, 4)), month_name(partitions.add_months(this_month, 5))]
-    assert f"created 2 partition(s): {', '.join(made)}" in result.output
+    made = [f"{table}_p{partitions.add_months(this_month, n):%Y%m}"
+            for table in ("trace_epcis_events", "trace_scans") for n in (4, 5)]
+    assert f"created 4 partition(s): {', '.join(made)}" in result.output
     assert cli(part_app, "db", "partitions", "ensure", "--ahead", "5").output.startswith("created 0")
     audited = run(part_app, "SELECT entity_id, actor_label FROM audit_events "
                             "WHERE action = 'database.partition_created' ORDER BY id")
@@ -263,3 +264,49 @@ def test_an_old_month_detaches_while_scans_go_on_and_comes_back_from_its_dump(pa
     run(part_app, "ALTER TABLE trace_scans ATTACH PARTITION trace_scans_p202301 "
                   "FOR VALUES FROM ('2023-01-01 00:00+00') TO ('2023-02-01 00:00+00')")
     assert run(part_app, "SELECT region FROM trace_scans WHERE scanned_at < '2023-02-01'") == [("archived",)]
+
+
+def test_epcis_events_move_into_months_and_an_old_event_time_gets_its_month(part_app):
+    lot_id, _paths = make_lot(part_app)
+    with part_app.app_context():
+        downgrade(revision="trace_0009")
+        db.session.remove()
+    assert run(part_app, "SELECT relkind FROM pg_class WHERE relname = 'trace_epcis_events'") == [("r",)]
+    (old_id,), = run(part_app, "INSERT INTO trace_epcis_events (event_hash, event_type, kind, event_time, document, "
+                               "source, created_at) VALUES ('ni:///sha-256;old?ver=CBV2.0', 'ObjectEvent', 'harvest', "
+                               "'2024-06-03 01:00+00', '{}', 'local', now()) RETURNING id")
+    run(part_app, "INSERT INTO trace_event_lots (event_id, lot_id, role) VALUES (:e, :l, 'subject')",
+        e=old_id, l=lot_id)
+    with part_app.app_context():
+        upgrade(revision="heads")
+        db.session.remove()
+    assert run(part_app, "SELECT relkind FROM pg_class WHERE relname = 'trace_epcis_events'") == [("p",)]
+    assert run(part_app, "SELECT id, tableoid::regclass::text FROM trace_epcis_events") == [
+        (old_id, "trace_epcis_events_p202406")]
+    with part_app.app_context():
+        from tests.traceability.conftest import observe
+        from traceability.models import EventLot
+        from traceability.services import events
+        from traceability.services.lots import get_lot
+
+        lot = get_lot(lot_id)
+        assert [e.id for e in events.lot_events(lot_id)] == [old_id]  # the join holds without a foreign key
+        assert db.session.get(EventLot, (old_id, lot_id)).event.event_hash.endswith("old?ver=CBV2.0")
+        epc_class = f"urn:epc:class:lgtin:{lot.product.gtin[1:8]}.0{lot.product.gtin[8:13]}.{lot.code}"
+        past = observe(epc_class, eventTime="2019-05-04T08:00:00+08:00")  # last season's records, imported
+        row, created = events.store_event(past, "imported", [(lot, "subject")], None, source="import")
+        assert created and row.event_time == datetime(2019, 5, 4, 0, 0, tzinfo=timezone.utc)
+        again, created_again = events.store_event(dict(past), "imported", [(lot, "subject")], None)
+        assert not created_again and again.id == row.id
+        row_id = row.id
+        commit()
+        db.session.remove()
+    assert run(part_app, "SELECT tableoid::regclass::text FROM trace_epcis_events WHERE id = :id", id=row_id) == [
+        ("trace_epcis_events_p201905",)]
+    assert run(part_app, "SELECT entity_id FROM audit_events WHERE action = 'database.partition_created'") == [
+        ("trace_epcis_events_p201905",)]
+    # The key is (hash, time): the same hash cannot be stored twice in its month.
+    with pytest.raises(Exception, match=r"(?s)UniqueViolation.*\(event_hash, event_time\)"):
+        run(part_app, "INSERT INTO trace_epcis_events (event_hash, event_type, kind, event_time, document, source, "
+                      "created_at) SELECT event_hash, event_type, kind, event_time, document, source, created_at "
+                      "FROM trace_epcis_events WHERE id = :id", id=row_id)
