@@ -2,11 +2,13 @@
 
 The partitioned tables are found in the catalogue (``pg_partitioned_table``), so a package that
 declares one in its migration needs nothing here. Each month is a partition named
-``<table>_pYYYYMM`` covering that UTC calendar month (migration trace_0009).
+``<table>_pYYYYMM`` covering that UTC calendar month (migrations trace_0009, trace_0009_events).
 
 - ``ensure_partitions(ahead)`` creates this month's and the next ``ahead`` months' partitions
   through ``greenfin_ensure_month_partition``, a SECURITY DEFINER function: the application role,
   which owns nothing, may run it (the scheduled job ``partitions-ensure``) and can do nothing else.
+- ``ensure_month(table, instant)`` makes the month of one row before it is written, for tables whose
+  rows carry any past time (EPCIS events); once a unit of work, through the same function.
 - ``detach_partitions(before)`` detaches every month before ``before`` with
   ``DETACH PARTITION ... CONCURRENTLY``: scans go on meanwhile (it waits for the transactions
   using the table instead of locking them out). It cannot run in a transaction, so it uses its own
