@@ -4,6 +4,8 @@ Only extension objects and database set-up live here (the unit of work is ``gree
 module imports nothing of greenfin, so any module may import it without a circle."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -28,8 +30,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic's comparison skips monthly partitions (``<table>_pYYYYMM``, greenfin.core.partitions): they
+    are made by ``flask db partitions ensure``, not declared by a model; their parent is compared."""
+    return not (type_ in ("table", "index") and name and _PARTITION_NAME.search(name)
+                or type_ == "index" and _PARTITION_NAME.search(parent_names.get("table_name") or ""))
+
+
+_PARTITION_NAME = re.compile(r"_p[0-9]{6}($|_)")
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(compare_type=True, render_as_batch=True)
+migrate = Migrate(compare_type=True, render_as_batch=True, include_name=include_name)
 api = Api()  # create_app sets its ERROR_SCHEMA (greenfin.errors) before binding it
 login_manager = LoginManager()
 babel = Babel()

@@ -75,6 +75,9 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("lending-purge-batches", "greenfin.lending.scoring.modelling.purge_score_batches", "0 3 * * *",
               N_("Scheduled: purge batch-scoring uploads"), "greenfin.lending", queue="low",
               config_kwargs={"older_than_days": "LENDING_BATCH_RETENTION_DAYS"}),
+    # Daily, although months change monthly: a missed day costs nothing, a missed month loses scans.
+    Scheduled("partitions-ensure", "greenfin.core.partitions.ensure_partitions", "45 2 * * *",
+              N_("Scheduled: create monthly partitions ahead"), "greenfin.core", queue="high", timeout=300),
 )
 
 

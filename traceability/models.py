@@ -169,9 +169,12 @@ class EpcisEvent(db.Model):
     """
 
     __tablename__ = "trace_epcis_events"
+    # The hash is computed over the event time, so (hash, time) is as unique as the hash; a table
+    # partitioned by event_time (PostgreSQL, migration trace_0009_events) needs the time in the key.
+    __table_args__ = (UniqueConstraint("event_hash", "event_time"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_hash: Mapped[str] = mapped_column(String(100), unique=True)
+    event_hash: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16), index=True)
     event_time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -191,15 +194,20 @@ class EpcisEvent(db.Model):
 
 
 class EventLot(db.Model):
-    """Which lots an event touches, and how (subject, input, output)."""
+    """Which lots an event touches, and how (subject, input, output).
+
+    ``event_id`` carries no foreign key: events are partitioned by event time on PostgreSQL, and a
+    foreign key would have to name it too. Events and their lots are written together by
+    ``store_event`` and never deleted (migration trace_0009_events).
+    """
 
     __tablename__ = "trace_event_lots"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("trace_epcis_events.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("trace_lots.id"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(8), default="subject")
 
-    event: Mapped[EpcisEvent] = relationship()
+    event: Mapped[EpcisEvent] = relationship(primaryjoin="foreign(EventLot.event_id) == EpcisEvent.id")
     lot: Mapped[Lot] = relationship()
 
 
@@ -239,6 +247,10 @@ class Scan(db.Model):
     scan path right after finding its label in the same transaction, and labels and lots are never
     deleted. A foreign key would make each insert lock the label's and the lot's rows (FOR KEY
     SHARE), so every scan of a lot would queue on one row (migration trace_0003).
+
+    On PostgreSQL the table is partitioned by month of ``scanned_at`` (migration trace_0009); its
+    primary key there is (id, scanned_at), as a partitioned table's must be, and ids still come from
+    one sequence, so ``id`` alone identifies a scan. SQLite keeps a plain table.
     """
 
     __tablename__ = "trace_scans"

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from flask_migrate.cli import db as db_group  # `flask db grant-app-role ROLE`, next to `flask db upgrade`
 
     db_group.add_command(cli.grant_app_role_command)
+    db_group.add_command(cli.partitions_group)  # `flask db partitions ensure|detach|list`
     nav_item(app, "core.parties", _l("Parties"), ("admin", "loan_officer", "regulator", "producer"), order=10,
              group="registry")
     nav_item(app, "core.parcels", _l("Parcels"), ("admin", "loan_officer", "regulator", "producer"), order=11,

@@ -1,4 +1,4 @@
-"""Core commands: seed-demo, create-user and ``db grant-app-role``."""
+"""Core commands: seed-demo, create-user, ``db grant-app-role`` and ``db partitions``."""
 from __future__ import annotations
 
 import random
@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from greenfin.cli_errors import fail
-from greenfin.core import services
+from greenfin.core import partitions, services
 from greenfin.core.db_roles import grant_app_role
 from greenfin.core.models import Party
 from greenfin.errors import DomainError, ValidationFailed
@@ -80,3 +80,49 @@ def grant_app_role_command(role):
         fail(exc)
     click.echo(f"granted {role}: {summary['tables']} tables, append-only (SELECT, INSERT): "
                f"{', '.join(summary['append_only']) or 'none'}")
+
+
+@click.group("partitions")
+def partitions_group():
+    """Monthly partitions of the scan tables (PostgreSQL): create ahead, detach old months."""
+
+
+@partitions_group.command("ensure")
+@with_appcontext
+@click.option("--ahead", default=partitions.AHEAD, show_default=True, type=int, help="months ahead of this one")
+@command_unit_of_work
+def partitions_ensure_command(ahead):
+    """Create this month's and the next months' partitions where missing."""
+    g.actor_label = "cli"
+    try:
+        created = partitions.ensure_partitions(ahead)
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"created {len(created)} partition(s){': ' + ', '.join(created) if created else ''}")
+
+
+@partitions_group.command("detach")
+@with_appcontext
+@click.option("--before", required=True, help="YYYY-MM: detach every month before this one")
+@command_unit_of_work
+def partitions_detach_command(before):
+    """Detach old months (run as the tables' owner: DATABASE_URL=$MIGRATION_DATABASE_URL)."""
+    g.actor_label = "cli"
+    try:
+        detached = partitions.detach_partitions(before)
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"detached {len(detached)} partition(s){': ' + ', '.join(detached) if detached else ''}")
+    for name in detached:
+        click.echo(f"archive with: pg_dump --format=custom --table={name} ... ; then DROP TABLE {name}")
+
+
+@partitions_group.command("list")
+@with_appcontext
+def partitions_list_command():
+    """Every monthly partition and whether it is attached."""
+    for partition in partitions.list_partitions():
+        state = "attached" if partition.attached else "detached"
+        if partition.detach_pending:
+            state = "detach pending"
+        click.echo(f"{partition.table:24s} {partition.month:%Y-%m} {partition.name:32s} {state}")

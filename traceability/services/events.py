@@ -11,6 +11,7 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import Select, select
 
+from greenfin.core import partitions
 from greenfin.core.models import Party
 from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
@@ -143,8 +144,10 @@ def store_event(event: dict, kind: str, lots: Iterable[tuple[Lot, str]], party_i
         if existing is not None:
             return existing, False
     extra = extra or {}
+    event_time = epcis.parse_time(event["eventTime"])
+    partitions.ensure_month("trace_epcis_events", event_time)  # PostgreSQL: the event's month exists
     row = EpcisEvent(event_hash=event_id, event_type=event["type"], kind=kind,
-                     event_time=epcis.parse_time(event["eventTime"]), biz_step=event.get("bizStep"),
+                     event_time=event_time, biz_step=event.get("bizStep"),
                      disposition=event.get("disposition"), party_id=party_id, document=event, source=source,
                      ship_from_id=extra.get("ship_from_id"), ship_to_id=extra.get("ship_to_id"),
                      reference_document=extra.get("reference_document"), quantity=extra.get("quantity"))
@@ -233,7 +236,7 @@ def transform_lot(inputs: list[tuple[Lot, Decimal]], output: Lot, data: dict) ->
 
 
 def lot_events(lot_id: int) -> list[EpcisEvent]:
-    return list(db.session.scalars(select(EpcisEvent).join(EventLot).where(EventLot.lot_id == lot_id)
+    return list(db.session.scalars(select(EpcisEvent).join(EventLot, EventLot.event_id == EpcisEvent.id).where(EventLot.lot_id == lot_id)
                                    .order_by(EpcisEvent.event_time, EpcisEvent.id)))
 
 
