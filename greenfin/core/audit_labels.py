@@ -32,6 +32,8 @@ AUDIT_ACTIONS = {
     "job.worker_stopped": _l("Job interrupted: worker stopped"),
     "schedule.run": _l("Scheduled task queued"),
     "database.grant_app_role": _l("Database role granted"),
+    "database.partition_created": _l("Monthly partition created"),
+    "database.partition_detached": _l("Monthly partition detached for archiving"),
     # eco-credit
     "credit.posting.create": _l("Eco-credit points posted"),
     "credit.pending.create": _l("Points submitted for approval"),
@@ -238,6 +240,7 @@ AUDIT_TARGETS = {
     "assessment_value": (_l("Assessment value"), "compensation.assessment", None),
     "assessment_year": (_l("Assessment year"), "compensation.assessment", None),
     "assessment_alert": (_l("GEP decline alert"), "compensation.assessment", None),
+    "partition": (_l("Table partition"), None, None),
 }
 
 
