@@ -124,7 +124,8 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
                 break
             services.record_repayment(loan, inst.amount_unpaid, paid_on, reference=f"RCPT-{loan.id}-{inst.seq}")
     services.refresh_delinquency(AS_OF)
-    monitored = _seed_monitoring(rng, borrowers, products["eco_credit"], officers)
+    # its own generator: the monitoring months leave the rest of the demo (pools, carbon...) as it was
+    monitored = _seed_monitoring(random.Random(202611), borrowers, products["eco_credit"], officers)
     batch = seed_score_batch(officers)
     g.pop("user", None)
     return {"products": products, "champion": champion, "applications": apps, "loans": loans, "score_batch": batch,
