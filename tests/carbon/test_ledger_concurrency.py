@@ -1,8 +1,8 @@
 """PostgreSQL: 8 threads transfer the same block at once, with real commits: exactly one succeeds.
 
 The others wait on the project's chain lock, then find the block moved and are refused (409
-``moved``); nothing is lost or duplicated and the ledger verifies. The rows stay in the session's
-test database (the ledger is insert-only), which is rebuilt at the start of every run.
+``moved``); nothing is lost or duplicated and the ledger verifies. Real commits, so the test has a
+database of its own (the shared test database stays as every other test expects it).
 """
 import threading
 from datetime import date
@@ -17,7 +17,7 @@ from greenfin.core import services as core
 from greenfin.errors import Conflict
 from greenfin.extensions import db
 from greenfin.uow import commit, rollback
-from tests.conftest import make_uscc, using_postgres
+from tests.conftest import PG_DB, make_uscc, migrated_app, reset_postgres, using_postgres
 
 pytestmark = [pytest.mark.no_db_isolation,
               pytest.mark.skipif(not using_postgres(), reason="needs PostgreSQL row locks and real concurrency")]
@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.no_db_isolation,
 THREADS = 8
 
 
-def test_concurrent_transfers_of_one_block_let_exactly_one_through(app):
+def test_concurrent_transfers_of_one_block_let_exactly_one_through():
+    app = migrated_app(reset_postgres(f"{PG_DB}_carbon_race"))
     with app.app_context():
         core.ensure_townships()
         tag = make_uscc()[-6:]
@@ -89,3 +90,4 @@ def test_concurrent_transfers_of_one_block_let_exactly_one_through(app):
         assert transfers == 1
         assert ledger.verify_ledger().ok
         db.session.remove()
+        db.engine.dispose()
