@@ -32,3 +32,14 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Start the chart engine (vl-convert's JavaScript runtime, 2-3 s) before the worker takes requests,
+    so that the first visit to a page with charts does not pay for it."""
+    try:
+        from greenfin.charts import warm_up
+
+        warm_up()
+    except Exception as exc:  # a worker without charts still serves every other page
+        worker.log.warning("chart engine not started: %s", exc.__class__.__name__)

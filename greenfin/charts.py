@@ -293,6 +293,15 @@ def _shared_cache():
     return redis_connection()
 
 
+def warm_up() -> None:
+    """Start vl-convert's JavaScript runtime now (2-3 s the first time in a process) rather than on the
+    first page that draws a chart; gunicorn.conf.py calls it in each worker before it takes requests."""
+    import vl_convert
+
+    vl_convert.vegalite_to_svg({"mark": "bar", "data": {"values": [{"v": 1}]},
+                                "encoding": {"x": {"field": "v", "type": "quantitative"}}})
+
+
 def render_svg(spec: dict) -> str:
     """The chart as an SVG document, cached by its specification: in this process (512 charts), and
     in Redis for 30 days when there is one (a published report's charts are laid out once)."""
