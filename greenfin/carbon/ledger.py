@@ -218,7 +218,9 @@ def move(block_id: int, quantity: Any, op: str, to_account: CarbonAccount, *, ho
                    idempotency_key=idempotency_key, request_hash=digest, **body)
     pledged_to = entry.application_id if entry.to_state == "pledged" else None
     if quantity == block.quantity:
-        block.account_id, block.state, block.application_id = to_account.id, entry.to_state, pledged_to
+        # The relationship, not only the key: a block loaded earlier in this session must not keep
+        # answering with its previous holder.
+        block.account, block.state, block.application_id = to_account, entry.to_state, pledged_to
         block.entry_id = entry.id
         db.session.flush()
         entry.result_block = block

@@ -99,3 +99,16 @@ def test_pool_cut_tape_carries_the_pledged_tonnes_and_their_value(issued_project
     assert row["Pledged Carbon Units (tCO2e)"] == "2000"
     assert row["Pledged Carbon Value"] == "144000.00"  # 2,000 t x 72 CNY
     assert row["Collateral Type"] == "carbon_units"
+
+
+def test_a_block_bought_whole_can_be_pledged_by_its_buyer_in_the_same_session(issued_project, create_party,
+                                                                             create_application):
+    """The block object read before the transfer answers with its new holder (CI stop 26 found it stale)."""
+    project, block, _buffer = issued_project(tonnes="100")
+    buyer = create_party(kind="organisation", name="碳汇收储公司")
+    services.transfer_units({"block_id": block.id, "quantity": block.quantity, "to_party_id": buyer.id,
+                             "unit_price": "60"})
+    assert block.account.party_id == buyer.id
+    app = create_application(kind="carbon_pledge", party=buyer, amount=Decimal("100000"))
+    entry = _pledge(block, 10, app)
+    assert entry.to_state == "pledged" and entry.application_id == app.id
