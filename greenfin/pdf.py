@@ -1,13 +1,20 @@
-"""Shared reportlab helpers: an embedded CJK font so PDFs print the same anywhere."""
+"""Shared reportlab helpers: an embedded CJK font so PDFs print the same anywhere, and the one
+layout of a certificate with a QR code back to the public page that confirms it."""
 from __future__ import annotations
 
 import io
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, Optional, Sequence
 
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 CJK_FONT_FILES = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
@@ -55,4 +62,42 @@ def qr_png(url: str) -> bytes:
     code.make(fit=True)
     out = io.BytesIO()
     code.make_image().save(out, format="PNG")
+    return out.getvalue()
+
+
+def certificate_pdf(*, title: str, heading: str, subheading: str, accent: str, rows: Sequence[tuple[str, str]],
+                    url: str, verify_caption: str, footer: str, heading_size: int = 24,
+                    badge: Optional[Callable[[canvas.Canvas, str, float, float], None]] = None) -> bytes:
+    """One A4 page: a frame in ``accent``, the bilingual heading, ``badge`` (drawn by the caller at the
+    top centre: the rating's colour, the retired tonnes), caption/value ``rows``, and a QR code of
+    ``url`` (the public page that confirms the certificate) above the footer."""
+    font = cjk_font()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4, invariant=1)
+    pdf.setTitle(title)
+    width, height = A4
+    pdf.setStrokeColor(colors.HexColor(accent))
+    pdf.setLineWidth(3)
+    pdf.rect(15 * mm, 15 * mm, width - 30 * mm, height - 30 * mm)
+    pdf.setFont(font, heading_size)
+    pdf.drawCentredString(width / 2, height - 45 * mm, heading)
+    pdf.setFont(font, 12)
+    pdf.drawCentredString(width / 2, height - 53 * mm, subheading)
+    if badge is not None:
+        badge(pdf, font, width, height)
+    pdf.setFillColor(colors.black)
+    step = 11 * mm if len(rows) <= 6 else 10 * mm
+    y = height - (115 if len(rows) <= 6 else 100) * mm
+    for caption, value in rows:
+        pdf.setFont(font, 10)
+        pdf.drawString(28 * mm, y, caption)
+        pdf.setFont(font, 12)
+        pdf.drawString(95 * mm, y, value)
+        y -= step
+    pdf.drawImage(ImageReader(io.BytesIO(qr_png(url))), width / 2 - 22 * mm, 40 * mm, 44 * mm, 44 * mm)
+    pdf.setFont(font, 9)
+    pdf.drawCentredString(width / 2, 34 * mm, verify_caption + url)
+    pdf.drawCentredString(width / 2, 27 * mm, footer)
+    pdf.showPage()
+    pdf.save()
     return out.getvalue()
