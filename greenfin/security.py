@@ -15,7 +15,8 @@ from flask_login import current_user
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
-ROLES = ("admin", "loan_officer", "producer", "regulator")
+# The one list of roles (the users table's check constraint, the API schemas and the CLI read it).
+ROLES = ("admin", "loan_officer", "producer", "regulator", "insurer")
 STAFF = ("admin", "regulator", "loan_officer")
 
 # Endpoints registered by libraries, with their rules.

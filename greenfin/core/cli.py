@@ -14,6 +14,7 @@ from greenfin.core.db_roles import grant_app_role
 from greenfin.core.models import Party
 from greenfin.errors import DomainError, ValidationFailed
 from greenfin.extensions import db
+from greenfin.security import ROLES
 from greenfin.uow import command_unit_of_work, rollback
 
 
@@ -49,7 +50,7 @@ def seed_demo_command():
 @click.command("create-user")
 @with_appcontext
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "loan_officer", "producer", "regulator"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--party-id", type=int)
 @click.password_option()
 @command_unit_of_work

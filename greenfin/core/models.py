@@ -12,19 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
 from greenfin.extensions import db
+from greenfin.security import ROLES
 
 
 class PartyKind(str, enum.Enum):
     firm = "firm"
     organisation = "organisation"
     individual = "individual"
-
-
-class Role(str, enum.Enum):
-    admin = "admin"
-    loan_officer = "loan_officer"
-    producer = "producer"
-    regulator = "regulator"
 
 
 class Township(db.Model):
@@ -78,7 +72,7 @@ class Party(db.Model):
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role in ('admin', 'loan_officer', 'producer', 'regulator')", name="role"),
+        CheckConstraint("role in (" + ", ".join(f"'{role}'" for role in ROLES) + ")", name="role"),
         CheckConstraint("role <> 'producer' or party_id is not null", name="producer_party"),
     )
 

@@ -17,9 +17,9 @@ from greenfin.core.audit_labels import action_label, target_label
 from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id, normalise_uscc
 from greenfin.core.services import CERT_TYPES, JOB_STATUSES, LAND_COVERS
 from greenfin.errors import N_
+from greenfin.security import ROLES
 
 KINDS = ("firm", "organisation", "individual")
-ROLES = ("admin", "loan_officer", "producer", "regulator")
 
 # The services' own messages, so that an API client sees the same words either way.
 known_township = validate.OneOf(sorted(geography.TOWNSHIP_CODES), error=N_("unknown township of Guangfeng district"))

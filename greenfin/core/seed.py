@@ -62,6 +62,8 @@ DEMO_USERS = [
     ("officer2", "陈审批 (农商银行广丰支行)", "loan_officer", None),
     ("regulator", "张监管 (广丰区生态环境局)", "regulator", None),
     ("regulator2", "赵复核 (广丰区生态环境局)", "regulator", None),
+    ("insurer", "王承保 (人保财险广丰支公司)", "insurer", None),
+    ("insurer2", "吴核赔 (人保财险广丰支公司)", "insurer", None),
     ("producer", "大南镇马家柚合作社", "producer", "广丰区大南镇马家柚种植专业合作社"),
     ("grower", "周建华", "producer", "周建华"),
 ]

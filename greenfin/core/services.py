@@ -19,11 +19,12 @@ from greenfin.core.identifiers import (
     normalise_resident_id,
     normalise_uscc,
 )
-from greenfin.core.models import ApiToken, AuditEvent, Parcel, Party, PartyKind, Role, Township, User
+from greenfin.core.models import ApiToken, AuditEvent, Parcel, Party, PartyKind, Township, User
 from greenfin.core.types import utcnow
 from greenfin.numbers import parse_decimal
 from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
+from greenfin.security import ROLES
 
 LAND_COVERS = tuple(labels.LAND_COVER)  # labels of each enumeration: greenfin/core/labels.py
 CERT_TYPES = tuple(labels.CERT_TYPE)
@@ -394,10 +395,10 @@ def create_user(data: dict) -> User:
     elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         errors["username"] = [N_("is taken")]
     role = data.get("role")
-    if role not in {r.value for r in Role}:
+    if role not in ROLES:
         errors["role"] = [N_("unknown role")]
     party_id = data.get("party_id")
-    if role == Role.producer.value and (party_id is None or db.session.get(Party, party_id) is None):
+    if role == "producer" and (party_id is None or db.session.get(Party, party_id) is None):
         errors["party_id"] = [N_("producers must be linked to an existing party")]
     elif party_id is not None and db.session.get(Party, party_id) is None:
         errors["party_id"] = [N_("unknown party")]
@@ -421,13 +422,13 @@ def create_user(data: dict) -> User:
 
 def update_user(user: User, data: dict) -> User:
     errors: dict[str, list[str]] = {}
-    if "role" in data and data["role"] not in {r.value for r in Role}:
+    if "role" in data and data["role"] not in ROLES:
         errors["role"] = [N_("unknown role")]
     role = data.get("role", user.role)
     party_id = data.get("party_id", user.party_id)
     if party_id is not None and db.session.get(Party, party_id) is None:
         errors["party_id"] = [N_("unknown party")]
-    if role == Role.producer.value and party_id is None:
+    if role == "producer" and party_id is None:
         errors["party_id"] = [N_("producers must be linked to an existing party")]
     if "password" in data:
         _check_password(data["password"], errors)

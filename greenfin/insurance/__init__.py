@@ -9,6 +9,12 @@ from flask_babel import lazy_gettext as _l
 
 from greenfin.charts import format_money
 
+# Who acts for the insurer (products, weather, policies, claims and payouts: an insurance company's
+# staff, or an administrator) and who may read the insurance book (regulators supervise, loan officers
+# see the policies that protect their loans).
+INSURERS = ("admin", "insurer")
+READERS = ("admin", "regulator", "loan_officer", "insurer")
+
 
 def init_app(app: Flask) -> None:
     from greenfin import home_card, nav_item, slot
@@ -21,12 +27,12 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(blp)
     app.register_blueprint(bp)
     app.cli.add_command(insurance_cli)
-    nav_item(app, "insurance.dashboard", _l("Insurance"), ("admin", "regulator", "loan_officer"), order=55, group="lending")
+    nav_item(app, "insurance.dashboard", _l("Insurance"), READERS, order=55, group="lending")
     nav_item(app, "insurance.policies", _l("My insurance"), ("producer",), order=55)
-    home_card(app, "insurance/_card_insurance.html", ("admin", "regulator"), order=55)
+    home_card(app, "insurance/_card_insurance.html", ("admin", "regulator", "insurer"), order=55)
     slot(app, "public_home", "insurance/_public_home.html", order=65)
     app.jinja_env.globals.update(
-        ins_money=format_money, ins_pct=pct, ins_peril=labels.peril_label, ins_unit=labels.peril_unit,
+        ins_money=format_money, ins_insurers=INSURERS, ins_pct=pct, ins_peril=labels.peril_label, ins_unit=labels.peril_unit,
         ins_mode=labels.mode_label, ins_claim_status=labels.claim_status_label,
         ins_policy_status=labels.policy_status_label, ins_payer=labels.payer_label, ins_fund=_fund)
 

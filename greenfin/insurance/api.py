@@ -1,6 +1,6 @@
 """REST API of weather-index insurance: stations and weather, products, policies, claims, backtests.
 
-Insurers are the platform's admins and the county office's regulators; loan officers read;
+Insurers (role `insurer`) and admins write; regulators and loan officers read;
 producers read their own policies and claims. Writes take an ``Idempotency-Key``
 (greenfin/idempotency.py), so a retried import or approval is done once.
 """
@@ -10,17 +10,16 @@ from flask.views import MethodView
 
 from greenfin.api_utils import api_blueprint, paginate
 from greenfin.core.schemas import JobSchema
-from greenfin.insurance import schemas, services
-from greenfin.security import STAFF, access, own_party_id, require_party_access
+from greenfin.insurance import INSURERS, READERS, schemas, services
+from greenfin.security import access, own_party_id, require_party_access
 
 blp = api_blueprint("insurance_api", __name__, "/insurance",
                     "Weather-index insurance: stations, weather, products, policies, claims, backtests")
-INSURERS = ("admin", "regulator")
 
 
 @blp.route("/stations")
 class Stations(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.response(200, schemas.WeatherStationSchema(many=True))
     def get(self):
         """Weather stations with their coordinates (parcels are read against the nearest)."""
@@ -38,7 +37,7 @@ class Stations(MethodView):
 
 @blp.route("/stations/<int:station_id>/observations")
 class StationObservations(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.response(200, schemas.WeatherObservationSchema(many=True))
     @blp.paginate()
     def get(self, station_id, pagination_parameters):
@@ -59,7 +58,7 @@ class WeatherImport(MethodView):
 
 @blp.route("/products")
 class Products(MethodView):
-    @access(*STAFF, "producer")
+    @access(*READERS, "producer")
     @blp.response(200, schemas.IndexProductSchema(many=True))
     def get(self):
         """Every version of every index product."""
@@ -75,7 +74,7 @@ class Products(MethodView):
 
 @blp.route("/products/<int:product_id>")
 class ProductById(MethodView):
-    @access(*STAFF, "producer")
+    @access(*READERS, "producer")
     @blp.response(200, schemas.IndexProductSchema)
     def get(self, product_id):
         return services.get_product(product_id)
@@ -83,7 +82,7 @@ class ProductById(MethodView):
 
 @blp.route("/policies")
 class Policies(MethodView):
-    @access(*STAFF, "producer")
+    @access(*READERS, "producer")
     @blp.arguments(schemas.InsurancePolicyQueryArgsSchema, location="query")
     @blp.response(200, schemas.InsurancePolicySchema(many=True))
     @blp.paginate()
@@ -101,7 +100,7 @@ class Policies(MethodView):
 
 @blp.route("/policies/<int:policy_id>")
 class PolicyById(MethodView):
-    @access(*STAFF, "producer")
+    @access(*READERS, "producer")
     @blp.response(200, schemas.InsurancePolicySchema)
     def get(self, policy_id):
         policy = services.get_policy(policy_id)
@@ -131,7 +130,7 @@ class Evaluations(MethodView):
 
 @blp.route("/claims")
 class Claims(MethodView):
-    @access(*STAFF, "producer")
+    @access(*READERS, "producer")
     @blp.arguments(schemas.InsuranceClaimQueryArgsSchema, location="query")
     @blp.response(200, schemas.InsuranceClaimSchema(many=True))
     @blp.paginate()
@@ -157,7 +156,7 @@ class ClaimDecision(MethodView):
 
 @blp.route("/backtest")
 class BacktestRun(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.arguments(schemas.BacktestQueryArgsSchema, location="query")
     @blp.response(200, schemas.IndexBacktestSchema)
     def get(self, args):
@@ -167,7 +166,7 @@ class BacktestRun(MethodView):
 
 @blp.route("/events")
 class Events(MethodView):
-    @access(*STAFF)
+    @access(*READERS)
     @blp.response(200, schemas.PayoutEventSchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):

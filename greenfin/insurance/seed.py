@@ -90,8 +90,7 @@ def seed_demo(rng, context: dict) -> dict:
     policies += [services.issue_policy({"product_id": drought.id, "parcel_id": p.id, "season": SEASON + 1})
                  for p in forests]
     created = services.evaluate_policies(EVALUATED_ON)
-    maker = db.session.scalar(select(User).where(User.role == "regulator").order_by(User.id))
-    checker = db.session.scalar(select(User).where(User.role == "admin").order_by(User.id))
+    maker, checker = (list(db.session.scalars(select(User).where(User.role == "insurer").order_by(User.id))) + [None, None])[:2]
     claims = list(db.session.scalars(services.claim_query(status="pending")))
     if maker is not None and checker is not None:
         g.user = maker

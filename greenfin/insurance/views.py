@@ -9,16 +9,15 @@ from greenfin.core.forms import apply_errors
 from greenfin.downloads import content_disposition
 from greenfin.errors import DomainError, NotFound
 from greenfin.extensions import db
-from greenfin.insurance import services
+from greenfin.insurance import INSURERS, READERS, services
 from greenfin.insurance.forms import (
     ClaimDecisionForm, CsrfOnlyForm, EvaluateForm, PolicyForm, ProductVersionForm, WeatherImportForm,
 )
 from greenfin.pages import page_of
-from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
+from greenfin.security import PUBLIC, access, own_party_id, require_party_access
 from greenfin.uow import rollback
 
 bp = Blueprint("insurance", __name__, url_prefix="/insurance")
-INSURERS = ("admin", "regulator")
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -28,7 +27,7 @@ def _flash_error(exc: DomainError) -> None:
 
 
 @bp.route("/")
-@access(*STAFF)
+@access(*READERS)
 def dashboard():
     stations = [(s, services.observation_span(s.id)) for s in services.list_stations()]
     pending = db.session.scalars(services.claim_query(status="pending").limit(10)).all()
@@ -66,7 +65,7 @@ def link_stations():
 
 
 @bp.route("/weather", methods=["GET", "POST"])
-@access(*STAFF)
+@access(*READERS)
 @access(*INSURERS, methods=("POST",))
 def weather():
     """Upload station readings; bad rows, duplicates and gaps are listed, good rows are kept."""
@@ -101,7 +100,7 @@ def _version_form(item) -> ProductVersionForm:
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
-@access(*STAFF, "producer")
+@access(*READERS, "producer")
 @access(*INSURERS, methods=("POST",))
 def product(product_id):
     """A product version; insurers add the next version from a copy of this one's values."""
@@ -131,7 +130,7 @@ def product(product_id):
 
 
 @bp.route("/backtest")
-@access(*STAFF)
+@access(*READERS)
 def backtest():
     product = services.get_product(request.args.get("product_id", 0, type=int))
     station = services.get_station(request.args.get("station_id", 0, type=int))
@@ -144,7 +143,7 @@ def backtest():
 
 
 @bp.route("/policies", methods=["GET", "POST"])
-@access(*STAFF, "producer")
+@access(*READERS, "producer")
 @access(*INSURERS, methods=("POST",))
 def policies():
     form = PolicyForm()
@@ -173,7 +172,7 @@ def _lang() -> str:
 
 
 @bp.route("/policies/<int:policy_id>")
-@access(*STAFF, "producer")
+@access(*READERS, "producer")
 def policy(policy_id):
     item = services.get_policy(policy_id)
     require_party_access(item.holder_id)
@@ -182,7 +181,7 @@ def policy(policy_id):
 
 
 @bp.route("/claims")
-@access(*STAFF, "producer")
+@access(*READERS, "producer")
 def claims():
     status = request.args.get("status") or None
     page = page_of(services.claim_query(status=status, holder_id=own_party_id()))

@@ -26,7 +26,7 @@ def test_staff_pages_fit_a_laptop_and_a_phone(browser, live_server, sign_in, tmp
     for width, height in ((1366, 768), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         page = context.new_page()
-        sign_in(page, "regulator")
+        sign_in(page, "insurer")
         for path in ("/insurance/", "/insurance/claims", "/insurance/policies"):
             page.goto(live_server + path)
             assert page.locator("h1").count() == 1 and "/login" not in page.url

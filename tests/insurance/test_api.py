@@ -41,7 +41,7 @@ def test_weather_import_answers_the_report_and_a_retry_is_answered_once(api, cre
 
 def test_issue_policy_evaluate_and_decide_claims(api, frost_setup, create_parcel, drain_jobs):
     station, product, parcels, policies = frost_setup
-    maker, checker = api("regulator"), api("admin")
+    maker, checker = api("insurer"), api("insurer")
     parcel = create_parcel()
     current = services.create_product(dict(FROST, code="API-NOW"))
     db.session.commit()

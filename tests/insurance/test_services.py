@@ -178,7 +178,7 @@ def test_claims_of_a_season_stay_within_the_sum_insured(frost_setup):
 
 @pytest.fixture
 def maker_checker(create_user):
-    return create_user("regulator"), create_user("admin")
+    return create_user("insurer"), create_user("insurer")
 
 
 def test_maker_checker_and_payout_to_the_holder(frost_setup, maker_checker):

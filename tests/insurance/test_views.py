@@ -17,7 +17,7 @@ def _paid_event(frost_setup, create_user):
     import_season(station, {date(2025, 12, 20): -5.1, date(2025, 12, 21): -3.3})
     services.evaluate_policies(date(2025, 12, 23))
     claims = list(db.session.scalars(services.claim_query()))
-    g.user = create_user("regulator")
+    g.user = create_user("insurer")
     services.propose_claim(claims[0])
     g.user = create_user("admin")
     services.approve_claim(claims[0], paid_on=date(2025, 12, 28))
@@ -46,7 +46,7 @@ def test_public_event_page_shows_readings_and_totals_without_personal_data(clien
 
 def test_dashboard_claims_and_policy_pages(client, login, frost_setup, create_user):
     _paid_event(frost_setup, create_user)
-    login(create_user("regulator"))
+    login(create_user("insurer"))
     html = client.get("/insurance/").get_data(as_text=True)
     assert "气象指数保险" in html and "保险基金" in html and "测试霜冻指数" in html
     assert 'style="' not in html and re.search(r"<script(?![^>]*\bsrc=)", html) is None  # nothing inline (CSP)
@@ -63,7 +63,7 @@ def test_claim_decisions_by_form_give_feedback(client, login, frost_setup, creat
     services.evaluate_policies(date(2025, 12, 23))
     db.session.commit()
     claim = db.session.scalar(services.claim_query())
-    login(create_user("regulator"))
+    login(create_user("insurer"))
     done = client.post(f"/insurance/claims/{claim.id}/decide", data={"action": "propose", "note": "核实"},
                        follow_redirects=True)
     assert "另一人复核" in done.get_data(as_text=True)
@@ -84,7 +84,7 @@ def test_weather_upload_lists_bad_rows_and_keeps_good_ones(client, login, create
 
 
 def test_issue_policy_form_shows_errors_again(client, login, frost_setup, create_user, create_parcel):
-    login(create_user("regulator"))
+    login(create_user("insurer"))
     forest = create_parcel(land_cover="forest")
     product = frost_setup[1]
     html = client.post("/insurance/policies", data={"product_id": product.id, "parcel_id": forest.id, "season": 2090},
@@ -108,7 +108,7 @@ def test_backtest_page_charts_and_tabulates(client, login, create_user, frost_se
 
 def test_a_new_product_version_from_the_product_page(client, login, create_user, create_index_product):
     product = create_index_product(code="T-PAGE")
-    login(create_user("regulator"))
+    login(create_user("insurer"))
     page = client.get(f"/insurance/products/{product.id}").get_data(as_text=True)
     assert "-3:0.30; -5:0.60; -7:1" in page and "新版本" in page
     form = {"trigger": "-2", "exit": "-6", "tiers": "-2:0.25; -4:0.5; -6:1", "sum_insured_per_ha": "32000",
@@ -123,3 +123,16 @@ def test_a_new_product_version_from_the_product_page(client, login, create_user,
     latest = services.find_product("T-PAGE")
     assert (latest.version, latest.trigger, latest.tiers[1]) == (2, -2, {"level": "-4", "share": "0.5"})
     assert services.find_product("T-PAGE", 1).trigger == -3  # the first version is unchanged
+
+
+def test_regulators_supervise_the_insurance_book_but_do_not_decide_claims(client, login, frost_setup, create_user):
+    station, *_rest = frost_setup
+    import_season(station, {date(2025, 12, 20): -3.5})
+    services.evaluate_policies(date(2025, 12, 23))
+    db.session.commit()
+    claim = db.session.scalar(services.claim_query())
+    login(create_user("regulator"))
+    assert client.get("/insurance/claims").status_code == 200
+    assert f"/insurance/claims/{claim.id}/decide" not in client.get("/insurance/claims").get_data(as_text=True)
+    refused = client.post(f"/insurance/claims/{claim.id}/decide", data={"action": "propose", "note": "核实"})
+    assert refused.status_code == 403 and db.session.get(type(claim), claim.id).status == "pending"
