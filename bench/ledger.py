@@ -358,11 +358,11 @@ def main_bulk(args) -> None:
     original = intake_module.run_intake
 
     def timed_run(intake_id, progress):
-        def tick(percent, message=None):
-            done = int((message or "0").split(" / ")[0])
+        def tick(percent, stage=None, done=None, total=None):
+            done = done or 0
             if not marks or done // step > marks[-1][0] // step:
                 marks.append((done, time.perf_counter(), rss_mb()))
-            progress(percent, message)
+            progress(percent, stage, done, total)
         return original(intake_id, progress=tick)
 
     intake_module.run_intake = timed_run
