@@ -49,7 +49,8 @@ OWNED_ELSEWHERE = {
 }
 # PDFs people read (bilingual by design: only codes are looked for); label sheets carry serials only.
 PDF_ENDPOINTS = {"lending.decision_letter_pdf", "pools.report_pdf", "pools.disclosure_report_pdf",
-                 "credit.certificate", "gep.report_pdf"}
+                 "credit.certificate", "gep.report_pdf", "carbon.public_retirement_pdf", "compensation.notice",
+                 "compensation.exit_audit", "insurance.event_pdf"}
 PER_ENDPOINT = 2  # concrete URLs of one endpoint read per role and language
 CJK = re.compile(r"[\u3400-\u9fff]")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -110,7 +111,7 @@ def _login(client, username):
 
 def _unlinked_pages(app) -> list[str]:
     """Pages no link of the demo district leads to, at demo ids: a GEP parameter's form (every demo
-    version is locked, so the prices page links no form)."""
+    version is locked, so the prices page links no form) and the exit-audit PDF (a GET form)."""
     from sqlalchemy import text
 
     from greenfin.extensions import db
@@ -119,7 +120,11 @@ def _unlinked_pages(app) -> list[str]:
         code, key = db.session.execute(text(
             "SELECT v.code, p.key FROM gep_versions v JOIN gep_parameters p ON p.version_id = v.id "
             "ORDER BY v.id DESC, p.key LIMIT 1")).one()
-    return [f"/gep/prices/{code}/{key}"]
+        township, first, last = db.session.execute(text(
+            "SELECT township_code, min(year), max(year) FROM gep_accounts GROUP BY township_code "
+            "ORDER BY township_code LIMIT 1")).one()
+    return [f"/gep/prices/{code}/{key}",
+            f"/assessment/exit-audit.pdf?township={township}&start_year={first}&end_year={last}&official=X"]
 
 
 def _crawl(app, username, language):
@@ -248,6 +253,7 @@ def test_every_page_is_crawled(crawled, demo_app):
              if "GET" in r.methods and not MACHINE.search(r.rule) and not r.rule.startswith("/api/")}
     missing = sorted(pages - reached - set(NOT_CRAWLED) - {"static"})
     assert not missing, f"pages no demo role reached by following links: {missing}"
+    assert PDF_ENDPOINTS <= reached, f"PDFs no demo role reached: {sorted(PDF_ENDPOINTS - reached)}"
 
 
 def test_chinese_pages_show_no_code_and_no_english_label(crawled, demo_app):

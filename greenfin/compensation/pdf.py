@@ -8,6 +8,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from greenfin.compensation.labels import basis_lines
+from greenfin.labels import label
 from greenfin.pdf import cjk_font
 
 
@@ -22,7 +24,7 @@ def township_notice_pdf(run, rows, township_name: str, kinds: dict, payee) -> by
     c.setFont(font, 10)
     y -= 10 * mm
     for line in (f"{_('Scheme')}: {run.scheme.code} v{run.scheme.version} · {kinds[run.scheme.kind]}",
-                 f"{_('Period')}: {run.period} · {_('Status')}: {run.status}",
+                 f"{_('Period')}: {run.period} · {_('Status')}: {label('compensation_status', run.status)}",
                  f"{_('Run')}: {run.id} · {_('Total of the run')}: {run.total:,.2f} CNY"):
         c.drawString(20 * mm, y, (line))
         y -= 6 * mm
@@ -33,8 +35,8 @@ def township_notice_pdf(run, rows, township_name: str, kinds: dict, payee) -> by
                                               f"{payee(row.payee)}: {row.amount:,.2f} CNY"))
         y -= 6 * mm
         c.setFont(font, 8)
-        for key, value in sorted(row.basis.items()):
-            c.drawString(25 * mm, y, (f"{key}: {value}")[:120])
+        for line in basis_lines(row.basis):
+            c.drawString(25 * mm, y, line[:120])
             y -= 4.5 * mm
         src = row.sources
         cited = f"{_('GEP accounts cited')}: {len(src.get('accounts', []))} · " \
@@ -104,7 +106,7 @@ def exit_audit_pdf(audit: dict, township_name: str) -> bytes:
             c.showPage()
             c.setFont(font, 8)
             y = height - 20 * mm
-        c.drawString(25 * mm, y, f"{code}: {_('Quantity effect (constant prices)')} {v['quantity']:,.2f} · "
+        c.drawString(25 * mm, y, f"{label('gep_service', code)}: {_('Quantity effect (constant prices)')} {v['quantity']:,.2f} · "
                                  f"{_('Price effect')} {v['price']:,.2f}")
         y -= 4.5 * mm
     c.save()

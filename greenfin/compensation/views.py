@@ -6,10 +6,10 @@ from decimal import ROUND_HALF_UP
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm
 from greenfin.compensation import services
+from greenfin.compensation.labels import DIRECTION_LABELS, KIND_LABELS, STATUS_LABELS
 from greenfin.compensation.pdf import township_notice_pdf
 from greenfin.core import services as core
 from greenfin.downloads import content_disposition
@@ -21,10 +21,7 @@ from greenfin.uow import rollback
 bp = Blueprint("compensation", __name__)
 STAFF = ("admin", "regulator")
 
-KIND_LABELS = {"budget_split": _l("Budget split by GEP"), "water_bet": _l("Water-quality bet"),
-               "per_hectare": _l("Payment per hectare"), "eco_jobs": _l("Eco-jobs")}
-STATUS_LABELS = {"draft": _l("Draft"), "approved": _l("Approved")}
-DIRECTION_LABELS = {"downstream_pays": _l("Downstream pays upstream"), "upstream_pays": _l("Upstream pays downstream")}
+
 
 
 def _flash_error(exc: DomainError) -> None:
