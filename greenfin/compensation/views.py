@@ -56,7 +56,7 @@ def index():
     schemes = page_of(services.scheme_query())
     runs = page_of(services.run_query(), per_page=15)
     change, error = None, None
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=int) or services.latest_change_year()
     if year:
         try:
             change = services.gep_change(year - 1, year)

@@ -165,6 +165,27 @@ def test_regulator_walk(open_as, live_server, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_insurer_walk(open_as, live_server, size):
+    page = open_as("insurer", size)
+    policy = _first_link(page, live_server, "/insurance/policies", "a[href*='/insurance/policies/']")
+    backtest = _first_link(page, live_server, "/insurance/", "a[href*='/insurance/products/']")
+    event = _first_link(page, live_server, "/insurance/events", "a[href*='/insurance/events/']:not([href$='.pdf'])")
+    walk(page, live_server, size, [
+        ("/", False), ("/insurance/", False), ("/insurance/policies", False), (policy, False),
+        ("/insurance/claims", False), ("/insurance/events", False), (event, False), ("/insurance/weather", False),
+    ], "insurer")
+    backtest = _first_link(page, live_server, backtest, "a[href*='/insurance/backtest?']")
+    walk(page, live_server, size, [(backtest, True)], "insurer-backtest")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_regulator_compensation_walk(open_as, live_server, size):
+    page = open_as("regulator", size)
+    run = _first_link(page, live_server, "/compensation", "a[href*='/compensation/runs/']:not([href$='.csv'])")
+    walk(page, live_server, size, [("/compensation", True), (run, True), ("/assessment", True)], "compensation")
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_producer_walk(open_as, live_server, size):
     page = open_as("producer", size)
     lot = _first_link(page, live_server, "/trace/", "a[href*='/trace/lots/']:not([href$='/new'])")

@@ -54,6 +54,12 @@ class ChangeReport:
         return total_change(p.change for p in self.parcels)
 
 
+def latest_change_year() -> Optional[int]:
+    """The latest accounted year that has a year before it: the change a page shows unasked."""
+    years = require("greenfin.gep").account_years()
+    return years[0] if len(years) >= 2 and years[1] == years[0] - 1 else None
+
+
 def gep_change(base_year: int, year: int, *, township: Optional[str] = None,
                base_prices: Optional[str] = None) -> ChangeReport:
     """ΔGEP from ``base_year`` to ``year`` over each parcel's latest account of each year.
