@@ -5,6 +5,11 @@ Functions add and flush, never commit. Every change of who holds which serials i
 UPDATE`` on PostgreSQL; SQLite serialises writers), followed by the change of the blocks it
 names. The database refuses the rest (migration carbon_0001): an entry that does not follow the
 chain head, a move of units whose state forbids it, a block changed without its entry.
+
+On PostgreSQL a transfer or a retirement is one call of the function ``carbon_move_units``
+(migration carbon_0004): the same locks, refusals, entry, block move or split and audit event, from
+the canonical body this module computes and hashes the same way (``_move_in_database``). SQLite,
+pledges, releases, enforcements and issues take the Python path below.
 """
 from __future__ import annotations
 
