@@ -106,7 +106,8 @@ BEGIN
           RETURNING id INTO o_new_block_id;
     END IF;
     -- ledger.serial(): GF-<code>-<vintage>-<start>[-<end>], numbers zero-padded to eight digits
-    v_serial := 'GF-' || o_code || '-' || blk.vintage || '-' || lpad(blk.serial_start::text, greatest(8, length(blk.serial_start::text)), '0')
+    v_serial := 'GF-' || o_code || '-' || blk.vintage || '-'
+        || lpad(blk.serial_start::text, greatest(8, length(blk.serial_start::text)), '0')
         || CASE WHEN o_serial_end = blk.serial_start THEN ''
                 ELSE '-' || lpad(o_serial_end::text, greatest(8, length(o_serial_end::text)), '0') END;
     INSERT INTO audit_events (occurred_at, actor_id, actor_label, action, entity_type, entity_id, party_id,
