@@ -4,8 +4,9 @@ Prints JSON. In the same run, against the same fresh database:
 - ``raw``: the baseline, single-row ``INSERT`` + ``COMMIT`` per transaction on a plain psycopg
   connection, into a table as wide as a ledger entry;
 - ``transfers``: ``greenfin.carbon.services.transfer_units`` + ``commit()`` per transfer through
-  the application (project chain lock, block lock, state check, hash-chain append, block split or
-  move under the database's triggers, audit event), over ``--holders`` holders: each transfer moves
+  the application (party, account and block look-ups, then one call of the function
+  ``carbon_move_units``: project chain lock, block lock, state check, hash-chain append, block split
+  or move under the database's triggers, audit event), over ``--holders`` holders: each transfer moves
   a random part (or all) of a random holder's block to another holder at a price;
 - ``verify``: ``carbon verify`` (every chain recomputed, the blocks replayed) over a ledger of
   ``--verify-rows`` entries, bulk-loaded as the owner with the triggers bypassed (a valid chain of

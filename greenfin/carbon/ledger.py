@@ -5,6 +5,11 @@ Functions add and flush, never commit. Every change of who holds which serials i
 UPDATE`` on PostgreSQL; SQLite serialises writers), followed by the change of the blocks it
 names. The database refuses the rest (migration carbon_0001): an entry that does not follow the
 chain head, a move of units whose state forbids it, a block changed without its entry.
+
+On PostgreSQL a transfer or a retirement is one call of the function ``carbon_move_units``
+(migration carbon_0004): the same locks, refusals, entry, block move or split and audit event, from
+the canonical body this module computes and hashes the same way (``_move_in_database``). SQLite,
+pledges, releases, enforcements and issues take the Python path below.
 """
 from __future__ import annotations
 
@@ -16,15 +21,17 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, column, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from greenfin.carbon.models import (
     GENESIS_HASH, OP_SOURCES, OP_STATES, CarbonAccount, CarbonBlock, CarbonEntry, CarbonProject,
 )
 from greenfin.core.models import Party
-from greenfin.core.services import record_audit
+from greenfin.core.services import audit_origin, record_audit
 from greenfin.dates import utcnow
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -80,10 +87,19 @@ BODY_FIELDS = ("report_id", "unit_price", "amount", "counterparty", "application
                "recorded_at", "actor", "idempotency_key", "request_hash")
 
 
-def canonical_entry(e: CarbonEntry) -> str:
-    """What an entry's hash covers: its place, the serials it moves, from whom to whom, and its body."""
-    body = json.dumps({name: _text(getattr(e, name)) for name in BODY_FIELDS}, sort_keys=True,
+def body_json(values: dict) -> str:
+    """The canonical JSON of an entry's body (``BODY_FIELDS``; absent ones are null)."""
+    return json.dumps({name: _text(values.get(name)) for name in BODY_FIELDS}, sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_entry(e: CarbonEntry) -> str:
+    """What an entry's hash covers: its place, the serials it moves, from whom to whom, and its body.
+
+    The PostgreSQL function ``carbon_move_units`` (migration carbon_0004) builds the same text
+    around the body this module computes (``body_json``).
+    """
+    body = body_json({name: getattr(e, name) for name in BODY_FIELDS})
     return (f"{e.project_id}|{e.seq}|{e.op}|{e.vintage}|{e.serial_start}|{e.serial_end}|{e.quantity}|"
             f"{e.source_block_id}|{e.from_account_id}|{e.to_account_id}|{e.to_state}|{body}")
 
@@ -194,6 +210,10 @@ def move(block_id: int, quantity: Any, op: str, to_account: CarbonAccount, *, ho
     replay = _by_key(idempotency_key, digest)
     if replay is not None:
         return replay
+    if (op in IN_DATABASE and type(block_id) is int and type(quantity) is int and 1 <= quantity < 2 ** 31
+            and set(body) <= set(BODY_FIELDS) and db.session.get_bind().dialect.name == "postgresql"):
+        return _move_in_database(block_id, quantity, op, to_account, holder_id=holder_id, actor=actor,
+                                 idempotency_key=idempotency_key, digest=digest, body=body)
     block = db.session.get(CarbonBlock, block_id) if isinstance(block_id, int) else None
     if block is None:
         raise NotFound(f"carbon block {block_id} not found")
@@ -241,6 +261,93 @@ def move(block_id: int, quantity: Any, op: str, to_account: CarbonAccount, *, ho
 
 def _party_of(account: CarbonAccount) -> Optional[int]:
     return account.party_id
+
+
+# ---------------------------------------------------------------- the move in one PostgreSQL call
+
+IN_DATABASE = ("transfer", "retire")  # moves of available units the function carbon_move_units makes
+
+# Typed result columns: SQLAlchemy reuses the cached statement's result metadata.
+_MOVE_SQL = text(
+    "SELECT * FROM carbon_move_units(CAST(:block_id AS integer), CAST(:quantity AS integer), CAST(:op AS text), "
+    "CAST(:to_account_id AS integer), CAST(:holder_id AS integer), CAST(:body AS text), CAST(:actor_id AS integer), "
+    "CAST(:actor_label AS text), CAST(:party_id AS integer), CAST(:request_id AS text))"
+).columns(column("o_status", String), column("o_entry_id", Integer), column("o_project_id", Integer),
+          column("o_code", String), column("o_vintage", Integer), column("o_block_start", Integer),
+          column("o_block_end", Integer), column("o_block_account_id", Integer), column("o_block_state", String),
+          column("o_seq", Integer), column("o_serial_end", Integer), column("o_new_block_id", Integer),
+          column("o_prev_hash", String), column("o_hash", String))
+
+
+def _move_in_database(block_id: int, quantity: int, op: str, to_account: CarbonAccount, *, holder_id: Optional[int],
+                      actor: str, idempotency_key: Optional[str], digest: str, body: dict) -> CarbonEntry:
+    """``move`` for a transfer or a retirement on PostgreSQL: one round trip (migration carbon_0004).
+
+    The function takes the canonical body this module hashes and stores the entry's fields from
+    it; the locks, refusals, chain append, block move or split and audit event are those of the
+    Python path, and so are the errors raised here. The session's instances of the project and
+    the block are brought up to date, and the new entry and block join the session as if loaded.
+    """
+    values: dict[str, Any] = {name: None for name in BODY_FIELDS} | body
+    for name in ("unit_price", "amount", "reference_price"):
+        if values[name] is not None:
+            values[name] = Decimal(values[name]).quantize(CENT)
+    values.update(recorded_at=utcnow(), actor=actor, idempotency_key=idempotency_key, request_hash=digest)
+    actor_id, actor_label, request_id = audit_origin()
+    db.session.flush()
+    row = db.session.execute(_MOVE_SQL, {
+        "block_id": block_id, "quantity": quantity, "op": op, "to_account_id": to_account.id, "holder_id": holder_id,
+        "body": body_json(values), "actor_id": actor_id, "actor_label": actor_label,
+        "party_id": _party_of(to_account), "request_id": request_id}).one()
+    if row.o_status == "no_block":
+        raise NotFound(f"carbon block {block_id} not found")
+    project = db.session.identity_map.get(db.session.identity_key(CarbonProject, row.o_project_id))
+    if row.o_status != "ok":
+        for cached in (project, db.session.identity_map.get(db.session.identity_key(CarbonBlock, block_id))):
+            if cached is not None:
+                db.session.expire(cached)
+        where = serial(row.o_code, row.o_vintage, row.o_block_start, row.o_block_end)
+        if row.o_status == "moved":
+            raise Conflict(f"block {where} is no longer held by this account", code="moved")
+        if row.o_status == "state":
+            raise Conflict(f"block {where}: {STATE_REFUSALS[row.o_block_state]}", code=f"units_{row.o_block_state}")
+        raise ValidationFailed.field("quantity", f"the block holds {row.o_block_end - row.o_block_start + 1} t; "
+                                                 f"{quantity} t asked")
+    if project is not None:
+        set_committed_value(project, "entry_count", row.o_seq)
+        set_committed_value(project, "last_hash", row.o_hash)
+    to_state = OP_STATES[op]
+    entry = _as_loaded(CarbonEntry, row.o_entry_id, values | dict(
+        project_id=row.o_project_id, seq=row.o_seq, op=op, vintage=row.o_vintage, serial_start=row.o_block_start,
+        serial_end=row.o_serial_end, quantity=quantity, source_block_id=block_id,
+        from_account_id=row.o_block_account_id, to_account_id=to_account.id, to_state=to_state,
+        prev_hash=row.o_prev_hash, hash=row.o_hash))
+    shape = dict(project_id=row.o_project_id, vintage=row.o_vintage, application_id=None, entry_id=row.o_entry_id)
+    if row.o_new_block_id is None:
+        entry.result_block = _as_loaded(CarbonBlock, block_id, shape | dict(
+            serial_start=row.o_block_start, serial_end=row.o_block_end, account_id=to_account.id, state=to_state))
+        set_committed_value(entry.result_block, "account", to_account)
+    else:
+        _as_loaded(CarbonBlock, block_id, shape | dict(
+            serial_start=row.o_serial_end + 1, serial_end=row.o_block_end, account_id=row.o_block_account_id,
+            state=row.o_block_state))
+        entry.result_block = _as_loaded(CarbonBlock, row.o_new_block_id, shape | dict(
+            serial_start=row.o_block_start, serial_end=row.o_serial_end, account_id=to_account.id, state=to_state))
+        set_committed_value(entry.result_block, "account", to_account)
+    return entry
+
+
+def _as_loaded(model, id_: int, values: dict):
+    """The session's instance of a row the database function wrote, with ``values`` as its stored state."""
+    instance = db.session.identity_map.get(db.session.identity_key(model, id_))
+    if instance is None:
+        instance = model(id=id_, **values)
+        make_transient_to_detached(instance)
+        db.session.add(instance)  # persistent, as if loaded
+    else:
+        for name, value in values.items():
+            set_committed_value(instance, name, value)
+    return instance
 
 
 def issue_block(project: CarbonProject, *, vintage: int, quantity: int, to_account: CarbonAccount, op: str,

@@ -53,6 +53,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def audit_origin(actor: Optional[User] = None) -> tuple[Optional[int], str, Optional[str]]:
+    """Who an audit event names and the request it came from: (actor id, actor label, request id).
+
+    For writers that insert the event themselves (a database function such as carbon_move_units).
+    """
+    if actor is None and has_app_context():
+        actor = g.get("user")
+    label = actor.username if actor else (g.get("actor_label") if has_app_context() else None) or "system"
+    return (actor.id if actor else None), label, (g.get("request_id") if has_request_context() else None)
+
+
 def record_audit(
     action: str,
     entity_type: str,
@@ -63,11 +74,9 @@ def record_audit(
     actor: Optional[User] = None,
 ) -> AuditEvent:
     """Write one audit event in the current unit of work."""
-    if actor is None and has_app_context():
-        actor = g.get("user")
-    label = actor.username if actor else (g.get("actor_label") if has_app_context() else None) or "system"
+    actor_id, label, request_id = audit_origin(actor)
     event = AuditEvent(
-        actor_id=actor.id if actor else None,
+        actor_id=actor_id,
         actor_label=label,
         action=action,
         entity_type=entity_type,
@@ -75,7 +84,7 @@ def record_audit(
         party_id=party_id,
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
-        request_id=g.get("request_id") if has_request_context() else None,
+        request_id=request_id,
     )
     db.session.add(event)
     return event
