@@ -10,9 +10,9 @@ runs on the primary, as before. With it:
   ``traceability/services/scan_store.py``) outside the context.
 - ``@public_reads`` wraps a read-only page in that context; when the replica fails during the page
   (its connection lost), the page is read again on the primary.
-- Before each public read the replica's state is consulted: its lag, measured on the replica
-  (``pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()`` with a WAL receiver streaming: 0,
-  else ``now() - pg_last_xact_replay_timestamp()``), is checked at most once per
+- Before each public read the replica's state is consulted. Its lag (``measure_lag``: the
+  replica's replayed WAL position against the primary's positions sampled at earlier checks, or
+  the age of its last replayed commit, whichever bound is tighter) is measured at most once per
   ``REPLICA_CHECK_SECONDS`` (default 1) per process. A replica further behind than
   ``REPLICA_MAX_LAG_SECONDS`` (default 5), or down, sends the reads to the primary: each such read
   is counted (``greenfin_replica_fallbacks_total{reason}``, reason ``lag``, ``down`` or ``error``),
@@ -29,7 +29,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable, Iterator, Optional
+from collections import deque
+from typing import Callable, Iterable, Iterator, Optional
 
 from flask import Flask, current_app
 from sqlalchemy import text
@@ -43,18 +44,28 @@ log = logging.getLogger(__name__)
 
 BIND_KEY = "replica"
 
-# 0 when everything the standby received is replayed and its WAL receiver is streaming (an idle
-# primary sends nothing, so the last replayed transaction's age alone would read as lag); else
-# the age of the last replayed transaction. A server not in recovery (a promoted replica) lags 0.
-# pg_stat_wal_receiver shows its row (at least the pid) to every user while the receiver runs.
-LAG_SQL = text("""
-SELECT CASE
-  WHEN NOT pg_is_in_recovery() THEN 0
-  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-       AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0
-  ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8, 'Infinity'::float8)
-END
-""")
+# The lag is bounded from two sides, and the tighter bound is taken (``lag_bound``):
+# - LSNs: each check first reads the primary's WAL position (``pg_current_wal_lsn()``, kept with the
+#   time it was read, the last ``SAMPLES`` of them); a replica that has replayed past a sample read
+#   at ``t`` is at most ``now - t`` behind. An idle primary's position stands still, so a caught-up
+#   replica reads as 0, however long ago the last transaction was.
+# - time: the replica has everything up to its last replayed commit, so it is at most
+#   ``now() - pg_last_xact_replay_timestamp()`` behind (loose when the primary is idle).
+# A server not in recovery (e.g. a promoted replica) is 0 behind.
+PRIMARY_SQL = text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+REPLICA_SQL = text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() - '0/0'::pg_lsn, "
+                   "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8")
+SAMPLES = 64
+
+
+def lag_bound(now: float, samples: Iterable[tuple[float, int]], replay_lsn: Optional[int],
+              replay_age: Optional[float]) -> float:
+    """The least upper bound on the replica's lag the measurements give (infinity without any)."""
+    bounds = [replay_age] if replay_age is not None else []
+    reached = [at for at, lsn in samples if replay_lsn is not None and lsn <= replay_lsn]
+    if reached:
+        bounds.append(now - max(reached))
+    return max(0.0, min(bounds)) if bounds else float("inf")
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Replica:
         self.interval = float(app.config.get("REPLICA_CHECK_SECONDS", 1))
         self.clock = clock
         self.checks = 0  # lag checks run (the tests count them)
+        self.samples: deque[tuple[float, int]] = deque(maxlen=SAMPLES)  # (when, primary's WAL position)
         self._state: Optional[State] = None
         self._lock = threading.Lock()
 
@@ -84,12 +96,22 @@ class Replica:
         return db.engines[BIND_KEY]
 
     def measure_lag(self) -> float:
-        """Seconds the replica is behind the primary (0 on a database that does not replicate)."""
-        with self.engine.connect() as conn:
-            if conn.dialect.name != "postgresql":
+        """Seconds the replica may be behind the primary (0 on a database that does not replicate)."""
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-                return 0.0
-            return float(conn.execute(LAG_SQL).scalar_one())
+            return 0.0
+        try:
+            with db.engine.connect() as conn:
+                sampled_at = self.clock()
+                self.samples.append((sampled_at, int(conn.execute(PRIMARY_SQL).scalar_one())))
+        except DBAPIError as exc:  # the primary's position unknown: the replica's own bound alone
+            log.debug("replica check: primary WAL position unavailable: %s", exc)
+        with self.engine.connect() as conn:
+            in_recovery, replay_lsn, replay_age = conn.execute(REPLICA_SQL).one()
+        if not in_recovery:
+            return 0.0
+        return lag_bound(self.clock(), self.samples, None if replay_lsn is None else int(replay_lsn), replay_age)
 
     def state(self) -> State:
         """The replica's state, measured again when the last check is older than the interval."""

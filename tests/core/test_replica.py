@@ -17,7 +17,7 @@ from greenfin import create_app, replica as replica_module
 from greenfin.config import TestConfig as AppConfig
 from greenfin.core.models import Township
 from greenfin.extensions import db
-from greenfin.replica import BIND_KEY, Replica, public_read, public_reads, replica_of
+from greenfin.replica import BIND_KEY, Replica, lag_bound, public_read, public_reads, replica_of
 
 pytestmark = pytest.mark.no_db_isolation  # these apps have databases of their own
 
@@ -257,3 +257,38 @@ def test_the_choice_follows_the_last_measured_lag(steps):
     times = [t for t, _ in measured]
     assert all(b - a >= 1 for a, b in zip(times, times[1:]))
     assert replica.checks == len(measured)
+
+
+def test_lag_bound_takes_the_tighter_of_the_positions_and_the_last_commit():
+    samples = [(10.0, 100), (11.0, 200), (12.0, 300)]
+    assert lag_bound(12.5, samples, 300, 60.0) == 0.5  # replayed the newest sample: idle primary, no lag
+    assert lag_bound(12.5, samples, 250, 60.0) == 1.5  # has what the primary had at 11.0
+    assert lag_bound(12.5, samples, 50, 3.0) == 3.0  # behind every sample: its last commit's age
+    assert lag_bound(12.5, samples, 50, None) == float("inf")
+    assert lag_bound(12.5, [], None, 0.2) == 0.2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 5, allow_nan=False), st.integers(0, 1000)), min_size=1, max_size=30),
+       st.floats(0.05, 1), st.integers(0, 30_000), st.floats(0, 10))
+def test_lag_bound_never_reports_less_than_the_real_staleness(steps, sample_every, replayed, wait):
+    """The primary writes ``steps`` (after a pause, so many bytes); the checks sample its position
+    every ``sample_every`` seconds; the replica has replayed ``replayed`` bytes. The bound is never
+    below the real staleness: the time since the primary first had more than the replica has."""
+    history, at, lsn = [(0.0, 0)], 0.0, 0  # the primary's position over time (a step function)
+    for pause, written in steps:
+        at, lsn = at + pause, lsn + written
+        history.append((at, lsn))
+    now = at + wait
+
+    def position(t: float) -> int:
+        return max(p for when, p in history if when <= t)
+
+    samples, t = [], 0.0
+    while t <= now:
+        samples.append((t, position(t)))
+        t += sample_every
+    replayed = min(replayed, lsn)
+    ahead = [when for when, p in history if p > replayed]  # when the primary first got ahead
+    staleness = now - min(ahead) if ahead else 0.0
+    assert lag_bound(now, samples, replayed, None) >= staleness - 1e-9
