@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from greenfin.extensions import READ_ENGINE, db
 from greenfin.metrics import count_replica_read
@@ -202,17 +202,12 @@ def public_read() -> Iterator[bool]:
     try:
         yield True
     except DBAPIError as exc:
-        if exc.connection_invalidated or isinstance(exc.orig, OSError) or _is_connection_error(exc):
+        # A lost connection, a server shutting down, a read cancelled by replay (a recovery conflict).
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
             replica_of(current_app).mark_down(exc)
         raise
     finally:
         READ_ENGINE.reset(token)
-
-
-def _is_connection_error(exc: DBAPIError) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    return isinstance(exc, (OperationalError, InterfaceError))
 
 
 def public_reads(view: Callable) -> Callable:
