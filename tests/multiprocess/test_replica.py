@@ -42,7 +42,7 @@ STATEMENT = re.compile(r"^\S+ \S+ \S+ \[\d+\] (\S*) ?LOG:\s+(?:statement|execute
 MARKER_APP = "greenfin-test-marker"  # the markers' and the test's own connections, left out
 # Left out too: transaction control, a new connection's set-up, and the replica check's own look-ups
 # (the primary's WAL position, the replica's replay position).
-NOISE = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|select pg_catalog\.version|select current_schema|show )"
+NOISE = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|DEALLOCATE|select pg_catalog\.version|select current_schema|show )"
                    r"|FROM pg_type t|pg_current_wal_lsn|pg_is_in_recovery", re.I)
 
 
