@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -292,3 +293,36 @@ def test_lag_bound_never_reports_less_than_the_real_staleness(steps, sample_ever
     ahead = [when for when, p in history if p > replayed]  # when the primary first got ahead
     staleness = now - min(ahead) if ahead else 0.0
     assert lag_bound(now, samples, replayed, None) >= staleness - 1e-9
+
+
+def test_scan_page_records_on_the_primary_and_reads_a_lot_missing_on_the_replica_there(demo_app, tmp_path):
+    """The replica (empty tables here) has not got the lot yet: the scan is judged and recorded on
+    the primary, and the lot's facts are read there too, not answered "not found"."""
+    from traceability import digital_link as dl
+
+    primary_file = tmp_path / "primary.sqlite"
+    shutil.copy(demo_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), primary_file)
+    settings_ = AppConfig(f"sqlite:///{primary_file}", instance=Path(demo_app.config["INSTANCE_PATH"]))
+    settings_.DATABASE_REPLICA_URL = f"sqlite:///{tmp_path / 'replica.sqlite'}"
+    app = create_app(settings_)
+    with app.app_context():
+        replica_engine = db.engines[BIND_KEY]
+        db.metadatas[None].create_all(replica_engine)  # the schema, no rows
+        gtin, lot, serial, scans = db.session.execute(text(
+            "SELECT p.gtin, t.code, l.serial, (SELECT count(*) FROM trace_scans) FROM trace_labels l "
+            "JOIN trace_lots t ON t.id = l.lot_id JOIN trace_products p ON p.id = t.product_id "
+            "WHERE t.recalled_at IS NULL ORDER BY l.id LIMIT 1")).one()
+        db.session.remove()
+    url = "/" + dl.link_path(gtin, lot, serial) + "?s=" + dl.sign(app.config["LABEL_SIGNING_KEY"], gtin, lot, serial)
+    reads = replica_reads()
+    response = app.test_client().get(url, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.json["lot"]["code"] == lot and response.json["verdict"] != "not_genuine"
+    assert replica_reads() == reads + 1  # the lot's facts were looked for on the replica first
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM trace_scans")) == scans + 1
+        with db.engines[BIND_KEY].connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM trace_scans")) == 0
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
