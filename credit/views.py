@@ -37,6 +37,7 @@ from greenfin.job_model import Job
 from greenfin.uow import rollback
 from greenfin.i18n import township_name
 from greenfin.pages import page_of
+from greenfin.replica import public_reads
 from greenfin.security import PUBLIC, STAFF, access, own_party_id, require_party_access
 from greenfin.dates import today
 
@@ -495,6 +496,7 @@ def charts():
 @bp.route("/public")
 @access(PUBLIC)
 @rate_limited("disclosure", 60, 60)
+@public_reads
 def public():
     q = (request.args.get("q") or "").strip()[:64]
     page = page_of(services.public_rating_query(q=q or None))
@@ -504,6 +506,7 @@ def public():
 
 @bp.route("/public/<code>")
 @access(PUBLIC)
+@public_reads
 def public_rating(code):
     rating = services.rating_by_certificate(code)
     return render_template("credit/public_rating.html", rating=rating, name=services.masked_name(rating.party),
@@ -512,6 +515,7 @@ def public_rating(code):
 
 @bp.route("/public/<code>/certificate.pdf")
 @access(PUBLIC)
+@public_reads
 def certificate(code):
     from credit.pdf import render_certificate
 

@@ -54,9 +54,13 @@ def create_app(config: Optional[Any] = None) -> Flask:
     from greenfin.jobs import init_jobs
     from greenfin.security import init_security
 
+    from greenfin.replica import init_replica
+
+    init_replica(app)  # the optional read replica's bind, before the engines are made
     ext.db.init_app(app)
     with app.app_context():
-        ext.configure_sqlite(ext.db.engine)  # builds the engine object; connects nothing
+        for engine in ext.db.engines.values():
+            ext.configure_sqlite(engine)  # builds the engine objects; connects nothing
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
     ext.api.ERROR_SCHEMA = ErrorSchema  # our error shape, documented for every operation
     ext.api.init_app(app)

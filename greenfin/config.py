@@ -64,6 +64,12 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance / 'greenfin.sqlite'}"
         )
+        # A streaming replica for public reads (greenfin/replica.py); unset: everything on the primary.
+        # Its reads go back to the primary while it lags more than REPLICA_MAX_LAG_SECONDS or is
+        # down; the lag is checked at most every REPLICA_CHECK_SECONDS per process.
+        self.DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+        self.REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
+        self.REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         # No pre-ping by default (it costs every request a round trip): a connection lost to a
         # database restart fails that one request with a clean 503, SQLAlchemy then discards the
@@ -141,5 +147,6 @@ class TestConfig(Config):
         super().__init__(instance)
         self.RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
         self.SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"
+        self.DATABASE_REPLICA_URL = None
         self.REDIS_URL = None
         self.PUBLIC_BASE_URL = "https://trace.example.test"

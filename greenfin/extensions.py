@@ -5,14 +5,17 @@ module imports nothing of greenfin, so any module may import it without a circle
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from typing import Optional
 
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -38,7 +41,25 @@ def include_name(name, type_, parent_names) -> bool:
 
 
 _PARTITION_NAME = re.compile(r"_p[0-9]{6}($|_)")
-db = SQLAlchemy(model_class=Base)
+
+# The engine this context's plain reads go to, set only by ``greenfin.replica.public_read()``.
+READ_ENGINE: ContextVar[Optional[Engine]] = ContextVar("greenfin_read_engine", default=None)
+
+
+class Session(FlaskSession):
+    """Flask-SQLAlchemy's session, whose plain SELECTs inside ``greenfin.replica.public_read()`` go
+    to the read replica. Anything else stays on the primary: a flush, INSERT/UPDATE/DELETE, a
+    SELECT ... FOR UPDATE, text() statements, ``session.connection()``."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = READ_ENGINE.get()
+        if (engine is not None and bind is None and not self._flushing and isinstance(clause, Select)
+                and clause._for_update_arg is None):
+            return engine
+        return super().get_bind(mapper, clause, bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate(compare_type=True, render_as_batch=True, include_name=include_name)
 api = Api()  # create_app sets its ERROR_SCHEMA (greenfin.errors) before binding it
 login_manager = LoginManager()

@@ -7,7 +7,11 @@ so the processes' counts add up, ``docs/deploy.md``, "Metrics"):
   (histogram by endpoint): the route's endpoint name, never the raw path;
 - ``greenfin_scans_total{verdict}``: public scans by verdict;
 - ``greenfin_ledger_postings_total``: eco-credit postings written;
-- ``greenfin_labels_drawn_total``: labels drawn by label-sheet jobs (``rate()`` is labels per second).
+- ``greenfin_labels_drawn_total``: labels drawn by label-sheet jobs (``rate()`` is labels per second);
+- ``greenfin_replica_reads_total``: public reads (a page's or a scan's look-ups) served by the read
+  replica, and ``greenfin_replica_fallbacks_total{reason}``: those sent to the primary instead
+  because the replica lagged (``lag``), was down (``down``) or failed during the read (``error``)
+  (greenfin/replica.py).
 
 Collected when scraped, from Redis and the database (so they hold whichever process did the work):
 
@@ -46,6 +50,9 @@ HTTP_LATENCY = Histogram("greenfin_http_request_duration_seconds", "Time to answ
 SCANS = Counter("greenfin_scans", "Public label scans by verdict", ["verdict"])
 LEDGER_POSTINGS = Counter("greenfin_ledger_postings", "Eco-credit ledger postings written")
 LABELS_DRAWN = Counter("greenfin_labels_drawn", "QR labels drawn by label-sheet jobs")
+REPLICA_READS = Counter("greenfin_replica_reads", "Public reads served by the read replica")
+REPLICA_FALLBACKS = Counter("greenfin_replica_fallbacks", "Public reads sent to the primary instead of the replica",
+                            ["reason"])
 
 bp = Blueprint("metrics", __name__)
 
@@ -60,6 +67,14 @@ def count_posting(n: int = 1) -> None:
 
 def count_labels(n: int) -> None:
     LABELS_DRAWN.inc(n)
+
+
+def count_replica_read(fallback_reason: str | None = None) -> None:
+    """One public read: on the replica (no reason) or on the primary for ``fallback_reason``."""
+    if fallback_reason is None:
+        REPLICA_READS.inc()
+    else:
+        REPLICA_FALLBACKS.labels(fallback_reason).inc()
 
 
 class ScrapeCollector:

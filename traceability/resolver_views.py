@@ -14,6 +14,7 @@ from markupsafe import Markup
 from flask_babel import gettext as _
 
 from greenfin.ratelimit import rate_limited
+from greenfin.replica import public_reads
 from greenfin.security import PUBLIC, access
 from traceability import digital_link as dl
 from traceability import labels
@@ -87,6 +88,7 @@ def description():
 @resolver_bp.route("/trace/public/lots/<int:lot_id>")
 @access(PUBLIC)
 @rate_limited("resolver", 300, 60)
+@public_reads
 def lot_page(lot_id):
     """gs1:pip: the lot's product information page (the scan page's facts, no verdict, no scan)."""
     view = services.lot_open_view(lot_id)
@@ -112,6 +114,7 @@ def lang_url() -> str:
 @resolver_bp.route("/trace/public/lots/<int:lot_id>/certifications.json")
 @access(PUBLIC)
 @rate_limited("resolver", 300, 60)
+@public_reads
 def lot_certifications(lot_id):
     """gs1:certificationInfo: the lot's certificates with their validity today."""
     view = services.lot_open_view(lot_id)
@@ -123,6 +126,7 @@ def lot_certifications(lot_id):
 @resolver_bp.route("/trace/public/lots/<int:lot_id>/traceability.json")
 @access(PUBLIC)
 @rate_limited("resolver", 300, 60)
+@public_reads
 def lot_traceability(lot_id):
     """gs1:traceability: the lot's origin and steps (no party it was shipped to)."""
     view = services.lot_open_view(lot_id)

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from greenfin import downloads
 from greenfin.core.forms import CONFIRM_MESSAGE, apply_errors, confirmation_missing
 from greenfin.core.models import Parcel, Party
-from greenfin.errors import DomainError, ValidationFailed
+from greenfin.errors import DomainError, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.uow import rollback
 from greenfin.pages import follow_job, page_of
 from greenfin.ratelimit import rate_limited
+from greenfin.replica import public_read
 from greenfin.security import PUBLIC, access, current_actor, own_party_id, require_party_access
 from greenfin.uow import keep_work_on
 from traceability import digital_link as dl
@@ -496,7 +497,13 @@ def scan(gtin, lot, serial):
     if result["verdict"] == "not_genuine":
         return _not_recognised()
     cookie = result.pop("repeat_cookie", None)
-    view = services.lot_public_view(result["lot_id"])
+    # The scan is recorded (on the primary); the lot's facts around the verdict may come from the
+    # read replica (greenfin/replica.py). A lot made a moment ago may not be there yet: then the primary.
+    try:
+        with public_read():
+            view = services.lot_public_view(result["lot_id"])
+    except NotFound:
+        view = services.lot_public_view(result["lot_id"])
     if _wants_json():
         body = {k: _jsonable(v) for k, v in result.items() if k != "lot_id"}
         body.update(view)

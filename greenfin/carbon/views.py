@@ -22,6 +22,7 @@ from greenfin.extensions import db
 from greenfin.pages import page_of
 from greenfin.ratelimit import rate_limited
 from greenfin.registry import contract
+from greenfin.replica import public_reads
 from greenfin.security import PUBLIC, STAFF, access
 from greenfin.uow import rollback
 
@@ -297,6 +298,7 @@ def release(block_id):
 @bp.route("/disclosure/carbon")
 @access(PUBLIC)
 @rate_limited("carbon_public", 120, 60)
+@public_reads
 def public_index():
     q = (request.args.get("q") or "").strip()
     if q.upper().startswith("GF-") and not q.upper().startswith("GF-RT-"):
@@ -313,6 +315,7 @@ def public_index():
 @bp.route("/disclosure/carbon/units/<serial>")
 @access(PUBLIC)
 @rate_limited("carbon_public", 120, 60)
+@public_reads
 def public_units(serial):
     found = services.find_units(serial)
     return render_template("carbon/public_units.html", found=found)
@@ -321,6 +324,7 @@ def public_units(serial):
 @bp.route("/disclosure/carbon/retirements/<int:entry_id>")
 @access(PUBLIC)
 @rate_limited("carbon_public", 120, 60)
+@public_reads
 def public_retirement(entry_id):
     entry = services.get_retirement(entry_id)
     return render_template("carbon/public_retirement.html", entry=entry, number=certificate_number(entry),
@@ -330,6 +334,7 @@ def public_retirement(entry_id):
 @bp.route("/disclosure/carbon/retirements/<int:entry_id>.pdf")
 @access(PUBLIC)
 @rate_limited("carbon_public_pdf", 30, 60)
+@public_reads
 def public_retirement_pdf(entry_id):
     entry = services.get_retirement(entry_id)
     return Response(retirement_certificate_pdf(entry), mimetype="application/pdf", headers={

@@ -11,6 +11,7 @@ from greenfin.errors import ValidationFailed, translate
 from greenfin.market import services
 from greenfin.pages import Page
 from greenfin.ratelimit import rate_limited
+from greenfin.replica import public_reads
 from greenfin.security import PUBLIC, access
 
 bp = Blueprint("market", __name__, url_prefix="/market")
@@ -27,6 +28,7 @@ def _filters() -> dict:
 @bp.route("/catalogue")
 @access(PUBLIC)
 @rate_limited("catalogue", 60, 60)
+@public_reads
 def catalogue():
     filters = _filters()
     errors, status = {}, 200
@@ -45,6 +47,7 @@ def catalogue():
 @bp.route("/catalogue.csv")
 @access(PUBLIC)
 @rate_limited("catalogue", 60, 60)
+@public_reads
 def catalogue_csv():
     try:
         entries = services.catalogue(**_filters())

@@ -31,6 +31,7 @@ from greenfin.pools.forms import (
 from greenfin.pools.pdf import servicer_report_pdf
 from greenfin.pools.stats import STRATA
 from greenfin.ratelimit import rate_limited
+from greenfin.replica import public_reads
 from greenfin.security import PUBLIC, access
 
 bp = Blueprint("pools", __name__)
@@ -361,6 +362,7 @@ def _report_pdf(pool, month: str, report, history) -> Response:
 
 @bp.route("/disclosure/pools")
 @access(PUBLIC)
+@public_reads
 def disclosure_index():
     page = page_of(disclosure.disclosed_pool_query())
     latest = {p.id: cuts.latest_published_cut(p) for p in page.items}
@@ -377,6 +379,7 @@ def _disclosure_page(pool, cut):
 
 @bp.route("/disclosure/pools/<int:pool_id>")
 @access(PUBLIC)
+@public_reads
 def disclosure_pool(pool_id):
     pool = disclosure.get_disclosed_pool(pool_id)
     return _disclosure_page(pool, disclosure.get_published_cut(pool))
@@ -384,6 +387,7 @@ def disclosure_pool(pool_id):
 
 @bp.route("/disclosure/pools/<int:pool_id>/cuts/<int:cut_id>")
 @access(PUBLIC)
+@public_reads
 def disclosure_cut(pool_id, cut_id):
     pool = disclosure.get_disclosed_pool(pool_id)
     return _disclosure_page(pool, disclosure.get_published_cut(pool, cut_id))
@@ -391,6 +395,7 @@ def disclosure_cut(pool_id, cut_id):
 
 @bp.route("/disclosure/pools/<int:pool_id>/reports/<month>")
 @access(PUBLIC)
+@public_reads
 def disclosure_report(pool_id, month):
     pool = disclosure.get_disclosed_pool(pool_id)
     report = disclosure.get_disclosed_report(pool, month)
@@ -401,6 +406,7 @@ def disclosure_report(pool_id, month):
 @bp.route("/disclosure/pools/<int:pool_id>/reports/<month>/pdf")
 @access(PUBLIC)
 @rate_limited("disclosure_pdf", 30, 60)
+@public_reads
 def disclosure_report_pdf(pool_id, month):
     pool = disclosure.get_disclosed_pool(pool_id)
     report = disclosure.get_disclosed_report(pool, month)
