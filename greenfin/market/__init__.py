@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 def init_app(app: Flask) -> None:
     from greenfin import nav_item, slot
     from greenfin.extensions import api
-    from greenfin.market import labels  # noqa: F401  (enumeration labels declared)
+    from greenfin.market import labels, models  # noqa: F401  (enumeration labels declared, models registered)
     from greenfin.market.api import blp
     from greenfin.market.cli import market_cli
     from greenfin.market.views import bp
