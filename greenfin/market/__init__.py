@@ -1,6 +1,7 @@
 """The eco-product market (生态产品目录与供需对接): today the public eco-product catalogue built
 from traced lots, certificates, GI authorisations, orchard GEP and producer colours, and the
-regulators' coverage of it; offers, demand and orders come next (docs/market.md)."""
+regulators' coverage of it; buyers, offers from traced lots, demand with ranked matches, and orders
+with EPCIS-traced delivery (docs/market.md)."""
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +14,10 @@ def init_app(app: Flask) -> None:
     from greenfin.market.cli import market_cli
     from greenfin.market.views import bp
 
+    from greenfin import signals
+    from greenfin.market.services import withdraw_recalled_lot
+
+    signals.lot_recalled.connect(withdraw_recalled_lot, app)
     app.register_blueprint(bp)
     api.register_blueprint(blp)
     app.cli.add_command(market_cli)
