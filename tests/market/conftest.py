@@ -28,7 +28,7 @@ def create_buyer(create_party):
     from greenfin.market import services
 
     def factory(kind="canteen", public=True, party=None, **party_overrides):
-        party = party or create_party(kind="organisation", name="广丰区第一中学食堂", **party_overrides)
+        party = party or create_party(**{"kind": "organisation", "name": "广丰区第一中学食堂"} | party_overrides)
         services.register_buyer({"party_id": party.id, "kind": kind, "public": public})
         db.session.commit()
         return party

@@ -537,10 +537,11 @@ def cancel_order(order: Order, reason: str) -> Order:
     return order
 
 
-def lot_position(lot_id: int) -> dict:
-    """How a lot's quantity stands in the market: {quantity, on_offer, reserved, delivered, left}."""
+def lot_position(lot_id: int, scope: Optional[int] = None) -> dict:
+    """How a lot's quantity stands in the market: {quantity, on_offer, reserved, delivered, left}.
+    ``scope``: the acting producer's party (another's lot answers as one that does not exist)."""
     facts = _trace().lot_facts([lot_id]).get(lot_id)
-    if facts is None:
+    if facts is None or (scope is not None and facts["producer_id"] != scope):
         raise NotFound(f"lot {lot_id} not found")
     on_offer = db.session.scalar(select(func.coalesce(func.sum(Offer.available), 0))
                                  .where(Offer.lot_id == lot_id, Offer.status == "open"))
