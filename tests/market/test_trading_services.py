@@ -254,3 +254,29 @@ def test_cancel_releases_the_quantity_and_not_after_shipping(offer_lot, create_b
     assert exc.value.code == "order_state"
     with pytest.raises(Conflict):
         services.confirm_order(order)
+
+
+def test_shipping_and_receiving_events_validate_against_gs1s_epcis_schema(offer_lot, create_buyer, issue_labels,
+                                                                           runner, tmp_path):
+    from jsonschema import Draft7Validator
+
+    from tests.conftest import SHARED
+
+    official = SHARED / "epcis" / "EPCIS-JSON-Schema.json"
+    if not official.exists():
+        pytest.skip(f"GS1's EPCIS 2.0 schema is not at {official}")
+    lot, offer = offer_lot()
+    serials = [s for _u, s in trace.iter_batch_labels(issue_labels(lot, count=2))]
+    order = services.place_order({"offer_id": offer.id, "quantity": Decimal("50")}, scope=create_buyer().id)
+    services.confirm_order(order)
+    services.ship_order(order)
+    services.receive_order(order, serials)
+    db.session.commit()
+    out = tmp_path / "export.jsonld"
+    result = runner.invoke(args=["trace", "export-epcis", "--out", str(out), "--lot", lot.code, "--gtin", lot.product.gtin])
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    validator = Draft7Validator(json.loads(official.read_text()), format_checker=epcis.format_checker())
+    assert [e.message for e in validator.iter_errors(document)] == []
+    hashes = {e["eventID"] for e in document["epcisBody"]["eventList"]}
+    assert {order.shipping_event, order.receiving_event} <= hashes
