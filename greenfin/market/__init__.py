@@ -25,3 +25,9 @@ def init_app(app: Flask) -> None:
              order=45, group="trace")
     nav_item(app, "market.coverage", _l("Catalogue coverage"), ("admin", "regulator"), order=46, group="trace")
     slot(app, "public_home", "market/_public_home.html", order=45)
+
+
+def seed_demo(rng, context):
+    from greenfin.market.seed import seed_demo as seed
+
+    return seed(rng, context)

@@ -280,3 +280,28 @@ def test_shipping_and_receiving_events_validate_against_gs1s_epcis_schema(offer_
     assert [e.message for e in validator.iter_errors(document)] == []
     hashes = {e["eventID"] for e in document["epcisBody"]["eventList"]}
     assert {order.shipping_event, order.receiving_event} <= hashes
+
+
+def test_market_report_sums_received_orders_per_buyer_and_month(offer_lot, create_buyer, issue_labels, runner):
+    lot, offer = offer_lot(quantity="500", price="10.00")
+    serials = [s for _u, s in trace.iter_batch_labels(issue_labels(lot, count=2))]
+    buyer = create_buyer()
+    orders = []
+    for quantity in ("100", "50.5"):
+        order = services.place_order({"offer_id": offer.id, "quantity": Decimal(quantity)}, scope=buyer.id)
+        services.confirm_order(order)
+        services.ship_order(order)
+        services.receive_order(order, serials)
+        orders.append(order)
+    services.place_order({"offer_id": offer.id, "quantity": Decimal("1")}, scope=buyer.id)
+    report = services.market_report()
+    mine = [r for r in report["received"] if r["buyer_id"] == buyer.id]
+    assert len(mine) == 1 and mine[0]["orders"] == 2
+    assert mine[0]["quantity"] == Decimal("150.5") and mine[0]["amount"] == sum(o.amount for o in orders)
+    assert mine[0]["public"] and mine[0]["quota_share"] == Decimal("30")
+    assert report["orders"]["received"] >= 2 and report["orders"]["placed"] >= 1
+    db.session.commit()
+    result = runner.invoke(args=["market", "report"])
+    assert result.exit_code == 0, result.output
+    assert f",{buyer.id},广丰区第一中学食堂,canteen,yes,30,2,150.5,KGM,1505.00" in result.output
+    assert runner.invoke(args=["market", "report", "--month", "2026-13"]).exit_code == 2
