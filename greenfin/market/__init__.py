@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from greenfin import nav_item, slot
+    from greenfin import nav_group, nav_item, slot
     from greenfin.extensions import api
     from greenfin.market import labels, models  # noqa: F401  (enumeration labels declared, models registered)
     from greenfin.market.api import blp
@@ -25,6 +25,12 @@ def init_app(app: Flask) -> None:
              order=45, group="trace")
     nav_item(app, "market.coverage", _l("Catalogue coverage"), ("admin", "regulator"), order=46, group="trace")
     slot(app, "public_home", "market/_public_home.html", order=45)
+    nav_group(app, "market", _l("Market"))
+    nav_item(app, "market.offers", _l("Market offers"), ("admin", "regulator", "producer"), order=47, group="market")
+    nav_item(app, "market.demand", _l("Demand and matches"), ("admin", "regulator", "buyer"), order=48, group="market")
+    nav_item(app, "market.orders", _l("Market orders"), ("admin", "regulator", "producer", "buyer"), order=49,
+             group="market")
+    nav_item(app, "market.buyers", _l("Market buyers"), ("admin", "regulator"), order=50, group="market")
 
 
 def seed_demo(rng, context):
