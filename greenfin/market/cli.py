@@ -48,6 +48,19 @@ def coverage_command():
         click.echo(f"missing\t{p['code']}\t{p['township']}\t{p['village'] or ''}")
 
 
+@market_cli.command("import-demand")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_demand_command(path):
+    """Post buyers' demand from a CSV file (columns: buyer_uscc, gtin, quantity, unit, delivery_from,
+    delivery_until, required_certifications separated by ';', max_price): every row or none."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            posted = services.import_demand(fh)
+        except DomainError as exc:
+            _fail(exc)
+    click.echo(f"{len(posted)} demand rows posted: " + ", ".join(str(d.id) for d in posted))
+
+
 @market_cli.command("report")
 @click.option("--month", help="Only receipts of this month (YYYY-MM).")
 def report_command(month):

@@ -305,3 +305,29 @@ def test_market_report_sums_received_orders_per_buyer_and_month(offer_lot, creat
     assert result.exit_code == 0, result.output
     assert f",{buyer.id},广丰区第一中学食堂,canteen,yes,30,2,150.5,KGM,1505.00" in result.output
     assert runner.invoke(args=["market", "report", "--month", "2026-13"]).exit_code == 2
+
+
+def test_import_demand_posts_every_row_or_none(create_buyer, create_lot, runner, tmp_path):
+    buyer = create_buyer()
+    lot = create_lot()
+    window = f"{TODAY.isoformat()},{(TODAY + timedelta(days=30)).isoformat()}"
+    good = ("buyer_uscc,gtin,quantity,unit,delivery_from,delivery_until,required_certifications,max_price\n"
+            f"{buyer.uscc},{lot.product.gtin},800,KGM,{window},green_food;gi,10.00\n"
+            f"{buyer.uscc},{lot.product.gtin},120.5,KGM,{window},,\n")
+    path = tmp_path / "demand.csv"
+    path.write_text(good, encoding="utf-8")
+    result = runner.invoke(args=["market", "import-demand", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 demand rows posted" in result.output
+    posted = db.session.scalars(services.demand_query(buyer_id=buyer.id)).all()
+    assert sorted(d.quantity for d in posted) == [Decimal("120.5"), Decimal("800")]
+    assert {tuple(d.required_certifications) for d in posted} == {("green_food", "gi"), ()}
+    bad = good + f"91000000000000000X,{lot.product.gtin},-5,KGM,{window},halal,\n"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as exc:
+        with path.open(encoding="utf-8") as fh:
+            services.import_demand(fh)
+    assert list(exc.value.errors) == ["row 4"]
+    assert len(db.session.scalars(services.demand_query(buyer_id=buyer.id)).all()) == 2  # none of the file's rows
+    result = runner.invoke(args=["market", "import-demand", str(path)])
+    assert result.exit_code == 2 and "row 4" in result.output

@@ -36,7 +36,7 @@ from traceability.models import LOT_UNITS  # noqa: F401
 from traceability.services.common import CHINA_TZ, UNPRINTABLE, today  # noqa: F401
 from traceability.services.catalogue import (  # noqa: F401
     authorise_brand, brand_authorisations, brand_authorised, brand_query, create_brand, create_product, get_brand,
-    get_brand_authorisation, get_product, product_query, product_usable_by, revoke_brand_authorisation,
+    get_brand_authorisation, get_product, product_by_gtin, product_query, product_usable_by, revoke_brand_authorisation,
 )
 from traceability.services.events import (  # noqa: F401
     build_event, event_query, export_epcis, iter_export_events, lot_events, pack_lot, record_event, store_event,

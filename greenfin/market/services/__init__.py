@@ -5,6 +5,7 @@ greenfin/uow.py). By concern:
                  what traceability, gep and credit record, nothing written
 - ``trading``    buyers, offers made from traced lots, buyers' demand and its ranked matches, orders
                  (place, confirm, ship, receive, cancel) with EPCIS shipping and receiving events
+- ``imports``    demand from a CSV file, all rows or none
 - ``report``     offers, orders by status, what each buyer received per month
 
 The rules (when a lot may be offered, which offers fit a demand, how they rank) live in
@@ -15,6 +16,7 @@ from __future__ import annotations
 from greenfin.market.services.catalogue import (  # noqa: F401
     CSV_COLUMNS, add_figures, catalogue, certification_kinds, coverage, csv_rows, products, validate_filters,
 )
+from greenfin.market.services.imports import DEMAND_COLUMNS, import_demand  # noqa: F401
 from greenfin.market.services.report import REPORT_COLUMNS, market_report  # noqa: F401
 from greenfin.market.services.trading import (  # noqa: F401
     PUBLIC_QUOTA_DEFAULT, buyer_query, cancel_order, close_demand, confirm_order, demand_query, get_buyer,
