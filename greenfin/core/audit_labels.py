@@ -182,6 +182,7 @@ AUDIT_ACTIONS = {
     "market.order.receive": _l("Order received"),
     "market.order.receipt_refused": _l("Order receipt refused"),
     "market.order.cancel": _l("Order cancelled"),
+    "market.purchases.record": _l("Buyer's monthly purchases recorded"),
     "lot-recalled.refused": _l("Withdrawal of a recalled lot's offers refused"),
 }
 

@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
     nav_item(app, "market.orders", _l("Market orders"), ("admin", "regulator", "producer", "buyer"), order=49,
              group="market")
     nav_item(app, "market.buyers", _l("Market buyers"), ("admin", "regulator"), order=50, group="market")
+    nav_item(app, "market.procurement", _l("Public procurement of eco-products"), ("admin", "regulator"), order=51,
+             group="market")
 
 
 def seed_demo(rng, context):

@@ -249,3 +249,24 @@ class OrderCancel(MethodView):
     def post(self, data, order_id):
         """Cancel a placed or confirmed order (not once shipped); its quantity is released."""
         return services.cancel_order(_order(order_id), data["reason"])
+
+
+@blp.route("/purchase-totals")
+class PurchaseTotals(MethodView):
+    @access("admin", "buyer")
+    @blp.arguments(schemas.PurchaseTotalCreateSchema)
+    @blp.response(200, schemas.PurchaseTotalSchema)
+    def post(self, data):
+        """Record a buyer's farm-produce purchases of a month (all sources): the denominator of its
+        eco-product share; recording a month again replaces the figure."""
+        return services.record_purchase_total(data, scope=_acting_buyer(data))
+
+
+@blp.route("/procurement")
+class Procurement(MethodView):
+    @access(*READERS)
+    @blp.arguments(schemas.ProcurementQueryArgsSchema, location="query")
+    @blp.response(200, schemas.ProcurementRowSchema(many=True))
+    def get(self, args):
+        """Each public buyer's eco-product purchases per month against its quota (regulators)."""
+        return services.procurement(**args)

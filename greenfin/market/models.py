@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenfin.core.types import JSONType, UTCDateTime, utcnow
@@ -135,3 +135,21 @@ class Order(db.Model):
     shipping_event: Mapped[Optional[str]] = mapped_column(String(100))  # EPCIS event hash
     receiving_event: Mapped[Optional[str]] = mapped_column(String(100))
     received_serials: Mapped[Optional[list[Any]]] = mapped_column(JSONType)
+
+
+class PurchaseTotal(db.Model):
+    """What a buyer spent on farm produce in a month, all sources (declared by the buyer or entered
+    by staff): the denominator of a public buyer's eco-product share. A correction replaces the
+    month's figure and is audited with the figure before."""
+
+    __tablename__ = "market_purchase_totals"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount"),
+        UniqueConstraint("buyer_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

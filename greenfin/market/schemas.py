@@ -242,3 +242,34 @@ class LotPositionSchema(Schema):
     reserved = fields.Decimal(**_qty)
     delivered = fields.Decimal(**_qty)
     left = fields.Decimal(**_qty)
+
+
+class PurchaseTotalCreateSchema(Schema):
+    buyer_id = fields.Int(metadata={"description": "staff only: the buyer's party (a buyer records its own)"})
+    month = fields.Str(required=True, metadata={"description": "YYYY-MM"})
+    amount = fields.Decimal(required=True, metadata={"description": "yuan of farm produce bought that month, "
+                                                                     "all sources"})
+
+
+class PurchaseTotalSchema(Schema):
+    buyer_id = fields.Int()
+    month = fields.Str()
+    amount = fields.Decimal(as_string=True, places=2)
+    recorded_at = fields.DateTime()
+
+
+class ProcurementQueryArgsSchema(Schema):
+    month_from = fields.Str(metadata={"description": "YYYY-MM"})
+    month_to = fields.Str(metadata={"description": "YYYY-MM"})
+
+
+class ProcurementRowSchema(Schema):
+    month = fields.Str()
+    buyer_id = fields.Int()
+    buyer = fields.Str()
+    quota_share = fields.Decimal(as_string=True, allow_none=True)
+    eco_amount = fields.Decimal(as_string=True, places=2, metadata={"description": "received through the market"})
+    orders = fields.Int()
+    total_amount = fields.Decimal(as_string=True, places=2, allow_none=True)
+    share = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "percent of total_amount"})
+    meets_quota = fields.Bool(allow_none=True)

@@ -300,3 +300,36 @@ def _party_query(ids):
     from greenfin.core.models import Party
 
     return select(Party).where(Party.id.in_(ids or [0]))
+
+
+@bp.route("/procurement")
+@access(*READERS)
+def procurement():
+    """The regulators' procurement dashboard: public buyers' eco-product share per month against quota."""
+    try:
+        rows = services.procurement(request.args.get("month_from") or None, request.args.get("month_to") or None)
+        errors = {}
+    except ValidationFailed as exc:
+        rows, errors = [], {f: [translate(m) for m in ms] for f, ms in exc.errors.items()}
+    return render_template("market/procurement.html", rows=rows, errors=errors,
+                           eco_total=sum((r["eco_amount"] for r in rows), 0)), (422 if errors else 200)
+
+
+@bp.route("/procurement.csv")
+@access(*READERS)
+def procurement_csv():
+    try:
+        rows = services.procurement(request.args.get("month_from") or None, request.args.get("month_to") or None)
+    except ValidationFailed as exc:
+        return Response(error_text(exc) + "\n", status=422, mimetype="text/plain")
+    buf = io.StringIO()
+    writer = downloads.DictWriter(buf, fieldnames=services.PROCUREMENT_COLUMNS)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r | {"quota_share": "" if r["quota_share"] is None else market_qty(r["quota_share"]),
+                             "eco_amount": f"{r['eco_amount']:.2f}",
+                             "total_amount": "" if r["total_amount"] is None else f"{r['total_amount']:.2f}",
+                             "share": "" if r["share"] is None else str(r["share"]),
+                             "meets_quota": "" if r["meets_quota"] is None else ("yes" if r["meets_quota"] else "no")})
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": downloads.content_disposition("procurement.csv")})

@@ -6,7 +6,8 @@ greenfin/uow.py). By concern:
 - ``trading``    buyers, offers made from traced lots, buyers' demand and its ranked matches, orders
                  (place, confirm, ship, receive, cancel) with EPCIS shipping and receiving events
 - ``imports``    demand from a CSV file, all rows or none
-- ``report``     offers, orders by status, what each buyer received per month
+- ``report``     offers, orders by status, what each buyer received per month; the procurement
+                 dashboard (public buyers' eco-product share against their quota)
 
 The rules (when a lot may be offered, which offers fit a demand, how they rank) live in
 ``greenfin/market/policy.py``.
@@ -17,7 +18,9 @@ from greenfin.market.services.catalogue import (  # noqa: F401
     CSV_COLUMNS, add_figures, catalogue, certification_kinds, coverage, csv_rows, products, validate_filters,
 )
 from greenfin.market.services.imports import DEMAND_COLUMNS, import_demand  # noqa: F401
-from greenfin.market.services.report import REPORT_COLUMNS, market_report  # noqa: F401
+from greenfin.market.services.report import (  # noqa: F401
+    PROCUREMENT_COLUMNS, REPORT_COLUMNS, market_report, procurement, record_purchase_total,
+)
 from greenfin.market.services.trading import (  # noqa: F401
     PUBLIC_QUOTA_DEFAULT, buyer_query, cancel_order, close_demand, confirm_order, demand_query, get_buyer,
     get_demand, get_offer, get_order, lot_left, lot_position, make_offer, match, offer_query, order_query,
