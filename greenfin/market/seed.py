@@ -78,5 +78,7 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
         orders.append(order)
     orders.append(services.place_order({"offer_id": offers[2].id, "quantity": Decimal("120")},
                                        scope=buyers["上饶市广丰区绿购生鲜超市有限公司"].id))
+    # The canteen's farm-produce purchases this month, all sources: 4,900 yuan of 15,000 are eco-products.
+    services.record_purchase_total({"month": day.strftime("%Y-%m"), "amount": Decimal("15000")}, scope=canteen.id)
     db.session.flush()
     return {"buyers": buyers, "offers": offers, "orders": orders, "demand": demand, "refused": refused}

@@ -29,4 +29,7 @@ def test_demo_market(demo_app):
         refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "market.offer.refuse")).all()
         assert len(refused) == 1 and "lapsed" in refused[0].after["reasons"]["lot_id"][0]
         assert "buyer" in demo_app.config["SEED_OUTPUT"]
+        dashboard = [r for r in services.procurement() if r["buyer_id"] == canteen.party_id]
+        seeded_amount = next(o.amount for o in seeded if o.buyer_id == canteen.party_id)
+        assert dashboard[0]["eco_amount"] >= seeded_amount and dashboard[0]["total_amount"] == 15000
         db.session.remove()
