@@ -16,7 +16,9 @@ from flask_login import current_user
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 # The one list of roles (the users table's check constraint, the API schemas and the CLI read it).
-ROLES = ("admin", "loan_officer", "producer", "regulator", "insurer")
+ROLES = ("admin", "loan_officer", "producer", "regulator", "insurer", "buyer")
+# Roles whose users act for one party (their own records only): a producer, a market buyer.
+PARTY_ROLES = ("producer", "buyer")
 STAFF = ("admin", "regulator", "loan_officer")
 
 # Endpoints registered by libraries, with their rules.
@@ -135,9 +137,9 @@ def init_security(app: Flask) -> None:
 
 
 def own_party_id() -> Optional[int]:
-    """For producers, the party whose data they may see; None for staff roles."""
+    """For producers and buyers, the party whose data they may see; None for staff roles."""
     user = current_actor()
-    if user is not None and user.role == "producer":
+    if user is not None and user.role in PARTY_ROLES:
         return user.party_id
     return None
 

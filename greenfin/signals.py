@@ -14,6 +14,8 @@ Signals and what they carry (keyword arguments; plain values):
 - ``loan_defaulted``: party_id, loan_id, defaulted_on, evidence (dict: loan number, days past due)
 - ``carbon_units_retired``: party_id (the beneficiary offsetting its own emissions), entry_id, quantity,
   retired_on, evidence (dict: serials, purpose)
+- ``lot_recalled``: party_id (the producer), lot_id, recalled_on, reason (a regulator recalled a traced
+  lot; the market withdraws its open offers)
 - ``carbon_vintage_issued``: party_id (the project owner), report_id, vintage, quantity, issued_on,
   evidence (dict: project, verifier, document)
 """
@@ -36,6 +38,7 @@ loan_repaid = _signals.signal("loan-repaid")
 loan_defaulted = _signals.signal("loan-defaulted")
 carbon_units_retired = _signals.signal("carbon-units-retired")
 carbon_vintage_issued = _signals.signal("carbon-vintage-issued")
+lot_recalled = _signals.signal("lot-recalled")
 
 
 def announce(signal, *, entity_type: str, entity_id: Any, party_id: int | None = None, **data: Any) -> int:

@@ -260,7 +260,7 @@ def create_parcel(create_party):
 @pytest.fixture
 def create_user(create_party):
     def factory(role: str = "admin", party=None, password: str = "correct-horse-battery", **overrides):
-        if role == "producer" and party is None:
+        if role in ("producer", "buyer") and party is None:
             party = create_party()
         data = {"username": f"{role}-{secrets.token_hex(4)}", "role": role, "password": password,
                 "party_id": party.id if party is not None else None}

@@ -31,9 +31,10 @@ from greenfin.labels import enumerations
 pytestmark = pytest.mark.no_db_isolation
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_USERNAMES = ("admin", "officer", "officer2", "regulator", "regulator2", "insurer", "insurer2", "producer", "grower")
+DEMO_USERNAMES = ("admin", "officer", "officer2", "regulator", "regulator2", "insurer", "insurer2", "producer", "grower",
+                  "buyer")
 ROLES = {"anonymous": None, "admin": "admin", "loan_officer": "officer", "regulator": "regulator", "insurer": "insurer",
-         "producer": "producer"}
+         "producer": "producer", "buyer": "buyer"}
 MACHINE = re.compile(r"^/(api/|static/|metrics|healthz|readyz)|\.(pdf|csv|json|jsonld)$|/pdf$")
 # Pages not crawled, each with its reason.
 NOT_CRAWLED = {

@@ -15,7 +15,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from greenfin.security import AUTHENTICATED, PUBLIC, declared_access
 
-ROLES = ("anonymous", "producer", "loan_officer", "regulator", "insurer", "admin")
+ROLES = ("anonymous", "producer", "buyer", "loan_officer", "regulator", "insurer", "admin")
 SKIP_ENDPOINTS = {"static", "core.api_docs_static", "auth.logout"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 

@@ -75,11 +75,13 @@ def tenants(create_party, create_user, create_parcel, create_product, create_lot
         serial = db.session.scalar(select(Label.serial).where(Label.lot_id == lot.id).limit(1))
         credit.submit_posting(party.id, "FIRM_VETO_DATA_FRAUD", idempotency_key=secrets.token_hex(8), review=False,
                               effective_date=date(2026, 5, 1))
+        market_ids = _market(create_lot(product=product, parcels=[parcel]).id)  # a lot of its own: shipping
+        # it would precede the steps other recipes record on the first two
         made[name] = SimpleNamespace(
             party_id=party.id, parcel_id=parcel.id, product_id=product.id, brand_id=product.brand_id,
             lot_id=lot.id, lot2_id=lot2.id, gtin=product.gtin, lot_code=lot.code, lot2_code=lot2.code,
             serial=serial, application_id=create_application(party=party).id,
-            user=create_user("producer", party=party))
+            user=create_user("producer", party=party), **market_ids)
     red = _rate("2026-Q2")
     notice = _rate("2026-Q3")
     for t in made.values():
@@ -93,6 +95,25 @@ def tenants(create_party, create_user, create_parcel, create_product, create_lot
                                for n, (key, value) in enumerate(vars(b).items())})
     ghost.lot_code, ghost.lot2_code, ghost.serial = "NOSUCHLOT1", "NOSUCHLOT2", "NOSUCHSERIAL"
     return made["A"], b, ghost
+
+
+def _market(lot_id: int) -> dict:
+    """The market records of a tenant's lot: an offer to withdraw, and orders of a buyer to confirm,
+    ship and cancel (placed, confirmed, placed)."""
+    from greenfin.core import services as core
+    from greenfin.market import services as market
+    from tests.conftest import make_uscc
+
+    window = {"delivery_from": today(), "delivery_until": today() + timedelta(days=10)}
+    offer = market.make_offer({"lot_id": lot_id, "quantity": 300, "unit_price": "9.5", **window})
+    spare = market.make_offer({"lot_id": lot_id, "quantity": 100, "unit_price": "9.5", **window})
+    buyer = core.create_party({"kind": "organisation", "name": f"隔离测试食堂{secrets.token_hex(2)}",
+                               "uscc": make_uscc("12"), "township_code": "danan"})
+    market.register_buyer({"party_id": buyer.id, "kind": "canteen", "public": True})
+    orders = [market.place_order({"offer_id": offer.id, "quantity": 10}, scope=buyer.id) for _ in range(3)]
+    market.confirm_order(orders[1])
+    return {"offer_withdraw_id": spare.id, "order_confirm_id": orders[0].id, "order_ship_id": orders[1].id,
+            "order_cancel_id": orders[2].id}
 
 
 def _rate(period: str) -> dict:
@@ -141,6 +162,15 @@ def recipes(code: str, gtin: str) -> dict:
         ("POST", "/api/v1/trace/lots/{lot_id}/label-batches"): lambda t: {
             "path": {"lot_id": t.lot_id}, "body": {"count": 2, "layout": "a4-3x8"}},
         ("POST", "/api/v1/trace/epcis/capture"): _capture,
+        ("POST", "/api/v1/market/offers"): lambda t: {"body": {
+            "lot_id": t.lot2_id, "quantity": "10", "unit_price": "8.80", "delivery_from": today().isoformat(),
+            "delivery_until": (today() + timedelta(days=5)).isoformat()}},
+        ("POST", "/api/v1/market/offers/{offer_id}/withdraw"): lambda t: {
+            "path": {"offer_id": t.offer_withdraw_id}, "body": {"reason": "价格调整"}},
+        ("POST", "/api/v1/market/orders/{order_id}/confirm"): lambda t: {"path": {"order_id": t.order_confirm_id}},
+        ("POST", "/api/v1/market/orders/{order_id}/ship"): lambda t: {"path": {"order_id": t.order_ship_id}},
+        ("POST", "/api/v1/market/orders/{order_id}/cancel"): lambda t: {
+            "path": {"order_id": t.order_cancel_id}, "body": {"reason": "计划变更"}},
     }
 
 
@@ -246,7 +276,9 @@ def test_every_operation_a_producer_may_call_has_a_recipe(app):
             problems.append(f"{method} {path}: no recipe in tests/test_tenant_isolation.py")
             continue
         sample = SimpleNamespace(**{k: 1 for k in ("party_id", "parcel_id", "product_id", "brand_id", "lot_id",
-                                                   "lot2_id", "rating_red_id", "rating_notice_id")},
+                                                   "lot2_id", "rating_red_id", "rating_notice_id",
+                                                   "offer_withdraw_id", "order_confirm_id", "order_ship_id",
+                                                   "order_cancel_id")},
                                  gtin=make_gtin(), lot_code="L1", lot2_code="L2", serial="S1")
         sent = set(known[(method, path)](sample).get("body", {}))
         for field in sorted(f for f in schema_fields(operation, spec) if names_record(f)):

@@ -14,7 +14,7 @@ from greenfin.core.services import record_audit
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
 from traceability import services
-from traceability.models import Label, Scan
+from traceability.models import BrandAuthorisation, Label, Scan
 
 CST = timezone(timedelta(hours=8))
 COMPANY_PREFIX = "690123456"  # 9-digit GS1 China company prefix (demo)
@@ -176,4 +176,9 @@ def seed_demo(rng: random.Random, context: dict) -> dict:
     services.block_network("198.51.100.0/24", 30, "连续多日批量猜测礼盒序列号，封禁一个月（演示数据）",
                            now=now - timedelta(days=3))
     services.recall_lot(lots[3], "抽检发现农药残留（毒死蜱）超过 GB 2763 限量，依法召回", actor_id=None)
+    # One grower's authorisation ended ten days ago and is not renewed (registered for a shorter
+    # period than the others): his lot stays traced, but the market refuses to offer it.
+    lapsed = db.session.scalar(select(BrandAuthorisation).where(BrandAuthorisation.brand_id == brand.id,
+                                                                BrandAuthorisation.party_id == growers[2].id))
+    lapsed.valid_until = today - timedelta(days=10)
     return {"brand": brand, "products": [box, tea, peel], "lots": lots + [tea_lot, peel_lot]}

@@ -169,13 +169,28 @@ AUDIT_ACTIONS = {
     "assessment.value.enter": _l("Assessment value entered"),
     "assessment.score": _l("Townships scored"),
     "assessment.alert": _l("GEP decline alert raised"),
+    # eco-product market
+    "market.buyer.register": _l("Market buyer registered"),
+    "market.offer.make": _l("Offer made"),
+    "market.offer.refuse": _l("Offer refused"),
+    "market.offer.withdraw": _l("Offer withdrawn"),
+    "market.demand.post": _l("Demand posted"),
+    "market.demand.close": _l("Demand closed"),
+    "market.order.place": _l("Order placed"),
+    "market.order.confirm": _l("Order confirmed"),
+    "market.order.ship": _l("Order shipped"),
+    "market.order.receive": _l("Order received"),
+    "market.order.receipt_refused": _l("Order receipt refused"),
+    "market.order.cancel": _l("Order cancelled"),
+    "market.purchases.record": _l("Buyer's monthly purchases recorded"),
+    "lot-recalled.refused": _l("Withdrawal of a recalled lot's offers refused"),
 }
 
 # The packages' prefixes, for the action filter ("every eco-credit action").
 ACTION_GROUPS = {
     "party.": _l("Parties"), "parcel.": _l("Parcels"), "user.": _l("Users"), "api_token.": _l("API tokens"),
     "credit.": _l("Eco-credit"), "gep.": _l("GEP"), "lending.": _l("Lending"), "pool": _l("Pools"),
-    "trace.": _l("Traceability"),
+    "trace.": _l("Traceability"), "market.": _l("Market"),
 }
 
 # entity type -> (label, endpoint, the endpoint's argument taking the entity id, or "party_id" from
@@ -241,6 +256,10 @@ AUDIT_TARGETS = {
     "assessment_year": (_l("Assessment year"), "compensation.assessment", None),
     "assessment_alert": (_l("GEP decline alert"), "compensation.assessment", None),
     "partition": (_l("Table partition"), None, None),
+    "market_buyer": (_l("Market buyer"), None, None),
+    "market_offer": (_l("Offer"), None, None),
+    "market_demand": (_l("Demand"), None, None),
+    "market_order": (_l("Order"), None, None),
 }
 
 

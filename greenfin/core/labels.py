@@ -12,7 +12,7 @@ PARTY_KIND = declare("party_kind", {"firm": _l("Firm"), "organisation": _l("Orga
                                     "individual": _l("Individual")})
 ROLE = declare("role", {"admin": _l("Administrator"), "loan_officer": _l("Loan officer"),
                         "producer": _l("Producer"), "regulator": _l("Regulator"),
-                        "insurer": _l("Insurer")})
+                        "insurer": _l("Insurer"), "buyer": _l("Buyer")})
 LAND_COVER = declare("land_cover", {
     "forest": _l("Forest"), "orchard": _l("Orchard"), "farmland": _l("Farmland"), "tea": _l("Tea garden"),
     "grassland": _l("Grassland"), "wetland": _l("Wetland"), "water": _l("Water"), "built": _l("Built land"),

@@ -66,6 +66,7 @@ DEMO_USERS = [
     ("insurer2", "吴核赔 (人保财险广丰支公司)", "insurer", None),
     ("producer", "大南镇马家柚合作社", "producer", "广丰区大南镇马家柚种植专业合作社"),
     ("grower", "周建华", "producer", "周建华"),
+    ("buyer", "孙采购 (广丰区第一中学食堂)", "buyer", "广丰区第一中学"),
 ]
 DEMO_PASSWORD_SUFFIX = "-demo-2026"
 
@@ -137,6 +138,8 @@ def seed_demo(rng: random.Random) -> dict:
             })
     users = []
     for username, display, role, party_name in DEMO_USERS:
+        if party_name and party_name not in parties:
+            continue  # the party is seeded by a later package (the market's buyers), which adds its user
         password = username + DEMO_PASSWORD_SUFFIX
         services.create_user({"username": username, "display_name": display, "role": role, "password": password,
                               "party_id": parties[party_name].id if party_name else None})

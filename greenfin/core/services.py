@@ -409,6 +409,8 @@ def create_user(data: dict) -> User:
     party_id = data.get("party_id")
     if role == "producer" and (party_id is None or db.session.get(Party, party_id) is None):
         errors["party_id"] = [N_("producers must be linked to an existing party")]
+    elif role == "buyer" and (party_id is None or db.session.get(Party, party_id) is None):
+        errors["party_id"] = [N_("buyers must be linked to an existing party")]
     elif party_id is not None and db.session.get(Party, party_id) is None:
         errors["party_id"] = [N_("unknown party")]
     _check_password(data.get("password"), errors)
@@ -439,6 +441,8 @@ def update_user(user: User, data: dict) -> User:
         errors["party_id"] = [N_("unknown party")]
     if role == "producer" and party_id is None:
         errors["party_id"] = [N_("producers must be linked to an existing party")]
+    if role == "buyer" and party_id is None:
+        errors["party_id"] = [N_("buyers must be linked to an existing party")]
     if "password" in data:
         _check_password(data["password"], errors)
     if errors:

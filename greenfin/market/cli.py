@@ -11,7 +11,7 @@ from greenfin.errors import DomainError
 from greenfin.market import services
 from greenfin.uow import CommandGroup
 
-market_cli = CommandGroup("market", help="Eco-product catalogue and its coverage.")
+market_cli = CommandGroup("market", help="Eco-product catalogue, its coverage, and the market's figures.")
 
 
 @market_cli.command("catalogue")
@@ -46,3 +46,52 @@ def coverage_command():
                f"entries on parcels without an account: {result['uncounted']}")
     for p in result["missing"]:
         click.echo(f"missing\t{p['code']}\t{p['township']}\t{p['village'] or ''}")
+
+
+@market_cli.command("import-demand")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_demand_command(path):
+    """Post buyers' demand from a CSV file (columns: buyer_uscc, gtin, quantity, unit, delivery_from,
+    delivery_until, required_certifications separated by ';', max_price): every row or none."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            posted = services.import_demand(fh)
+        except DomainError as exc:
+            _fail(exc)
+    click.echo(f"{len(posted)} demand rows posted: " + ", ".join(str(d.id) for d in posted))
+
+
+@market_cli.command("report")
+@click.option("--month", help="Only receipts of this month (YYYY-MM).")
+def report_command(month):
+    """Offers and orders by status, refused offers, and per month what each buyer received (CSV rows)."""
+    if month is not None and not _is_month(month):
+        _fail(DomainError("Invalid input", {"month": ["must be YYYY-MM"]}))
+    report = services.market_report(month)
+    click.echo("offers: " + (", ".join(f"{k} {v}" for k, v in sorted(report["offers"].items())) or "none")
+               + "; on offer: " + (", ".join(f"{_plain(q)} {u}" for u, q in sorted(report["on_offer"].items()))
+                                   or "nothing"))
+    click.echo("orders: " + (", ".join(f"{k} {v}" for k, v in sorted(report["orders"].items())) or "none")
+               + f"; offers refused: {report['refused_offers']}")
+    writer = downloads.DictWriter(sys.stdout, fieldnames=services.REPORT_COLUMNS)
+    writer.writeheader()
+    for row in report["received"]:
+        writer.writerow(row | {"quantity": _plain(row["quantity"]), "public": "yes" if row["public"] else "no",
+                               "quota_share": "" if row["quota_share"] is None else _plain(row["quota_share"]),
+                               "amount": f"{row['amount']:.2f}"})
+
+
+def _is_month(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        return False
+    return len(text) == 7
+
+
+def _plain(value) -> str:
+    from decimal import Decimal
+
+    return format(Decimal(value).normalize(), "f")

@@ -20,3 +20,42 @@ def account_parcel():
         return account
 
     return factory
+
+
+@pytest.fixture
+def create_buyer(create_party):
+    """A registered market buyer (a public canteen by default) in ``township_code``."""
+    from greenfin.market import services
+
+    def factory(kind="canteen", public=True, party=None, **party_overrides):
+        party = party or create_party(**{"kind": "organisation", "name": "广丰区第一中学食堂"} | party_overrides)
+        services.register_buyer({"party_id": party.id, "kind": kind, "public": public})
+        db.session.commit()
+        return party
+
+    return factory
+
+
+@pytest.fixture
+def offer_lot(create_lot):
+    """A lot with a valid green-food certificate, put on offer: ``offer_lot(quantity=..., price=...)``
+    returns (lot, offer)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from greenfin.market import services
+    from traceability import services as trace
+
+    def factory(quantity="1000", price="8.50", lot=None, **lot_overrides):
+        lot = lot or create_lot(**lot_overrides)
+        if not trace.lot_certifications(lot):
+            trace.grant_certification({
+                "kind": "green_food", "number": f"LB-{lot.id}", "issuer": "中国绿色食品发展中心", "scope": "product",
+                "party_id": lot.producer_id, "product_id": lot.product_id,
+                "valid_from": date.today() - timedelta(days=100), "valid_until": date.today() + timedelta(days=300)})
+        offer = services.make_offer({"lot_id": lot.id, "quantity": Decimal(quantity), "unit_price": Decimal(price),
+                                     "delivery_from": date.today(), "delivery_until": date.today() + timedelta(days=30)})
+        db.session.commit()
+        return lot, offer
+
+    return factory

@@ -156,6 +156,11 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+def product_by_gtin(gtin: str) -> Optional[Product]:
+    """The product with this GTIN, or None (for imports that name products by GTIN)."""
+    return db.session.scalar(select(Product).where(Product.gtin == (gtin or "").strip()))
+
+
 def product_query(owner_id: Optional[int] = None) -> Select:
     stmt = select(Product).order_by(Product.id)
     if owner_id is not None:

@@ -101,6 +101,9 @@ def build_event(lot: Lot, kind: str, data: dict) -> tuple[dict, dict]:
                "retail": "inv"}.get(kind, "bol")
         event["bizTransactionList"] = [{"type": btt, "bizTransaction": _doc_uri(reference)}]
         extra["reference_document"] = reference
+    if data.get("order"):  # a purchase order (the market's order) the step belongs to
+        event.setdefault("bizTransactionList", []).append({"type": "po", "bizTransaction": _doc_uri(data["order"])})
+        extra.setdefault("reference_document", data["order"])
     ship_from = data.get("ship_from_id") or (lot.producer_id if kind in ("shipping", "receiving") else None)
     ship_to = data.get("ship_to_id")
     if kind in ("shipping", "receiving") and ship_to is None:

@@ -167,3 +167,21 @@ def get_batch(batch_id: int) -> LabelBatch:
         raise NotFound(f"label batch {batch_id} not found")
     return batch
 
+
+
+def label_serial(scanned: str) -> str:
+    """The serial (GS1 AI 21) of what a scanner read: the serial itself or the label's whole
+    Digital Link URI (``.../01/<gtin>/10/<lot>/21/<serial>?s=...``)."""
+    text = (scanned or "").strip()
+    if "/21/" in text:
+        text = text.split("/21/", 1)[1].split("?", 1)[0].split("/", 1)[0]
+    return text
+
+
+def label_lots(scanned: list[str]) -> dict[str, Optional[int]]:
+    """For each scanned label (serial or Digital Link URI), the id of the lot it was issued for, or
+    None for a serial no label carries."""
+    serials = {s: label_serial(s) for s in scanned}
+    known = dict(db.session.execute(select(Label.serial, Label.lot_id)
+                                    .where(Label.serial.in_(set(serials.values())))).all()) if serials else {}
+    return {s: known.get(serial) for s, serial in serials.items()}

@@ -54,7 +54,24 @@ def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] 
                                      .where(Parcel.township_code == township)))
     if product_id:
         stmt = stmt.where(Lot.product_id == product_id)
-    lots = db.session.scalars(stmt).all()
+    return _entries(db.session.scalars(stmt).all())
+
+
+def lot_facts(lot_ids: list[int], lock: bool = False) -> dict[int, dict]:
+    """What a market needs to know of lots (any lot, with or without origin parcels), as
+    ``catalogue_lots`` gives it, by lot id; an unknown id is left out. ``lock``: the lots' rows are
+    locked until the transaction ends (PostgreSQL ``SELECT ... FOR UPDATE``), so that what is taken
+    from a lot is decided one transaction at a time."""
+    if not lot_ids:
+        return {}
+    stmt = (select(Lot).options(selectinload(Lot.parcels), selectinload(Lot.producer)).order_by(Lot.id)
+            .where(Lot.id.in_(lot_ids)))
+    if lock:
+        stmt = stmt.with_for_update(of=Lot)
+    return {entry["lot_id"]: entry for entry in _entries(db.session.scalars(stmt).all())}
+
+
+def _entries(lots) -> list[dict]:
     grades = _grades([lot.id for lot in lots]) if lots else {}
     day = today()
     certificates = certifications_of_lots(lots)
@@ -86,6 +103,7 @@ def catalogue_lots(*, township: Optional[str] = None, product_id: Optional[int] 
                                for c in certificates[lot.id]],
             "information": f"{base}/trace/public/lots/{lot.id}",  # resolver_views.lot_page
             "parcels": [{"parcel_id": p.id, "code": p.code, "name": p.name, "township": p.township_code,
-                         "village": p.village, "area_ha": p.area_ha} for p in lot.parcels],
+                         "village": p.village, "area_ha": p.area_ha, "lat": p.lat, "lon": p.lon}
+                        for p in lot.parcels],
         })
     return out

@@ -6,6 +6,7 @@ from typing import Optional
 
 from sqlalchemy import Select, select
 
+from greenfin import signals
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.models import Parcel, Party
 from greenfin.core.services import record_audit, snapshot
@@ -109,7 +110,8 @@ def lot_query(producer_id: Optional[int] = None, q: Optional[str] = None, recall
 
 
 def recall_lot(lot: Lot, reason: str, actor_id: Optional[int] = None) -> Lot:
-    """A regulator's recall: scan pages show the notice at once; an EPCIS recall event is recorded."""
+    """A regulator's recall: scan pages show the notice at once; an EPCIS recall event is recorded;
+    ``greenfin.signals.lot_recalled`` is announced (the market withdraws the lot's offers)."""
     if not (reason or "").strip():
         raise ValidationFailed("Invalid recall", {"reason": ["is required"]})
     if lot.recalled_at is not None:
@@ -120,6 +122,8 @@ def recall_lot(lot: Lot, reason: str, actor_id: Optional[int] = None) -> Lot:
     record_audit("trace.lot.recall", "trace_lot", lot.id, before={"recalled_at": None},
                  after={"recalled_at": lot.recalled_at, "reason": lot.recall_reason}, party_id=lot.producer_id)
     invalidate_lot_cache(lot.id)
+    signals.announce(signals.lot_recalled, entity_type="trace_lot", entity_id=lot.id, party_id=lot.producer_id,
+                     lot_id=lot.id, recalled_on=today(), reason=lot.recall_reason)
     return lot
 
 
