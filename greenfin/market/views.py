@@ -314,8 +314,20 @@ def procurement():
         errors = {}
     except ValidationFailed as exc:
         rows, errors = [], {f: [translate(m) for m in ms] for f, ms in exc.errors.items()}
-    return render_template("market/procurement.html", rows=rows, errors=errors,
+    return render_template("market/procurement.html", rows=rows, errors=errors, charts=_procurement_charts(rows),
                            eco_total=sum((r["eco_amount"] for r in rows), 0)), (422 if errors else 200)
+
+
+def _procurement_charts(rows: list[dict]) -> dict:
+    """Eco-products received per month (all public buyers, yuan), and each buyer's share in the
+    latest month with a recorded total (green at or above its quota, red below)."""
+    months: dict[str, object] = {}
+    for r in rows:
+        months[r["month"]] = months.get(r["month"], 0) + r["eco_amount"]
+    shared = [r for r in rows if r["share"] is not None]
+    latest = max((r["month"] for r in shared), default=None)
+    shares = [(r["buyer"], r["share"], "green" if r["meets_quota"] else "red") for r in shared if r["month"] == latest]
+    return {"months": sorted(months.items()), "shares": shares, "latest": latest}
 
 
 @bp.route("/procurement.csv")

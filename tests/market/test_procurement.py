@@ -64,9 +64,17 @@ def test_procurement_page_and_csv(app, create_user, offer_lot, create_buyer, iss
     db.session.commit()
     regulator = _signed_in(app, create_user("regulator"))
     page = regulator.get("/market/procurement")
-    assert page.status_code == 200 and canteen.name in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and canteen.name in html
+    # Two charts: the month's 120.00 yuan drawn, and no share yet (no total recorded): said in words.
+    assert html.count('<figure class="chart') == 2 and "<svg" in html and "120" in html
+    assert "尚无公共采购单位登记农产品采购总额" in html or "No public buyer has recorded" in html
+    services.record_purchase_total({"month": today().strftime("%Y-%m"), "amount": "200"}, scope=canteen.id)
+    db.session.commit()
+    html = regulator.get("/market/procurement").get_data(as_text=True)
+    assert html.count("<svg") >= 2 and "尚无公共采购单位登记农产品采购总额" not in html
     csv_text = regulator.get("/market/procurement.csv").get_data(as_text=True)
-    assert f",{canteen.id},{canteen.name},30,120.00,1,,," in csv_text
+    assert f",{canteen.id},{canteen.name},30,120.00,1,200.00,60.0,yes" in csv_text
     assert regulator.get("/market/procurement?month_to=bad").status_code == 422
     buyer = _signed_in(app, create_user("buyer", party=canteen))
     assert buyer.get("/market/procurement").status_code == 403
