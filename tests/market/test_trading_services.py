@@ -58,7 +58,7 @@ def test_make_offer_never_more_than_the_lot_has_left(offer_lot, create_buyer):
     lot, first = offer_lot(quantity="1000")
     with pytest.raises(ValidationFailed) as exc:
         services.make_offer(offer_data(lot, quantity=Decimal("300")))
-    assert "quantity" in exc.value.errors and "(200 KGM)" in exc.value.errors["quantity"][0]
+    assert "quantity" in exc.value.errors and "(200 kg)" in exc.value.errors["quantity"][0]
     services.withdraw_offer(first, "价格调整")
     assert services.make_offer(offer_data(lot, quantity=Decimal("1200"))).available == Decimal("1200")
 

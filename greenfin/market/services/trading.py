@@ -22,6 +22,7 @@ from greenfin.core.services import record_audit, snapshot
 from greenfin.dates import today, utcnow
 from greenfin.errors import N_, Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
+from greenfin.labels import label_pair
 from greenfin.market import policy
 from greenfin.market.models import (
     BUYER_KINDS, HOLDING_STATUSES, Buyer, Demand, Offer, Order,
@@ -186,7 +187,7 @@ def make_offer(data: dict, scope: Optional[int] = None) -> Offer:
     left = lot_left(lot_id, facts["quantity"])
     if quantity > left:
         raise ValidationFailed("Invalid offer", {"quantity": [
-            N_("more than the lot has left (%(left)s %(unit)s)", left=_plain(left), unit=facts["unit"])]})
+            N_("more than the lot has left (%(left)s %(unit)s)", left=_plain(left), unit=label_pair("unit", facts["unit"]))]})
     offer = Offer(lot_id=lot_id, product_id=facts["product_id"], producer_id=facts["producer_id"], quantity=quantity,
                   available=quantity, unit=facts["unit"], unit_price=price, delivery_from=start, delivery_until=end,
                   certification_kinds=claimed, status="open")
@@ -399,7 +400,8 @@ def place_order(data: dict, scope: Optional[int] = None) -> Order:
     if quantity > offer.available:
         raise Conflict(f"the offer has {_plain(offer.available)} {offer.unit} left",
                        {"quantity": [N_("more than the offer has left (%(left)s %(unit)s)",
-                                        left=_plain(offer.available), unit=offer.unit)]}, code="insufficient_quantity")
+                                        left=_plain(offer.available), unit=label_pair("unit", offer.unit))]},
+                       code="insufficient_quantity")
     facts = _trace().lot_facts([offer.lot_id])[offer.lot_id]
     refusals = policy.offer_refusals(facts, offer.certification_kinds)
     if refusals:
