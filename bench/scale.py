@@ -1,18 +1,30 @@
 """Scan recording at volume, on monthly partitions (PostgreSQL): small table against large, same run.
 
-Prints JSON. On a throwaway PostgreSQL database (``GREENFIN_BENCH_DB``, default greenfin_bench_scale):
-migrate, register a lot with ``--labels`` labels (bench/scan.py's ``prepare``), then
-- load ``--small`` scan records spread over the last 24 months and about three a label (``generate_series``, one INSERT per
-  million rows) and time ``--calls`` calls of ``trace_record_scan`` (the scan route's one statement)
-  on random labels: p50, p99, calls/s (the baseline);
-- load up to ``--large`` records and time the same calls again;
-- detach the oldest month (``greenfin.core.partitions.detach_partitions``, CONCURRENTLY) and time it;
-- the table's size on disk (all partitions and indexes) at each size.
-Target (issue #23): p99 at the large size within 1.5x of p99 at the small one; every call recorded.
-The defaults fit this machine in about a minute; the issue's 100 M rows is ``--large 100000000``
-(about 20 GB of disk with the indexes, at this run's bytes a row).
+Prints JSON (progress of the loads on stderr). On a throwaway PostgreSQL database (``GREENFIN_BENCH_DB``,
+default greenfin_bench_scale): migrate, register a lot with ``--labels`` labels (bench/scan.py's
+``prepare``), start gunicorn on ``GREENFIN_BENCH_PORT`` (default 8771; ``--workers`` workers of one thread,
+the public pool's setting), then
+- load ``--small`` scan records spread over the last 24 months and about three a label (``generate_series``,
+  one INSERT per million rows) and measure (the baseline):
+  - ``--calls`` calls of ``trace_record_scan`` (the scan route's one statement) on random labels, one
+    connection: p50, p99, calls/s;
+  - the scan route itself: ``--route-rounds`` rounds of ``--route-calls`` GETs of the labels' GS1 Digital
+    Link URIs over HTTP from ``--clients`` client processes (a new connection each, as phones do):
+    each round's p50, p99 and requests/s, and the median round;
+  - every call and every answered scan counted in ``trace_scans`` afterwards (by lot and time, on the
+    (lot, time) index);
+  - the table's rows and size on disk (all partitions and indexes), the gunicorn processes' memory and
+    the machine's memory in use;
+- load up to ``--large`` records (no chunk started after ``--stop-loading-at HH:MM`` UTC, so a run fits
+  its time; the JSON says how many were loaded and at what rate) and measure the same again;
+- stop gunicorn, detach the oldest month (``greenfin.core.partitions.detach_partitions``, CONCURRENTLY)
+  and time it; drop the database.
+Target (issue #23): the route's p99 at the large size within 1.5x of its p99 at the small one; every
+scan recorded. The defaults fit this machine in about a minute; the issue's 100 M rows is
+``--large 100000000`` (about 21 GB of disk with the indexes, 218 bytes a row).
 
     .venv/bin/python bench/scale.py [--small 100000] [--large 2000000] [--calls 2000] [--labels 2000]
+        [--route-calls 2000] [--route-rounds 3] [--clients 4] [--workers 2] [--stop-loading-at 15:35]
 """
 from __future__ import annotations
 
