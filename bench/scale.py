@@ -119,7 +119,8 @@ def time_scans(conn, labels: list[tuple[str, str, str]], lot_id: int, calls: int
     recorded = conn.execute("SELECT count(*) FROM trace_scans WHERE lot_id = %s AND scanned_at >= %s "
                             "AND user_agent = 'bench'", (lot_id, since)).fetchone()[0]
     durations.sort()
-    return {"calls": calls, "recorded": recorded, "every_call_recorded": recorded == calls, "p50_ms": round(statistics.median(durations), 3),
+    return {"calls": calls, "recorded": recorded, "every_call_recorded": recorded == calls,
+            "p50_ms": round(statistics.median(durations), 3),
             "p99_ms": round(durations[int(len(durations) * 0.99) - 1], 3), "calls_per_s": round(calls / elapsed, 1)}
 
 
@@ -308,7 +309,7 @@ def main() -> None:
             "route_p99_ratio": round(large["route"]["p99_ms"] / small["route"]["p99_ms"], 2),
             "function_p99_ratio": round(large["function"]["p99_ms"] / small["function"]["p99_ms"], 2),
             "target_p99_ratio": 1.5,
-            "every_call_recorded": small["function"]["every_call_recorded"] and large["function"]["every_call_recorded"],
+            "every_call_recorded": all(x["function"]["every_call_recorded"] for x in (small, large)),
             "every_scan_recorded": small["route"]["every_scan_recorded"] and large["route"]["every_scan_recorded"],
             "detach": {"partitions": detached, "seconds": round(detach_s, 3)},
             "load_average_after": [round(x, 2) for x in os.getloadavg()]})
