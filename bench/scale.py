@@ -132,19 +132,10 @@ def route_client(args) -> tuple[int, int, list[float]]:
     durations = []
     for i in range(offset, offset + count):
         t0 = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        try:
-            conn.request("GET", paths[i % len(paths)], headers={"X-Geo-Region": "CN-SH"})
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                ok += 1
-            else:
-                errors += 1
-        except OSError:
+        if scan_bench.get_scan(paths[i % len(paths)], PORT, timeout=30):
+            ok += 1
+        else:
             errors += 1
-        finally:
-            conn.close()
         durations.append((time.perf_counter() - t0) * 1000)
     return ok, errors, durations
 

@@ -119,25 +119,30 @@ def prepare(label_count: int) -> list[str]:
     return paths
 
 
+def get_scan(path: str, port: int = PORT, timeout: float = 10) -> bool:
+    """One scan as a phone makes it, on a connection of its own: True when answered 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"X-Geo-Region": "CN-SH"})
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 def hammer(args) -> tuple[int, int]:
     """One client: GET the paths in turn until the deadline; returns (ok, errors)."""
     paths, deadline, offset = args
     ok = errors = 0
     i = offset
     while time.time() < deadline:
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-        try:
-            conn.request("GET", paths[i % len(paths)], headers={"X-Geo-Region": "CN-SH"})
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                ok += 1
-            else:
-                errors += 1
-        except OSError:
+        if get_scan(paths[i % len(paths)]):
+            ok += 1
+        else:
             errors += 1
-        finally:
-            conn.close()
         i += 1
     return ok, errors
 
