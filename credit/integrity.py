@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional
 from flask import current_app
 from sqlalchemy import func, select
 
-from credit.common import today
+from greenfin.dates import utc_today
 from credit.ledger import canonical_posting, chain_hash
 from credit.models import GENESIS_HASH, CreditAccount, CreditCheckpoint, CreditPosting
 from greenfin.core.services import record_audit
@@ -95,7 +95,7 @@ def day_head(prev_head: str, day: date) -> tuple[str, int]:
 
 def checkpoint_ledger(through: Optional[date] = None) -> list[CreditCheckpoint]:
     """Checkpoint every closed day (UTC) up to ``through`` (default yesterday) not yet checkpointed."""
-    last_closed = today() - timedelta(days=1)
+    last_closed = utc_today() - timedelta(days=1)  # ledger days are UTC days
     through = min(through or last_closed, last_closed)
     latest = db.session.scalar(select(CreditCheckpoint).order_by(CreditCheckpoint.day.desc()).limit(1))
     if latest is not None:

@@ -31,6 +31,7 @@ from greenfin.core.models import Party, User
 from greenfin.core.identifiers import InvalidIdentifier
 from greenfin.core.services import find_party_by_resident_id, record_audit
 from greenfin.core.types import utcnow
+from greenfin.dates import today as business_today
 from greenfin.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from greenfin.extensions import db
 
@@ -106,7 +107,7 @@ def default_run_period(today: Optional[date] = None) -> str:
     waiting = db.session.scalar(select(RatingPeriod.code).join(Rating, Rating.period_id == RatingPeriod.id)
                                 .where(Rating.state.in_(("computed", "returned")))
                                 .order_by(RatingPeriod.ends_on.desc()).limit(1))
-    return waiting or period_code_of(today or utcnow().date())
+    return waiting or period_code_of(today or business_today())
 
 
 def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> RatingRun:
@@ -115,7 +116,7 @@ def start_rating_run(period_code: str, *, actor: Optional[User] = None) -> Ratin
 
     actor = actor if actor is not None else _actor()
     period = get_or_create_period(period_code)
-    if period.starts_on > utcnow().date():
+    if period.starts_on > business_today():
         raise ValidationFailed.field("period", "the period has not started yet")
     run = RatingRun(period_id=period.id, status="queued", created_by=_actor_label(actor))
     db.session.add(run)
@@ -135,7 +136,7 @@ def rate_all(run: RatingRun, progress: Optional[Callable[..., None]] = None) -> 
     left alone, so the job may run twice.
     """
     period = run.period
-    on = min(period.ends_on, utcnow().date())
+    on = min(period.ends_on, business_today())
     totals = scores(on)
     vetoes = active_vetoes(on)
     existing = {r.party_id: r for r in db.session.scalars(select(Rating).where(Rating.period_id == period.id))}

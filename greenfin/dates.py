@@ -23,6 +23,11 @@ def today() -> date:
     return utcnow().astimezone(BUSINESS_TZ).date()
 
 
+def utc_today() -> date:
+    """Today's date in UTC: the eco-credit ledger's days (a checkpoint covers a UTC day), not a business date."""
+    return utcnow().date()
+
+
 def business_date(instant: datetime) -> date:
     """The business date of an aware instant."""
     return instant.astimezone(BUSINESS_TZ).date()

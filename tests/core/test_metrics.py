@@ -73,7 +73,7 @@ def test_metrics_report_checkpoint_age_verify_result_and_jobs(client, metrics_on
     from greenfin.schedule import enqueue_due
 
     services.submit_posting(create_party().id, "FIRM_DISCLOSURE", idempotency_key="metrics-2", review=False)
-    monkeypatch.setattr(integrity, "today", lambda: dates.utcnow().date() + timedelta(days=1))  # today closed
+    monkeypatch.setattr(integrity, "utc_today", lambda: dates.utcnow().date() + timedelta(days=1))  # today closed
     enqueue_due()  # the checkpoint and the verification, among the others
     drain_jobs()
     samples = scrape(client)

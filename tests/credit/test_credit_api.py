@@ -7,6 +7,7 @@ from credit import services
 from credit.models import CreditPosting, Rating, RatingRun
 from greenfin.core.models import Party
 from greenfin.core.types import utcnow
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from tests.conftest import make_resident_id
 
@@ -82,7 +83,7 @@ def test_producer_cannot_post_and_sees_own_postings(api, create_party, post):
 
 def test_account_as_of(api, create_party, post):
     party = create_party(kind="individual")
-    day = utcnow().date() - timedelta(days=30)
+    day = business_today() - timedelta(days=30)
     post(party, "GREEN_TREE_PLANTING", effective_date=day)
     post(party, "GREEN_RIVER_PATROL")
     body = api("loan_officer").get(f"/api/v1/credit/parties/{party.id}/account?as_of={day - timedelta(days=1)}").json
@@ -149,7 +150,7 @@ def test_public_ratings_need_no_token_and_mask_individuals(client, create_party,
 
 def test_rules_api_admin_revises_with_audit(api):
     admin = api("admin")
-    today = utcnow().date()
+    today = business_today()
     response = admin.post("/api/v1/credit/rules/GREEN_RIVER_PATROL/versions",
                           json={"effective_from": str(today + timedelta(days=1)), "points": 4})
     assert response.status_code == 201 and response.json["version"] == 2
@@ -171,7 +172,7 @@ def test_rules_catalogue_is_paginated(api):
     every = [r["code"] for p in range(1, -(-total // 20) + 1)
              for r in admin.get(f"/api/v1/credit/rules?page={p}&page_size=20").json]
     assert len(every) == len(set(every)) == total  # one version of each rule in force, none twice
-    today = utcnow().date()
+    today = business_today()
     admin.post("/api/v1/credit/rules/GREEN_RIVER_PATROL/versions",
                json={"effective_from": str(today + timedelta(days=1)), "points": 4})
     history = admin.get("/api/v1/credit/rules?history=true&page_size=1")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from credit import services
 from credit.models import CreditPendingPosting, CreditRule, Rating, RatingRun
+from greenfin.dates import today as business_today
 from greenfin.core.types import utcnow
 from greenfin.extensions import db
 from tests.conftest import make_resident_id
@@ -76,7 +77,7 @@ def test_producer_sees_own_ledger_only(client, login, create_user, create_party)
 
 def test_admin_revises_rule_through_page(client, login, create_user):
     login(create_user("admin"))
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = business_today() + timedelta(days=1)
     response = client.post("/credit/rules/GREEN_RIVER_PATROL/revise", data={
         "code": "GREEN_RIVER_PATROL", "effective_from": tomorrow.isoformat(), "category": "green_behaviour",
         "description_zh": "参与河湖巡护", "description_en": "River patrols", "party_kinds": ["organisation", "individual"],

@@ -1,11 +1,12 @@
 """The points ledger through its services: idempotency, review, reversals, balances, chains."""
-from datetime import date, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from credit import services
 from credit.models import CreditPendingPosting, CreditPosting
+from greenfin.dates import today as business_today, utc_today
 from greenfin.core.models import AuditEvent
 from greenfin.core.types import utcnow
 from greenfin.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -46,7 +47,7 @@ def test_submit_posting_refuses_rule_of_other_kind_and_future_date(create_party)
     assert "does not apply" in err.value.errors["rule_code"][0]
     with pytest.raises(ValidationFailed) as err:
         services.submit_posting(firm.id, "FIRM_DISCLOSURE", idempotency_key="y",
-                                effective_date=date.today() + timedelta(days=2))
+                                effective_date=business_today() + timedelta(days=2))
     assert "effective_date" in err.value.errors
 
 
@@ -128,7 +129,7 @@ def test_post_event_points_unknown_rule(create_party):
 
 def test_balance_as_of_and_score_follow_display_period(create_party, post):
     party = create_party(kind="individual")
-    day = date.today() - timedelta(days=200)
+    day = business_today() - timedelta(days=200)
     post(party, "VIOL_STRAW_BURNING", effective_date=day)  # -10, shown 6 months
     post(party, "GREEN_TREE_PLANTING")  # +3 today
     assert services.balance(party.id, as_of=day - timedelta(days=1)) == 0
@@ -139,7 +140,7 @@ def test_balance_as_of_and_score_follow_display_period(create_party, post):
 
 
 def test_revise_rule_adds_version_and_keeps_history(create_party, post):
-    today = date.today()
+    today = business_today()
     rule = services.revise_rule("GREEN_TREE_PLANTING", {"points": 5, "effective_from": today})
     assert rule.version == 2
     versions = services.rule_versions("GREEN_TREE_PLANTING")
@@ -161,16 +162,26 @@ def test_checkpoint_covers_closed_days_and_verify_checks_it(create_party, post):
     assert services.verify_ledger().ok
 
 
+def test_a_checkpoint_never_covers_the_utc_day_still_open_after_guangfeng_midnight(create_party, post, monkeypatch):
+    from greenfin import dates
+
+    post(create_party(kind="individual"), "GREEN_TREE_PLANTING")
+    evening = datetime.combine(utc_today(), time(16, 30), timezone.utc)  # 00:30 tomorrow in Guangfeng
+    monkeypatch.setattr(dates, "utcnow", lambda: evening)
+    assert dates.today() == utc_today() + timedelta(days=1)
+    assert services.checkpoint_ledger() == []  # the UTC day is still open: later postings belong to it
+
+
 def test_checkpoint_then_added_posting_breaks_that_day(create_party, post, monkeypatch):
     from credit import integrity
 
     party = create_party(kind="individual")
     post(party, "GREEN_TREE_PLANTING")
     post(party, "GREEN_RIVER_PATROL")
-    tomorrow = date.today() + timedelta(days=1)
-    monkeypatch.setattr(integrity, "today", lambda: tomorrow)  # today has closed
+    tomorrow = utc_today() + timedelta(days=1)
+    monkeypatch.setattr(integrity, "utc_today", lambda: tomorrow)  # today has closed
     made = services.checkpoint_ledger()
-    assert made and made[-1].day == date.today() and made[-1].posting_count >= 2
+    assert made and made[-1].day == utc_today() and made[-1].posting_count >= 2
     assert services.checkpoint_ledger() == []  # nothing new to checkpoint
     assert services.verify_ledger().ok
     post(party, "GREEN_WASTE_SORTING")  # recorded on a day already checkpointed
@@ -187,6 +198,6 @@ def test_submit_posting_unknown_party_is_not_found():
 def test_retry_replays_even_after_rule_is_revised(create_party):
     party = create_party(kind="individual")
     first = services.submit_posting(party.id, "GREEN_TREE_PLANTING", idempotency_key="before-revision").posting
-    services.revise_rule("GREEN_TREE_PLANTING", {"points": 5, "effective_from": date.today()})
+    services.revise_rule("GREEN_TREE_PLANTING", {"points": 5, "effective_from": business_today()})
     again = services.submit_posting(party.id, "GREEN_TREE_PLANTING", idempotency_key="before-revision")
     assert again.replayed and again.posting.id == first.id and again.posting.points == 3

@@ -37,8 +37,8 @@ APPEND_ONLY = ("credit_postings", "credit_checkpoints")
 @pytest.fixture
 def closed_day(monkeypatch):
     """Today (UTC) counts as closed, so the postings a test makes now can be checkpointed."""
-    day = integrity.today()
-    monkeypatch.setattr(integrity, "today", lambda: day + timedelta(days=1))
+    day = integrity.utc_today()
+    monkeypatch.setattr(integrity, "utc_today", lambda: day + timedelta(days=1))
     return day
 
 
@@ -205,7 +205,7 @@ def test_checkpoint_signature_uses_the_key_outside_the_database(ledger, app, mon
 def test_verify_flags_an_unsigned_checkpoint_after_signed_ones(ledger, closed_day, monkeypatch):
     later = closed_day + timedelta(days=1)
     monkeypatch.setattr(integrity, "checkpoint_signature", lambda *args: None)  # as a checkpoint before credit_0005
-    monkeypatch.setattr(integrity, "today", lambda: later + timedelta(days=1))
+    monkeypatch.setattr(integrity, "utc_today", lambda: later + timedelta(days=1))
     assert [c.day for c in integrity.checkpoint_ledger()] == [later]
     monkeypatch.undo()
     problems = integrity.verify_checkpoints()

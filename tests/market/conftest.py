@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from tests.traceability.conftest import create_brand, create_lot, create_product, issue_labels  # noqa: F401
 
@@ -40,7 +41,7 @@ def create_buyer(create_party):
 def offer_lot(create_lot):
     """A lot with a valid green-food certificate, put on offer: ``offer_lot(quantity=..., price=...)``
     returns (lot, offer)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
     from decimal import Decimal
 
     from greenfin.market import services
@@ -52,9 +53,9 @@ def offer_lot(create_lot):
             trace.grant_certification({
                 "kind": "green_food", "number": f"LB-{lot.id}", "issuer": "中国绿色食品发展中心", "scope": "product",
                 "party_id": lot.producer_id, "product_id": lot.product_id,
-                "valid_from": date.today() - timedelta(days=100), "valid_until": date.today() + timedelta(days=300)})
+                "valid_from": business_today() - timedelta(days=100), "valid_until": business_today() + timedelta(days=300)})
         offer = services.make_offer({"lot_id": lot.id, "quantity": Decimal(quantity), "unit_price": Decimal(price),
-                                     "delivery_from": date.today(), "delivery_until": date.today() + timedelta(days=30)})
+                                     "delivery_from": business_today(), "delivery_until": business_today() + timedelta(days=30)})
         db.session.commit()
         return lot, offer
 

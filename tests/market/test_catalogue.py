@@ -3,11 +3,12 @@ lot listed, filters, CSV, no personal identifiers; the regulators' coverage."""
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.market import services
 from traceability import services as trace
@@ -21,7 +22,7 @@ def client(app):
 def grant(lot, kind="green_food", days_left=200, **overrides):
     data = {"kind": kind, "number": f"LB-{lot.id}-{kind}-{days_left}", "issuer": "中国绿色食品发展中心",
             "scope": "product", "party_id": lot.producer_id, "product_id": lot.product_id, "parcel_id": None,
-            "valid_from": date.today() - timedelta(days=400), "valid_until": date.today() + timedelta(days=days_left)}
+            "valid_from": business_today() - timedelta(days=400), "valid_until": business_today() + timedelta(days=days_left)}
     data.update(overrides)
     cert = trace.grant_certification(data)
     db.session.commit()
@@ -86,7 +87,7 @@ def test_filters_by_township_product_certificate_and_text(create_parcel, create_
 def test_revoked_gi_authorisation_is_shown(create_parcel, create_lot, create_party, create_brand, create_product):
     producer = create_party()
     brand = create_brand()
-    auth = trace.authorise_brand(brand.id, producer.id, date.today() - timedelta(days=400))
+    auth = trace.authorise_brand(brand.id, producer.id, business_today() - timedelta(days=400))
     product = create_product(owner=producer, brand=brand)
     lot = create_lot(product=product, producer=producer, parcels=[create_parcel(holder_id=producer.id)])
     entry = lambda: next(e for e in services.catalogue() if e["lot_id"] == lot.id)  # noqa: E731

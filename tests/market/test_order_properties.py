@@ -8,7 +8,7 @@ cancelling after shipping, ordering more than is left) is refused and changes no
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from greenfin.dates import today as business_today
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
 from greenfin.market import services
 from traceability import services as trace
 
-TODAY = date.today()
+TODAY = business_today()
 LOT = Decimal("100")
 quantities = st.integers(min_value=1, max_value=70).map(Decimal)
 

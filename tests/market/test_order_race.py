@@ -5,12 +5,13 @@ reserved never exceeds the lot. Also the reverse: two producers' offers of one l
 put more on offer than the lot holds (the lot's row lock). A database of its own (real commits)."""
 import secrets
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.core import services as core
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.no_db_isolation,
               pytest.mark.skipif(not using_postgres(), reason="needs PostgreSQL row locks and real concurrency")]
 
 THREADS = 8
-TODAY = date.today()
+TODAY = business_today()
 
 
 def _market(app, lot_quantity: str):

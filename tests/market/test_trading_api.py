@@ -1,15 +1,16 @@
 """The market API: offers, demand, matches, orders and their transitions; role checks; refusals as
 409/422 with reasons; idempotency keys; a producer or buyer sees only its own records."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.market.models import Order
 from traceability import services as trace
 from traceability.models import BrandAuthorisation
 
-TODAY = date.today()
+TODAY = business_today()
 WINDOW = {"delivery_from": TODAY.isoformat(), "delivery_until": (TODAY + timedelta(days=20)).isoformat()}
 
 

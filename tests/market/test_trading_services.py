@@ -4,12 +4,13 @@ demand and ranked matches; orders placed, confirmed, shipped and received (EPCIS
 order as business transaction), a receipt with a label of another lot refused; cancel releases."""
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from greenfin.dates import today as business_today
 from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -18,7 +19,7 @@ from traceability import epcis
 from traceability import services as trace
 from traceability.models import BrandAuthorisation
 
-TODAY = date.today()
+TODAY = business_today()
 
 
 def offer_data(lot, **overrides):

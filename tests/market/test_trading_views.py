@@ -1,17 +1,18 @@
 """Market pages: a producer offers a lot (a refused offer redisplays the form with the reason), a
 buyer posts demand, orders from its matches, receives by scanning labels (a label of another lot is
 refused with the form redisplayed); the producer confirms and ships."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.market import services
 from greenfin.market.models import Order
 from traceability import services as trace
 from traceability.models import BrandAuthorisation
 
-TODAY = date.today()
+TODAY = business_today()
 
 
 def _grant(lot):

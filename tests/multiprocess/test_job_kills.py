@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, text
 
+from greenfin.dates import today as business_today
 from greenfin.core import geography
 from greenfin.core import services as core
 from greenfin.core.identifiers import gtin_check_digit
@@ -182,7 +183,7 @@ def producer_lot(kills):
         product = trace.create_product({"gtin": body + gtin_check_digit(body), "name": "马家柚鲜果",
                                         "brand_id": brand.id, "owner_id": party.id})
         lot = trace.create_lot({"code": "MJY2026KILL", "product_id": product.id, "producer_id": party.id,
-                                "harvest_date": date.today() - timedelta(days=3), "quantity": Decimal(40000),
+                                "harvest_date": business_today() - timedelta(days=3), "quantity": Decimal(40000),
                                 "parcel_ids": [parcel.id]})
         producer = core.create_user({"username": "kills-producer", "role": "producer",
                                      "password": "stack-password-1", "party_id": party.id})
@@ -304,7 +305,7 @@ def test_killed_rating_run_rates_every_party_once(kills):
     from credit.models import CreditCheckpoint, CreditPosting, Rating, RatingRun
 
     app, token = kills["app"], kills["tokens"]["regulator"]
-    period = str(date.today().year - 1)
+    period = str(business_today().year - 1)
     with app.app_context():
         _insert_parties(PARTIES, random.Random(8))
         firms = db.session.scalars(select(Party.id).where(Party.kind == "firm")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.core import services as core
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.extensions import db
@@ -43,7 +44,7 @@ def producer_lot(stack):
         product = trace.create_product({"gtin": body + gtin_check_digit(body), "name": "马家柚鲜果",
                                         "brand_id": brand.id, "owner_id": party.id})
         lot = trace.create_lot({"code": f"LD{uuid.uuid4().hex[:8].upper()}", "product_id": product.id,
-                                "producer_id": party.id, "harvest_date": date.today() - timedelta(days=10),
+                                "producer_id": party.id, "harvest_date": business_today() - timedelta(days=10),
                                 "quantity": Decimal(1000), "parcel_ids": [parcel.id]})
         batch = trace.create_label_batch(lot, 200, "a4-3x8")
         trace.issue_labels(batch)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
+from greenfin.dates import today as business_today
 from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
@@ -21,7 +22,7 @@ def pooled(create_pool, create_loan, pay_through):
                           collateral_value="400000", collateral_gep="850000", product="T-LINEAR")
     plain = create_loan(amount="50000", rate="0.045", term=12, disbursed_on=date(2026, 1, 5))
     for loan in (secured, plain):
-        pay_through(loan, date.today())
+        pay_through(loan, business_today())
     services.add_loans(pool, [secured.id, plain.id], added_on=date(2026, 3, 1))
     db.session.commit()
     return pool, secured, plain
@@ -119,7 +120,7 @@ def test_cut_of_an_empty_pool_or_future_date_is_refused(create_pool):
     with pytest.raises(ValidationFailed):
         cuts.create_cut(pool, date(2026, 6, 30))
     with pytest.raises(ValidationFailed):
-        cuts.create_cut(pool, date.today() + timedelta(days=1))
+        cuts.create_cut(pool, business_today() + timedelta(days=1))
 
 
 def test_tape_from_cut_writes_no_data_codes(pooled):

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.pools import cuts, reporting, services
 from greenfin.security import PUBLIC, declared_access
@@ -21,7 +22,7 @@ def disclosed(create_pool, create_party, create_loan, pay_through):
     loans = [create_loan(party=p, disbursed_on=date(2026, 1, 10), amount=str(60000 + 20000 * i),
                          collateral_value="150000", collateral_gep="88000") for i, p in enumerate(parties)]
     for loan in loans:
-        pay_through(loan, date.today())
+        pay_through(loan, business_today())
     services.add_loans(pool, [l.id for l in loans], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
     published = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     reporting.generate_servicer_report(pool, "2026-08")
@@ -66,7 +67,7 @@ def test_draft_cuts_and_undisclosed_pools_are_not_shown(client, create_pool, cre
     # A pool with only a draft cut is not disclosed at all.
     hidden = create_pool(name="未公布的资产池")
     loan = create_loan(disbursed_on=date(2026, 1, 10))
-    pay_through(loan, date.today())
+    pay_through(loan, business_today())
     services.add_loans(hidden, [loan.id], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
     hidden_draft = cuts.create_cut(hidden, date(2026, 6, 30))
     db.session.commit()

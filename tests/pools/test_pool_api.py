@@ -4,6 +4,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.pools.models import Pool, PoolCut, PoolMembership, ServicerReport
 
@@ -28,7 +29,7 @@ def pool_id(officer, create_party):
 
 
 def recent_loan(create_loan, **kw):
-    return create_loan(disbursed_on=date.today() - timedelta(days=5), **kw)
+    return create_loan(disbursed_on=business_today() - timedelta(days=5), **kw)
 
 
 def test_create_pool_with_bad_rates_is_422_and_stores_nothing(officer, create_party):
@@ -141,7 +142,7 @@ def test_statistics_candidates_remove_and_substitute(officer, pool_id, create_lo
     assert_error(officer.post(f"/api/v1/pools/{pool_id}/loans/{a.id}/remove", json={"reason": "x"}), 404)
     assert_error(officer.post(f"/api/v1/pools/{pool_id}/loans/{b.id}/remove", json={}), 422)
     removed = officer.post(f"/api/v1/pools/{pool_id}/loans/{b.id}/remove", json={"reason": "repurchased"})
-    assert removed.status_code == 200 and removed.json["removed_on"] == date.today().isoformat()
+    assert removed.status_code == 200 and removed.json["removed_on"] == business_today().isoformat()
     assert officer.get(f"/api/v1/pools/{pool_id}/loans").json == []
 
 

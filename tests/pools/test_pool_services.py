@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from greenfin.dates import today as business_today
 from greenfin.core.models import AuditEvent
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -49,7 +50,7 @@ def test_add_loans_adds_eligible_loans_and_audits(create_pool, create_loan, pay_
     pool = create_pool()
     loans = [create_loan(disbursed_on=date(2026, 1, 5)) for _ in range(3)]
     for loan in loans:
-        pay_through(loan, date.today())
+        pay_through(loan, business_today())
     created = services.add_loans(pool, [l.id for l in loans], "first batch")
     db.session.commit()
     assert [m.loan_id for m in created] == [l.id for l in loans]
@@ -58,7 +59,7 @@ def test_add_loans_adds_eligible_loans_and_audits(create_pool, create_loan, pay_
 
 def test_add_unknown_loan_is_not_found_and_stores_nothing(create_pool, create_loan):
     pool = create_pool()
-    good = create_loan(disbursed_on=date.today() - timedelta(days=10))
+    good = create_loan(disbursed_on=business_today() - timedelta(days=10))
     with pytest.raises(NotFound):
         services.add_loans(pool, [good.id, 999999])
     db.session.rollback()
@@ -67,7 +68,7 @@ def test_add_unknown_loan_is_not_found_and_stores_nothing(create_pool, create_lo
 
 def test_loan_in_two_pools_is_refused(create_pool, create_loan):
     first, second = create_pool(), create_pool()
-    loan = create_loan(disbursed_on=date.today() - timedelta(days=10))
+    loan = create_loan(disbursed_on=business_today() - timedelta(days=10))
     services.add_loans(first, [loan.id])
     db.session.commit()
     with pytest.raises(Conflict) as info:
@@ -79,10 +80,10 @@ def test_loan_in_two_pools_is_refused(create_pool, create_loan):
 
 def test_database_refuses_a_second_live_membership(create_pool, create_loan):
     first, second = create_pool(), create_pool()
-    loan = create_loan(disbursed_on=date.today() - timedelta(days=10))
+    loan = create_loan(disbursed_on=business_today() - timedelta(days=10))
     services.add_loans(first, [loan.id])
     db.session.commit()
-    db.session.add(PoolMembership(pool_id=second.id, loan_id=loan.id, added_on=date.today()))
+    db.session.add(PoolMembership(pool_id=second.id, loan_id=loan.id, added_on=business_today()))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -90,9 +91,9 @@ def test_database_refuses_a_second_live_membership(create_pool, create_loan):
 
 def test_ineligible_loan_forced_in_is_refused_with_reasons(create_pool, create_loan):
     pool = create_pool()
-    good = create_loan(disbursed_on=date.today() - timedelta(days=10))
+    good = create_loan(disbursed_on=business_today() - timedelta(days=10))
     late = create_loan(disbursed_on=date(2025, 6, 1))          # nothing ever paid: days past due
-    brown = create_loan(disbursed_on=date.today() - timedelta(days=10), green_category="")
+    brown = create_loan(disbursed_on=business_today() - timedelta(days=10), green_category="")
     with pytest.raises(ValidationFailed) as info:
         services.add_loans(pool, [good.id, late.id, brown.id])
     errors = info.value.errors
@@ -106,7 +107,7 @@ def test_ineligible_loan_forced_in_is_refused_with_reasons(create_pool, create_l
 def test_remaining_term_and_colour_criteria(create_pool, create_loan):
     pool = create_pool(criteria={"min_remaining_term": 30, "min_colour": "blue", "max_obligor_share": None,
                                  "max_township_share": None})
-    loan = create_loan(term=24, disbursed_on=date.today() - timedelta(days=5))
+    loan = create_loan(term=24, disbursed_on=business_today() - timedelta(days=5))
     result = services.evaluate(pool, [loan.id])[loan.id]
     codes = [r["code"] for r in result["reasons"]]
     assert "term_short" in codes and "unrated" in codes
@@ -115,8 +116,8 @@ def test_remaining_term_and_colour_criteria(create_pool, create_loan):
 def test_obligor_concentration_limit(create_pool, create_loan, create_party):
     pool = create_pool(criteria={"max_obligor_share": "0.5", "max_township_share": None})
     big = create_party()
-    a = create_loan(party=big, amount="300000", disbursed_on=date.today() - timedelta(days=5))
-    b = create_loan(amount="100000", disbursed_on=date.today() - timedelta(days=5))
+    a = create_loan(party=big, amount="300000", disbursed_on=business_today() - timedelta(days=5))
+    b = create_loan(amount="100000", disbursed_on=business_today() - timedelta(days=5))
     with pytest.raises(ValidationFailed) as info:
         services.add_loans(pool, [a.id, b.id])
     assert list(info.value.errors) == [f"loan {a.number}"]
@@ -125,14 +126,14 @@ def test_obligor_concentration_limit(create_pool, create_loan, create_party):
 
 def test_remove_needs_a_reason_and_is_audited(create_pool, create_loan):
     pool = create_pool()
-    loan = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    loan = create_loan(disbursed_on=business_today() - timedelta(days=5))
     services.add_loans(pool, [loan.id])
     db.session.commit()
     with pytest.raises(ValidationFailed):
         services.remove_loan(pool, loan.id, "  ")
     m = services.remove_loan(pool, loan.id, "repurchased by the originator")
     db.session.commit()
-    assert m.removed_on == date.today()
+    assert m.removed_on == business_today()
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pool.remove_loan"))
     assert event.after["removal_reason"] == "repurchased by the originator"
     # Out of the pool, the loan may join another one.
@@ -142,8 +143,8 @@ def test_remove_needs_a_reason_and_is_audited(create_pool, create_loan):
 
 def test_substitute_swaps_and_links(create_pool, create_loan):
     pool = create_pool()
-    out = create_loan(disbursed_on=date.today() - timedelta(days=5))
-    new = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    out = create_loan(disbursed_on=business_today() - timedelta(days=5))
+    new = create_loan(disbursed_on=business_today() - timedelta(days=5))
     services.add_loans(pool, [out.id])
     db.session.commit()
     membership = services.substitute_loan(pool, out.id, new.id, "prepaid in full")
@@ -156,7 +157,7 @@ def test_substitute_swaps_and_links(create_pool, create_loan):
 
 def test_substitute_with_ineligible_loan_changes_nothing(create_pool, create_loan):
     pool = create_pool()
-    out = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    out = create_loan(disbursed_on=business_today() - timedelta(days=5))
     late = create_loan(disbursed_on=date(2025, 3, 1))
     services.add_loans(pool, [out.id])
     db.session.commit()
@@ -169,7 +170,7 @@ def test_substitute_with_ineligible_loan_changes_nothing(create_pool, create_loa
 
 def test_candidates_list_reasons(create_pool, create_loan):
     pool = create_pool()
-    ok = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    ok = create_loan(disbursed_on=business_today() - timedelta(days=5))
     late = create_loan(disbursed_on=date(2025, 3, 1))
     found = {c["record"]["loan_id"]: c["reasons"] for c in services.candidates(pool)}
     assert found[ok.id] == [] and found[late.id]
@@ -199,7 +200,7 @@ def test_seed_demo_builds_a_pool_with_a_cut_and_reports(create_party, create_loa
              for k, t in book]
     too_big = create_loan(party=create_party(township_code="danan"), disbursed_on=date(2026, 1, 10), amount="900000")
     for loan in loans + [too_big]:
-        pay_through(loan, date.today())
+        pay_through(loan, business_today())
     result = seed_demo(None, {})
     db.session.commit()
     pool, cut = result["pool"], result["cut"]
@@ -231,7 +232,7 @@ def test_update_pool_refuses_bad_criteria_and_keeps_the_old(create_pool):
 def test_race_for_the_same_loan_ends_in_conflict(create_pool, create_loan, monkeypatch):
     """Two requests that both passed the membership check: the unique index decides, cleanly."""
     first, second = create_pool(), create_pool()
-    loan = create_loan(disbursed_on=date.today() - timedelta(days=5))
+    loan = create_loan(disbursed_on=business_today() - timedelta(days=5))
     services.add_loans(first, [loan.id])
     db.session.commit()
     monkeypatch.setattr(membership, "_refuse_pooled", lambda *args: None)  # the other request's view of the world

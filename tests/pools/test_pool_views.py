@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from greenfin.pools import cuts, reporting, services
 from greenfin.pools.models import Pool, PoolMembership
@@ -15,7 +16,7 @@ def seeded(create_pool, create_loan, pay_through):
     pool = create_pool()
     loans = [create_loan(disbursed_on=date(2026, 1, 10), amount=str(50000 + 10000 * i)) for i in range(3)]
     for loan in loans:
-        pay_through(loan, date.today())
+        pay_through(loan, business_today())
     services.add_loans(pool, [l.id for l in loans], added_on=date(2026, 6, 30), as_of=date(2026, 6, 30))
     cut = cuts.publish_cut(cuts.create_cut(pool, date(2026, 6, 30)))
     reporting.generate_servicer_report(pool, "2026-08")
@@ -103,7 +104,7 @@ def test_add_ineligible_loan_from_page_stores_nothing(client, create_user, login
                            follow_redirects=True)
     assert response.status_code == 200
     assert db.session.scalar(select(func.count()).select_from(PoolMembership)) == 0
-    ok = create_loan(disbursed_on=date.today() - timedelta(days=3))
+    ok = create_loan(disbursed_on=business_today() - timedelta(days=3))
     client.post(f"/pools/{pool.id}/loans", data={"loan_ids": [str(ok.id)]})
     assert [m.loan_id for m in services.live_memberships(pool)] == [ok.id]
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin import dates
 from greenfin.errors import ValidationFailed
 from greenfin.extensions import db
@@ -84,7 +85,7 @@ def test_report_twice_updates_one_row(book):
     assert db.session.scalar(select(func.count()).select_from(ServicerReport)) == 1
 
 
-@pytest.mark.parametrize("month", ["2026-13", "26-08", "", date.today().strftime("%Y-%m")])
+@pytest.mark.parametrize("month", ["2026-13", "26-08", "", business_today().strftime("%Y-%m")])
 def test_report_refuses_bad_months(book, month):
     pool, *_ = book
     with pytest.raises(ValidationFailed):

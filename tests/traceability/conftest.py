@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from greenfin.dates import today as business_today
 from greenfin.core.identifiers import gtin_check_digit
 from greenfin.extensions import db
 from traceability import services
@@ -39,7 +40,7 @@ def create_product(create_party, create_brand):
         owner = owner or create_party()
         if brand is None:
             brand = create_brand()
-            services.authorise_brand(brand.id, owner.id, date.today() - timedelta(days=365))
+            services.authorise_brand(brand.id, owner.id, business_today() - timedelta(days=365))
         data = {"gtin": make_gtin(), "name": "马家柚鲜果 5kg 礼盒", "name_en": "Majia pomelo gift box 5 kg",
                 "owner_id": owner.id, "brand_id": brand.id if brand else None, "net_content": "5 kg"}
         data.update(overrides)

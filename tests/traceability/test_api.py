@@ -1,9 +1,10 @@
 """The traceability REST API: access, scoping, labels job, recall, EPCIS capture."""
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.extensions import db
 from tests.traceability.conftest import epcis_document, make_gtin, observe
 from traceability.models import Label
@@ -66,8 +67,8 @@ def test_certificates_api(api, create_lot):
     regulator = api("regulator")
     body = {"kind": "green_food", "number": "LB-API", "issuer": "中国绿色食品发展中心", "scope": "product",
             "party_id": lot.producer_id, "product_id": lot.product_id,
-            "valid_from": (date.today() - timedelta(days=5)).isoformat(),
-            "valid_until": (date.today() + timedelta(days=5)).isoformat()}
+            "valid_from": (business_today() - timedelta(days=5)).isoformat(),
+            "valid_until": (business_today() + timedelta(days=5)).isoformat()}
     created = regulator.post("/api/v1/trace/certifications", json=body)
     assert created.status_code == 201 and created.json["status"] == "valid"
     assert api("producer").post("/api/v1/trace/certifications", json=body).status_code == 403
@@ -78,7 +79,7 @@ def test_certificates_api(api, create_lot):
 def test_brand_authorisations_are_listed_renewed_and_revoked(api, create_brand, create_party):
     brand, party = create_brand(), create_party()
     regulator, url = api("regulator"), f"/api/v1/trace/brands/{brand.id}/authorisations"
-    today = date.today()
+    today = business_today()
     lapsed = regulator.post(url, json={"party_id": party.id, "valid_from": (today - timedelta(days=400)).isoformat(),
                                        "valid_until": (today - timedelta(days=30)).isoformat()})
     assert lapsed.status_code == 201, lapsed.json

@@ -2,13 +2,14 @@
 
 Runs in a database of its own (the pool's connections cannot see a test's uncommitted rows).
 """
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from greenfin.dates import today as business_today
 from greenfin.core import services as core
 from greenfin.extensions import db
 from greenfin.uow import commit
@@ -54,7 +55,7 @@ def make_lot(app, code="MJY-POOL"):
                                      "land_cover": "orchard", "lat": Decimal("28.49"), "lon": Decimal("118.29"),
                                      "cert_type": "land_contract", "cert_no": "赣(2020)广丰区不动产权第0001号"})
         brand = services.create_brand({"name": "马家柚", "name_en": "Majia pomelo"})
-        services.authorise_brand(brand.id, party.id, date.today() - timedelta(days=30))
+        services.authorise_brand(brand.id, party.id, business_today() - timedelta(days=30))
         product = services.create_product({"gtin": make_gtin(), "name": "马家柚鲜果 5kg 礼盒",
                                            "name_en": "Majia pomelo gift box 5 kg", "brand_id": brand.id,
                                            "owner_id": party.id})

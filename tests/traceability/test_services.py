@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from greenfin.dates import today as business_today
 from greenfin.core.models import AuditEvent, Party
 from greenfin.errors import Conflict, ValidationFailed
 from greenfin.extensions import db
@@ -27,16 +28,16 @@ def test_brand_needs_an_authorisation(create_party, create_brand):
     with pytest.raises(ValidationFailed) as info:
         services.create_product({"gtin": make_gtin(), "name": "x", "owner_id": owner.id, "brand_id": brand.id})
     assert "brand_id" in info.value.errors
-    services.authorise_brand(brand.id, owner.id, date.today() - timedelta(days=1))
+    services.authorise_brand(brand.id, owner.id, business_today() - timedelta(days=1))
     assert services.create_product({"gtin": make_gtin(), "name": "x", "owner_id": owner.id, "brand_id": brand.id})
     with pytest.raises(Conflict):
-        services.authorise_brand(brand.id, owner.id, date.today())
+        services.authorise_brand(brand.id, owner.id, business_today())
 
 
 def test_a_lapsed_authorisation_is_renewed_by_a_later_period_and_a_revoked_one_stays_on_record(
         create_party, create_brand):
     owner, brand = create_party(), create_brand()
-    today = date.today()
+    today = business_today()
     first = services.authorise_brand(brand.id, owner.id, today - timedelta(days=400), today - timedelta(days=35))
     assert not services.brand_authorised(brand.id, owner.id)
     assert services.brand_authorised(brand.id, owner.id, today - timedelta(days=40))
@@ -69,7 +70,7 @@ def test_create_lot_validates_code_parcels_and_quantity(create_product, create_p
     with pytest.raises(ValidationFailed) as info:
         services.create_lot({"code": "bad lot!", "product_id": product.id, "producer_id": product.owner_id,
                              "quantity": "-1", "unit": "LBS", "parcel_ids": [foreign.id],
-                             "harvest_date": date.today() + timedelta(days=3)})
+                             "harvest_date": business_today() + timedelta(days=3)})
     assert {"code", "quantity", "unit", "parcel_ids", "harvest_date"} <= set(info.value.errors)
 
 

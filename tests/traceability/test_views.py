@@ -4,6 +4,7 @@ import io
 import re
 
 from traceability import services
+from greenfin.dates import today as business_today
 
 
 def test_producer_registers_a_lot_through_the_form(client, create_user, login, create_product, create_parcel):
@@ -110,10 +111,10 @@ def test_regulator_authorises_a_producer_for_a_brand(client, create_user, login,
 
 def test_regulator_revokes_an_authorisation_on_the_products_page(client, create_user, login, create_brand,
                                                                  create_party):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     brand, party = create_brand(), create_party(name="假冒果业公司")
-    auth = services.authorise_brand(brand.id, party.id, date.today() - timedelta(days=10))
+    auth = services.authorise_brand(brand.id, party.id, business_today() - timedelta(days=10))
     login(create_user("regulator"))
     page = client.get("/trace/products").get_data(as_text=True)
     action = f"/trace/brands/{brand.id}/authorisations/{auth.id}/revoke"

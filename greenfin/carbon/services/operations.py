@@ -10,7 +10,7 @@ from greenfin import signals
 from greenfin.carbon import ledger, pricing
 from greenfin.carbon.models import CarbonAccount, CarbonBlock, CarbonEntry
 from greenfin.carbon.services.projects import _date, actor_label
-from greenfin.dates import today
+from greenfin.dates import business_date, today
 from greenfin.core.models import Party
 from greenfin.errors import Conflict, NotFound, ValidationFailed
 from greenfin.extensions import db
@@ -181,7 +181,7 @@ def retire_units(data: dict, *, idempotency_key: Optional[str] = None) -> Carbon
         # Offsetting its own emissions: other packages (eco-credit) may price it.
         signals.announce(signals.carbon_units_retired, entity_type="carbon_entry", entity_id=entry.id,
                          party_id=entry.beneficiary_party_id, entry_id=entry.id, quantity=entry.quantity,
-                         retired_on=entry.recorded_at.date(),
+                         retired_on=business_date(entry.recorded_at),
                          evidence={"serials": ledger.entry_serial(entry), "purpose": entry.purpose})
     return entry
 
