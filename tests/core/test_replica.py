@@ -326,3 +326,28 @@ def test_scan_page_records_on_the_primary_and_reads_a_lot_missing_on_the_replica
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+def test_readyz_reports_the_replica_and_stays_ready_when_it_is_down(tmp_path):
+    app = build_two(tmp_path, tmp_path / "replica.sqlite")
+    body = app.test_client().get("/readyz").json
+    assert body["status"] == "ok" and body["replica"]["state"] == "ok" and body["replica"]["reads_on"] == "replica"
+    assert body["replica"]["lag_seconds"] == 0 and body["replica"]["max_lag_seconds"] == 5
+    down = make_app(tmp_path, f"sqlite:///{tmp_path / 'missing' / 'replica.sqlite'}")
+    with down.app_context():
+        db.create_all(bind_key=None)
+    response = down.test_client().get("/readyz")
+    assert response.status_code == 200 and response.json["checks"]["database"] == "ok"
+    assert response.json["replica"] == {"state": "down", "reads_on": "primary", "lag_seconds": None,
+                                        "max_lag_seconds": 5}
+    for one in (app, down):
+        with one.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def test_readyz_without_a_replica_says_nothing_of_one(tmp_path):
+    app = make_app(tmp_path, None)
+    with app.app_context():
+        db.create_all(bind_key=None)
+    assert "replica" not in app.test_client().get("/readyz").json

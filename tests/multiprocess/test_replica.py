@@ -14,6 +14,7 @@ pages from the primary after the standby is stopped, each fallback counted in ``
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import re
@@ -185,6 +186,14 @@ def metric(base: str, name: str, labels: dict | None = None) -> float:
     return total
 
 
+def readiness(base: str) -> tuple[str, str]:
+    """``/readyz``'s replica state and where public reads go; the instance must be ready."""
+    status, body, _ = http("GET", base + "/readyz")
+    assert status == 200, body[:500]
+    replica = json.loads(body)["replica"]
+    return replica["state"], replica["reads_on"]
+
+
 def page(base: str, path: str) -> str:
     status, body, _ = http("GET", base + path, headers={"Accept": "text/html"})
     assert status == 200, (path, body[:500])
@@ -272,6 +281,7 @@ def test_public_pages_read_from_a_streaming_standby_and_fall_back_to_the_primary
             assert seen["primary"], "a lagging standby still answered"
             assert same_page(body) == same_page(from_standby["/market/catalogue"])
             assert metric(base, "greenfin_replica_fallbacks_total", {"reason": "lag"}) >= lagged + 1
+            assert readiness(base) == ("lag", "primary")
             standby.scalar("SELECT pg_wal_replay_resume()", database="postgres")
             deadline = time.time() + 30
             while behind(primary, standby):
@@ -299,5 +309,6 @@ def test_public_pages_read_from_a_streaming_standby_and_fall_back_to_the_primary
             assert any("trace_lots" in s for s in seen["primary"])
             after = sum(metric(base, "greenfin_replica_fallbacks_total", {"reason": r}) for r in ("down", "error"))
             assert after >= before + len(PUBLIC_PAGES) + 1
+            assert readiness(base) == ("down", "primary")  # reported; the instance stays ready
         logged = (instance / "logs" / "gunicorn.log").read_text(errors="replace")
         assert "public reads on the primary" in logged
