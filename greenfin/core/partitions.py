@@ -8,7 +8,9 @@ declares one in its migration needs nothing here. Each month is a partition name
   through ``greenfin_ensure_month_partition``, a SECURITY DEFINER function: the application role,
   which owns nothing, may run it (the scheduled job ``partitions-ensure``) and can do nothing else.
 - ``ensure_month(table, instant)`` makes the month of one row before it is written, for tables whose
-  rows carry any past time (EPCIS events); once a unit of work, through the same function.
+  rows carry any past time (EPCIS events) and for scans through the ORM session; once a unit of work,
+  through the same function. (The scan pool makes a missing month when its insert fails for want of
+  one: traceability/services/scan_store.py.)
 - ``detach_partitions(before)`` detaches every month before ``before`` with
   ``DETACH PARTITION ... CONCURRENTLY``: scans go on meanwhile (it waits for the transactions
   using the table instead of locking them out). It cannot run in a transaction, so it uses its own

@@ -310,3 +310,25 @@ def test_epcis_events_move_into_months_and_an_old_event_time_gets_its_month(part
         run(part_app, "INSERT INTO trace_epcis_events (event_hash, event_type, kind, event_time, document, source, "
                       "created_at) SELECT event_hash, event_type, kind, event_time, document, source, created_at "
                       "FROM trace_epcis_events WHERE id = :id", id=row_id)
+
+
+def test_a_scan_in_a_month_without_its_partition_makes_the_month_and_is_recorded(part_app, monkeypatch):
+    """The scheduler's partitions-ensure stopped for months: the scan still answers and is recorded,
+    on the scan pool (the function's insert failed whole, then again after the month is made) and
+    through the session (the month made before the insert)."""
+    lot_id, (path, other) = make_lot(part_app)
+    name = month_name(partitions.current_month())
+    client = part_app.test_client(use_cookies=False)
+    for store, scan_path in (("pool", path), ("session", other)):
+        if store == "session":
+            monkeypatch.setitem(part_app.extensions, "trace_scan_pool", None)
+        run(part_app, f"DROP TABLE {name}")
+        assert name not in attached(part_app)
+        response = client.get(scan_path, headers={"Accept": "application/json"})
+        assert response.status_code == 200, (store, response.get_data(as_text=True)[:300])
+        assert response.json["verdict"] == "genuine", store
+        assert name in attached(part_app), store
+        assert [v for v, _label in recorded(part_app)] == ["genuine"], store  # the month's one scan
+        made = run(part_app, "SELECT after FROM audit_events WHERE action = 'database.partition_created' "
+                             "AND entity_id = :name ORDER BY id DESC LIMIT 1", name=name)
+        assert made and made[0][0]["month"] == f"{partitions.current_month():%Y-%m}", store

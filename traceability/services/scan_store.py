@@ -17,8 +17,11 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple, Optional
 
 from flask import current_app
+from psycopg.errors import CheckViolation
 from sqlalchemy import func, insert, select
 
+from greenfin.core import partitions
+from greenfin.core.services import record_audit
 from greenfin.extensions import db
 from traceability import scan_rules
 from traceability.models import Label, Lot, Product, Scan
@@ -70,6 +73,7 @@ class _SessionScans:
     scans read, judged by ``judge_scan`` and the scan inserted; the request commits."""
 
     def scan(self, serial: Optional[str], gtin: str, lot_code: str, values: dict) -> Seen:
+        partitions.ensure_month("trace_scans", values["scanned_at"])  # PostgreSQL: the month exists
         find_label, find_first, find_recent, count = _lookup_statements()
         label = db.session.execute(find_label, {"serial": serial}).first() if serial else None
         if not (label and label.gtin == gtin and label.code == lot_code):
@@ -139,7 +143,15 @@ class _PooledScans:
         dialect = self.pool.engine.dialect
         cursor = self.dbapi_conn.cursor()
         try:
-            cursor.execute(PG_SCAN, params)
+            try:
+                cursor.execute(PG_SCAN, params)
+            except CheckViolation as exc:
+                if "no partition" not in str(exc):
+                    raise
+                # The month's partition is missing (partitions-ensure has not run for months): the
+                # statement failed whole, nothing was recorded. Make the month and scan again.
+                self._make_month(cursor, params["scanned_at"])
+                cursor.execute(PG_SCAN, params)
             return Seen(*cursor.fetchone())
         except dialect.loaded_dbapi.Error as exc:
             dead = dialect.is_disconnect(exc, self.dbapi_conn.dbapi_connection, cursor)
@@ -149,6 +161,16 @@ class _PooledScans:
                                       connection_invalidated=dead, dialect=dialect) from exc
         finally:
             cursor.close()
+
+    @staticmethod
+    def _make_month(cursor, scanned_at: datetime) -> None:
+        moment = scanned_at.astimezone(timezone.utc)
+        month = moment.date().replace(day=1)
+        cursor.execute("SELECT greenfin_ensure_month_partition('trace_scans', %s)", (month,))
+        name = cursor.fetchone()[0]
+        if name is not None:  # committed already (autocommit); the audit event commits with the request
+            record_audit("database.partition_created", "partition", name,
+                         after={"table": "trace_scans", "month": month.strftime("%Y-%m"), "by": "scan"})
 
     def close(self) -> None:
         self.dbapi_conn.close()
