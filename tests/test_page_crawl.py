@@ -41,7 +41,6 @@ NOT_CRAWLED = {
     "auth.logout": "ends the session",
     "trace_scan.scan": "records a scan (the consumer scan page: tests/traceability)",
     "trace_scan.scan_malformed": "an error answer for malformed codes",
-    "core.job_detail": "the demo district has no job (the jobs pages are ctl16's)",
     "trace_resolver.description": "machine-facing JSON, the GS1 resolver description (tests/traceability/test_resolver.py)",
 }
 # Pages whose wording another part of issue #16 owns (crawled, not judged here).
