@@ -125,6 +125,33 @@ def import_monitoring_command(file: Path):
 
 
 
+@compensation_cli.command("damage")
+@click.option("--reference", required=True, help="The incident's reference, e.g. the penalty notice number.")
+@click.option("--occurred-on", "occurred_on", required=True, help="The date it occurred (YYYY-MM-DD).")
+@click.option("--parcel", "parcels", multiple=True, required=True, help="An affected parcel's code (repeat for more).")
+@click.option("--area-ha", "area_ha", required=True, help="Affected area (ha), at most the parcels' area.")
+@click.option("--years", "years", required=True, help="Restoration period (years).")
+@click.option("--service", "service_codes", multiple=True, required=True,
+              help="An affected GEP service's code, e.g. carbon_sequestration (repeat for more).")
+@click.option("--party", help="The responsible party (unified social credit code or id): posts the penalty's points.")
+@click.option("--as", "username", help="The acting admin or regulator (recorded in the audit log).")
+def damage_command(reference, occurred_on, parcels, area_ha, years, service_codes, party, username):
+    """Value an ecological damage incident as lost GEP and record it (with --party, post the penalty)."""
+    from greenfin.compensation import services
+
+    g.actor_label = "cli"
+    try:
+        if username:
+            _as_user(username)
+        incident = services.value_damage({  # committed by the command's wrapper
+            "reference": reference, "occurred_on": occurred_on, "parcel_codes": list(parcels),
+            "area_ha": area_ha, "restoration_years": years, "services": list(service_codes), "party": party})
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"incident {incident.id}: {reference} lost GEP {incident.value:,.2f} CNY, "
+               + (f"penalty posting {incident.posting_id}" if incident.posting_id
+                  else "no penalty posting (no responsible party)"))
+
 
 assessment_cli = CommandGroup("assessment", help="Township assessment (考核) on GEP and department indicators.")
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm
+from greenfin.core.forms import CONFIRM_MESSAGE, ConfirmForm, apply_errors
 from greenfin.compensation import services
 from greenfin.compensation.labels import DIRECTION_LABELS, KIND_LABELS, STATUS_LABELS
 from greenfin.compensation.pdf import township_notice_pdf
 from greenfin.core import services as core
+from greenfin.compensation.forms import DamageForm
 from greenfin.downloads import content_disposition
+from greenfin.labels import label
+from greenfin.registry import require
 from greenfin.errors import DomainError
 from greenfin.pages import page_of
 from greenfin.security import access
@@ -137,6 +140,50 @@ def notice(run_id, township):
                               payee=lambda v: _payee_name(v, names))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(f"notice-{run.id}-{township}.pdf", inline=True)})
+
+
+# ---------------------------------------------------------------- ecological damage
+
+
+@bp.route("/compensation/damage/new", methods=["GET", "POST"])
+@access(*STAFF)
+def damage_new():
+    """Record an incident: the service values it (lost GEP) and posts the penalty's points."""
+    form = DamageForm()
+    form.services.choices = [(code, label("gep_service", code)) for code in require("greenfin.gep").service_codes()]
+    if form.validate_on_submit():
+        try:
+            incident = services.value_damage({
+                "reference": form.reference.data, "occurred_on": form.occurred_on.data,
+                "parcel_codes": form.parcel_codes.data or "", "area_ha": form.area_ha.data,
+                "restoration_years": form.restoration_years.data, "services": form.services.data or [],
+                "party": form.party.data})
+            flash(_("Damage incident recorded."), "success")
+            return redirect(url_for("compensation.damage_detail", incident_id=incident.id))
+        except DomainError as exc:
+            rollback()
+            apply_errors(form, exc.errors or {"reference": [exc.summary]})
+    return render_template("compensation/damage_form.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/compensation/damage/<int:incident_id>")
+@access(*STAFF)
+def damage_detail(incident_id):
+    from decimal import Decimal
+
+    incident = services.get_incident(incident_id)
+    share = Decimal(incident.basis.get("share_of_area", "0"))
+    rows = []
+    for line in incident.basis.get("parcels", []):
+        values = {code: Decimal(v) for code, v in line["values"].items()}
+        rows.append({"parcel": core.get_parcel(line["parcel_id"]), "year": line["year"],
+                     "price_version": line["price_version"], "service_values": values,
+                     "lost": sum(values.values(), Decimal(0)) * share * incident.restoration_years})
+    party = core.get_party(incident.party_id) if incident.party_id else None
+    ledger_url = (url_for("credit.ledger", party_id=party.id)
+                  if party is not None and incident.posting_id and "credit" in current_app.blueprints else None)
+    return render_template("compensation/damage.html", incident=incident, rows=rows, share=share, party=party,
+                           ledger_url=ledger_url)
 
 
 # ---------------------------------------------------------------- assessment

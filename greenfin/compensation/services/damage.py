@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from greenfin.compensation.models import DamageIncident
 from greenfin.core import services as core
-from greenfin.errors import N_, NotFound, ValidationFailed
+from greenfin.core.models import Parcel, Party
+from greenfin.errors import N_, Message, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.numbers import parse_decimal
 from greenfin.registry import contract, require
@@ -26,7 +27,11 @@ PENALTY_RULE = "PENALTY_NOTICE"
 
 def value_damage(data: dict) -> DamageIncident:
     """Value an incident and, with a responsible party, post the penalty notice's eco-credit points
-    with the lost-GEP figure as evidence (through the credit contract)."""
+    with the lost-GEP figure as evidence (through the credit contract).
+
+    The API, the page and the CLI all come here. Parcels are ``parcel_ids`` or ``parcel_codes`` (a
+    list or text of codes; errors under ``parcel_codes``); the party is ``party_id`` or ``party`` (an
+    id or unified social credit code; errors under ``party``); ``services`` must be GEP service codes."""
     gep = require("greenfin.gep")
     errors: dict[str, list[str]] = {}
     reference = (data.get("reference") or "").strip()
@@ -42,24 +47,39 @@ def value_damage(data: dict) -> DamageIncident:
     services = data.get("services")
     if not isinstance(services, list) or not services:
         errors.setdefault("services", []).append(N_("must list the affected ecosystem services"))
+    else:
+        services = list(dict.fromkeys(str(s).strip() for s in services))  # a service counted once
+        known = set(gep.service_codes())
+        unknown = [s for s in services if s not in known]
+        if unknown:
+            errors.setdefault("services", []).append(
+                Message(N_("unknown GEP services: %(codes)s"), {"codes": ", ".join(unknown)}))
     try:
         occurred = date.fromisoformat(str(data.get("occurred_on")))
     except ValueError:
         errors.setdefault("occurred_on", []).append(N_("must be a date (YYYY-MM-DD)"))
         occurred = None
-    parcel_ids = data.get("parcel_ids")
+    parcel_field = "parcel_codes" if "parcel_codes" in data else "parcel_ids"
+    parcel_ids = _parcel_ids(data["parcel_codes"], errors) if parcel_field == "parcel_codes" else data.get("parcel_ids")
     facts = []
-    if not isinstance(parcel_ids, list) or not parcel_ids:
-        errors.setdefault("parcel_ids", []).append(N_("must list at least one parcel"))
+    if parcel_field == "parcel_codes" and parcel_ids is None:
+        pass  # the codes' errors are recorded
+    elif not isinstance(parcel_ids, list) or not parcel_ids:
+        errors.setdefault(parcel_field, []).append(N_("must list at least one parcel"))
     else:
         current = {pid: gep.current_parcel_gep(int(pid)) for pid in parcel_ids}
         missing = [pid for pid, c in current.items() if c is None]
         if missing:
-            errors.setdefault("parcel_ids", []).append(N_("has parcels without a GEP account"))
+            errors.setdefault(parcel_field, []).append(N_("has parcels without a GEP account"))
         else:
             facts = gep.year_accounts(None, account_ids=[c.account_id for c in current.values()])
     party_id = data.get("party_id")
-    if party_id is not None:
+    if data.get("party") not in (None, ""):
+        party = find_party(str(data["party"]))
+        party_id = party.id if party else None
+        if party is None:
+            errors.setdefault("party", []).append(N_("unknown party"))
+    elif party_id is not None:
         try:
             core.get_party(int(party_id))
         except (NotFound, TypeError, ValueError):
@@ -95,6 +115,42 @@ def value_damage(data: dict) -> DamageIncident:
     core.record_audit("compensation.damage.value", "damage_incident", incident.id, party_id=incident.party_id,
                       after={"reference": reference, "value": incident.value, "posting_id": incident.posting_id})
     return incident
+
+
+def _parcel_ids(codes, errors: dict) -> list[int] | None:
+    """The ids of the parcels named by ``codes`` (a list, or text separated by commas or spaces);
+    unknown codes, and codes that several rights holders use, are named under ``parcel_codes``."""
+    if isinstance(codes, str):
+        codes = codes.replace("，", ",").replace("、", ",").replace(",", " ").split()
+    if not isinstance(codes, list):
+        errors.setdefault("parcel_codes", []).append(N_("must list at least one parcel"))
+        return None
+    codes = list(dict.fromkeys(str(c).strip() for c in codes if str(c).strip()))
+    if not codes:
+        errors.setdefault("parcel_codes", []).append(N_("must list at least one parcel"))
+        return None
+    found: dict[str, list[int]] = {}
+    for pid, code in db.session.execute(select(Parcel.id, Parcel.code).where(Parcel.code.in_(codes))):
+        found.setdefault(code, []).append(pid)
+    unknown = [c for c in codes if c not in found]
+    shared = [c for c in codes if len(found.get(c, ())) > 1]
+    if unknown:
+        errors.setdefault("parcel_codes", []).append(
+            Message(N_("unknown parcel codes: %(codes)s"), {"codes": ", ".join(unknown)}))
+    if shared:
+        errors.setdefault("parcel_codes", []).append(
+            Message(N_("parcel codes used by several rights holders: %(codes)s"), {"codes": ", ".join(shared)}))
+    if unknown or shared:
+        return None
+    return [found[c][0] for c in codes]
+
+
+def find_party(ref: str) -> Party | None:
+    """A party by id or unified social credit code."""
+    ref = ref.strip()
+    if ref.isdigit() and len(ref) < 12:
+        return db.session.get(Party, int(ref))
+    return db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
 
 
 def get_incident(incident_id: int) -> DamageIncident:

@@ -13,6 +13,7 @@ For other packages (reach GEP only through these):
   version's prices, V(q₁, p₀), for the quantity/price split of a change in GEP.
 - ``accounted_parcel_ids() -> set[int]``: the parcels with at least one account (the market
   catalogue's coverage).
+- ``service_codes() -> tuple[str, ...]``: the codes of the GEP services, in the method's order.
 """
 from greenfin.gep.services.accounts import (  # noqa: F401
     ATTRIBUTE_FIELDS,
@@ -63,6 +64,14 @@ from greenfin.gep.services.prices import (  # noqa: F401
 from greenfin.gep.services.runs import start_gep_run  # noqa: F401
 from greenfin.gep.services.change import AccountFacts, revalue_accounts, year_accounts  # noqa: F401
 
+
+def service_codes() -> tuple[str, ...]:
+    """The codes of the GEP services (crops ... recreation), in the method's order."""
+    from greenfin.gep.engine import SERVICES
+
+    return tuple(s.code for s in SERVICES)
+
+
 __all__ = [
     "ATTRIBUTE_FIELDS",
     "ATTRIBUTE_LIMITS",
@@ -70,6 +79,7 @@ __all__ = [
     "ParcelGep",
     "account_query",
     "accounted_parcel_ids",
+    "service_codes",
     "account_services",
     "compute_accounts",
     "compute_parcel_account",
