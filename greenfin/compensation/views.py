@@ -14,7 +14,7 @@ from greenfin.compensation.pdf import township_notice_pdf
 from greenfin.core import services as core
 from greenfin.compensation.forms import DamageForm
 from greenfin.downloads import content_disposition
-from greenfin.labels import label
+from greenfin.labels import current_language, label
 from greenfin.registry import require
 from greenfin.errors import DomainError
 from greenfin.pages import page_of
@@ -182,8 +182,10 @@ def damage_detail(incident_id):
     party = core.get_party(incident.party_id) if incident.party_id else None
     ledger_url = (url_for("credit.ledger", party_id=party.id)
                   if party is not None and incident.posting_id and "credit" in current_app.blueprints else None)
+    plain = lambda number: f"{number.normalize():f}"  # 25.0000 ha reads 25  # noqa: E731
+    separator = "、" if current_language() == "zh" else ", "
     return render_template("compensation/damage.html", incident=incident, rows=rows, share=share, party=party,
-                           ledger_url=ledger_url)
+                           ledger_url=ledger_url, plain=plain, separator=separator)
 
 
 # ---------------------------------------------------------------- assessment
