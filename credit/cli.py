@@ -11,8 +11,9 @@ import click
 from flask import g
 
 from credit import services
-from credit.importer import IMPORT_COLUMNS, describe, find_party, parse_date
+from credit.importer import IMPORT_COLUMNS, describe, parse_date
 from credit.models import Rating
+from greenfin.core.services import find_party
 from greenfin.job_model import Job
 from greenfin.errors import DomainError
 from greenfin.extensions import db

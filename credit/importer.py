@@ -9,32 +9,10 @@ import re
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import select
-
-from greenfin.core.identifiers import InvalidIdentifier, normalise_resident_id
-from greenfin.core.models import Party
-from greenfin.core.services import find_party_by_resident_id
 from greenfin.errors import DomainError
-from greenfin.extensions import db
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 IMPORT_COLUMNS = ("party", "rule_code", "effective_date", "document", "inspector", "note", "source_id")
-
-def find_party(ref: str) -> Optional[Party]:
-    """A party by id, unified social credit code or resident ID number."""
-    ref = (ref or "").strip()
-    if ref.isdigit() and len(ref) < 12:
-        return db.session.get(Party, int(ref))
-    if len(ref) == 18:
-        party = db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
-        if party is not None:
-            return party
-        try:
-            return find_party_by_resident_id(normalise_resident_id(ref))
-        except InvalidIdentifier:
-            return None
-    return None
-
 
 def parse_date(value: str) -> Optional[date]:
     value = (value or "").strip()

@@ -133,7 +133,7 @@ def import_monitoring_command(file: Path):
 @click.option("--years", "years", required=True, help="Restoration period (years).")
 @click.option("--service", "service_codes", multiple=True, required=True,
               help="An affected GEP service's code, e.g. carbon_sequestration (repeat for more).")
-@click.option("--party", help="The responsible party (unified social credit code or id): posts the penalty's points.")
+@click.option("--party", help="The responsible party (unified social credit code, resident ID number or id): posts the penalty's points.")
 @click.option("--as", "username", help="The acting admin or regulator (recorded in the audit log).")
 def damage_command(reference, occurred_on, parcels, area_ha, years, service_codes, party, username):
     """Value an ecological damage incident as lost GEP and record it (with --party, post the penalty)."""

@@ -214,6 +214,23 @@ def find_party_by_resident_id(number: str) -> Optional[Party]:
     return db.session.scalar(select(Party).where(Party.id_hash == digest))
 
 
+def find_party(ref: str) -> Optional[Party]:
+    """A party by id, unified social credit code or resident ID number (a credit code wins over a
+    resident number of the same spelling); None when nothing matches."""
+    ref = (ref or "").strip()
+    if ref.isdigit() and len(ref) < 12:
+        return db.session.get(Party, int(ref))
+    if len(ref) == 18:
+        party = db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
+        if party is not None:
+            return party
+        try:
+            return find_party_by_resident_id(ref)
+        except InvalidIdentifier:
+            return None
+    return None
+
+
 def create_party(data: dict) -> Party:
     """Create a party after validating its identifier and township.
 

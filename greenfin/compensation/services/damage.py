@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from greenfin.compensation.models import DamageIncident
 from greenfin.core import services as core
-from greenfin.core.models import Parcel, Party
+from greenfin.core.models import Parcel
 from greenfin.errors import N_, Message, NotFound, ValidationFailed
 from greenfin.extensions import db
 from greenfin.numbers import parse_decimal
@@ -31,7 +31,7 @@ def value_damage(data: dict) -> DamageIncident:
 
     The API, the page and the CLI all come here. Parcels are ``parcel_ids`` or ``parcel_codes`` (a
     list or text of codes; errors under ``parcel_codes``); the party is ``party_id`` or ``party`` (an
-    id or unified social credit code; errors under ``party``); ``services`` must be GEP service codes."""
+    id, unified social credit code or resident ID number (``core.find_party``); errors under ``party``); ``services`` must be GEP service codes."""
     gep = require("greenfin.gep")
     errors: dict[str, list[str]] = {}
     reference = (data.get("reference") or "").strip()
@@ -75,7 +75,7 @@ def value_damage(data: dict) -> DamageIncident:
             facts = gep.year_accounts(None, account_ids=[c.account_id for c in current.values()])
     party_id = data.get("party_id")
     if data.get("party") not in (None, ""):
-        party = find_party(str(data["party"]))
+        party = core.find_party(str(data["party"]))
         party_id = party.id if party else None
         if party is None:
             errors.setdefault("party", []).append(N_("unknown party"))
@@ -143,14 +143,6 @@ def _parcel_ids(codes, errors: dict) -> list[int] | None:
     if unknown or shared:
         return None
     return [found[c][0] for c in codes]
-
-
-def find_party(ref: str) -> Party | None:
-    """A party by id or unified social credit code."""
-    ref = ref.strip()
-    if ref.isdigit() and len(ref) < 12:
-        return db.session.get(Party, int(ref))
-    return db.session.scalar(select(Party).where(Party.uscc == ref.upper()))
 
 
 def get_incident(incident_id: int) -> DamageIncident:
