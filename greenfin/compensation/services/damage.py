@@ -31,7 +31,8 @@ def value_damage(data: dict) -> DamageIncident:
 
     The API, the page and the CLI all come here. Parcels are ``parcel_ids`` or ``parcel_codes`` (a
     list or text of codes; errors under ``parcel_codes``); the party is ``party_id`` or ``party`` (an
-    id, unified social credit code or resident ID number (``core.find_party``); errors under ``party``); ``services`` must be GEP service codes."""
+    id, unified social credit code or resident ID number: ``core.find_party``; errors under ``party``);
+    ``services`` must be GEP service codes."""
     gep = require("greenfin.gep")
     errors: dict[str, list[str]] = {}
     reference = (data.get("reference") or "").strip()
