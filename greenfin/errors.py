@@ -220,13 +220,30 @@ def _out_of_range_fields() -> dict[str, list[str]]:
     return found
 
 
+NOT_FOUND_FOR_PARTIES = N_("Not found, or not yours to see")
+
+
+def _party_scoped() -> bool:
+    from greenfin.security import own_party_id
+
+    try:
+        return own_party_id() is not None
+    except RuntimeError:  # outside a request
+        return False
+
+
 def register_error_handlers(app: Flask) -> None:
     from greenfin.uow import rollback
 
     def render(status: int, code: str, message: str, errors: dict | None = None, headers: dict | None = None):
+        if status == 404 and _party_scoped():
+            # A producer or buyer is told the same for a record that does not exist and for one that is
+            # not theirs (require_party_access), so ids cannot be probed for what exists.
+            message, errors = NOT_FOUND_FOR_PARTIES, None
         if wants_json():
             return json_error(status, code, message, errors, headers)
-        return render_template("errors.html", status=status, message=message, errors=errors or {}), status, headers or {}
+        return render_template("errors.html", status=status, message=translate(message), errors=errors or {}), \
+            status, headers or {}
 
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
