@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 import orjson
 from flask import g, has_request_context
@@ -174,7 +174,7 @@ def _lock_accounts(party_ids: list[int], now) -> dict[int, dict]:
     def locked() -> dict[int, dict]:
         return {party_id: {"id": id_, "party_id": party_id, "balance": balance, "posting_count": count,
                            "last_hash": last_hash}
-                for id_, party_id, balance, count, last_hash in db.session.connection().execute(stmt)}
+                for id_, party_id, balance, count, last_hash in db.session.connection().execute(stmt).all()}
 
     accounts = locked()
     missing = [p for p in party_ids if p not in accounts]
@@ -250,18 +250,27 @@ def _json_text(value) -> str:
         return json.dumps(value)
 
 
-def _audit_row(now, actor_id, label, action, entity_type, entity_id, party_id, after, request_id) -> dict:
-    return {"occurred_at": now, "actor_id": actor_id, "actor_label": label, "action": action,
-            "entity_type": entity_type, "entity_id": str(entity_id), "party_id": party_id, "before": None,
-            "after": after, "request_id": request_id}
+_AUDIT_COLUMNS = ("occurred_at", "actor_id", "actor_label", "action", "entity_type", "entity_id", "party_id",
+                  "before", "after", "request_id")
 
 
-def insert_rows(model, values: list[dict]) -> list[int]:
-    """Insert rows, returning their ids in order: ``COPY`` with ids drawn from the table's sequence on
-    PostgreSQL (no statement text to build or parse), a multi-row INSERT ... RETURNING elsewhere."""
+def _audit_row(now, actor_id, label, action, entity_type, entity_id, party_id, after, request_id) -> tuple:
+    """An audit event's values in the order of ``_AUDIT_COLUMNS``."""
+    return now, actor_id, label, action, entity_type, str(entity_id), party_id, None, after, request_id
+
+
+def insert_rows(model, values: list, names: Optional[Iterable[str]] = None) -> list[int]:
+    """Insert rows (dicts, or tuples in the order of ``names``), returning their ids in order: ``COPY``
+    with ids drawn from the table's sequence on PostgreSQL (no statement text to build or parse), a
+    multi-row INSERT ... RETURNING elsewhere."""
     table = model.__table__
+    if names is None:
+        names = list(values[0])
+        values = [tuple(v[name] for name in names) for v in values]
+    names = list(names)
     if not _postgres():
-        result = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
+        result = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    [dict(zip(names, v)) for v in values])
         return [r[0] for r in result]
     db.session.flush()
     cursor = db.session.connection().connection.dbapi_connection.cursor()
@@ -269,22 +278,26 @@ def insert_rows(model, values: list[dict]) -> list[int]:
         f"SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT nextval('{table.name}_id_seq') AS id "
         f"FROM generate_series(1, %s)) ids",
         (len(values),)).fetchone()[0].split(",")))
-    names = list(values[0])
     json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)
                or isinstance(getattr(table.c[name].type, "impl", None), JSON)]
     with cursor.copy(f"COPY {table.name} (id, {', '.join(names)}) FROM STDIN") as copy:
+        write = copy.write_row
+        if not json_at:
+            for row_id, row in zip(ids, values):
+                write((row_id, *row))
+            return ids
         for row_id, row in zip(ids, values):
-            fields = [row[name] for name in names]
+            fields = [row_id, *row]
             for i in json_at:
-                if fields[i] is not None:
-                    fields[i] = _json_text(fields[i])
-            copy.write_row((row_id, *fields))
+                if fields[i + 1] is not None:
+                    fields[i + 1] = _json_text(fields[i + 1])
+            write(fields)
     return ids
 
 
-def _insert_audit(rows: list[dict]) -> None:
+def _insert_audit(rows: list[tuple]) -> None:
     if rows:
-        insert_rows(AuditEvent, rows)
+        insert_rows(AuditEvent, rows, _AUDIT_COLUMNS)
 
 
 def _store_pending(items, outcomes, *, now, actor_id, label, source, request_id) -> None:
@@ -308,12 +321,17 @@ def _store_pending(items, outcomes, *, now, actor_id, label, source, request_id)
     _insert_audit(audits)
 
 
+_POSTING_COLUMNS = ("account_id", "seq", "party_id", "rule_id", "rule_code", "points", "effective_date", "expires_on",
+                    "recorded_at", "evidence", "entered_by_id", "entered_by", "approved_by_id", "source", "source_id",
+                    "idempotency_key", "request_hash", "reverses_id", "reason", "prev_hash", "hash")
+
+
 def _append_postings(items, outcomes, *, now, actor_id, label, source, request_id) -> None:
     if not items:
         return
     # New accounts are made in the order the rows first name them, as one-by-one posting makes them.
     accounts = _lock_accounts(list(dict.fromkeys(row.party_id for _i, row, _x in items)), now)
-    values: list[dict[str, Any]] = []
+    values: list[tuple] = []
     for _i, row, x in items:
         account, rule, day = accounts[row.party_id], x["rule"], x["day"]
         source_id = (row.source_id or row.key)[:128]
@@ -321,28 +339,23 @@ def _append_postings(items, outcomes, *, now, actor_id, label, source, request_i
                          evidence=x["clean"], entered_by_id=actor_id, entered_by=label, approved_by_id=None,
                          source=source, source_id=source_id, idempotency_key=row.key, request_hash=x["digest"],
                          reverses_id=None, reason=None)
-        seq = account["posting_count"] + 1
+        seq, prev = account["posting_count"] + 1, account["last_hash"]
         expires = add_months(day, rule.display_months)
-        digest = chain_hash(account["last_hash"], posting_canonical(account["id"], seq, rule.id, rule.points,
-                                                                    expires, body))
-        values.append({"account_id": account["id"], "seq": seq, "party_id": row.party_id, "rule_id": rule.id,
-                       "rule_code": rule.code, "points": rule.points, "effective_date": day, "expires_on": expires,
-                       "recorded_at": now, "evidence": x["clean"], "entered_by_id": actor_id, "entered_by": label,
-                       "approved_by_id": None, "source": source, "source_id": source_id,
-                       "idempotency_key": row.key, "request_hash": x["digest"], "reverses_id": None, "reason": None,
-                       "prev_hash": account["last_hash"], "hash": digest})
+        digest = chain_hash(prev, posting_canonical(account["id"], seq, rule.id, rule.points, expires, body))
+        values.append((account["id"], seq, row.party_id, rule.id, rule.code, rule.points, day, expires, now,
+                       x["clean"], actor_id, label, None, source, source_id, row.key, x["digest"], None, None, prev,
+                       digest))
         account["posting_count"], account["last_hash"] = seq, digest
         account["balance"] += rule.points
         account["touched"] = True
-    ids = insert_rows(CreditPosting, values)
+    ids = insert_rows(CreditPosting, values, _POSTING_COLUMNS)
     audits = []
     for (i, row, _x), posting_id, v in zip(items, ids, values):
         outcomes[i] = Outcome(row.line, "posted", posting_id=posting_id)
         audits.append(_audit_row(now, actor_id, label, "credit.posting.create", "credit_posting", posting_id,
-                                 row.party_id, {"rule_code": v["rule_code"], "points": v["points"],
-                                                "effective_date": v["effective_date"].isoformat(),
-                                                "source": source, "source_id": v["source_id"], "reverses_id": None,
-                                                "hash": v["hash"]}, request_id))
+                                 row.party_id, {"rule_code": v[4], "points": v[5], "effective_date": v[6].isoformat(),
+                                                "source": source, "source_id": v[14], "reverses_id": None,
+                                                "hash": v[20]}, request_id))
     _insert_audit(audits)
     _update_accounts([a for a in accounts.values() if a.get("touched")], now)
     ids = {account["id"] for account in accounts.values()}
