@@ -255,10 +255,9 @@ def _packed(rows: list[Row]) -> list[tuple]:
 
 
 def _unpacked(items: list[tuple]) -> list[Row]:
-    return [Row(line, party_id, rule_code, key, effective_date, clean if evidence is None else evidence, source_id,
-                error, clean, problems, code, digest)
-            for line, party_id, rule_code, key, effective_date, evidence, source_id, error, clean, problems, code, digest
-            in items]
+    return [Row(line, party, rule_code, key, day, clean if evidence is None else evidence, source_id, error, clean,
+                problems, code, digest)
+            for line, party, rule_code, key, day, evidence, source_id, error, clean, problems, code, digest in items]
 
 
 def _die_with_parent(parent: int) -> None:
