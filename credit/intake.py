@@ -88,13 +88,15 @@ def _check_shape(text: str, fmt: str) -> int:
     """The file's number of data rows; a file without the columns or rows is refused whole."""
     stream = io.StringIO(text)
     if fmt == "csv":
-        header = next(csv.reader(stream), None) or []
+        reader = csv.reader(stream)
+        header = next(reader, None) or []
         missing = {"party", "rule_code"} - set(header)
         if missing:
             raise ValidationFailed("Invalid file", {"file": [
                 f"line 1: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(IMPORT_COLUMNS)}"]})
-        stream.seek(0)
-    rows = sum(1 for _ in _records(stream, fmt))
+        rows = sum(1 for row in reader if row)  # the records _records yields: csv.DictReader skips blank rows
+    else:
+        rows = sum(1 for _ in _records(stream, fmt))
     if rows == 0:
         raise ValidationFailed.field("file", "has no rows")
     return rows
