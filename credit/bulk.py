@@ -259,12 +259,25 @@ def _audit_row(now, actor_id, label, action, entity_type, entity_id, party_id, a
     return now, actor_id, label, action, entity_type, str(entity_id), party_id, None, after, request_id
 
 
-def insert_rows(model, values: list, names: Optional[Iterable[str]] = None) -> list[int]:
+def draw_ids(model, count: int) -> Optional[list[int]]:
+    """PostgreSQL: ``count`` ids drawn from the table's sequence, in order (None elsewhere)."""
+    if not _postgres():
+        return None
+    cursor = db.session.connection().connection.dbapi_connection.cursor()
+    return list(map(int, cursor.execute(  # one text, not a row per id
+        f"SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT nextval('{model.__table__.name}_id_seq') AS id "
+        f"FROM generate_series(1, %s)) ids", (count,)).fetchone()[0].split(",")))
+
+
+def insert_rows(model, values: Iterable, names: Optional[Iterable[str]] = None,
+                ids: Optional[list[int]] = None) -> list[int]:
     """Insert rows (dicts, or tuples in the order of ``names``), returning their ids in order: ``COPY``
     with ids drawn from the table's sequence on PostgreSQL (no statement text to build or parse), a
-    multi-row INSERT ... RETURNING elsewhere."""
+    multi-row INSERT ... RETURNING elsewhere. With ``ids`` from ``draw_ids``, ``values`` may be a
+    generator: PostgreSQL stores the first rows while the generator makes the next ones."""
     table = model.__table__
     if names is None:
+        values = list(values)
         names = list(values[0])
         values = [tuple(v[name] for name in names) for v in values]
     names = list(names)
@@ -274,10 +287,9 @@ def insert_rows(model, values: list, names: Optional[Iterable[str]] = None) -> l
         return [r[0] for r in result]
     db.session.flush()
     cursor = db.session.connection().connection.dbapi_connection.cursor()
-    ids = list(map(int, cursor.execute(  # one text, not a row per id
-        f"SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT nextval('{table.name}_id_seq') AS id "
-        f"FROM generate_series(1, %s)) ids",
-        (len(values),)).fetchone()[0].split(",")))
+    if ids is None:
+        values = list(values)
+        ids = draw_ids(model, len(values))
     json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)
                or isinstance(getattr(table.c[name].type, "impl", None), JSON)]
     with cursor.copy(f"COPY {table.name} (id, {', '.join(names)}) FROM STDIN") as copy:
@@ -332,31 +344,34 @@ def _append_postings(items, outcomes, *, now, actor_id, label, source, request_i
     # New accounts are made in the order the rows first name them, as one-by-one posting makes them.
     accounts = _lock_accounts(list(dict.fromkeys(row.party_id for _i, row, _x in items)), now)
     values: list[tuple] = []
-    for _i, row, x in items:
-        account, rule, day = accounts[row.party_id], x["rule"], x["day"]
-        source_id = (row.source_id or row.key)[:128]
-        body = body_json(party_id=row.party_id, rule_code=rule.code, effective_date=day, recorded_at=now,
-                         evidence=x["clean"], entered_by_id=actor_id, entered_by=label, approved_by_id=None,
-                         source=source, source_id=source_id, idempotency_key=row.key, request_hash=x["digest"],
-                         reverses_id=None, reason=None)
-        seq, prev = account["posting_count"] + 1, account["last_hash"]
-        expires = add_months(day, rule.display_months)
-        digest = chain_hash(prev, posting_canonical(account["id"], seq, rule.id, rule.points, expires, body))
-        values.append((account["id"], seq, row.party_id, rule.id, rule.code, rule.points, day, expires, now,
-                       x["clean"], actor_id, label, None, source, source_id, row.key, x["digest"], None, None, prev,
-                       digest))
-        account["posting_count"], account["last_hash"] = seq, digest
-        account["balance"] += rule.points
-        account["touched"] = True
-    ids = insert_rows(CreditPosting, values, _POSTING_COLUMNS)
-    audits = []
-    for (i, row, _x), posting_id, v in zip(items, ids, values):
+
+    def postings():  # each made while COPY sends the ones before it (PostgreSQL)
+        for _i, row, x in items:
+            account, rule, day = accounts[row.party_id], x["rule"], x["day"]
+            source_id = (row.source_id or row.key)[:128]
+            body = body_json(party_id=row.party_id, rule_code=rule.code, effective_date=day, recorded_at=now,
+                             evidence=x["clean"], entered_by_id=actor_id, entered_by=label, approved_by_id=None,
+                             source=source, source_id=source_id, idempotency_key=row.key, request_hash=x["digest"],
+                             reverses_id=None, reason=None)
+            seq, prev = account["posting_count"] + 1, account["last_hash"]
+            expires = add_months(day, rule.display_months)
+            digest = chain_hash(prev, posting_canonical(account["id"], seq, rule.id, rule.points, expires, body))
+            values.append((account["id"], seq, row.party_id, rule.id, rule.code, rule.points, day, expires, now,
+                           x["clean"], actor_id, label, None, source, source_id, row.key, x["digest"], None, None,
+                           prev, digest))
+            account["posting_count"], account["last_hash"] = seq, digest
+            account["balance"] += rule.points
+            account["touched"] = True
+            yield values[-1]
+
+    ids = insert_rows(CreditPosting, postings(), _POSTING_COLUMNS, ids=draw_ids(CreditPosting, len(items)))
+    for (i, row, _x), posting_id in zip(items, ids):
         outcomes[i] = Outcome(row.line, "posted", posting_id=posting_id)
-        audits.append(_audit_row(now, actor_id, label, "credit.posting.create", "credit_posting", posting_id,
-                                 row.party_id, {"rule_code": v[4], "points": v[5], "effective_date": v[6].isoformat(),
-                                                "source": source, "source_id": v[14], "reverses_id": None,
-                                                "hash": v[20]}, request_id))
-    _insert_audit(audits)
+    audits = (_audit_row(now, actor_id, label, "credit.posting.create", "credit_posting", posting_id, v[2],
+                         {"rule_code": v[4], "points": v[5], "effective_date": v[6].isoformat(), "source": source,
+                          "source_id": v[14], "reverses_id": None, "hash": v[20]}, request_id)
+              for posting_id, v in zip(ids, values))
+    insert_rows(AuditEvent, audits, _AUDIT_COLUMNS, ids=draw_ids(AuditEvent, len(values)))
     _update_accounts([a for a in accounts.values() if a.get("touched")], now)
     ids = {account["id"] for account in accounts.values()}
     for cached in [o for o in db.session.identity_map.values() if isinstance(o, CreditAccount) and o.id in ids]:
