@@ -12,6 +12,7 @@ make a second import of the same file post nothing.
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import hashlib
 import io
@@ -21,7 +22,7 @@ import os
 import queue
 import traceback
 from collections import Counter
-from contextlib import closing
+from contextlib import closing, contextmanager
 from typing import Callable, Iterator, Optional
 
 from flask import current_app, g
@@ -297,6 +298,8 @@ def _prepare_chunks(out, content: bytes, fmt: str, size: int, start: int, parent
                     rows = _rows_of(chunk, session)
                     session.rollback()  # no snapshot held while the parent takes the chunk
                     _send(out, ("chunk", index, _packed(rows)), parent)
+                    del rows
+                    gc.collect()  # the collector is off, as in the parent (_collected_per_chunk)
         _send(out, ("end",), parent)
     except BaseException as exc:  # the job fails with the preparing process's error
         _send(out, ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()), parent)
@@ -343,6 +346,23 @@ def _prepared_chunks(intake: CreditIntake) -> Iterator[tuple[int, list[Row]]]:
     return (_prepared_aside if aside else _prepared_here)(content, fmt, size, start)
 
 
+@contextmanager
+def _collected_per_chunk() -> Iterator[None]:
+    """Python's cyclic garbage collector once per chunk (``gc.collect()`` in the loops), not every
+    few hundred allocations: a chunk makes hundreds of thousands of objects and the automatic passes
+    over them cost about a third of the job's CPU. What lived before the job is frozen, so the per-chunk
+    pass looks only at what the job made. Everything goes back as it was when the job ends."""
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
 def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: None) -> dict:
     """Post an intake's rows chunk by chunk, each chunk committed with the intake's progress.
 
@@ -353,8 +373,9 @@ def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: Non
     total = intake.rows_total
     actor = db.session.get(User, intake.created_by_id) if intake.created_by_id else None
     g.actor_label, source = intake.created_by, intake.source  # the label of a CLI or system intake
-    with closing(_prepared_chunks(intake)) as chunks:
+    with _collected_per_chunk(), closing(_prepared_chunks(intake)) as chunks:
         for [(index, rows)] in units(chunks):
+            gc.collect()  # the previous chunk's garbage (committed by now)
             intake = db.session.get(CreditIntake, intake_id, with_for_update=True, populate_existing=True)
             if intake.chunks_done != index:
                 continue  # committed by an earlier attempt
