@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from datetime import date
+from functools import lru_cache
 from typing import Optional
 
 from flask import current_app, g, has_app_context
@@ -32,6 +33,7 @@ def _actor_label(actor: Optional[User]) -> str:
     return (g.get("actor_label") if has_app_context() else None) or "system"
 
 
+@lru_cache(maxsize=4096)  # a bulk intake asks for the same few hundred days again and again
 def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1

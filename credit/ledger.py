@@ -13,6 +13,7 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 
+import orjson
 from flask import g, has_request_context
 from sqlalchemy import Date, Integer, Select, String, column, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,8 +33,25 @@ from greenfin.metrics import count_posting
 # ---------------------------------------------------------------- canonical forms and hashes
 
 
+_ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def _canonical(value: dict) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Sorted keys, no spaces, non-ASCII as is, anything else by ``str``: the text every hash covers.
+
+    The definition is ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    default=str)`` (what the stored chains were hashed with, and the text ``credit_append_posting``
+    hashes as it comes). orjson writes the same bytes, a tenth of the cost, for what the canonical
+    forms hold: text keys; text, integers, None and lists and objects of them
+    (``tests/credit/test_ledger_properties.py::test_canonical_json_is_the_standard_librarys``).
+    Dates and times go to ``str`` as before; what orjson refuses (an integer beyond 64 bits, a lone
+    surrogate, a key that is not text) takes the standard library. No float reaches a hash (money
+    never is one), and orjson would write some of them differently.
+    """
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_CANONICAL).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def body_json(*, party_id: int, rule_code: str, effective_date: date, recorded_at: datetime, evidence: Optional[dict],

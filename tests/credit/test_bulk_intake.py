@@ -136,8 +136,58 @@ def start(data: bytes, chunk_size: int = 7, name: str = "checks.csv") -> int:
     return intake.id
 
 
-def test_intake_resumes_after_a_failed_chunk_and_posts_each_row_once(create_party, monkeypatch):
-    firm, person = create_party(), create_party(kind="individual")
+@pytest.fixture(scope="module")
+def committed_parties(app):
+    """A firm and an individual committed for real (PostgreSQL): the second process that prepares
+    an intake's chunks reads parties on its own connection, outside the test's transaction.
+    Removed when the module's tests are done (their own work is rolled back before)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import delete, insert
+
+    from greenfin.core.identifiers import hash_resident_id
+    from greenfin.core.models import Party
+    from tests.conftest import make_uscc
+
+    if not using_postgres():
+        yield None
+        return
+    with app.app_context():
+        uscc, id_hash = make_uscc("91"), hash_resident_id(make_resident_id(), app.config["PII_HASH_KEY"])
+        with db.engine.begin() as conn:
+            firm_id, person_id = conn.execute(insert(Party).returning(Party.id), [
+                {"kind": "firm", "name": "预备进程企业", "uscc": uscc, "id_hash": None, "township_code": "danan"},
+                {"kind": "individual", "name": "预备进程村民", "uscc": None, "id_hash": id_hash, "township_code": "danan"},
+            ]).scalars().all()
+        yield SimpleNamespace(id=firm_id, uscc=uscc), SimpleNamespace(id=person_id, uscc=None)
+        with db.engine.begin() as conn:
+            conn.execute(delete(Party).where(Party.id.in_([firm_id, person_id])))
+
+
+@pytest.fixture(params=["here", "aside"])
+def preparing(request, app, monkeypatch, create_party, committed_parties):
+    """Where the chunks are prepared: in the posting process, or (PostgreSQL) in a second process
+    while the posting process takes the previous chunk (any file size here). Yields a firm and an
+    individual for the intake."""
+    if request.param == "here":
+        yield create_party(), create_party(kind="individual")
+        return
+    if not using_postgres():
+        pytest.skip("the second process prepares chunks on PostgreSQL only")
+    monkeypatch.setitem(app.config, "CREDIT_INTAKE_OVERLAP_ROWS", 0)
+    real, aside = credit.intake._prepared_aside, []
+
+    def spy(*args):
+        aside.append(args[1:])
+        return real(*args)
+
+    monkeypatch.setattr(credit.intake, "_prepared_aside", spy)
+    yield committed_parties
+    assert aside, "the second process prepared the chunks"
+
+
+def test_intake_resumes_after_a_failed_chunk_and_posts_each_row_once(monkeypatch, preparing):
+    firm, person = preparing
     rows = intake_rows(firm, person, 40)
     intake_id = start(csv_file(rows))
     real = credit.intake.post_rows
@@ -170,6 +220,49 @@ def test_intake_resumes_after_a_failed_chunk_and_posts_each_row_once(create_part
     audits = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "credit.posting.create"))
     assert audits == intake.posted
     assert services.verify_ledger().ok
+
+
+@pytest.mark.skipif(not using_postgres(), reason="the second process prepares chunks on PostgreSQL only")
+def test_an_error_in_the_preparing_process_fails_the_job_and_the_retry_resumes(committed_parties, app, monkeypatch):
+    """The preparing process's error fails the job; the chunks posted before it stay, once."""
+    firm, person = committed_parties
+    intake_id = start(csv_file(intake_rows(firm, person, 40)))
+    monkeypatch.setitem(app.config, "CREDIT_INTAKE_OVERLAP_ROWS", 0)
+    real, prepared = credit.intake._rows_of, []
+
+    def fails_on_the_third_chunk(chunk, session=None):
+        prepared.append(1)  # counted in the preparing process (forked after the patch)
+        if len(prepared) == 3:
+            raise ValueError("a broken chunk")
+        return real(chunk, session)
+
+    monkeypatch.setattr(credit.intake, "_rows_of", fails_on_the_third_chunk)
+    with pytest.raises(RuntimeError, match="ValueError: a broken chunk"):
+        credit.intake.run_intake(intake_id)
+    db.session.rollback()
+    assert prepared == [], "the rows were prepared in the second process"
+    intake = db.session.get(CreditIntake, intake_id, populate_existing=True)
+    assert (intake.chunks_done, intake.rows_done) == (2, 14)
+
+    monkeypatch.setattr(credit.intake, "_rows_of", real)
+    credit.intake.run_intake(intake_id)
+    db.session.commit()
+    intake = db.session.get(CreditIntake, intake_id, populate_existing=True)
+    assert services.counts_of(intake) == {"posted": 28, "pending": 4, "duplicate": 4, "refused": 4}
+    assert db.session.scalar(select(func.count(CreditPosting.id))) == 28
+    assert services.verify_ledger().ok
+
+
+@pytest.mark.skipif(not using_postgres(), reason="PostgreSQL array literals")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12),
+                max_size=8), st.lists(st.integers(-(2**31), 2**31 - 1), max_size=8))
+def test_array_parameters_reach_the_database_as_sent(app, texts, numbers):
+    from sqlalchemy import text
+
+    assert db.session.execute(text("SELECT CAST(:t AS text[]), CAST(:n AS integer[])"),
+                              {"t": credit.bulk.pg_array(texts), "n": credit.bulk.pg_array(numbers)}).one() == \
+        (texts, numbers)
 
 
 def test_same_file_twice_posts_nothing_and_reports_each_refused_row_once(create_party):

@@ -2,17 +2,22 @@
 
 Invariants: each party's balance equals the model's sum and a replay of its postings;
 retried requests never duplicate; a reversed posting cannot be reversed again and a
-reversal cannot be reversed; every chain verifies.
+reversal cannot be reversed; every chain verifies. And the canonical JSON every hash covers
+is byte for byte the standard library's.
 """
+import hashlib
+import json
 import secrets
+from datetime import date, datetime, timezone
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
 from credit import services
+from credit.ledger import _canonical, body_json, request_hash
 from credit.models import CreditPosting
 from greenfin.core import services as core
 from greenfin.errors import Conflict
@@ -103,3 +108,42 @@ def test_ledger_state_machine(app):
     run_state_machine_as_test(LedgerMachine, settings=settings(
         max_examples=15, stateful_step_count=25, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+
+
+# ---------------------------------------------------------------- canonical JSON
+
+def standard_canonical(value: dict) -> str:
+    """The definition the stored chains were hashed with (and ``credit_append_posting`` hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# Text with what JSON must escape or may keep: controls, quotes, backslashes, DEL, non-ASCII,
+# U+2028/U+2029, characters beyond the BMP (no lone surrogates: UTF-8 cannot carry them).
+TEXT = st.text(st.one_of(st.sampled_from('\x00\x01\x08\t\n\x0b\x0c\r\x1f"\\/\x7f\x80\u2028\u2029\ufeff\uffffé中😀'),
+                         st.characters(exclude_categories=("Cs",))), max_size=30)
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), TEXT, st.lists(TEXT, max_size=4))
+CANONICAL = st.dictionaries(TEXT, st.one_of(SCALAR, st.dictionaries(TEXT, st.one_of(TEXT, st.lists(TEXT, max_size=3)),
+                                                                    max_size=5)), max_size=8)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(CANONICAL)
+def test_canonical_json_is_the_standard_librarys(value):
+    """What every stored hash covers does not change with the serialiser: ``_canonical`` equals
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)``."""
+    assert _canonical(value) == standard_canonical(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 2**31), TEXT, st.dates(), st.datetimes(timezones=st.just(timezone.utc)),
+       st.dictionaries(TEXT, st.one_of(TEXT, st.lists(TEXT, max_size=3)), max_size=4), st.one_of(st.none(), TEXT))
+def test_posting_body_and_request_hash_are_the_standard_librarys(party_id, text, day, when, evidence, reason):
+    body = dict(party_id=party_id, rule_code=text, effective_date=day, recorded_at=when, evidence=evidence,
+                entered_by_id=None, entered_by=text, approved_by_id=party_id, source="csv", source_id=text,
+                idempotency_key=text, request_hash="0" * 64, reverses_id=None, reason=reason)
+    assert body_json(**body) == standard_canonical({
+        **body, "effective_date": day.isoformat(), "recorded_at": when.isoformat(timespec="microseconds")})
+    content = {"party_id": party_id, "rule_code": text, "effective_date": day, "evidence": evidence}
+    assert request_hash(**content) == hashlib.sha256(standard_canonical(content).encode()).hexdigest()
+    assert _canonical({"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "on": date(2026, 1, 2)}) == \
+        '{"at":"2026-01-02 03:04:05+00:00","on":"2026-01-02"}'
