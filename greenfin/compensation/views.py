@@ -173,12 +173,7 @@ def damage_detail(incident_id):
 
     incident = services.get_incident(incident_id)
     share = Decimal(incident.basis.get("share_of_area", "0"))
-    rows = []
-    for line in incident.basis.get("parcels", []):
-        values = {code: Decimal(v) for code, v in line["values"].items()}
-        rows.append({"parcel": core.get_parcel(line["parcel_id"]), "year": line["year"],
-                     "price_version": line["price_version"], "service_values": values,
-                     "lost": sum(values.values(), Decimal(0)) * share * incident.restoration_years})
+    rows = services.basis_rows(incident)
     party = core.get_party(incident.party_id) if incident.party_id else None
     ledger_url = (url_for("credit.ledger", party_id=party.id)
                   if party is not None and incident.posting_id and "credit" in current_app.blueprints else None)

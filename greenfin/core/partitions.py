@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import Optional
 
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -100,14 +101,32 @@ def ensure_partitions(ahead: int = AHEAD) -> list[str]:
     first = current_month()
     for table in partitioned_tables():
         for step in range(ahead + 1):
-            month = add_months(first, step)
-            name = db.session.scalar(text("SELECT greenfin_ensure_month_partition(:table, :month)"),
-                                     {"table": table, "month": month})
+            name = make_month(table, add_months(first, step))
             if name:
                 created.append(name)
-                record_audit("database.partition_created", "partition", name,
-                             after={"table": table, "month": month.strftime("%Y-%m")})
     return created
+
+
+def month_of(instant: datetime) -> date:
+    """The first day of the UTC month of ``instant``: the partition it belongs to."""
+    moment = instant.astimezone(timezone.utc)
+    return date(moment.year, moment.month, 1)
+
+
+def make_month(table: str, month: date, cursor=None, **note) -> Optional[str]:
+    """Create the partition of ``table`` for ``month`` where missing, through the definer function, on
+    the session or on a driver ``cursor`` of another connection; audited when made (``note`` added to
+    the event). Its name, or None when it existed."""
+    if cursor is None:
+        name = db.session.scalar(text("SELECT greenfin_ensure_month_partition(:table, :month)"),
+                                 {"table": table, "month": month})
+    else:
+        cursor.execute("SELECT greenfin_ensure_month_partition(%s, %s)", (table, month))
+        name = cursor.fetchone()[0]
+    if name is not None:
+        record_audit("database.partition_created", "partition", name,
+                     after={"table": table, "month": month.strftime("%Y-%m"), **note})
+    return name
 
 
 _KNOWN = "partition_months"  # in the session's info: months this unit of work found or made
@@ -124,17 +143,12 @@ def ensure_month(table: str, instant: datetime) -> None:
     of that month is written (EPCIS events carry any past event time). Nothing on SQLite."""
     if not _postgres():
         return
-    moment = instant.astimezone(timezone.utc)
-    month = date(moment.year, moment.month, 1)
+    month = month_of(instant)
     known = db.session.info.setdefault(_KNOWN, set())
     if (table, month) in known:
         return
-    name = db.session.scalar(text("SELECT greenfin_ensure_month_partition(:table, :month)"),
-                             {"table": table, "month": month})
+    make_month(table, month)
     known.add((table, month))
-    if name is not None:
-        record_audit("database.partition_created", "partition", name,
-                     after={"table": table, "month": month.strftime("%Y-%m")})
 
 
 def detach_partitions(before: str) -> list[str]:

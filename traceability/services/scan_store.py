@@ -21,7 +21,6 @@ from psycopg.errors import CheckViolation
 from sqlalchemy import func, insert, select
 
 from greenfin.core import partitions
-from greenfin.core.services import record_audit
 from greenfin.extensions import db
 from traceability import scan_rules
 from traceability.models import Label, Lot, Product, Scan
@@ -150,7 +149,8 @@ class _PooledScans:
                     raise
                 # The month's partition is missing (partitions-ensure has not run for months): the
                 # statement failed whole, nothing was recorded. Make the month and scan again.
-                self._make_month(cursor, params["scanned_at"])
+                # (committed at once on this autocommit connection; its audit event with the request)
+                partitions.make_month("trace_scans", partitions.month_of(params["scanned_at"]), cursor, by="scan")
                 cursor.execute(PG_SCAN, params)
             return Seen(*cursor.fetchone())
         except dialect.loaded_dbapi.Error as exc:
@@ -161,16 +161,6 @@ class _PooledScans:
                                       connection_invalidated=dead, dialect=dialect) from exc
         finally:
             cursor.close()
-
-    @staticmethod
-    def _make_month(cursor, scanned_at: datetime) -> None:
-        moment = scanned_at.astimezone(timezone.utc)
-        month = moment.date().replace(day=1)
-        cursor.execute("SELECT greenfin_ensure_month_partition('trace_scans', %s)", (month,))
-        name = cursor.fetchone()[0]
-        if name is not None:  # committed already (autocommit); the audit event commits with the request
-            record_audit("database.partition_created", "partition", name,
-                         after={"table": "trace_scans", "month": month.strftime("%Y-%m"), "by": "scan"})
 
     def close(self) -> None:
         self.dbapi_conn.close()

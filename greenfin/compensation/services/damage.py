@@ -95,7 +95,7 @@ def value_damage(data: dict) -> DamageIncident:
     basis = {"share_of_area": str(share), "restoration_years": str(years), "parcels": []}
     for f in facts:
         used = {s: f.services.get(s, Decimal(0)) for s in services}
-        lost += sum(used.values(), Decimal(0)) * share * years
+        lost += parcel_loss(used.values(), share, years)
         basis["parcels"].append({"parcel_id": f.parcel_id, "account_id": f.account_id, "year": f.year,
                                  "price_version": f.version, "values": {k: str(v) for k, v in used.items()}})
     actor = current_actor()
@@ -144,6 +144,24 @@ def _parcel_ids(codes, errors: dict) -> list[int] | None:
     if unknown or shared:
         return None
     return [found[c][0] for c in codes]
+
+
+def parcel_loss(values, share: Decimal, years: Decimal) -> Decimal:
+    """One parcel's lost GEP: its affected services' values × the share of area × the years."""
+    return sum(values, Decimal(0)) * share * years
+
+
+def basis_rows(incident: DamageIncident) -> list[dict]:
+    """The incident's figure parcel by parcel, from its stored basis: the parcel, its account's year
+    and price version, each affected service's value and the parcel's lost GEP."""
+    share = Decimal(incident.basis.get("share_of_area", "0"))
+    rows = []
+    for line in incident.basis.get("parcels", []):
+        values = {code: Decimal(v) for code, v in line["values"].items()}
+        rows.append({"parcel": core.get_parcel(line["parcel_id"]), "year": line["year"],
+                     "price_version": line["price_version"], "service_values": values,
+                     "lost": parcel_loss(values.values(), share, incident.restoration_years)})
+    return rows
 
 
 def get_incident(incident_id: int) -> DamageIncident:
