@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Iterable, Optional
+from datetime import date, datetime, timedelta
+from typing import Callable, Iterable, Optional
 
 import orjson
 from flask import g, has_request_context
@@ -55,6 +55,9 @@ class Row:
     problems: Optional[dict] = None
     code: Optional[str] = None
     digest: Optional[str] = None
+    # The party's kind, when whoever resolved the party read it too (the intake does); else
+    # ``post_rows`` looks it up.
+    kind: Optional[str] = None
 
 
 def checked(row: Row) -> Row:
@@ -99,11 +102,11 @@ class _Rule:
 class _Rules:
     """Every version of the rules a batch names, read once; the version in force on a day."""
 
-    def __init__(self, codes: Iterable[str]) -> None:
+    def __init__(self, codes: Iterable[str], session=None) -> None:
         self.versions: dict[str, list[_Rule]] = {}
         wanted = sorted({c for c in codes if c})
         if wanted:
-            for rule in db.session.scalars(select(CreditRule).where(CreditRule.code.in_(wanted))
+            for rule in (session or db.session).scalars(select(CreditRule).where(CreditRule.code.in_(wanted))
                                            .order_by(CreditRule.version.desc())):
                 self.versions.setdefault(rule.code, []).append(_Rule(
                     rule.id, rule.code, rule.points, tuple(rule.party_kinds or ()), rule.display_months,
@@ -150,14 +153,16 @@ def among(column, values: list):
     return column.in_(list(values))
 
 
-def _used_keys(keys: list[str]) -> dict[str, str]:
-    """Idempotency keys already used by a posting or a pending request: key -> request hash."""
+def used_keys(rows: list[Row], session=None) -> dict[str, str]:
+    """The rows' idempotency keys already used by a posting or a pending request: key -> request hash."""
+    connection = (session if session is not None else db.session).connection()
+    keys = sorted({r.key for r in rows if r.error is None})
     found: dict[str, str] = {}
     for start in range(0, len(keys), 5000):
         part = keys[start:start + 5000]
         for model in (CreditPosting, CreditPendingPosting):
-            found.update(db.session.connection().execute(select(model.idempotency_key, model.request_hash)
-                                                         .where(among(model.idempotency_key, part))).all())
+            found.update(connection.execute(select(model.idempotency_key, model.request_hash)
+                                            .where(among(model.idempotency_key, part))).all())
     return found
 
 
@@ -166,47 +171,66 @@ def _party_kinds(ids: set[int]) -> dict[int, str]:
                 .all()) if ids else {}
 
 
-def _lock_accounts(party_ids: list[int], now) -> dict[int, dict]:
-    """Create the missing accounts, then lock every account of the batch in id order."""
+def _lock_accounts(party_ids: list[int], now, *, session=None, lock: bool = True) -> dict[int, dict]:
+    """Create the missing accounts, then lock every account of the batch in id order (or, with
+    ``lock=False``, read them as they are)."""
+    session = session if session is not None else db.session
     stmt = (select(CreditAccount.id, CreditAccount.party_id, CreditAccount.balance, CreditAccount.posting_count,
                    CreditAccount.last_hash).where(among(CreditAccount.party_id, party_ids))
-            .order_by(CreditAccount.id).with_for_update())
+            .order_by(CreditAccount.id))
+    stmt = stmt.with_for_update() if lock else stmt
+
     def locked() -> dict[int, dict]:
         return {party_id: {"id": id_, "party_id": party_id, "balance": balance, "posting_count": count,
                            "last_hash": last_hash}
-                for id_, party_id, balance, count, last_hash in db.session.connection().execute(stmt).all()}
+                for id_, party_id, balance, count, last_hash in session.connection().execute(stmt).all()}
 
     accounts = locked()
     missing = [p for p in party_ids if p not in accounts]
     if missing:
         if _postgres():
-            db.session.connection().connection.dbapi_connection.cursor().execute(
+            session.connection().connection.dbapi_connection.cursor().execute(
                 "INSERT INTO credit_accounts (party_id, balance, posting_count, last_hash, updated_at) "
                 "SELECT unnest(%s::int[]), 0, 0, %s, %s ON CONFLICT (party_id) DO NOTHING",
                 (pg_array(missing), GENESIS_HASH, now))
         else:
-            db.session.execute(sqlite_insert(CreditAccount.__table__).on_conflict_do_nothing(), [
+            session.execute(sqlite_insert(CreditAccount.__table__).on_conflict_do_nothing(), [
                 {"party_id": p, "balance": 0, "posting_count": 0, "last_hash": GENESIS_HASH, "updated_at": now}
                 for p in missing])
         accounts = locked()
     return accounts
 
 
-def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, review: bool = True) -> list[Outcome]:
-    """Post ``rows`` in order in the current transaction (add and flush, never commit)."""
+def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, review: bool = True,
+              used: Optional[dict[str, str]] = None) -> list[Outcome]:
+    """Post ``rows`` in order in the current transaction (add and flush, never commit).
+
+    ``used``: the rows' keys already used (``used_keys``), when the caller looked them up ahead;
+    else they are looked up here.
+    """
     now = utcnow()
     label = _actor_label(actor)
     actor_id = actor.id if actor is not None else None
     request_id = g.get("request_id") if has_request_context() else None
-    review_above = setting("CREDIT_REVIEW_ABOVE")
-    on, max_days = today(), setting("CREDIT_MAX_BACKDATE_DAYS")
-    outcomes: list[Optional[Outcome]] = [None] * len(rows)
     for row in rows:
         checked(row)
     rules = _Rules(r.code for r in rows if r.error is None)
-    used = _used_keys(sorted({r.key for r in rows if r.error is None}))
-    kinds = _party_kinds({r.party_id for r in rows if r.error is None and r.party_id is not None})
+    used = used_keys(rows) if used is None else used
+    kinds = _party_kinds({r.party_id for r in rows if r.error is None and r.party_id is not None and r.kind is None})
+    outcomes, accepted = _decide(rows, rules, used, kinds, review=review, on=today())
+    _store_pending([a for a in accepted if a[2]["pending"]], outcomes, now=now, actor_id=actor_id, label=label,
+                   source=source, request_id=request_id)
+    _append_postings([a for a in accepted if not a[2]["pending"]], outcomes, now=now, actor_id=actor_id,
+                     label=label, source=source, request_id=request_id)
+    return outcomes  # type: ignore[return-value]
 
+
+def _decide(rows: list[Row], rules: _Rules, used: dict[str, str], kinds: dict[int, str], *, review: bool,
+            on: date) -> tuple[list[Optional[Outcome]], list[tuple[int, Row, dict]]]:
+    """Each row's fate, in order, as one-by-one posting would decide it: the refused and duplicate
+    rows' outcomes, and the accepted rows (``used`` gains their keys) with their rule and day."""
+    review_above, max_days = setting("CREDIT_REVIEW_ABOVE"), setting("CREDIT_MAX_BACKDATE_DAYS")
+    outcomes: list[Optional[Outcome]] = [None] * len(rows)
     accepted: list[tuple[int, Row, dict]] = []
     for i, row in enumerate(rows):
         if row.error is not None:
@@ -219,7 +243,8 @@ def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, rev
             outcomes[i] = Outcome(row.line, "duplicate") if earlier == digest else Outcome(
                 row.line, "refused", f"idempotency key {row.key} was used with different content")
             continue
-        if row.party_id not in kinds:
+        kind = row.kind or kinds.get(row.party_id)
+        if kind is None:
             outcomes[i] = Outcome(row.line, "refused", f"party {row.party_id} not found")
             continue
         day = _effective(row.effective_date, errors, on, max_days)
@@ -227,19 +252,13 @@ def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, rev
         if errors:
             outcomes[i] = Outcome(row.line, "refused", _describe(errors))
             continue
-        kind = kinds[row.party_id]
         if kind not in rule.party_kinds:
             outcomes[i] = Outcome(row.line, "refused", f"rule_code: rule {rule.code} does not apply to a {kind}")
             continue
         used[row.key] = digest
         accepted.append((i, row, {"rule": rule, "day": day, "clean": clean, "digest": digest,
                                   "pending": review and (rule.points < 0 or rule.points > review_above)}))
-
-    _store_pending([a for a in accepted if a[2]["pending"]], outcomes, now=now, actor_id=actor_id, label=label,
-                   source=source, request_id=request_id)
-    _append_postings([a for a in accepted if not a[2]["pending"]], outcomes, now=now, actor_id=actor_id,
-                     label=label, source=source, request_id=request_id)
-    return outcomes  # type: ignore[return-value]
+    return outcomes, accepted
 
 
 def _json_text(value) -> str:
@@ -342,41 +361,63 @@ def _append_postings(items, outcomes, *, now, actor_id, label, source, request_i
     if not items:
         return
     # New accounts are made in the order the rows first name them, as one-by-one posting makes them.
-    accounts = _lock_accounts(list(dict.fromkeys(row.party_id for _i, row, _x in items)), now)
+    accounts = _lock_accounts(_first_named(items), now)
     values: list[tuple] = []
-
-    def postings():  # each made while COPY sends the ones before it (PostgreSQL)
-        for _i, row, x in items:
-            account, rule, day = accounts[row.party_id], x["rule"], x["day"]
-            source_id = (row.source_id or row.key)[:128]
-            body = body_json(party_id=row.party_id, rule_code=rule.code, effective_date=day, recorded_at=now,
-                             evidence=x["clean"], entered_by_id=actor_id, entered_by=label, approved_by_id=None,
-                             source=source, source_id=source_id, idempotency_key=row.key, request_hash=x["digest"],
-                             reverses_id=None, reason=None)
-            seq, prev = account["posting_count"] + 1, account["last_hash"]
-            expires = add_months(day, rule.display_months)
-            digest = chain_hash(prev, posting_canonical(account["id"], seq, rule.id, rule.points, expires, body))
-            values.append((account["id"], seq, row.party_id, rule.id, rule.code, rule.points, day, expires, now,
-                           x["clean"], actor_id, label, None, source, source_id, row.key, x["digest"], None, None,
-                           prev, digest))
-            account["posting_count"], account["last_hash"] = seq, digest
-            account["balance"] += rule.points
-            account["touched"] = True
-            yield values[-1]
-
-    ids = insert_rows(CreditPosting, postings(), _POSTING_COLUMNS, ids=draw_ids(CreditPosting, len(items)))
+    postings = _chained(items, accounts, values, now=now, actor_id=actor_id, label=label, source=source)
+    ids = insert_rows(CreditPosting, postings, _POSTING_COLUMNS, ids=draw_ids(CreditPosting, len(items)))
     for (i, row, _x), posting_id in zip(items, ids):
         outcomes[i] = Outcome(row.line, "posted", posting_id=posting_id)
-    audits = (_audit_row(now, actor_id, label, "credit.posting.create", "credit_posting", posting_id, v[2],
-                         {"rule_code": v[4], "points": v[5], "effective_date": v[6].isoformat(), "source": source,
-                          "source_id": v[14], "reverses_id": None, "hash": v[20]}, request_id)
-              for posting_id, v in zip(ids, values))
+    audits = (_posting_audit(v, source, request_id, entity_id=posting_id) for posting_id, v in zip(ids, values))
     insert_rows(AuditEvent, audits, _AUDIT_COLUMNS, ids=draw_ids(AuditEvent, len(values)))
-    _update_accounts([a for a in accounts.values() if a.get("touched")], now)
-    ids = {account["id"] for account in accounts.values()}
+    _done_posting([a for a in accounts.values() if a.get("touched")], len(values), now)
+
+
+def _first_named(items) -> list[int]:
+    """The parties of the rows to post, in the order the rows first name them (new accounts are
+    made in that order, as one-by-one posting makes them)."""
+    return list(dict.fromkeys(row.party_id for _i, row, _x in items))
+
+
+def _chained(items, accounts: dict[int, dict], values: list[tuple], *, now, actor_id, label, source):
+    """Each posting's column values (``_POSTING_COLUMNS``), its place in its account's chain taken
+    from ``accounts`` (party id -> head), which follows along; each is also kept in ``values``."""
+    for _i, row, x in items:
+        account, rule, day = accounts[row.party_id], x["rule"], x["day"]
+        source_id = (row.source_id or row.key)[:128]
+        body = body_json(party_id=row.party_id, rule_code=rule.code, effective_date=day, recorded_at=now,
+                         evidence=x["clean"], entered_by_id=actor_id, entered_by=label, approved_by_id=None,
+                         source=source, source_id=source_id, idempotency_key=row.key, request_hash=x["digest"],
+                         reverses_id=None, reason=None)
+        seq, prev = account["posting_count"] + 1, account["last_hash"]
+        expires = add_months(day, rule.display_months)
+        digest = chain_hash(prev, posting_canonical(account["id"], seq, rule.id, rule.points, expires, body))
+        values.append((account["id"], seq, row.party_id, rule.id, rule.code, rule.points, day, expires, now,
+                       x["clean"], actor_id, label, None, source, source_id, row.key, x["digest"], None, None,
+                       prev, digest))
+        account["posting_count"], account["last_hash"] = seq, digest
+        account["balance"] += rule.points
+        account["touched"] = True
+        yield values[-1]
+
+
+def _posting_audit(v: tuple, source: str, request_id, *, entity_id) -> tuple:
+    """The ``credit.posting.create`` event of a posting's values (``_POSTING_COLUMNS``)."""
+    return _audit_row(v[8], v[10], v[11], "credit.posting.create", "credit_posting", entity_id, v[2],
+                      _posting_audit_after(v, source), request_id)
+
+
+def _posting_audit_after(v: tuple, source: str) -> dict:
+    return {"rule_code": v[4], "points": v[5], "effective_date": v[6].isoformat(), "source": source,
+            "source_id": v[14], "reverses_id": None, "hash": v[20]}
+
+
+def _done_posting(touched: list[dict], count: int, now) -> None:
+    """The accounts' new heads stored, the session's stale copies of them dropped, the count metered."""
+    _update_accounts(touched, now)
+    ids = {account["id"] for account in touched}
     for cached in [o for o in db.session.identity_map.values() if isinstance(o, CreditAccount) and o.id in ids]:
         db.session.expire(cached)  # the session's copies are stale now
-    count_posting(len(values))
+    count_posting(count)
 
 
 def post_batch(items: list[dict], *, actor: Optional[User] = None, source: str = "api") -> list[Outcome]:
@@ -411,3 +452,109 @@ def _update_accounts(accounts: list[dict], now) -> None:
             updated_at=bindparam("b_at")),
         [{"b_id": a["id"], "b_balance": a["balance"], "b_count": a["posting_count"], "b_hash": a["last_hash"],
           "b_at": now} for a in accounts])
+
+
+# ---------------------------------------------------------------- a chunk planned ahead
+
+
+@dataclass
+class Plan:
+    """A chunk's postings worked out ahead, by a process that does not hold the ledger (the intake's
+    preparing process), on the state it expected: ``apply_plan`` checks that state under the
+    accounts' locks and stores the plan, or refuses it (then the rows go through ``post_rows``)."""
+
+    now: datetime
+    on: date
+    rules: dict  # code -> versions, as read
+    used: dict  # key -> request hash: the rows' keys the decisions took as used
+    before: dict  # party id -> (account id, balance, posting count, last hash) expected
+    outcomes: list  # per row; a posted row's posting id comes with ``apply_plan``
+    pending: list  # (row index, rule, day) of the rows that wait for approval
+    postings: list  # COPY text of each posting (``_POSTING_COLUMNS``), in order
+    audits: list  # COPY text of each posting's event (``_AUDIT_COLUMNS`` without ``entity_id``)
+    after: list  # the accounts' heads after it: dicts as ``_update_accounts`` takes them
+
+
+def _copy_text(value: Optional[str]) -> str:
+    """A text field of a text-format ``COPY`` line."""
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _copy_lines(values: list[tuple], source: str, request_id: Optional[str]) -> tuple[list[str], list[str]]:
+    """The text-format ``COPY`` lines of postings (``_POSTING_COLUMNS``) and of their events
+    (``_AUDIT_COLUMNS`` without ``entity_id``), for postings of one batch: one time, one actor.
+    Hex digests, integers and dates need no escaping."""
+    if not values:
+        return [], []
+    text = _copy_text
+    first = values[0]
+    now, actor, label = first[8].isoformat(), "\\N" if first[10] is None else str(first[10]), text(first[11])
+    source_text, request = text(source), text(request_id)
+    postings = [f"{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}\t{text(v[4])}\t{v[5]}\t{v[6]}\t{v[7]}\t{now}\t{text(_json_text(v[9]))}\t"
+                f"{actor}\t{label}\t\\N\t{source_text}\t{text(v[14])}\t{text(v[15])}\t{v[16]}\t\\N\t\\N\t{v[19]}\t{v[20]}\n"
+                for v in values]
+    audits = [f"{now}\t{actor}\t{label}\tcredit.posting.create\tcredit_posting\t{v[2]}\t\\N\t"
+              f"{text(_json_text(_posting_audit_after(v, source)))}\t{request}\n" for v in values]
+    return postings, audits
+
+
+def plan_rows(rows: list[Row], *, rules: _Rules, used: dict[str, str], heads: Callable[[list[int]], dict[int, dict]],
+              actor_id: Optional[int], label: str, source: str, request_id: Optional[str] = None) -> Plan:
+    """What ``post_rows`` would do with ``rows`` (every row's ``kind`` known), given the rules, the
+    keys already used and the accounts' heads (``heads(party_ids)``: party id -> account, followed
+    along), without touching the ledger."""
+    now, on = utcnow(), today()
+    assumed = {row.key: used[row.key] for row in rows if row.error is None and row.key in used}
+    outcomes, accepted = _decide(rows, rules, used, {}, review=True, on=on)
+    items = [a for a in accepted if not a[2]["pending"]]
+    accounts = heads(_first_named(items))
+    before = {p: (a["id"], a["balance"], a["posting_count"], a["last_hash"]) for p, a in accounts.items()}
+    values: list[tuple] = []
+    for _v in _chained(items, accounts, values, now=now, actor_id=actor_id, label=label, source=source):
+        pass
+    postings, audits = _copy_lines(values, source, request_id)
+    return Plan(now, on, rules.versions, assumed, before, outcomes,
+                [(i, x["rule"], x["day"]) for i, _row, x in accepted if x["pending"]], postings, audits,
+                [{"id": a["id"], "balance": a["balance"], "posting_count": a["posting_count"],
+                  "last_hash": a["last_hash"]} for a in accounts.values() if a.get("touched")])
+
+
+def apply_plan(rows: list[Row], plan: Plan, *, source: str, actor: Optional[User] = None) -> Optional[list[Outcome]]:
+    """Store a planned chunk (PostgreSQL) if the ledger is as the plan expected: the same rules, the
+    same keys used, the same day, every account's head as expected (under its lock, in id order).
+    None if not: nothing was written, and the caller posts the rows with ``post_rows``."""
+    label, actor_id = _actor_label(actor), actor.id if actor is not None else None
+    if plan.on != today() or _Rules(r.code for r in rows if r.error is None).versions != plan.rules:
+        return None
+    if used_keys(rows) != plan.used:
+        return None
+    pending = [(i, rows[i], {"rule": rule, "day": day, "clean": rows[i].clean, "digest": rows[i].digest})
+               for i, rule, day in plan.pending]
+    outcomes = list(plan.outcomes)
+    if plan.before:
+        accounts = _lock_accounts(list(plan.before), plan.now)
+        if any((a["id"], a["balance"], a["posting_count"], a["last_hash"]) != plan.before.get(p)
+               for p, a in accounts.items()):
+            return None
+    _store_pending(pending, outcomes, now=plan.now, actor_id=actor_id, label=label, source=source, request_id=None)
+    if not plan.postings:
+        return outcomes
+    db.session.flush()
+    cursor = db.session.connection().connection.dbapi_connection.cursor()
+    ids = draw_ids(CreditPosting, len(plan.postings))
+    with cursor.copy(f"COPY credit_postings (id, {', '.join(_POSTING_COLUMNS)}) FROM STDIN") as copy:
+        copy.write("".join([f"{i}\t{line}" for i, line in zip(ids, plan.postings)]))
+    audit_ids = draw_ids(AuditEvent, len(ids))
+    columns = ", ".join(c for c in _AUDIT_COLUMNS if c != "entity_id")
+    with cursor.copy(f"COPY audit_events (id, entity_id, {columns}) FROM STDIN") as copy:
+        copy.write("".join([f"{a}\t{i}\t{line}" for a, i, line in zip(audit_ids, ids, plan.audits)]))
+    posted = iter(ids)
+    for n, outcome in enumerate(outcomes):
+        if outcome is None:  # a row posted (refused, duplicate and pending rows have theirs)
+            outcomes[n] = Outcome(rows[n].line, "posted", posting_id=next(posted))
+    _done_posting(plan.after, len(ids), plan.now)
+    return outcomes

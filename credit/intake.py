@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import queue
+import time
 import traceback
 from collections import Counter
 from contextlib import closing, contextmanager
@@ -29,7 +30,9 @@ from flask import current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit.bulk import Row, among, checked, insert_rows, post_rows
+from credit.bulk import (
+    Plan, Row, _lock_accounts, _Rules, among, apply_plan, checked, insert_rows, plan_rows, post_rows, used_keys,
+)
 from credit.common import _actor, _actor_label
 from credit.importer import IMPORT_COLUMNS, parse_date, row_key
 from credit.models import CreditIntake, CreditIntakeError
@@ -169,8 +172,9 @@ def counts_of(intake: CreditIntake) -> dict:
 # ---------------------------------------------------------------- the job
 
 
-def _resolve_parties(refs: set[str], session=None) -> dict[str, int]:
-    """Party references (id, unified social credit code, resident ID number) to party ids, in bulk."""
+def _resolve_parties(refs: set[str], session=None) -> dict[str, tuple[int, str]]:
+    """Party references (id, unified social credit code, resident ID number) to party ids and
+    kinds, in bulk."""
     session = session if session is not None else db.session
     ids, usccs = {}, {}
     for ref in refs:
@@ -178,12 +182,13 @@ def _resolve_parties(refs: set[str], session=None) -> dict[str, int]:
             ids[int(ref)] = ref
         elif len(ref) == 18:
             usccs[ref.upper()] = ref
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, str]] = {}
     if ids:
-        found.update({ids[i]: i for i in session.scalars(select(Party.id).where(among(Party.id, list(ids))))})
+        found.update({ids[i]: (i, kind) for i, kind in session.execute(
+            select(Party.id, Party.kind).where(among(Party.id, list(ids))))})
     if usccs:  # a credit code wins over a resident number of the same spelling, as find_party decides
-        found.update({usccs[u]: i for i, u in session.execute(
-            select(Party.id, Party.uscc).where(among(Party.uscc, list(usccs))))})
+        found.update({usccs[u]: (i, kind) for i, kind, u in session.execute(
+            select(Party.id, Party.kind, Party.uscc).where(among(Party.uscc, list(usccs))))})
     key, hashes = current_app.config["PII_HASH_KEY"], {}
     for ref in usccs.values():
         if ref not in found:
@@ -192,8 +197,8 @@ def _resolve_parties(refs: set[str], session=None) -> dict[str, int]:
             except InvalidIdentifier:
                 pass
     if hashes:
-        found.update({hashes[h]: i for i, h in session.execute(
-            select(Party.id, Party.id_hash).where(among(Party.id_hash, list(hashes))))})
+        found.update({hashes[h]: (i, kind) for i, kind, h in session.execute(
+            select(Party.id, Party.kind, Party.id_hash).where(among(Party.id_hash, list(hashes))))})
     return found
 
 
@@ -220,14 +225,14 @@ def _rows_of(chunk: list[tuple[int, Optional[dict], Optional[str]]], session=Non
             rows.append(Row(line, None, "", "", error=f"effective_date '{record.get('effective_date')}' "
                                                       "is not YYYY-MM-DD"))
             continue
-        party_id = parties.get(party_ref)
-        if party_id is None:
+        party = parties.get(party_ref)
+        if party is None:
             rows.append(Row(line, None, "", "", error=f"unknown party '{_shown(party_ref)}'"))
             continue
         evidence = {k: record[k].strip() for k in ("document", "inspector", "note") if (record.get(k) or "").strip()}
-        rows.append(checked(Row(line, party_id, record.get("rule_code") or "", row_key(record),
+        rows.append(checked(Row(line, party[0], record.get("rule_code") or "", row_key(record),
                                 effective_date=effective, evidence=evidence,
-                                source_id=(record.get("source_id") or "").strip() or None)))
+                                source_id=(record.get("source_id") or "").strip() or None, kind=party[1])))
     return rows
 
 
@@ -244,23 +249,25 @@ def _chunks(content: bytes, fmt: str, size: int) -> Iterator[tuple[int, list]]:
         yield index, chunk
 
 
-def _prepared_here(content: bytes, fmt: str, size: int, start: int) -> Iterator[tuple[int, list[Row]]]:
+def _prepared_here(content: bytes, fmt: str, size: int, start: int,
+                   planner: dict) -> Iterator[tuple[int, list[Row], None]]:
     for index, chunk in _chunks(content, fmt, size):
         if index >= start:
-            yield index, _rows_of(chunk)
+            yield index, _rows_of(chunk), None  # no plan: post_rows
 
 
 def _packed(rows: list[Row]) -> list[tuple]:
     """Rows as plain tuples: a third of a dataclass's unpickling cost (evidence sent once when equal
     to the cleaned evidence, as for every CSV row)."""
     return [(r.line, r.party_id, r.rule_code, r.key, r.effective_date, None if r.evidence == r.clean else r.evidence,
-             r.source_id, r.error, r.clean, r.problems, r.code, r.digest) for r in rows]
+             r.source_id, r.error, r.clean, r.problems, r.code, r.digest, r.kind) for r in rows]
 
 
 def _unpacked(items: list[tuple]) -> list[Row]:
     return [Row(line, party, rule_code, key, day, clean if evidence is None else evidence, source_id, error, clean,
-                problems, code, digest)
-            for line, party, rule_code, key, day, evidence, source_id, error, clean, problems, code, digest in items]
+                problems, code, digest, kind)
+            for line, party, rule_code, key, day, evidence, source_id, error, clean, problems, code, digest, kind
+            in items]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -286,30 +293,34 @@ def _send(out, item, parent: int) -> None:
                 os._exit(1)
 
 
-def _prepare_chunks(out, content: bytes, fmt: str, size: int, start: int, parent: int) -> None:
+def _prepare_chunks(out, content: bytes, fmt: str, size: int, start: int, planner: dict, parent: int) -> None:
     """The preparing process: read, parse and check chunk after chunk, parties resolved on its own
-    connection (read only: an intake never creates a party), the prepared rows sent to the parent."""
+    connection, each chunk planned (``_Planner``), the rows and the plan sent to the parent."""
     _die_with_parent(parent)
     try:
         db.engine.dispose(close=False)  # forked: the parent's connections stay the parent's
         with Session(db.engine) as session:
+            plans = _Planner(session, **planner)
             for index, chunk in _chunks(content, fmt, size):
                 if index >= start:
                     rows = _rows_of(chunk, session)
+                    plan = plans.plan(index, rows)
                     session.rollback()  # no snapshot held while the parent takes the chunk
-                    _send(out, ("chunk", index, _packed(rows)), parent)
+                    _send(out, ("chunk", index, _packed(rows), plan), parent)
                     del rows
-                    gc.collect()  # the collector is off, as in the parent (_collected_per_chunk)
+                    _collect(index)  # the collector is off, as in the parent (_collected_by_hand)
         _send(out, ("end",), parent)
     except BaseException as exc:  # the job fails with the preparing process's error
         _send(out, ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()), parent)
 
 
-def _prepared_aside(content: bytes, fmt: str, size: int, start: int) -> Iterator[tuple[int, list[Row]]]:
-    """Chunks prepared by a second process while this one posts: at most two wait in the queue."""
+def _prepared_aside(content: bytes, fmt: str, size: int, start: int,
+                    planner: dict) -> Iterator[tuple[int, list[Row], Optional[Plan]]]:
+    """Chunks prepared and planned by a second process while this one posts: at most two wait in
+    the queue."""
     context = multiprocessing.get_context("fork")
     out = context.Queue(maxsize=2)
-    child = context.Process(target=_prepare_chunks, args=(out, content, fmt, size, start, os.getpid()),
+    child = context.Process(target=_prepare_chunks, args=(out, content, fmt, size, start, planner, os.getpid()),
                             name="intake-prepare", daemon=True)
     child.start()
     try:
@@ -324,7 +335,7 @@ def _prepared_aside(content: bytes, fmt: str, size: int, start: int) -> Iterator
                 return
             if item[0] == "error":
                 raise RuntimeError(f"preparing the intake's rows failed: {item[1]}\n{item[2]}")
-            yield item[1], _unpacked(item[2])
+            yield item[1], _unpacked(item[2]), item[3]
     finally:
         if child.is_alive():
             child.kill()
@@ -333,25 +344,37 @@ def _prepared_aside(content: bytes, fmt: str, size: int, start: int) -> Iterator
         out.close()
 
 
-def _prepared_chunks(intake: CreditIntake) -> Iterator[tuple[int, list[Row]]]:
+def _prepared_chunks(intake: CreditIntake, planner: dict) -> Iterator[tuple[int, list[Row], Optional[Plan]]]:
     """The intake's chunks from ``chunks_done`` on, as rows ready for ``post_rows``. On PostgreSQL a
     file of more than ``CREDIT_INTAKE_OVERLAP_ROWS`` rows is prepared by a second process while
-    this one posts; a smaller file, or SQLite, in this process between chunks."""
+    this one posts, each chunk with its plan (``_Planner``, ``credit.bulk.apply_plan``); a smaller
+    file, or SQLite, in this process between chunks."""
     content = db.session.scalar(select(CreditIntake.content).where(CreditIntake.id == intake.id))
     fmt, size, start = intake.format, intake.chunk_size, intake.chunks_done
     aside = (db.session.get_bind().dialect.name == "postgresql"
              and intake.rows_total - start * size > current_app.config.get("CREDIT_INTAKE_OVERLAP_ROWS",
                                                                             OVERLAP_ROWS)
              and not multiprocessing.current_process().daemon)
-    return (_prepared_aside if aside else _prepared_here)(content, fmt, size, start)
+    return (_prepared_aside if aside else _prepared_here)(content, fmt, size, start, planner)
+
+
+GC_EVERY_CHUNKS = 20
+
+
+def _collect(index: int) -> None:
+    """The cyclic garbage collector's pass, every ``GC_EVERY_CHUNKS`` chunks (100,000 rows): a
+    chunk leaves a few dozen small cycles (statement parameters), and a pass costs 10–15 ms of CPU
+    however little it finds, a quarter of a chunk's own Python."""
+    if index % GC_EVERY_CHUNKS == 0:
+        gc.collect()
 
 
 @contextmanager
-def _collected_per_chunk() -> Iterator[None]:
-    """Python's cyclic garbage collector once per chunk (``gc.collect()`` in the loops), not every
-    few hundred allocations: a chunk makes hundreds of thousands of objects and the automatic passes
-    over them cost about a third of the job's CPU. What lived before the job is frozen, so the per-chunk
-    pass looks only at what the job made. Everything goes back as it was when the job ends."""
+def _collected_by_hand() -> Iterator[None]:
+    """Python's cyclic garbage collector by hand (``_collect`` in the loops), not every few hundred
+    allocations: a chunk makes hundreds of thousands of objects and the automatic passes over them
+    cost about a third of the job's CPU. What lived before the job is frozen, so a pass looks only
+    at what the job made. Everything goes back as it was when the job ends."""
     enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
@@ -361,6 +384,57 @@ def _collected_per_chunk() -> Iterator[None]:
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+class _Planner:
+    """The preparing process's plans (``credit.bulk.plan_rows``): the ledger as it will be once the
+    chunks before are posted. Accounts and keys the chunks still in flight moved are followed here;
+    the rest read from the database (chunks before ``chunks_done`` are committed). When the posting
+    process refuses a plan (``fallbacks`` moves: the ledger moved otherwise, e.g. a posting from
+    elsewhere), the planner waits until the chunks before are committed and reads everything again."""
+
+    def __init__(self, session: Session, intake_id: int, fallbacks, **who) -> None:
+        self.session, self.intake_id, self.fallbacks, self.who = session, intake_id, fallbacks, who
+        self.seen = fallbacks.value
+        self.heads: dict[int, dict] = {}  # party id -> account, with the last chunk that moved it
+        self.keys: dict[int, dict[str, str]] = {}  # chunk -> the keys its plan made used
+
+    def _done(self) -> Optional[int]:
+        return self.session.scalar(select(CreditIntake.chunks_done).where(CreditIntake.id == self.intake_id))
+
+    def plan(self, index: int, rows: list[Row]) -> Optional[Plan]:
+        done = self._done()
+        if done is None:  # an intake not committed yet (a test's transaction): the parent posts
+            return None
+        if self.fallbacks.value != self.seen:
+            self.seen = self.fallbacks.value
+            while done < index:
+                self.session.rollback()
+                time.sleep(0.02)
+                done = self._done()
+            self.heads.clear()
+            self.keys.clear()
+        for old in [i for i in self.keys if i < done]:
+            del self.keys[old]
+        for party in [p for p, account in self.heads.items() if account["chunk"] < done]:
+            del self.heads[party]
+        used = used_keys(rows, self.session)
+        for i in range(done, index):
+            used.update(self.keys.get(i, {}))
+        plan = plan_rows(rows, rules=_Rules((r.code for r in rows if r.error is None), self.session), used=used,
+                         heads=lambda parties: self._heads(parties, index), **self.who)
+        self.keys[index] = {rows[i].key: rows[i].digest for i, o in enumerate(plan.outcomes)
+                            if o is None or o.status == "pending"}
+        self.session.commit()  # the accounts it made
+        return plan
+
+    def _heads(self, parties: list[int], index: int) -> dict[int, dict]:
+        missing = [p for p in parties if p not in self.heads]
+        if missing:
+            self.heads.update(_lock_accounts(missing, utcnow(), session=self.session, lock=False))
+        for party in parties:
+            self.heads[party]["chunk"] = index
+        return {party: self.heads[party] for party in parties}
 
 
 def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: None) -> dict:
@@ -373,13 +447,20 @@ def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: Non
     total = intake.rows_total
     actor = db.session.get(User, intake.created_by_id) if intake.created_by_id else None
     g.actor_label, source = intake.created_by, intake.source  # the label of a CLI or system intake
-    with _collected_per_chunk(), closing(_prepared_chunks(intake)) as chunks:
-        for [(index, rows)] in units(chunks):
-            gc.collect()  # the previous chunk's garbage (committed by now)
+    fallbacks = multiprocessing.get_context("fork").Value("i", 0)  # plans refused: the planner reads again
+    planner = {"intake_id": intake_id, "fallbacks": fallbacks, "actor_id": actor.id if actor else None,
+               "label": _actor_label(actor), "source": source}
+    with _collected_by_hand(), closing(_prepared_chunks(intake, planner)) as chunks:
+        for [(index, rows, plan)] in units(chunks):
+            _collect(index)  # the previous chunks' garbage (committed by now)
             intake = db.session.get(CreditIntake, intake_id, with_for_update=True, populate_existing=True)
             if intake.chunks_done != index:
                 continue  # committed by an earlier attempt
-            outcomes = post_rows(rows, source=source, actor=actor)
+            outcomes = apply_plan(rows, plan, source=source, actor=actor) if plan is not None else None
+            if outcomes is None:
+                if plan is not None:
+                    fallbacks.value += 1
+                outcomes = post_rows(rows, source=source, actor=actor)
             refused = [{"intake_id": intake_id, "line": o.line, "reason": o.reason[:2000]}
                        for o in outcomes if o.status == "refused"]
             if refused:
@@ -391,6 +472,6 @@ def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: Non
     intake = db.session.get(CreditIntake, intake_id, populate_existing=True)
     intake.finished_at = utcnow()
     intake.content = b""  # PIPL: the file may hold plain resident ID numbers; kept only while it is posted
-    record_audit("credit.intake.finish", "credit_intake", intake.id, after={**counts_of(intake),
-                                                                            "rows": intake.rows_done})
+    record_audit("credit.intake.finish", "credit_intake", intake.id, after={
+        **counts_of(intake), "rows": intake.rows_done, "plans_refused": fallbacks.value})
     return counts_of(intake)
