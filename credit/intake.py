@@ -305,7 +305,7 @@ def _prepare_chunks(out, content: bytes, fmt: str, size: int, start: int, planne
                 if index >= start:
                     rows = _rows_of(chunk, session)
                     plan = plans.plan(index, rows)
-                    session.rollback()  # no snapshot held while the parent takes the chunk
+                    session.commit()  # the accounts the plan made; no snapshot held meanwhile
                     _send(out, ("chunk", index, _packed(rows), plan), parent)
                     del rows
                     _collect(index)  # the collector is off, as in the parent (_collected_by_hand)
@@ -391,7 +391,8 @@ class _Planner:
     chunks before are posted. Accounts and keys the chunks still in flight moved are followed here;
     the rest read from the database (chunks before ``chunks_done`` are committed). When the posting
     process refuses a plan (``fallbacks`` moves: the ledger moved otherwise, e.g. a posting from
-    elsewhere), the planner waits until the chunks before are committed and reads everything again."""
+    elsewhere), the planner waits until the chunks before are committed, so that it reads them all
+    from the database."""
 
     def __init__(self, session: Session, intake_id: int, fallbacks, **who) -> None:
         self.session, self.intake_id, self.fallbacks, self.who = session, intake_id, fallbacks, who
@@ -406,14 +407,11 @@ class _Planner:
         done = self._done()
         if done is None:  # an intake not committed yet (a test's transaction): the parent posts
             return None
-        if self.fallbacks.value != self.seen:
+        if self.fallbacks.value != self.seen:  # what it followed may be wrong: wait, then read it all
             self.seen = self.fallbacks.value
             while done < index:
-                self.session.rollback()
                 time.sleep(0.02)
                 done = self._done()
-            self.heads.clear()
-            self.keys.clear()
         for old in [i for i in self.keys if i < done]:
             del self.keys[old]
         for party in [p for p, account in self.heads.items() if account["chunk"] < done]:
@@ -425,7 +423,6 @@ class _Planner:
                          heads=lambda parties: self._heads(parties, index), **self.who)
         self.keys[index] = {rows[i].key: rows[i].digest for i, o in enumerate(plan.outcomes)
                             if o is None or o.status == "pending"}
-        self.session.commit()  # the accounts it made
         return plan
 
     def _heads(self, parties: list[int], index: int) -> dict[int, dict]:

@@ -16,9 +16,10 @@ import credit.bulk
 import credit.intake
 import credit.ledger
 from credit import services
+from credit.common import _actor_label
 from credit.importer import describe
 from credit.models import CreditAccount, CreditIntake, CreditPendingPosting, CreditPosting
-from greenfin.core.models import AuditEvent
+from greenfin.core.models import AuditEvent, Party
 from greenfin.dates import today
 from greenfin.errors import DomainError
 from greenfin.extensions import db
@@ -108,6 +109,103 @@ def test_bulk_posting_equals_posting_one_by_one(create_party, frozen_clock, data
 
     assert [(o.line, o.status, o.reason) for o in outcomes] == singles
     assert got == expected
+    assert report.ok, report.problems
+
+    if using_postgres():  # a plan made ahead (the intake's preparing process) and stored with COPY
+        kinds = {p.id: p.kind for p in db.session.scalars(select(Party).where(Party.id.in_(party_ids)))}
+        planned_run = db.session.begin_nested()
+        outcomes = apply_plan(rows, plan_ahead(rows, kinds))
+        got = ledger_state()
+        report = services.verify_ledger()
+        planned_run.rollback()
+        assert outcomes is not None, "nothing moved: the plan is stored"
+        assert [(o.line, o.status, o.reason) for o in outcomes] == singles
+        assert got == expected
+        assert report.ok, report.problems
+
+
+def plan_ahead(rows: list[credit.bulk.Row], kinds: dict[int, str]) -> credit.bulk.Plan:
+    """A plan for ``rows`` made as the preparing process makes one, on the ledger as it stands."""
+    for row in rows:
+        credit.bulk.checked(row)
+        row.kind = kinds.get(row.party_id)
+    return credit.bulk.plan_rows(
+        rows, rules=credit.bulk._Rules(r.code for r in rows if r.error is None), used=credit.bulk.used_keys(rows),
+        heads=lambda parties: credit.bulk._lock_accounts(parties, FROZEN, lock=False), actor_id=None,
+        label=_actor_label(None), source="csv")
+
+
+def apply_plan(rows, plan):
+    return credit.bulk.apply_plan(rows, plan, source="csv")
+
+
+@pytest.mark.skipif(not using_postgres(), reason="plans are stored with COPY (PostgreSQL)")
+def test_plans_made_ahead_post_what_posting_in_turn_posts_and_a_moved_ledger_refuses_them(create_party, frozen_clock,
+                                                                                          monkeypatch):
+    """The intake's planner works a chunk out while the chunks before are still being posted (their
+    heads and keys followed in memory). A posting from elsewhere moves a chain: the plan made before
+    it is refused whole (nothing written), the chunk goes through ``post_rows``, and the planner waits
+    for that chunk and reads the ledger again. The ledger ends as posting the chunks in turn leaves it."""
+    import multiprocessing
+
+    firm, person = create_party(), create_party(kind="individual")
+    for party in (firm, person):  # account ids are in the hashes: the same in both runs
+        credit.ledger.lock_account(party.id)
+    intake_id = start(csv_file(intake_rows(firm, person, 30)), chunk_size=5)
+    intake = db.session.get(CreditIntake, intake_id)
+    content = intake.content
+
+    def chunks() -> list[list[credit.bulk.Row]]:
+        return [credit.intake._rows_of(chunk) for _i, chunk in credit.intake._chunks(content, "csv", 5)]
+
+    def elsewhere():
+        services.submit_posting(firm.id, "FIRM_DISCLOSURE", idempotency_key="from-elsewhere", source="api")
+
+    def done(count: int) -> None:
+        intake.chunks_done = count
+        db.session.flush()
+
+    planned_run = db.session.begin_nested()
+    rows, fallbacks, outcomes = chunks(), multiprocessing.Value("i", 0), []
+    planner = credit.intake._Planner(db.session, intake_id, fallbacks, actor_id=None, label=_actor_label(None),
+                                     source="csv")
+    plans = [planner.plan(0, rows[0]), planner.plan(1, rows[1])]  # row 9 repeats row 0, still in flight
+    for index in (0, 1):
+        outcomes.append(apply_plan(rows[index], plans[index]))
+        done(index + 1)
+    plan = planner.plan(2, rows[2])
+    elsewhere()
+    stored = db.session.scalar(select(func.count(CreditPosting.id)))
+    assert apply_plan(rows[2], plan) is None
+    assert db.session.scalar(select(func.count(CreditPosting.id))) == stored, "a refused plan writes nothing"
+    outcomes.append(services.post_rows(rows[2], source="csv"))
+    fallbacks.value += 1
+    waited = []
+    monkeypatch.setattr(credit.intake.time, "sleep", lambda _seconds: waited.append(done(3)))
+    plans = [planner.plan(3, rows[3]), planner.plan(4, rows[4])]  # after chunk 2, then 4 on 3 in flight
+    assert waited, "the planner waited for the chunk it had planned wrongly"
+    for index in (3, 4):
+        outcomes.append(apply_plan(rows[index], plans[index - 3]))
+        done(index + 1)
+    outcomes.append(apply_plan(rows[5], planner.plan(5, rows[5])))  # row 29 repeats row 20
+    got = ledger_state()
+    report = services.verify_ledger()
+    planned_run.rollback()
+
+    in_turn = db.session.begin_nested()
+    rows, expected = chunks(), []
+    for index in range(6):
+        if index == 2:
+            elsewhere()
+        expected.append(services.post_rows(rows[index], source="csv"))
+    want = ledger_state()
+    in_turn.rollback()
+
+    assert all(o is not None for o in outcomes), "every plan but the one made before the posting is stored"
+    assert [[(o.line, o.status, o.reason) for o in chunk] for chunk in outcomes] == [
+        [(o.line, o.status, o.reason) for o in chunk] for chunk in expected]
+    assert [o.status for chunk in outcomes for o in chunk].count("duplicate") == 3
+    assert got == want
     assert report.ok, report.problems
 
 
