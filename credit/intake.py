@@ -175,7 +175,7 @@ def counts_of(intake: CreditIntake) -> dict:
 def _resolve_parties(refs: set[str], session=None) -> dict[str, tuple[int, str]]:
     """Party references (id, unified social credit code, resident ID number) to party ids and
     kinds, in bulk."""
-    session = session if session is not None else db.session
+    connection = (session if session is not None else db.session).connection()  # Core: rows, no ORM
     ids, usccs = {}, {}
     for ref in refs:
         if ref.isdigit() and len(ref) < 12:
@@ -184,10 +184,10 @@ def _resolve_parties(refs: set[str], session=None) -> dict[str, tuple[int, str]]
             usccs[ref.upper()] = ref
     found: dict[str, tuple[int, str]] = {}
     if ids:
-        found.update({ids[i]: (i, kind) for i, kind in session.execute(
+        found.update({ids[i]: (i, kind) for i, kind in connection.execute(
             select(Party.id, Party.kind).where(among(Party.id, list(ids))))})
     if usccs:  # a credit code wins over a resident number of the same spelling, as find_party decides
-        found.update({usccs[u]: (i, kind) for i, kind, u in session.execute(
+        found.update({usccs[u]: (i, kind) for i, kind, u in connection.execute(
             select(Party.id, Party.kind, Party.uscc).where(among(Party.uscc, list(usccs))))})
     key, hashes = current_app.config["PII_HASH_KEY"], {}
     for ref in usccs.values():
@@ -197,7 +197,7 @@ def _resolve_parties(refs: set[str], session=None) -> dict[str, tuple[int, str]]
             except InvalidIdentifier:
                 pass
     if hashes:
-        found.update({hashes[h]: (i, kind) for i, kind, h in session.execute(
+        found.update({hashes[h]: (i, kind) for i, kind, h in connection.execute(
             select(Party.id, Party.kind, Party.id_hash).where(among(Party.id_hash, list(hashes))))})
     return found
 
