@@ -19,15 +19,16 @@ part of a posting) and an empty unit of work through the application (``SELECT 1
     .venv/bin/python bench/ledger.py [--writers 8] [--postings 400] [--accounts 32] [--floors]
 
 ``--bulk`` measures the bulk intake instead (``credit.intake``: a CSV through the intake job,
-posted in chunks of 5,000, each one transaction, the next chunk read and checked by a second
-process meanwhile): ``--rows`` rows (default 1,000,000) for
+posted in chunks of 5,000, each one transaction, the next chunk read, checked and planned by a
+second process meanwhile): ``--rows`` rows (default 1,000,000) for
 ``--accounts`` firms (default 20,000), 10 % refused (a rule not for firms) and 5 % exact
 duplicates of earlier rows. In the same run: a raw ``COPY`` of the same rows into an unindexed
 table (the floor), and today's single posting rate (``submit_posting`` + ``commit()``, one writer).
 It prints the seconds per 100,000 rows from the first to the last chunk and the process's
 resident memory at each 100,000 rows, the CPU time per row of the posting process, of the
-preparing process and of PostgreSQL, then checks the counts, ``verify_ledger`` and that each
-posting has exactly one audit event.
+preparing process and of the posting process's PostgreSQL backend (the preparing process's
+backend is gone when it is read), how many plans the job refused, then checks the counts,
+``verify_ledger`` and that each posting has exactly one audit event.
 
     .venv/bin/python bench/ledger.py --bulk [--rows 1000000] [--accounts 20000]
 """
@@ -396,6 +397,8 @@ def main_bulk(args) -> None:
         intake = services.get_intake(intake_id)
         counts = services.counts_of(intake)
         report = services.verify_ledger()
+        finish = db.session.scalar(select(AuditEvent.after).where(
+            AuditEvent.action == "credit.intake.finish", AuditEvent.entity_id == str(intake_id)))
         postings = db.session.scalar(select(func.count(CreditPosting.id)).where(CreditPosting.source == "csv"))
         audits = db.session.scalar(select(func.count(AuditEvent.id)).where(
             AuditEvent.action == "credit.posting.create", AuditEvent.entity_id.in_(
@@ -409,7 +412,8 @@ def main_bulk(args) -> None:
         "rows": args.rows, "accounts": args.accounts, "chunk": intake.chunk_size,
         "cpus": os.cpu_count(), "load_average_1min_after": round(os.getloadavg()[0], 2),
         "job_status": job.status, "seconds": round(elapsed, 1), "rows_per_s": round(rate, 1),
-        "posted_per_s": round(counts["posted"] / elapsed, 1), "target_rows_per_s": 10_000,
+        "posted_per_s": round(counts["posted"] / elapsed, 1), "target_posted_per_s": 10_000,
+        "plans_refused": (finish or {}).get("plans_refused"),
         "copy_unindexed_rows_per_s": round(args.rows / copy_s, 1), "ratio_to_copy": round(rate / (args.rows / copy_s), 3),
         "single_postings_per_s": round(singles, 1), "ratio_to_single": round(rate / singles, 1),
         "cpu_us_per_row": {"client": round((client_cpu + preparing_cpu) / args.rows * 1e6),

@@ -470,6 +470,7 @@ class Plan:
 
     now: datetime
     on: date
+    request_id: Optional[str]
     rules: dict  # code -> versions, as read
     used: dict  # key -> request hash: the rows' keys the decisions took as used
     before: dict  # party id -> (account id, balance, posting count, last hash) expected
@@ -499,9 +500,9 @@ def _copy_lines(values: list[tuple], source: str, request_id: Optional[str]) -> 
     first = values[0]
     now, actor, label = first[8].isoformat(), "\\N" if first[10] is None else str(first[10]), text(first[11])
     source_text, request = text(source), text(request_id)
-    postings = [f"{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}\t{text(v[4])}\t{v[5]}\t{v[6]}\t{v[7]}\t{now}\t{text(_json_text(v[9]))}\t"
-                f"{actor}\t{label}\t\\N\t{source_text}\t{text(v[14])}\t{text(v[15])}\t{v[16]}\t\\N\t\\N\t{v[19]}\t{v[20]}\n"
-                for v in values]
+    postings = [f"{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}\t{text(v[4])}\t{v[5]}\t{v[6]}\t{v[7]}\t{now}\t"
+                f"{text(_json_text(v[9]))}\t{actor}\t{label}\t\\N\t{source_text}\t{text(v[14])}\t{text(v[15])}\t"
+                f"{v[16]}\t\\N\t\\N\t{v[19]}\t{v[20]}\n" for v in values]
     audits = [f"{now}\t{actor}\t{label}\tcredit.posting.create\tcredit_posting\t{v[2]}\t\\N\t"
               f"{text(_json_text(_posting_audit_after(v, source)))}\t{request}\n" for v in values]
     return postings, audits
@@ -518,11 +519,9 @@ def plan_rows(rows: list[Row], *, rules: _Rules, used: dict[str, str], heads: Ca
     items = [a for a in accepted if not a[2]["pending"]]
     accounts = heads(_first_named(items))
     before = {p: (a["id"], a["balance"], a["posting_count"], a["last_hash"]) for p, a in accounts.items()}
-    values: list[tuple] = []
-    for _v in _chained(items, accounts, values, now=now, actor_id=actor_id, label=label, source=source):
-        pass
+    values = list(_chained(items, accounts, [], now=now, actor_id=actor_id, label=label, source=source))
     postings, audits = _copy_lines(values, source, request_id)
-    return Plan(now, on, rules.versions, assumed, before, outcomes,
+    return Plan(now, on, request_id, rules.versions, assumed, before, outcomes,
                 [(i, x["rule"], x["day"]) for i, _row, x in accepted if x["pending"]], postings, audits,
                 [{"id": a["id"], "balance": a["balance"], "posting_count": a["posting_count"],
                   "last_hash": a["last_hash"]} for a in accounts.values() if a.get("touched")])
@@ -545,7 +544,8 @@ def apply_plan(rows: list[Row], plan: Plan, *, source: str, actor: Optional[User
         if any((a["id"], a["balance"], a["posting_count"], a["last_hash"]) != plan.before.get(p)
                for p, a in accounts.items()):
             return None
-    _store_pending(pending, outcomes, now=plan.now, actor_id=actor_id, label=label, source=source, request_id=None)
+    _store_pending(pending, outcomes, now=plan.now, actor_id=actor_id, label=label, source=source,
+                   request_id=plan.request_id)
     if not plan.postings:
         return outcomes
     db.session.flush()

@@ -26,7 +26,7 @@ from collections import Counter
 from contextlib import closing, contextmanager
 from typing import Callable, Iterator, Optional
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -249,8 +249,7 @@ def _chunks(content: bytes, fmt: str, size: int) -> Iterator[tuple[int, list]]:
         yield index, chunk
 
 
-def _prepared_here(content: bytes, fmt: str, size: int, start: int,
-                   planner: dict) -> Iterator[tuple[int, list[Row], None]]:
+def _prepared_here(content: bytes, fmt: str, size: int, start: int) -> Iterator[tuple[int, list[Row], None]]:
     for index, chunk in _chunks(content, fmt, size):
         if index >= start:
             yield index, _rows_of(chunk), None  # no plan: post_rows
@@ -355,7 +354,9 @@ def _prepared_chunks(intake: CreditIntake, planner: dict) -> Iterator[tuple[int,
              and intake.rows_total - start * size > current_app.config.get("CREDIT_INTAKE_OVERLAP_ROWS",
                                                                             OVERLAP_ROWS)
              and not multiprocessing.current_process().daemon)
-    return (_prepared_aside if aside else _prepared_here)(content, fmt, size, start, planner)
+    if aside:
+        return _prepared_aside(content, fmt, size, start, planner)
+    return _prepared_here(content, fmt, size, start)
 
 
 GC_EVERY_CHUNKS = 20
@@ -444,9 +445,10 @@ def run_intake(intake_id: int, progress: Callable[..., None] = lambda *args: Non
     total = intake.rows_total
     actor = db.session.get(User, intake.created_by_id) if intake.created_by_id else None
     g.actor_label, source = intake.created_by, intake.source  # the label of a CLI or system intake
-    fallbacks = multiprocessing.get_context("fork").Value("i", 0)  # plans refused: the planner reads again
+    fallbacks = multiprocessing.get_context("fork").RawValue("i", 0)  # plans refused (only this process writes)
     planner = {"intake_id": intake_id, "fallbacks": fallbacks, "actor_id": actor.id if actor else None,
-               "label": _actor_label(actor), "source": source}
+               "label": _actor_label(actor), "source": source,
+               "request_id": g.get("request_id") if has_request_context() else None}
     with _collected_by_hand(), closing(_prepared_chunks(intake, planner)) as chunks:
         for [(index, rows, plan)] in units(chunks):
             _collect(index)  # the previous chunks' garbage (committed by now)
