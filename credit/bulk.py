@@ -206,13 +206,8 @@ def _lock_accounts(party_ids: list[int], now, *, session=None, lock: bool = True
     return accounts
 
 
-def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, review: bool = True,
-              used: Optional[dict[str, str]] = None) -> list[Outcome]:
-    """Post ``rows`` in order in the current transaction (add and flush, never commit).
-
-    ``used``: the rows' keys already used (``used_keys``), when the caller looked them up ahead;
-    else they are looked up here.
-    """
+def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, review: bool = True) -> list[Outcome]:
+    """Post ``rows`` in order in the current transaction (add and flush, never commit)."""
     now = utcnow()
     label = _actor_label(actor)
     actor_id = actor.id if actor is not None else None
@@ -220,7 +215,7 @@ def post_rows(rows: list[Row], *, source: str, actor: Optional[User] = None, rev
     for row in rows:
         checked(row)
     rules = _Rules(r.code for r in rows if r.error is None)
-    used = used_keys(rows) if used is None else used
+    used = used_keys(rows)
     kinds = _party_kinds({r.party_id for r in rows if r.error is None and r.party_id is not None and r.kind is None})
     outcomes, accepted = _decide(rows, rules, used, kinds, review=review, on=today())
     _store_pending([a for a in accepted if a[2]["pending"]], outcomes, now=now, actor_id=actor_id, label=label,
